@@ -1,0 +1,131 @@
+/* amod: Mixture-of-Depths transformers in C.
+ *
+ * The public API. A model is an opaque handle that owns its parameters, gradients and
+ * activation buffers; every call that can fail takes an amod_error and returns 0 on
+ * success or -1 with a one-line message in err->msg. */
+#ifndef AMOD_AMOD_H
+#define AMOD_AMOD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AMOD_MAX_LAYERS 64
+
+typedef struct amod_error {
+    char msg[512];
+} amod_error;
+
+/* Which router picks the tokens of a MoD layer (SPEC.md, "Routers"). */
+typedef enum amod_router {
+    AMOD_ROUTER_NONE = 0, /* dense: every layer processes every token */
+    AMOD_ROUTER_ATTENTION, /* A-MoD: attention received in the previous (dense) layer */
+    AMOD_ROUTER_LINEAR,    /* Raposo et al.: r = x . w, output scaled by r */
+    AMOD_ROUTER_RANDOM,    /* uniform random scores: a baseline */
+} amod_router;
+
+/* Naming convention of a checkpoint's tensors. */
+typedef enum amod_naming { AMOD_NAMING_TIMM = 0, AMOD_NAMING_HF = 1 } amod_naming;
+
+typedef enum amod_pool { AMOD_POOL_TOKEN = 0, AMOD_POOL_AVG = 1 } amod_pool;
+
+/* Shape of a ViT/DeiT (timm VisionTransformer). */
+typedef struct amod_vit_config {
+    char arch[64];      /* timm architecture name, "vit_custom" when given by model_args */
+    int img_size;       /* square input, pixels */
+    int patch_size;
+    int in_chans;
+    int num_classes;
+    int embed_dim;      /* D */
+    int depth;          /* L */
+    int num_heads;      /* H */
+    int mlp_hidden;     /* hidden width of the MLP (mlp_ratio * D) */
+    int qkv_bias;       /* 1 when q, k, v projections have a bias */
+    int num_prefix;     /* P: 1 for the CLS token */
+    amod_pool pool;     /* classifier input: CLS token or mean of patch tokens */
+    float ln_eps;       /* LayerNorm epsilon: 1e-6 timm, layer_norm_eps for HF */
+    float mean[3], std[3]; /* input normalisation (pretrained_cfg) */
+    amod_naming naming; /* names used when the checkpoint was loaded */
+} amod_vit_config;
+
+/* Where and how Mixture-of-Depths routes. */
+typedef struct amod_mod_config {
+    amod_router router;
+    float capacity;                        /* C in (0, 1] */
+    unsigned char is_mod[AMOD_MAX_LAYERS]; /* 1 for a MoD layer */
+    uint64_t seed;                         /* for the random router */
+} amod_mod_config;
+
+/* Number of tokens N = P + (img/patch)^2. */
+int amod_vit_num_tokens(const amod_vit_config *cfg);
+/* Tokens a MoD layer processes: k = ceil(C N), at least P. */
+int amod_mod_tokens(float capacity, int n_tokens, int n_prefix);
+
+/* Placement helpers: MoD layers S, S+2, ... (SPEC.md) or an explicit list "1,3,5". */
+void amod_mod_set_start(amod_mod_config *mod, int depth, int start);
+int amod_mod_set_list(amod_mod_config *mod, int depth, const char *list, amod_error *err);
+/* Checks capacity, placement and router against the model (e.g. A-MoD needs a dense previous layer). */
+int amod_mod_validate(const amod_mod_config *mod, const amod_vit_config *cfg, amod_error *err);
+const char *amod_router_name(amod_router r);
+int amod_router_parse(const char *s, amod_router *out);
+
+/* Named architectures (timm names and shapes), for random initialisation. */
+int amod_vit_preset(const char *name, amod_vit_config *cfg, amod_error *err);
+
+/* ---- models ---- */
+typedef struct amod_vit amod_vit;
+
+/* Reads config.json + model.safetensors from a directory (timm or Hugging Face files). */
+amod_vit *amod_vit_load(const char *dir, amod_error *err);
+/* A randomly initialised model (timm's init: trunc normal 0.02, zero biases). */
+amod_vit *amod_vit_create(const amod_vit_config *cfg, uint64_t seed, amod_error *err);
+void amod_vit_free(amod_vit *m);
+const amod_vit_config *amod_vit_get_config(const amod_vit *m);
+const amod_mod_config *amod_vit_get_mod(const amod_vit *m);
+
+/* Sets MoD routing. For the linear router this adds blocks.{l}.router.weight parameters
+ * (zero-initialised unless loaded later with amod_vit_load_params). */
+int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err);
+/* Loads any tensors of a safetensors file whose (timm) names match parameters. Every
+ * tensor in the file must match a parameter by name and shape. */
+int amod_vit_load_params(amod_vit *m, const char *path, amod_error *err);
+/* Writes parameters with timm names (and config.json beside, when dir is given). Atomic. */
+int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err);
+
+/* Forward pass on a batch of B images [B, C, H, W] (already normalised). Writes logits
+ * [B, num_classes]. When labels is not NULL, *loss receives the mean cross-entropy. Keeps
+ * what the backward pass needs. keep_attn keeps the attention maps of dense layers. */
+int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels,
+                     float *logits, float *loss, amod_error *err);
+/* Backward pass of the last forward (which must have had labels): accumulates into the
+ * gradients (call amod_vit_zero_grad first). */
+int amod_vit_backward(amod_vit *m, amod_error *err);
+void amod_vit_zero_grad(amod_vit *m);
+/* Asks the next forward passes to keep attention probabilities [B, H, N, N] of dense layers. */
+void amod_vit_keep_attention(amod_vit *m, int keep);
+/* Attention probabilities of layer l from the last forward, or NULL when not kept. */
+const float *amod_vit_attention(const amod_vit *m, int layer);
+/* Output of block l [B, N, D] from the last forward. */
+const float *amod_vit_block_output(const amod_vit *m, int layer);
+/* Token indices kept by MoD layer l in the last forward: [B, k], *k set; NULL for dense. */
+const int32_t *amod_vit_routed(const amod_vit *m, int layer, int *k);
+/* Router scores of MoD layer l in the last forward [B, N]; NULL for dense. */
+const float *amod_vit_scores(const amod_vit *m, int layer);
+
+/* Parameters, in a fixed order, one contiguous buffer (and its gradient buffer). */
+size_t amod_vit_num_params(const amod_vit *m);
+float *amod_vit_params(amod_vit *m);
+float *amod_vit_grads(amod_vit *m);
+int amod_vit_num_tensors(const amod_vit *m);
+/* Name (timm naming), shape and offset of parameter tensor i. */
+const char *amod_vit_tensor_name(const amod_vit *m, int i);
+int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]);
+size_t amod_vit_tensor_offset(const amod_vit *m, int i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

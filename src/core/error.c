@@ -1,0 +1,95 @@
+#include "core/error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+int amod_fail(amod_error *err, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void *amod_alloc(size_t bytes, amod_error *err) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) amod_fail(err, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *amod_zalloc(size_t bytes, amod_error *err) {
+    void *p = calloc(1, bytes ? bytes : 1);
+    if (!p) amod_fail(err, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+unsigned char *amod_read_file(const char *path, size_t *size, amod_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        amod_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        amod_fail(err, "%s: not a regular file", path);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *buf = amod_alloc(n + 1, err);
+    if (!buf) {
+        fclose(f);
+        return NULL;
+    }
+    if (n && fread(buf, 1, n, f) != n) {
+        amod_fail(err, "%s: read error: %s", path, strerror(errno));
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = 0;
+    *size = n;
+    return buf;
+}
+
+int amod_write_file_atomic(const char *path, const void *data, size_t size, amod_error *err) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return amod_fail(err, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return amod_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
+    const unsigned char *p = data;
+    size_t left = size;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return amod_fail(err, "%s: write error: %s", tmp, strerror(e));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return amod_fail(err, "%s: cannot flush: %s", tmp, strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return amod_fail(err, "%s: cannot rename into place: %s", path, strerror(e));
+    }
+    return 0;
+}

@@ -1,0 +1,18 @@
+/* Errors: a one-line message in the caller's amod_error, set once where the problem is found. */
+#ifndef AMOD_CORE_ERROR_H
+#define AMOD_CORE_ERROR_H
+
+#include "amod/amod.h"
+
+/* Formats the message into err (when not NULL) and returns -1, so callers can `return amod_fail(...)`. */
+int amod_fail(amod_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* malloc/calloc that set an error instead of returning NULL silently. */
+void *amod_alloc(size_t bytes, amod_error *err);
+void *amod_zalloc(size_t bytes, amod_error *err);
+/* Reads a whole file into memory; *size receives its length. NULL and an error on failure. */
+unsigned char *amod_read_file(const char *path, size_t *size, amod_error *err);
+/* Writes a buffer to path atomically: path.tmp, fsync, rename. */
+int amod_write_file_atomic(const char *path, const void *data, size_t size, amod_error *err);
+
+#endif

@@ -1,0 +1,33 @@
+#include "test_support.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+int test_failures = 0;
+int test_checks = 0;
+
+double rel_max_err(const float *a, const float *b, size_t n) {
+    double max_diff = 0.0, max_ref = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= max_diff)) max_diff = d; /* also catches NaN */
+        if (fabs((double)b[i]) > max_ref) max_ref = fabs((double)b[i]);
+    }
+    if (max_ref < 1e-30) max_ref = 1e-30;
+    return max_diff / max_ref;
+}
+
+const char *fixture_path(const char *rel) {
+    static char buf[8][4096];
+    static int slot = 0;
+    const char *root = getenv("AMOD_FIXTURES");
+    if (!root) root = "tests/fixtures";
+    char *out = buf[slot++ % 8];
+    snprintf(out, sizeof buf[0], "%s/%s", root, rel);
+    return out;
+}
+
+int test_summary(const char *name) {
+    printf("%s: %d checks, %d failures\n", name, test_checks, test_failures);
+    return test_failures ? 1 : 0;
+}

@@ -1,0 +1,8 @@
+/* One entry point per subcommand: `amod NAME args...` calls amod_cmd_NAME(argc, argv) with
+ * argv[0] = NAME. Each returns the process exit status. */
+#ifndef AMOD_CLI_COMMANDS_H
+#define AMOD_CLI_COMMANDS_H
+
+int amod_cmd_forward(int argc, char **argv);
+
+#endif

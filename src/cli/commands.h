@@ -3,6 +3,5 @@
 #ifndef AMOD_CLI_COMMANDS_H
 #define AMOD_CLI_COMMANDS_H
 
-int amod_cmd_forward(int argc, char **argv);
 
 #endif

@@ -11,7 +11,7 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"forward", amod_cmd_forward, "run a model on inputs from a safetensors file (logits, loss, grads, attention)"},
+    {"version", NULL, "print the version"},
 };
 
 static void usage(FILE *f) {
@@ -25,8 +25,12 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "version")) {
+        printf("amod 0.1.0\n");
+        return 0;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (commands[i].run && !strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "amod: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -86,8 +86,9 @@ void amod_vit_free(amod_vit *m);
 const amod_vit_config *amod_vit_get_config(const amod_vit *m);
 const amod_mod_config *amod_vit_get_mod(const amod_vit *m);
 
-/* Sets MoD routing. For the linear router this adds blocks.{l}.router.weight parameters
- * (zero-initialised unless loaded later with amod_vit_load_params). */
+/* Sets MoD routing. For the linear router this adds blocks.{l}.router.weight parameters,
+ * initialised from a truncated normal (std 0.02, seeded by mod->seed) unless loaded later
+ * with amod_vit_load_params. */
 int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err);
 /* Loads any tensors of a safetensors file whose (timm) names match parameters. Every
  * tensor in the file must match a parameter by name and shape. */
@@ -114,6 +115,17 @@ const float *amod_vit_block_output(const amod_vit *m, int layer);
 const int32_t *amod_vit_routed(const amod_vit *m, int layer, int *k);
 /* Router scores of MoD layer l in the last forward [B, N]; NULL for dense. */
 const float *amod_vit_scores(const amod_vit *m, int layer);
+
+/* Forward passes keep what backward needs (default). With 0, inference only: attention maps
+ * are not stored, and A-MoD scores come from column sums accumulated inside attention. */
+void amod_vit_set_grad_enabled(amod_vit *m, int enabled);
+
+/* Names of tensor i in the checkpoint's own convention: timm names are one tensor; Hugging
+ * Face splits qkv in three row blocks. style 0: the names in HF files
+ * (vit.encoder.layer.N...), style 1: transformers 5 module names (vit.layers.N...).
+ * Returns the number of parts; part j covers rows row0[j] .. row0[j]+rows[j]-1. */
+int amod_vit_export_names(const amod_vit *m, int tensor, int style, char names[3][128],
+                          size_t row0[3], size_t rows[3]);
 
 /* Parameters, in a fixed order, one contiguous buffer (and its gradient buffer). */
 size_t amod_vit_num_params(const amod_vit *m);

@@ -4,4 +4,7 @@
 #define AMOD_CLI_COMMANDS_H
 
 
+int amod_cmd_forward(int argc, char **argv);
+int amod_cmd_diff(int argc, char **argv);
+
 #endif

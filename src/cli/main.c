@@ -11,6 +11,8 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"forward", amod_cmd_forward, "run a model on a safetensors batch: logits, loss, gradients, attention"},
+    {"diff", amod_cmd_diff, "compare two safetensors files tensor by tensor (relative max error)"},
     {"version", NULL, "print the version"},
 };
 

@@ -1,0 +1,111 @@
+#include "cli/cli_util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_error(const char *cmd, const char *msg) {
+    fprintf(stderr, "amod %s: %s\n", cmd, msg);
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "amod %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see amod %s --help)\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "amod %s: %s expects an integer in [%ld, %ld], got '%s'\n", cmd, opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_float(const char *cmd, const char *opt, const char *s, float *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v)) {
+        fprintf(stderr, "amod %s: %s expects a number, got '%s'\n", cmd, opt, s);
+        return -1;
+    }
+    *out = (float)v;
+    return 0;
+}
+
+const char *cli_value(const char *cmd, int argc, char **argv, int *i) {
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "amod %s: option %s needs a value\n", cmd, argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_mod_option(const char *cmd, int argc, char **argv, int *i, cli_mod_opts *o) {
+    const char *a = argv[*i], *v;
+    if (!strcmp(a, "--router")) {
+        if (!(v = cli_value(cmd, argc, argv, i))) return -1;
+        if (amod_router_parse(v, &o->router)) {
+            fprintf(stderr, "amod %s: unknown router '%s' (attention, linear, random, none)\n", cmd, v);
+            return -1;
+        }
+        o->router_set = 1;
+    } else if (!strcmp(a, "--capacity")) {
+        if (!(v = cli_value(cmd, argc, argv, i)) || cli_parse_float(cmd, a, v, &o->capacity)) return -1;
+        o->capacity_set = 1;
+    } else if (!strcmp(a, "--mod-start")) {
+        if (!(v = cli_value(cmd, argc, argv, i)) || cli_parse_int(cmd, a, v, 0, AMOD_MAX_LAYERS, &o->start))
+            return -1;
+        o->start_set = 1;
+    } else if (!strcmp(a, "--mod-layers")) {
+        if (!(o->layers = cli_value(cmd, argc, argv, i))) return -1;
+        o->layers_set = 1;
+    } else if (!strcmp(a, "--seed")) {
+        if (!(v = cli_value(cmd, argc, argv, i)) || cli_parse_int(cmd, a, v, 0, 0x7fffffffL, &o->seed))
+            return -1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int cli_mod_build(const char *cmd, const cli_mod_opts *o, const amod_vit_config *cfg,
+                  const amod_mod_config *base, amod_mod_config *out) {
+    amod_error err;
+    *out = *base;
+    if (o->start_set && o->layers_set) {
+        fprintf(stderr, "amod %s: give either --mod-start or --mod-layers, not both\n", cmd);
+        return -1;
+    }
+    if (o->router_set) out->router = o->router;
+    if (out->router == AMOD_ROUTER_NONE) return 0;
+    if (o->capacity_set) out->capacity = o->capacity;
+    else if (base->router == AMOD_ROUTER_NONE) out->capacity = 0.5f;
+    if (o->layers_set) {
+        if (amod_mod_set_list(out, cfg->depth, o->layers, &err)) {
+            fprintf(stderr, "amod %s: --mod-layers: %s\n", cmd, err.msg);
+            return -1;
+        }
+    } else if (o->start_set || base->router == AMOD_ROUTER_NONE) {
+        amod_mod_set_start(out, cfg->depth, o->start_set ? (int)o->start : 1);
+    }
+    if (o->seed) out->seed = (uint64_t)o->seed;
+    if (amod_mod_validate(out, cfg, &err)) {
+        fprintf(stderr, "amod %s: %s\n", cmd, err.msg);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,16 @@
+/* config.json for ViT checkpoints: timm's (architecture + model_args + pretrained_cfg) and
+ * Hugging Face's ViTForImageClassification. amod's own checkpoints add a "mod" object. */
+#ifndef AMOD_IO_CONFIG_H
+#define AMOD_IO_CONFIG_H
+
+#include "amod/amod.h"
+
+/* mod may be NULL; when not, it receives the "mod" section (or a dense setting). */
+int amod_config_load(const char *path, amod_vit_config *cfg, amod_mod_config *mod, amod_error *err);
+/* Writes a timm-style config.json (with the MoD settings) atomically. */
+int amod_config_save(const char *path, const amod_vit_config *cfg, const amod_mod_config *mod,
+                     amod_error *err);
+/* "vit" for ViT checkpoints, "gpt2"/"llama" for language models, NULL on error. */
+const char *amod_config_model_family(const char *path, amod_error *err);
+
+#endif

@@ -1,0 +1,94 @@
+/* Multi-head softmax attention, one (batch, head) pair per task. The products run on
+ * OpenBLAS with strided views into qkv, so q, k and v are never copied. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+size_t attention_scratch_floats(int n, int H) {
+    (void)H;
+    return 2 * (size_t)n * n; /* dP and a probability tile, per (b, h) task */
+}
+
+/* Row softmax in place; returns nothing, rows of length n. */
+static void softmax_rows(float *s, int n) {
+    for (int i = 0; i < n; i++) {
+        float *row = s + (size_t)i * n, mx = row[0];
+        for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+        float sum = 0.0f;
+        for (int j = 0; j < n; j++) {
+            row[j] = expf(row[j] - mx);
+            sum += row[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < n; j++) row[j] *= inv;
+    }
+}
+
+void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
+                       int D, int H) {
+    const int hd = D / H, ld = 3 * D;
+    const float scale = 1.0f / sqrtf((float)hd);
+    if (col_sum) memset(col_sum, 0, (size_t)B * n * sizeof *col_sum);
+#pragma omp parallel
+    {
+        float *tile = probs ? NULL : malloc((size_t)n * n * sizeof *tile);
+#pragma omp for schedule(static)
+        for (int bh = 0; bh < B * H; bh++) {
+            int b = bh / H, h = bh % H;
+            const float *q = qkv + (size_t)b * n * ld + h * hd, *k = q + D, *v = q + 2 * D;
+            float *p = probs ? probs + (size_t)bh * n * n : tile;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hd, scale, q, ld, k, ld, 0.0f, p, n);
+            softmax_rows(p, n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, p, n, v, ld, 0.0f,
+                        out + (size_t)b * n * D + h * hd, D);
+            if (col_sum) {
+                float *cs = col_sum + (size_t)b * n;
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < n; j++) {
+#pragma omp atomic
+                        cs[j] += p[(size_t)i * n + j];
+                    }
+            }
+        }
+        free(tile);
+    }
+}
+
+void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
+                        int n, int D, int H, float *scratch) {
+    const int hd = D / H, ld = 3 * D;
+    const float scale = 1.0f / sqrtf((float)hd);
+#pragma omp parallel
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        extern int omp_get_thread_num(void);
+        tid = omp_get_thread_num();
+#endif
+        float *dp = scratch + (size_t)tid * attention_scratch_floats(n, H);
+#pragma omp for schedule(static)
+        for (int bh = 0; bh < B * H; bh++) {
+            int b = bh / H, h = bh % H;
+            size_t base = (size_t)b * n * ld + (size_t)h * hd;
+            const float *q = qkv + base, *k = q + D, *v = q + 2 * D;
+            float *dq = dqkv + base, *dk = dq + D, *dv = dq + 2 * D;
+            const float *p = probs + (size_t)bh * n * n;
+            const float *g = dout + (size_t)b * n * D + h * hd;
+            /* dV = P^T dO; dP = dO V^T */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hd, n, 1.0f, p, n, g, D, 0.0f, dv, ld);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hd, 1.0f, g, D, v, ld, 0.0f, dp, n);
+            /* dS = P * (dP - rowsum(P * dP)), scaled once here for both dQ and dK */
+            for (int i = 0; i < n; i++) {
+                const float *pr = p + (size_t)i * n;
+                float *dr = dp + (size_t)i * n, dot = 0.0f;
+                for (int j = 0; j < n; j++) dot += pr[j] * dr[j];
+                for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, dp, n, k, ld, 0.0f, dq, ld);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hd, n, 1.0f, dp, n, q, ld, 0.0f, dk, ld);
+        }
+    }
+}

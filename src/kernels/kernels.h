@@ -1,0 +1,68 @@
+/* Tensor kernels, forward and backward side by side. Row-major float32 throughout.
+ * Backward kernels ACCUMULATE into parameter gradients (dw, db) and, where noted, into the
+ * input gradient, so that residual branches can add up without extra buffers. */
+#ifndef AMOD_KERNELS_H
+#define AMOD_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* matmul.c: out[rows, n_out] = in[rows, n_in] @ w[n_out, n_in]^T + b (b may be NULL). */
+void linear_forward(float *out, const float *in, const float *w, const float *b, int rows, int n_in,
+                    int n_out);
+/* din (+)= dout @ w (accumulate_din selects +=); dw += dout^T @ in; db += column sums of dout.
+ * Any of din, dw, db may be NULL to skip it. */
+void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                     const float *w, int rows, int n_in, int n_out, int accumulate_din);
+
+/* layernorm.c: out = (x - mean) * rstd * w + b per row; keeps mean and rstd for backward. */
+void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
+                       const float *b, int rows, int dim, float eps);
+/* dx += LN'(dout); dw, db accumulate. */
+void layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                        const float *mean, const float *rstd, const float *w, int rows, int dim);
+
+/* gelu.c: exact GELU, 0.5 x (1 + erf(x / sqrt 2)). */
+void gelu_forward(float *out, const float *x, size_t n);
+/* dx = dout * GELU'(x) (overwrites dx; dx may alias dout). */
+void gelu_backward(float *dx, const float *dout, const float *x, size_t n);
+
+/* attention.c: multi-head softmax attention over qkv [B, n, 3D] laid out as timm's
+ * (q | k | v, head h at columns h*hd). out [B, n, D]. probs [B, H, n, n] is kept when not
+ * NULL (training needs it). col_sum, when not NULL, receives [B, n] the attention each token
+ * received, summed over heads and query rows (A-MoD's score times H n); it is computed from
+ * the probabilities in the same pass, so the map need not be stored. */
+void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
+                       int D, int H);
+/* dqkv (overwritten) from dout [B, n, D], using the kept probs. scratch: H * n * n floats per
+ * thread (attention_scratch_floats gives the total). */
+void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
+                        int n, int D, int H, float *scratch);
+size_t attention_scratch_floats(int n, int H);
+
+/* embed.c: patch embedding as a matrix product on unfolded patches, plus prefix tokens and
+ * position embedding. images [B, C, S, S] -> x [B, N, D] with N = P + (S/p)^2. cols is
+ * scratch [B * np, C p p], kept for the weight gradient. */
+void patch_unfold(float *cols, const float *images, int B, int C, int S, int p);
+void embed_forward(float *x, float *patch_out, const float *cols, const float *w, const float *b,
+                   const float *cls, const float *pos, int B, int np, int cpp, int D);
+void embed_backward(float *dw, float *db, float *dcls, float *dpos, const float *dx,
+                    const float *cols, float *dpatch_scratch, int B, int np, int cpp, int D);
+
+/* loss.c: mean cross-entropy over B rows of logits [B, K]; dlogits (when not NULL) is the
+ * gradient of the mean. Returns -1 when a label is out of range. */
+int cross_entropy(float *loss, float *dlogits, const float *logits, const int64_t *labels, int B,
+                  int K);
+
+/* route.c: token selection and movement for Mixture-of-Depths. */
+/* For each batch row: the P prefix tokens, then the k-P best-scoring others, in original
+ * order. scores [B, N] -> idx [B, k]. Ties go to the lower index. */
+void route_select(int32_t *idx, const float *scores, int B, int N, int k, int P);
+void route_gather(float *out, const float *x, const int32_t *idx, int B, int N, int k, int D);
+/* x[b, idx[b, j]] = rows[b, j] for every selected row. */
+void route_scatter(float *x, const float *rows, const int32_t *idx, int B, int N, int k, int D);
+
+/* small helpers */
+void add_inplace(float *y, const float *x, size_t n);
+
+#endif

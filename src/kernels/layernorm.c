@@ -1,0 +1,60 @@
+/* LayerNorm over the last dimension, with the biased variance PyTorch uses. */
+#include <math.h>
+
+#include "kernels/kernels.h"
+
+void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
+                       const float *b, int rows, int dim, float eps) {
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * dim;
+        float *o = out + (size_t)r * dim;
+        double s = 0.0;
+        for (int i = 0; i < dim; i++) s += xr[i];
+        float m = (float)(s / dim);
+        double v = 0.0;
+        for (int i = 0; i < dim; i++) {
+            float d = xr[i] - m;
+            v += (double)d * d;
+        }
+        float rs = 1.0f / sqrtf((float)(v / dim) + eps);
+        for (int i = 0; i < dim; i++) o[i] = (xr[i] - m) * rs * w[i] + b[i];
+        if (mean) mean[r] = m;
+        if (rstd) rstd[r] = rs;
+    }
+}
+
+void layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                        const float *mean, const float *rstd, const float *w, int rows, int dim) {
+    /* Input gradient row by row; parameter gradients column by column so threads never share
+     * an accumulator. */
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * dim, *g = dout + (size_t)r * dim;
+        float m = mean[r], rs = rstd[r];
+        float sum_g = 0.0f, sum_gx = 0.0f;
+        for (int i = 0; i < dim; i++) {
+            float gw = g[i] * w[i];
+            sum_g += gw;
+            sum_gx += gw * (xr[i] - m) * rs;
+        }
+        sum_g /= dim;
+        sum_gx /= dim;
+        float *d = dx + (size_t)r * dim;
+        for (int i = 0; i < dim; i++) {
+            float xhat = (xr[i] - m) * rs;
+            d[i] += rs * (g[i] * w[i] - sum_g - xhat * sum_gx);
+        }
+    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < dim; i++) {
+        float sw = 0.0f, sb = 0.0f;
+        for (int r = 0; r < rows; r++) {
+            float g = dout[(size_t)r * dim + i];
+            sw += g * (x[(size_t)r * dim + i] - mean[r]) * rstd[r];
+            sb += g;
+        }
+        if (dw) dw[i] += sw;
+        if (db) db[i] += sb;
+    }
+}

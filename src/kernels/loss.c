@@ -1,0 +1,27 @@
+/* Mean cross-entropy over a batch, with a numerically stable log-sum-exp. */
+#include <math.h>
+
+#include "kernels/kernels.h"
+
+int cross_entropy(float *loss, float *dlogits, const float *logits, const int64_t *labels, int B,
+                  int K) {
+    double total = 0.0;
+    for (int b = 0; b < B; b++)
+        if (labels[b] < 0 || labels[b] >= K) return -1;
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K;
+        float mx = z[0];
+        for (int i = 1; i < K; i++) mx = z[i] > mx ? z[i] : mx;
+        double sum = 0.0;
+        for (int i = 0; i < K; i++) sum += exp((double)(z[i] - mx));
+        double lse = mx + log(sum);
+        total += lse - z[labels[b]];
+        if (dlogits) {
+            float *d = dlogits + (size_t)b * K;
+            for (int i = 0; i < K; i++) d[i] = (float)(exp((double)z[i] - lse) / B);
+            d[labels[b]] -= 1.0f / B;
+        }
+    }
+    *loss = (float)(total / B);
+    return 0;
+}

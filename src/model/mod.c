@@ -1,0 +1,94 @@
+/* The Mixture-of-Depths layer around an ordinary block: router scores -> top-k (prefix
+ * tokens always kept, original order) -> gather; afterwards the block's update goes back to
+ * the selected rows, scaled by the router weight for the linear router. */
+#include <string.h>
+
+#include "core/rng.h"
+#include "kernels/kernels.h"
+#include "model/vit_internal.h"
+
+static void scores_attention(const amod_vit *m, int l, float *r, int B) {
+    const int N = m->n_tokens, H = m->cfg.num_heads;
+    const vit_layer_acts *prev = &m->la[l - 1];
+    const float inv = 1.0f / (float)(H * N);
+    if (prev->probs) {
+        /* r_i = 1/(H N) sum_h sum_j a[h, j, i]: the attention token i received */
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < B; b++) {
+            float *rb = r + (size_t)b * N;
+            memset(rb, 0, (size_t)N * sizeof *rb);
+            for (int h = 0; h < H; h++)
+                for (int j = 0; j < N; j++) {
+                    const float *row = prev->probs + (((size_t)b * H + h) * N + j) * N;
+                    for (int i = 0; i < N; i++) rb[i] += row[i];
+                }
+            for (int i = 0; i < N; i++) rb[i] *= inv;
+        }
+    } else {
+        for (size_t i = 0; i < (size_t)B * N; i++) r[i] = prev->col_sum[i] * inv;
+    }
+}
+
+void mod_route(amod_vit *m, int l, const float *x, int B) {
+    vit_layer_acts *a = &m->la[l];
+    const int N = m->n_tokens, D = m->cfg.embed_dim;
+    switch (m->mod.router) {
+    case AMOD_ROUTER_ATTENTION: scores_attention(m, l, a->scores, B); break;
+    case AMOD_ROUTER_LINEAR:
+        linear_forward(a->scores, x, m->blk[l].router_w, NULL, B * N, D, 1);
+        break;
+    case AMOD_ROUTER_RANDOM:
+        for (size_t i = 0; i < (size_t)B * N; i++) a->scores[i] = rng_uniform(&m->rng);
+        break;
+    case AMOD_ROUTER_NONE: break;
+    }
+    route_select(a->idx, a->scores, B, N, a->k, m->cfg.num_prefix);
+    route_gather(a->xs, x, a->idx, B, N, a->k, D);
+}
+
+static float scale_of(const amod_vit *m, const vit_layer_acts *a, int b, int token) {
+    return m->mod.router == AMOD_ROUTER_LINEAR ? a->scores[(size_t)b * m->n_tokens + token] : 1.0f;
+}
+
+void mod_combine(const amod_vit *m, int l, float *out, const float *x, int B) {
+    const vit_layer_acts *a = &m->la[l];
+    const int N = m->n_tokens, D = m->cfg.embed_dim, k = a->k;
+    memcpy(out, x, (size_t)B * N * D * sizeof *out);
+#pragma omp parallel for schedule(static)
+    for (int bj = 0; bj < B * k; bj++) {
+        int b = bj / k, t = a->idx[bj];
+        float s = scale_of(m, a, b, t);
+        const float *xi = x + ((size_t)b * N + t) * D, *yi = a->y + (size_t)bj * D;
+        float *o = out + ((size_t)b * N + t) * D;
+        for (int i = 0; i < D; i++) o[i] = xi[i] + s * (yi[i] - xi[i]);
+    }
+}
+
+void mod_combine_backward(amod_vit *m, int l, float *dx, float *dy, const float *dout, const float *x,
+                          int B) {
+    const vit_layer_acts *a = &m->la[l];
+    const int N = m->n_tokens, D = m->cfg.embed_dim, k = a->k;
+    const int linear = m->mod.router == AMOD_ROUTER_LINEAR;
+    const float *w = m->blk[l].router_w;
+    float *dw = linear ? m->grads + (w - m->params) : NULL;
+    memcpy(dx, dout, (size_t)B * N * D * sizeof *dx); /* skipped tokens pass straight through */
+    for (int bj = 0; bj < B * k; bj++) {
+        int b = bj / k, t = a->idx[bj];
+        float s = scale_of(m, a, b, t);
+        const float *g = dout + ((size_t)b * N + t) * D, *xi = x + ((size_t)b * N + t) * D;
+        const float *yi = a->y + (size_t)bj * D;
+        float *d = dx + ((size_t)b * N + t) * D, *dyj = dy + (size_t)bj * D;
+        float ds = 0.0f;
+        for (int i = 0; i < D; i++) {
+            dyj[i] = s * g[i];
+            d[i] = (1.0f - s) * g[i];
+            ds += g[i] * (yi[i] - xi[i]);
+        }
+        if (linear) { /* r = x . w: the router weight and the input both get ds */
+            for (int i = 0; i < D; i++) {
+                d[i] += ds * w[i];
+                dw[i] += ds * xi[i];
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+/* The ViT forward and backward passes, with Mixture-of-Depths layers that run their block
+ * on the k selected tokens only. */
+#include <omp.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "kernels/kernels.h"
+#include "model/vit_internal.h"
+
+#define G(ptr) (m->grads + ((ptr) - m->params)) /* gradient of a parameter pointer */
+
+static int is_mod_layer(const amod_vit *m, int l) {
+    return m->mod.router != AMOD_ROUTER_NONE && m->mod.is_mod[l];
+}
+
+/* Layer l's attention map must be stored for backward, for --attn, or for an A-MoD
+ * router in layer l+1 during training. Inference A-MoD only needs its column sums. */
+static int keeps_probs(const amod_vit *m, int l) {
+    return m->grad_enabled || (m->keep_attn && !is_mod_layer(m, l));
+}
+static int needs_col_sum(const amod_vit *m, int l) {
+    return !keeps_probs(m, l) && l + 1 < m->cfg.depth && is_mod_layer(m, l + 1) &&
+           m->mod.router == AMOD_ROUTER_ATTENTION;
+}
+
+/* ---- activation memory: one arena, carved in two passes (measure, then assign) ---- */
+
+typedef struct {
+    char *base;
+    size_t used;
+} carver;
+
+static float *take(carver *c, size_t floats) {
+    size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+    float *p = c->base ? (float *)(c->base + c->used) : NULL;
+    c->used += bytes;
+    return p;
+}
+
+static void carve(amod_vit *m, carver *c, int B) {
+    const amod_vit_config *cfg = &m->cfg;
+    const int N = m->n_tokens, D = cfg->embed_dim, H = cfg->num_heads, Hm = cfg->mlp_hidden;
+    const int g = cfg->img_size / cfg->patch_size, np = g * g;
+    const size_t cpp = (size_t)cfg->in_chans * cfg->patch_size * cfg->patch_size;
+    m->cols = take(c, (size_t)B * np * cpp);
+    m->patch_out = take(c, (size_t)B * np * D);
+    for (int l = 0; l <= cfg->depth; l++) m->resid[l] = take(c, (size_t)B * N * D);
+    for (int l = 0; l < cfg->depth; l++) {
+        vit_layer_acts *a = &m->la[l];
+        int mod = is_mod_layer(m, l);
+        a->k = mod ? amod_mod_tokens(m->mod.capacity, N, cfg->num_prefix) : N;
+        size_t R = (size_t)B * a->k;
+        a->idx = mod ? (int32_t *)take(c, R) : NULL;
+        a->scores = mod ? take(c, (size_t)B * N) : NULL;
+        a->xs = mod ? take(c, R * D) : m->resid[l];
+        a->ln1 = take(c, R * D);
+        a->mu1 = take(c, R);
+        a->rs1 = take(c, R);
+        a->qkv = take(c, R * 3 * D);
+        a->probs = keeps_probs(m, l) ? take(c, (size_t)B * H * a->k * a->k) : NULL;
+        a->col_sum = needs_col_sum(m, l) ? take(c, (size_t)B * N) : NULL;
+        a->ao = take(c, R * D);
+        a->x2 = take(c, R * D);
+        a->ln2 = take(c, R * D);
+        a->mu2 = take(c, R);
+        a->rs2 = take(c, R);
+        a->h1 = take(c, R * Hm);
+        a->g = take(c, R * Hm);
+        a->y = mod ? take(c, R * D) : m->resid[l + 1];
+    }
+    m->pooled = take(c, (size_t)B * D);
+    m->normed = take(c, (size_t)B * D);
+    m->nmu = take(c, B);
+    m->nrs = take(c, B);
+    m->logits = take(c, (size_t)B * cfg->num_classes);
+    m->dlogits = take(c, (size_t)B * cfg->num_classes);
+    m->labels = (int64_t *)take(c, 2 * (size_t)B);
+    if (!m->grad_enabled) {
+        m->d_a = m->d_b = NULL;
+        return;
+    }
+    size_t rows = (size_t)B * N;
+    m->d_a = take(c, rows * D);
+    m->d_b = take(c, rows * D);
+    m->d_dy = take(c, rows * D);
+    m->d_x2 = take(c, rows * D);
+    m->d_ln = take(c, rows * D);
+    m->d_ao = take(c, rows * D);
+    m->d_qkv = take(c, rows * 3 * D);
+    m->d_g = take(c, rows * Hm);
+    m->d_attn = take(c, (size_t)omp_get_max_threads() * attention_scratch_floats(N, H));
+    m->d_pooled = take(c, 2 * (size_t)B * D);
+    m->d_patch = take(c, (size_t)B * np * D);
+}
+
+void vit_free_acts(amod_vit *m) {
+    free(m->act_arena);
+    m->act_arena = NULL;
+    m->act_batch = 0;
+}
+
+int vit_ensure_acts(amod_vit *m, int batch, amod_error *err) {
+    if (m->act_arena && batch <= m->act_batch) return 0;
+    vit_free_acts(m);
+    carver c = {NULL, 0};
+    carve(m, &c, batch);
+    m->act_arena = aligned_alloc(64, c.used);
+    if (!m->act_arena) return amod_fail(err, "out of memory: activations need %zu MiB for batch %d", c.used >> 20, batch);
+    c.base = m->act_arena;
+    c.used = 0;
+    carve(m, &c, batch);
+    m->act_batch = batch;
+    return 0;
+}
+
+/* ---- configuration ---- */
+
+int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err) {
+    if (amod_mod_validate(mod, &m->cfg, err)) return -1;
+    int had_routers = m->mod.router == AMOD_ROUTER_LINEAR;
+    int old_mask = memcmp(m->mod.is_mod, mod->is_mod, sizeof mod->is_mod);
+    amod_mod_config old = m->mod;
+    m->mod = *mod;
+    if (had_routers || mod->router == AMOD_ROUTER_LINEAR) {
+        if (old_mask || had_routers != (mod->router == AMOD_ROUTER_LINEAR)) {
+            if (vit_build_layout(m, err)) {
+                m->mod = old;
+                return -1;
+            }
+            /* New router weights start small and random (trunc normal, std 0.02), so scores
+             * differ between tokens from the first step. */
+            amod_rng r;
+            rng_seed(&r, mod->seed ^ 0x726f75746572ull);
+            for (int l = 0; l < m->cfg.depth; l++) {
+                float *w = m->blk[l].router_w;
+                int existed = had_routers && old.is_mod[l];
+                if (w && !existed)
+                    for (int i = 0; i < m->cfg.embed_dim; i++) w[i] = rng_trunc_normal(&r, 0.02f);
+            }
+        }
+    }
+    rng_seed(&m->rng, mod->seed);
+    vit_free_acts(m);
+    return 0;
+}
+
+void amod_vit_set_grad_enabled(amod_vit *m, int enabled) {
+    if (m->grad_enabled != !!enabled) vit_free_acts(m);
+    m->grad_enabled = !!enabled;
+}
+
+void amod_vit_keep_attention(amod_vit *m, int keep) {
+    if (m->keep_attn != !!keep) vit_free_acts(m);
+    m->keep_attn = !!keep;
+}
+
+/* ---- forward ---- */
+
+static void block_forward(amod_vit *m, int l, int B) {
+    const vit_block *p = &m->blk[l];
+    vit_layer_acts *a = &m->la[l];
+    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
+    const float eps = m->cfg.ln_eps;
+    layernorm_forward(a->ln1, a->mu1, a->rs1, a->xs, p->norm1_w, p->norm1_b, R, D, eps);
+    linear_forward(a->qkv, a->ln1, p->qkv_w, p->qkv_b, R, D, 3 * D);
+    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads);
+    linear_forward(a->x2, a->ao, p->proj_w, p->proj_b, R, D, D);
+    add_inplace(a->x2, a->xs, (size_t)R * D);
+    layernorm_forward(a->ln2, a->mu2, a->rs2, a->x2, p->norm2_w, p->norm2_b, R, D, eps);
+    linear_forward(a->h1, a->ln2, p->fc1_w, p->fc1_b, R, D, Hm);
+    gelu_forward(a->g, a->h1, (size_t)R * Hm);
+    linear_forward(a->y, a->g, p->fc2_w, p->fc2_b, R, Hm, D);
+    add_inplace(a->y, a->x2, (size_t)R * D);
+}
+
+int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels,
+                     float *logits, float *loss, amod_error *err) {
+    const amod_vit_config *cfg = &m->cfg;
+    if (batch < 1) return amod_fail(err, "batch size %d must be positive", batch);
+    if (vit_ensure_acts(m, batch, err)) return -1;
+    const int B = batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
+    const int g = cfg->img_size / cfg->patch_size, np = g * g;
+    const int cpp = cfg->in_chans * cfg->patch_size * cfg->patch_size;
+    if (labels)
+        for (int b = 0; b < B; b++)
+            if (labels[b] < 0 || labels[b] >= K)
+                return amod_fail(err, "label %lld of image %d is outside 0..%d", (long long)labels[b], b, K - 1);
+
+    patch_unfold(m->cols, images, B, cfg->in_chans, cfg->img_size, cfg->patch_size);
+    embed_forward(m->resid[0], m->patch_out, m->cols, m->patch_w, m->patch_b, m->cls, m->pos, B, np, cpp, D);
+    for (int l = 0; l < cfg->depth; l++) {
+        if (is_mod_layer(m, l)) {
+            mod_route(m, l, m->resid[l], B);
+            block_forward(m, l, B);
+            mod_combine(m, l, m->resid[l + 1], m->resid[l], B);
+        } else {
+            block_forward(m, l, B);
+        }
+    }
+    for (int b = 0; b < B; b++) /* token pooling: the CLS row */
+        memcpy(m->pooled + (size_t)b * D, m->resid[cfg->depth] + (size_t)b * N * D, (size_t)D * sizeof(float));
+    layernorm_forward(m->normed, m->nmu, m->nrs, m->pooled, m->norm_w, m->norm_b, B, D, cfg->ln_eps);
+    linear_forward(m->logits, m->normed, m->head_w, m->head_b, B, D, K);
+    if (logits) memcpy(logits, m->logits, (size_t)B * K * sizeof *logits);
+    m->batch = B;
+    m->have_labels = labels != NULL;
+    if (labels) {
+        memcpy(m->labels, labels, (size_t)B * sizeof *labels);
+        float l;
+        cross_entropy(&l, m->grad_enabled ? m->dlogits : NULL, m->logits, labels, B, K);
+        if (loss) *loss = l;
+    }
+    return 0;
+}
+
+/* ---- backward ---- */
+
+/* dy: gradient of the block output [R, D]; dx2 holds a copy of dy on entry and the
+ * gradient of the block input on exit. */
+static void block_backward(amod_vit *m, int l, int B, const float *dy, float *dx2) {
+    const vit_block *p = &m->blk[l];
+    const vit_layer_acts *a = &m->la[l];
+    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
+    linear_backward(m->d_g, G(p->fc2_w), G(p->fc2_b), dy, a->g, p->fc2_w, R, Hm, D, 0);
+    gelu_backward(m->d_g, m->d_g, a->h1, (size_t)R * Hm);
+    linear_backward(m->d_ln, G(p->fc1_w), G(p->fc1_b), m->d_g, a->ln2, p->fc1_w, R, D, Hm, 0);
+    layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), m->d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
+    linear_backward(m->d_ao, G(p->proj_w), G(p->proj_b), dx2, a->ao, p->proj_w, R, D, D, 0);
+    attention_backward(m->d_qkv, m->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, m->d_attn);
+    linear_backward(m->d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, m->d_qkv, a->ln1, p->qkv_w, R, D,
+                    3 * D, 0);
+    layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), m->d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
+}
+
+int amod_vit_backward(amod_vit *m, amod_error *err) {
+    const amod_vit_config *cfg = &m->cfg;
+    if (!m->grad_enabled) return amod_fail(err, "backward needs a forward pass with gradients enabled");
+    if (!m->have_labels) return amod_fail(err, "backward needs a forward pass with labels");
+    const int B = m->batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
+    const int g = cfg->img_size / cfg->patch_size, np = g * g;
+    const int cpp = cfg->in_chans * cfg->patch_size * cfg->patch_size;
+    float *d_normed = m->d_pooled + (size_t)B * D;
+
+    linear_backward(d_normed, G(m->head_w), G(m->head_b), m->dlogits, m->normed, m->head_w, B, D, K, 0);
+    memset(m->d_pooled, 0, (size_t)B * D * sizeof(float));
+    layernorm_backward(m->d_pooled, G(m->norm_w), G(m->norm_b), d_normed, m->pooled, m->nmu, m->nrs, m->norm_w, B, D);
+    float *dcur = m->d_a, *dnext = m->d_b;
+    memset(dcur, 0, (size_t)B * N * D * sizeof(float));
+    for (int b = 0; b < B; b++) memcpy(dcur + (size_t)b * N * D, m->d_pooled + (size_t)b * D, (size_t)D * sizeof(float));
+
+    for (int l = cfg->depth - 1; l >= 0; l--) {
+        if (is_mod_layer(m, l)) {
+            const vit_layer_acts *a = &m->la[l];
+            const int k = a->k;
+            mod_combine_backward(m, l, dnext, m->d_dy, dcur, m->resid[l], B);
+            memcpy(m->d_x2, m->d_dy, (size_t)B * k * D * sizeof(float));
+            block_backward(m, l, B, m->d_dy, m->d_x2);
+            for (int bj = 0; bj < B * k; bj++) { /* scatter-add into the selected rows */
+                float *d = dnext + ((size_t)(bj / k) * N + a->idx[bj]) * D;
+                const float *s = m->d_x2 + (size_t)bj * D;
+                for (int i = 0; i < D; i++) d[i] += s[i];
+            }
+        } else {
+            memcpy(dnext, dcur, (size_t)B * N * D * sizeof(float));
+            block_backward(m, l, B, dcur, dnext);
+        }
+        float *t = dcur;
+        dcur = dnext;
+        dnext = t;
+    }
+    embed_backward(G(m->patch_w), G(m->patch_b), G(m->cls), G(m->pos), dcur, m->cols, m->d_patch, B, np, cpp, D);
+    return 0;
+}
+
+/* ---- what the last forward pass saw ---- */
+
+const float *amod_vit_attention(const amod_vit *m, int layer) {
+    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || is_mod_layer(m, layer)) return NULL;
+    return m->la[layer].probs;
+}
+
+const float *amod_vit_block_output(const amod_vit *m, int layer) {
+    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena) return NULL;
+    return m->resid[layer + 1];
+}
+
+const int32_t *amod_vit_routed(const amod_vit *m, int layer, int *k) {
+    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || !is_mod_layer(m, layer)) return NULL;
+    if (k) *k = m->la[layer].k;
+    return m->la[layer].idx;
+}
+
+const float *amod_vit_scores(const amod_vit *m, int layer) {
+    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || !is_mod_layer(m, layer)) return NULL;
+    return m->la[layer].scores;
+}

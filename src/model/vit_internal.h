@@ -1,0 +1,80 @@
+/* The ViT model's internals, shared by its parameter code (vit_params.c), its passes
+ * (vit.c) and the MoD layer (mod.c). Not part of the public API. */
+#ifndef AMOD_MODEL_VIT_INTERNAL_H
+#define AMOD_MODEL_VIT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "amod/amod.h"
+#include "core/rng.h"
+
+typedef struct {
+    char name[96]; /* timm name */
+    int ndim;
+    int64_t shape[4];
+    size_t offset, numel;
+} vit_tensor;
+
+typedef struct {
+    float *norm1_w, *norm1_b, *qkv_w, *qkv_b, *proj_w, *proj_b;
+    float *norm2_w, *norm2_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
+    float *router_w; /* [1, D], linear router only */
+} vit_block;
+
+/* What one layer keeps from the forward pass for the backward pass. */
+typedef struct {
+    int k;          /* tokens processed: N for a dense layer */
+    int32_t *idx;   /* [B, k] selected tokens; NULL for a dense layer */
+    float *scores;  /* [B, N] router scores; NULL for a dense layer */
+    float *xs;      /* block input [B, k, D]: gathered rows, or the layer input when dense */
+    float *ln1, *mu1, *rs1, *qkv, *probs, *ao, *x2, *ln2, *mu2, *rs2, *h1, *g;
+    float *y;       /* block output [B, k, D]; for a dense layer this is the layer output */
+    float *col_sum; /* [B, N] attention received, when the next layer is A-MoD and probs are not kept */
+} vit_layer_acts;
+
+struct amod_vit {
+    amod_vit_config cfg;
+    amod_mod_config mod;
+    int n_tokens; /* N */
+
+    float *params, *grads;
+    size_t n_params;
+    vit_tensor *tensors;
+    int n_tensors;
+    float *patch_w, *patch_b, *cls, *pos, *norm_w, *norm_b, *head_w, *head_b;
+    vit_block blk[AMOD_MAX_LAYERS];
+
+    /* activations, sized for act_batch images */
+    int act_batch;
+    void *act_arena;
+    float *cols, *patch_out, *resid[AMOD_MAX_LAYERS + 1];
+    vit_layer_acts la[AMOD_MAX_LAYERS];
+    float *pooled, *normed, *nmu, *nrs, *logits, *dlogits;
+    int64_t *labels;
+    /* backward scratch */
+    float *d_a, *d_b, *d_dy, *d_x2, *d_g, *d_ln, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
+
+    int batch, have_labels, grad_enabled, keep_attn;
+    amod_rng rng;
+};
+
+/* vit_params.c */
+int vit_build_layout(amod_vit *m, amod_error *err);
+/* Tensor i's name in the model's own naming (HF splits qkv in three: part 0..2). */
+int vit_tensor_index(const amod_vit *m, const char *timm_name);
+
+/* vit.c */
+int vit_ensure_acts(amod_vit *m, int batch, amod_error *err);
+void vit_free_acts(amod_vit *m);
+
+/* mod.c: scores, selection and gathering for MoD layer l on input x [B, N, D]. */
+void mod_route(amod_vit *m, int l, const float *x, int B);
+/* Combines the block output with the skipped tokens: out = x + s * (y - x) on selected rows. */
+void mod_combine(const amod_vit *m, int l, float *out, const float *x, int B);
+/* Backward of mod_combine: given dout, writes dx for the skip path and the router weight
+ * gradient, and dy [B, k, D] for the block. */
+void mod_combine_backward(amod_vit *m, int l, float *dx, float *dy, const float *dout, const float *x,
+                          int B);
+
+#endif

@@ -1,0 +1,172 @@
+/* Generality: on randomly shaped models (odd image, patch, width, heads, depth, classes,
+ * channels, batch), analytic gradients agree with central finite differences, for dense
+ * models and MoD models with each router; and A-MoD at capacity 1 equals the dense model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amod/amod.h"
+#include "core/rng.h"
+#include "test_support.h"
+
+typedef struct {
+    int img, patch, chans, dim, heads, depth, classes, batch;
+} shape;
+
+static amod_vit *make(const shape *s, uint64_t seed) {
+    amod_vit_config c = {0};
+    strcpy(c.arch, "vit_custom");
+    c.img_size = s->img, c.patch_size = s->patch, c.in_chans = s->chans, c.num_classes = s->classes;
+    c.embed_dim = s->dim, c.depth = s->depth, c.num_heads = s->heads, c.mlp_hidden = 3 * s->dim;
+    c.qkv_bias = 1, c.num_prefix = 1, c.ln_eps = 1e-6f;
+    amod_error err;
+    amod_vit *m = amod_vit_create(&c, seed, &err);
+    CHECK(m != NULL, "create: %s", err.msg);
+    /* larger weights than timm's init so every path carries signal */
+    float *p = amod_vit_params(m);
+    amod_rng r;
+    rng_seed(&r, seed + 1);
+    for (size_t i = 0; i < amod_vit_num_params(m); i++) p[i] += 0.2f * rng_normal(&r);
+    return m;
+}
+
+static double loss_at(amod_vit *m, const float *x, const int64_t *y, int B) {
+    float loss;
+    amod_error err;
+    if (amod_vit_get_mod(m)->router == AMOD_ROUTER_RANDOM) { /* the same draw every time */
+        amod_mod_config same = *amod_vit_get_mod(m);
+        amod_vit_set_mod(m, &same, &err);
+    }
+    amod_vit_forward(m, x, B, y, NULL, &loss, &err);
+    return loss;
+}
+
+/* Same routing before and after a perturbation, so the loss is smooth around the point. */
+static int same_routes(amod_vit *m, int B, int32_t *saved, int save) {
+    const amod_vit_config *c = amod_vit_get_config(m);
+    size_t off = 0;
+    for (int l = 0; l < c->depth; l++) {
+        int k;
+        const int32_t *idx = amod_vit_routed(m, l, &k);
+        if (!idx) continue;
+        size_t n = (size_t)k * B;
+        if (save) memcpy(saved + off, idx, n * sizeof *idx);
+        else if (memcmp(saved + off, idx, n * sizeof *idx)) return 0;
+        off += n;
+    }
+    return 1;
+}
+
+static void gradcheck(const char *label, const shape *s, amod_router router, float capacity, uint64_t seed) {
+    amod_vit *m = make(s, seed);
+    if (!m) return;
+    amod_error err;
+    if (router != AMOD_ROUTER_NONE) {
+        amod_mod_config mod = {0};
+        mod.router = router, mod.capacity = capacity, mod.seed = 7;
+        amod_mod_set_start(&mod, s->depth, 1);
+        CHECK(amod_vit_set_mod(m, &mod, &err) == 0, "%s: %s", label, err.msg);
+        float *p = amod_vit_params(m); /* give linear routers a spread of scores */
+        for (int i = 0; i < amod_vit_num_tensors(m); i++)
+            if (strstr(amod_vit_tensor_name(m, i), "router"))
+                for (int j = 0; j < s->dim; j++) p[amod_vit_tensor_offset(m, i) + j] *= 10.0f;
+    }
+    const int B = s->batch;
+    size_t nx = (size_t)B * s->chans * s->img * s->img;
+    float *x = malloc(nx * sizeof *x);
+    int64_t y[8];
+    amod_rng r;
+    rng_seed(&r, seed + 2);
+    for (size_t i = 0; i < nx; i++) x[i] = rng_normal(&r);
+    for (int b = 0; b < B; b++) y[b] = (int64_t)(rng_next(&r) % (uint64_t)s->classes);
+
+    int32_t *routes = malloc(64 * 1024 * sizeof *routes);
+    CHECK(loss_at(m, x, y, B) == loss_at(m, x, y, B), "%s: forward is not deterministic", label);
+    same_routes(m, B, routes, 1);
+    amod_vit_zero_grad(m);
+    CHECK(amod_vit_backward(m, &err) == 0, "%s: backward: %s", label, err.msg);
+    float *p = amod_vit_params(m);
+    float *g = malloc(amod_vit_num_params(m) * sizeof *g);
+    memcpy(g, amod_vit_grads(m), amod_vit_num_params(m) * sizeof *g);
+
+    /* a few entries of every tensor, in double-sided differences */
+    double worst = 0;
+    int checked = 0;
+    for (int t = 0; t < amod_vit_num_tensors(m); t++) {
+        int64_t shp[4];
+        int nd = amod_vit_tensor_shape(m, t, shp);
+        size_t numel = 1;
+        for (int d = 0; d < nd; d++) numel *= (size_t)shp[d];
+        double gmax = 0;
+        for (size_t j = 0; j < numel; j++) gmax = fmax(gmax, fabs(g[amod_vit_tensor_offset(m, t) + j]));
+        for (int trial = 0; trial < 3; trial++) {
+            size_t i = amod_vit_tensor_offset(m, t) + (size_t)(rng_next(&r) % numel);
+            const float h = 1e-2f;
+            float keep = p[i];
+            p[i] = keep + h;
+            double lp = loss_at(m, x, y, B);
+            int ok = same_routes(m, B, routes, 0);
+            p[i] = keep - h;
+            double lm = loss_at(m, x, y, B);
+            ok = ok && same_routes(m, B, routes, 0);
+            p[i] = keep;
+            if (!ok) continue; /* the top-k choice flipped: not differentiable here */
+            double fd = (lp - lm) / (2.0 * h);
+            double scale = fmax(fmax(gmax, fabs(fd)), 1e-2);
+            double e = fabs(fd - g[i]) / scale;
+            if (e > worst) worst = e;
+            checked++;
+            CHECK(e < 3e-2, "%s: %s[%zu] analytic %.5g vs numeric %.5g", label, amod_vit_tensor_name(m, t),
+                  i - amod_vit_tensor_offset(m, t), g[i], fd);
+        }
+    }
+    CHECK(checked > amod_vit_num_tensors(m) / 2, "%s: only %d entries could be checked", label, checked);
+    printf("%-28s %d entries, worst error %.2e (relative to the tensor's largest gradient)\n", label, checked, worst);
+    free(x);
+    free(g);
+    free(routes);
+    amod_vit_free(m);
+}
+
+/* A-MoD with every token selected is the dense model (up to the rounding of x + (y - x)). */
+static void amod_full_capacity_is_dense(const shape *s) {
+    amod_vit *dense = make(s, 11), *mod = make(s, 11);
+    amod_error err;
+    amod_mod_config c = {0};
+    c.router = AMOD_ROUTER_ATTENTION, c.capacity = 1.0f;
+    amod_mod_set_start(&c, s->depth, 1);
+    CHECK(amod_vit_set_mod(mod, &c, &err) == 0, "%s", err.msg);
+    size_t nx = (size_t)s->batch * s->chans * s->img * s->img;
+    float *x = calloc(nx, sizeof *x), la[64], lb[64], a, b;
+    for (size_t i = 0; i < nx; i++) x[i] = sinf((float)i);
+    int64_t y[8] = {0, 1, 2, 0, 1, 2, 0, 1};
+    amod_vit_forward(dense, x, s->batch, y, la, &a, &err);
+    amod_vit_forward(mod, x, s->batch, y, lb, &b, &err);
+    double el = rel_max_err(lb, la, (size_t)s->batch * s->classes);
+    CHECK(el < 1e-6 && fabsf(a - b) < 1e-6f, "A-MoD at C=1: logits differ from dense by %.3g", el);
+    amod_vit_zero_grad(dense);
+    amod_vit_zero_grad(mod);
+    amod_vit_backward(dense, &err);
+    amod_vit_backward(mod, &err);
+    double e = rel_max_err(amod_vit_grads(mod), amod_vit_grads(dense), amod_vit_num_params(dense));
+    CHECK(e < 1e-6, "A-MoD at C=1: gradients differ from dense by %.3g", e);
+    free(x);
+    amod_vit_free(dense);
+    amod_vit_free(mod);
+}
+
+int main(void) {
+    shape a = {12, 4, 2, 12, 3, 3, 5, 2};   /* N = 10, head_dim 4 */
+    shape b = {15, 5, 1, 16, 2, 4, 7, 3};   /* N = 10, grayscale */
+    shape c = {16, 4, 3, 8, 1, 2, 3, 1};    /* one head, batch 1, N = 17 */
+    gradcheck("dense 12/4 D12 H3 L3", &a, AMOD_ROUTER_NONE, 1, 1);
+    gradcheck("dense 15/5 D16 H2 L4", &b, AMOD_ROUTER_NONE, 1, 2);
+    gradcheck("dense 16/4 D8 H1 L2", &c, AMOD_ROUTER_NONE, 1, 3);
+    gradcheck("linear C=0.5 12/4", &a, AMOD_ROUTER_LINEAR, 0.5f, 4);
+    gradcheck("linear C=0.3 15/5", &b, AMOD_ROUTER_LINEAR, 0.3f, 5);
+    gradcheck("attention C=0.5 12/4", &a, AMOD_ROUTER_ATTENTION, 0.5f, 6);
+    gradcheck("attention C=0.25 15/5", &b, AMOD_ROUTER_ATTENTION, 0.25f, 7);
+    gradcheck("random C=0.5 16/4", &c, AMOD_ROUTER_RANDOM, 0.5f, 8);
+    amod_full_capacity_is_dense(&a);
+    return test_summary("test_vit_gradcheck");
+}

@@ -12,6 +12,7 @@ typedef struct {
 
 static const command commands[] = {
     {"version", NULL, "print the version"},
+    {"flops", amod_cmd_flops, "FLOPs per image of a (MoD) ViT, per layer; isoFLOP baselines"},
 };
 
 static void usage(FILE *f) {

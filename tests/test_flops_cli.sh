@@ -92,7 +92,8 @@ bad "expected a layer number" deit_tiny_patch16_224 --mod-layers 1,x
 bad "layer 0 cannot be a MoD layer with the attention router" deit_tiny_patch16_224 --mod-layers 0,2
 bad "MoD layer 2 follows MoD layer 1" deit_tiny_patch16_224 --router attention --mod-layers 1,2
 bad "--mod-start 12 is outside [0, 11]" deit_tiny_patch16_224 --mod-start 12
-bad "--mod-start 'one' is not an integer" deit_tiny_patch16_224 --mod-start one
+bad "--mod-start 'one' is not a layer number" deit_tiny_patch16_224 --mod-start one
+bad "capacity 1e-50 is too small" deit_tiny_patch16_224 --capacity 1e-50
 bad "either --mod-start or --mod-layers" deit_tiny_patch16_224 --mod-start 1 --mod-layers 1,3
 bad "unknown router 'mlp'" deit_tiny_patch16_224 --router mlp
 bad "--router none is dense" deit_tiny_patch16_224 --router none --capacity 0.5

@@ -288,11 +288,12 @@ int amod_cmd_flops(int argc, char **argv) {
     /* Checked as a double: 1e300 would not survive the conversion to float. */
     if (capacity_out_of_range(capacity)) return fail("capacity %g is outside (0, 1]", capacity);
     mod.capacity = (float)capacity;
+    if (mod.capacity == 0.0f) return fail("capacity %g is too small to represent as a float", capacity);
     if (list_s) {
         if (amod_mod_set_list(&mod, cfg.depth, list_s, &err)) return fail("%s", err.msg);
     } else {
         int start = 1;
-        if (start_s && parse_int(start_s, &start)) return fail("--mod-start '%s' is not an integer", start_s);
+        if (start_s && parse_int(start_s, &start)) return fail("--mod-start '%s' is not a layer number", start_s);
         if (start < 0 || start >= cfg.depth)
             return fail("--mod-start %d is outside [0, %d] for depth %d", start, cfg.depth - 1, cfg.depth);
         amod_mod_set_start(&mod, cfg.depth, start);

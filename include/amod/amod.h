@@ -137,6 +137,11 @@ const char *amod_vit_tensor_name(const amod_vit *m, int i);
 int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]);
 size_t amod_vit_tensor_offset(const amod_vit *m, int i);
 
+/* ---- additions: preset listing ---- */
+
+/* Name of preset i (0, 1, ...), or NULL past the last one: for help texts and tests. */
+const char *amod_vit_preset_name(int i);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,7 @@
 #ifndef AMOD_CLI_COMMANDS_H
 #define AMOD_CLI_COMMANDS_H
 
+int amod_cmd_flops(int argc, char **argv);
 
 int amod_cmd_forward(int argc, char **argv);
 int amod_cmd_diff(int argc, char **argv);

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "io/config.h"
 #include "model/flops.h"
 #include "model/isoflop.h"
 
@@ -262,12 +263,13 @@ int amod_cmd_flops(int argc, char **argv) {
     amod_vit_config cfg;
     if (amod_vit_preset(model, &cfg, &err)) {
         struct stat st;
-        /* TODO(config): a directory holds config.json; load it with amod_config_load
-         * (src/io/config.c) once that parser lands, instead of refusing it here. */
-        if (stat(model, &st) == 0 && S_ISDIR(st.st_mode))
-            return fail("%s: reading a model directory's config.json is not supported yet; give a preset name",
-                        model);
-        return fail("%s", err.msg);
+        if (stat(model, &st) == 0 && S_ISDIR(st.st_mode)) { /* a checkpoint directory */
+            char path[4096];
+            snprintf(path, sizeof path, "%s/config.json", model);
+            if (amod_config_load(path, &cfg, NULL, &err)) return fail("%s", err.msg);
+        } else {
+            return fail("%s", err.msg);
+        }
     }
 
     amod_router router = AMOD_ROUTER_NONE;

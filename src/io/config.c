@@ -147,8 +147,12 @@ static int parse_timm(const char *path, const cJSON *root, amod_vit_config *cfg,
         for (int i = 0; i < 3; i++) cfg->mean[i] = 0.5f, cfg->std[i] = 0.5f;
     } else {
         amod_error perr;
-        if (amod_vit_preset(arch->valuestring, cfg, &perr))
-            return amod_fail(err, "%s: unknown architecture '%s' (%s)", path, arch->valuestring, perr.msg);
+        if (amod_vit_preset(arch->valuestring, cfg, &perr)) {
+            char known[512] = "vit_custom";
+            for (int i = 0; amod_vit_preset_name(i); i++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), ", %s", amod_vit_preset_name(i));
+            return amod_fail(err, "%s: unknown architecture '%s' (known: %s)", path, arch->valuestring, known);
+        }
     }
     if (get_int(path, root, "num_classes", 1, 1 << 24, &cfg->num_classes, err)) return -1;
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "model_args");

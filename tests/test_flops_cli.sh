@@ -103,7 +103,11 @@ bad "unknown option '--fast'" deit_tiny_patch16_224 --fast
 bad "no MODEL given" --json
 bad "one MODEL only" deit_tiny_patch16_224 deit_small_patch16_224
 mkdir "$tmp/model"
-bad "not supported yet" "$tmp/model"
+bad "model/config.json: cannot open" "$tmp/model"
+cp "${AMOD_FIXTURES:-tests/fixtures}/deit_tiny_f16/config.json" "$tmp/model/"
+checks=$((checks + 1))
+"$bin" flops "$tmp/model" --router attention --capacity 0.5 --json >"$tmp/out" 2>&1 && grep -q '"total"' "$tmp/out" \
+    || { echo "FAIL: amod flops on a checkpoint directory"; fails=$((fails + 1)); }
 
 checks=$((checks + 1))
 "$bin" >"$tmp/out" 2>&1

@@ -482,6 +482,9 @@ static void test_text(void) {
     amod_canvas_text(&c, -1000000000, 2000000000, "x", AMOD_BLACK, 3);
     amod_canvas_line(&c, -2000000000, -5, 2000000000, 70, AMOD_BLACK, 3);
     amod_canvas_fill_rect(&c, 2000000000, 2000000000, 2000000000, 2000000000, AMOD_BLACK);
+    amod_canvas_rect(&c, 2000000000, 2000000000, 2000000000, 2000000000, AMOD_BLACK, 2000000000);
+    amod_canvas_line(&c, 5, 5, 6, 6, AMOD_BLACK, 2147483647);
+    amod_canvas_blend_rect(&c, -5, -5, 10, 10, AMOD_WHITE, NAN);
     amod_image_free(&c);
 }
 

@@ -48,12 +48,16 @@ void amod_canvas_blend_rect(amod_image *c, int x, int y, int w, int h, amod_rgb 
     }
 }
 
+/* Keeps sums of far-off coordinates inside int. */
+static int clamp_coord(long v) { return v < -(1L << 30) ? -(1 << 30) : v > (1L << 30) ? 1 << 30 : (int)v; }
+
 void amod_canvas_rect(amod_image *c, int x, int y, int w, int h, amod_rgb color, int thickness) {
     if (thickness < 1) thickness = 1;
+    int right = clamp_coord((long)x + w - thickness), bottom = clamp_coord((long)y + h - thickness);
     amod_canvas_fill_rect(c, x, y, w, thickness, color);
-    amod_canvas_fill_rect(c, x, y + h - thickness, w, thickness, color);
+    amod_canvas_fill_rect(c, x, bottom, w, thickness, color);
     amod_canvas_fill_rect(c, x, y, thickness, h, color);
-    amod_canvas_fill_rect(c, x + w - thickness, y, thickness, h, color);
+    amod_canvas_fill_rect(c, right, y, thickness, h, color);
 }
 
 /* Liang-Barsky: clips the segment to [lo, hi] on both axes; 0 when it misses entirely. */
@@ -87,6 +91,7 @@ static int clip_segment(double *x0, double *y0, double *x1, double *y1, double x
 void amod_canvas_line(amod_image *c, int x0, int y0, int x1, int y1, amod_rgb color, int thickness) {
     if (!c->rgb) return;
     if (thickness < 1) thickness = 1;
+    if (thickness > 1 << 16) thickness = 1 << 16;
     /* Clip first so a wild endpoint costs nothing and cannot overflow the stepping below. */
     double ax = x0, ay = y0, bx = x1, by = y1, m = thickness + 1;
     if (!clip_segment(&ax, &ay, &bx, &by, -m, -m, c->width + m, c->height + m)) return;

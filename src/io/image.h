@@ -1,8 +1,9 @@
 /* Images: an RGB8 picture type, PNG/JPEG reading, PNG writing, resizing, cropping, and the
  * eval transform that turns a picture into the normalised [C, H, W] tensor a model takes.
  *
- * Every function that can fail takes an amod_error and returns 0 (or a pointer) on success,
- * -1 (or NULL) with a one-line message naming the file otherwise. */
+ * Every function that can fail takes an amod_error and returns 0 on success, -1 with a
+ * one-line message (naming the file, when there is one) otherwise. An output image argument
+ * receives a new image, empty on failure; it is not freed first and must not be the input. */
 #ifndef AMOD_IO_IMAGE_H
 #define AMOD_IO_IMAGE_H
 
@@ -33,7 +34,8 @@ int amod_image_copy(const amod_image *src, amod_image *dst, amod_error *err);
 
 /* Reads a PNG or JPEG, told apart by their first bytes (never by the extension). PNG: gray,
  * gray+alpha, palette, RGB, RGBA, 1 to 16 bits; alpha is dropped and 16-bit samples keep
- * their high byte, as PIL's convert("RGB") does. JPEG: gray, RGB/YCbCr, CMYK. */
+ * their high byte, as PIL's convert("RGB") does (except for 16-bit gray, which PIL clips at
+ * 255). JPEG: gray, RGB/YCbCr, CMYK; decoded as PIL decodes them. */
 int amod_image_read(const char *path, amod_image *out, amod_error *err);
 /* The same from memory; name is what error messages call the data. */
 int amod_image_decode(const unsigned char *data, size_t size, const char *name, amod_image *out,

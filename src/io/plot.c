@@ -229,7 +229,8 @@ int amod_plot_render(const amod_plot *p, amod_image *out, amod_error *err) {
         int w = amod_canvas_text_width(p->series[s].name, SCALE);
         if (w > legend_w) legend_w = w;
     }
-    int right = n_named ? PAD + 8 + 28 + 8 + legend_w + 8 + PAD : PAD + 8;
+    /* Without a legend, room for half of the last x tick number. */
+    int right = n_named ? PAD + 8 + 28 + 8 + legend_w + 8 + PAD : 3 * PAD;
     L.px = left;
     L.py = top;
     L.pw = W - left - right;

@@ -3,5 +3,6 @@
 #ifndef AMOD_CLI_COMMANDS_H
 #define AMOD_CLI_COMMANDS_H
 
+int amod_cmd_data(int argc, char **argv);
 
 #endif

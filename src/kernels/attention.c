@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/fastmath.h"
 #include "kernels/kernels.h"
 
 size_t attention_scratch_floats(int n, int H) {
@@ -13,17 +14,19 @@ size_t attention_scratch_floats(int n, int H) {
     return 2 * (size_t)n * n; /* dP and a probability tile, per (b, h) task */
 }
 
-/* Row softmax in place; returns nothing, rows of length n. */
+/* Row softmax in place, rows of length n. */
 static void softmax_rows(float *s, int n) {
     for (int i = 0; i < n; i++) {
-        float *row = s + (size_t)i * n, mx = row[0];
+        float *row = s + (size_t)i * n, mx = row[0], sum = 0.0f;
+#pragma omp simd reduction(max : mx)
         for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
-        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
         for (int j = 0; j < n; j++) {
-            row[j] = expf(row[j] - mx);
+            row[j] = amod_expf(row[j] - mx);
             sum += row[j];
         }
         float inv = 1.0f / sum;
+#pragma omp simd
         for (int j = 0; j < n; j++) row[j] *= inv;
     }
 }

@@ -63,6 +63,8 @@ void route_gather(float *out, const float *x, const int32_t *idx, int B, int N, 
 void route_scatter(float *x, const float *rows, const int32_t *idx, int B, int N, int k, int D);
 
 /* small helpers */
+/* sums[c] += sum over rows of x[r, c] */
+void column_sums_add(float *sums, const float *x, int rows, int cols);
 void add_inplace(float *y, const float *x, size_t n);
 
 #endif

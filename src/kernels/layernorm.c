@@ -1,5 +1,6 @@
 /* LayerNorm over the last dimension, with the biased variance PyTorch uses. */
 #include <math.h>
+#include <omp.h>
 
 #include "kernels/kernels.h"
 
@@ -46,15 +47,23 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dout, cons
             d[i] += rs * (g[i] * w[i] - sum_g - xhat * sum_gx);
         }
     }
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < dim; i++) {
-        float sw = 0.0f, sb = 0.0f;
+    /* Parameter gradients: dw = sum_r dout * xhat, db = sum_r dout, streamed row by row
+     * with each thread owning a range of columns. */
+#pragma omp parallel
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int i0 = dim * t / nt, i1 = dim * (t + 1) / nt;
         for (int r = 0; r < rows; r++) {
-            float g = dout[(size_t)r * dim + i];
-            sw += g * (x[(size_t)r * dim + i] - mean[r]) * rstd[r];
-            sb += g;
+            const float *g = dout + (size_t)r * dim, *xr = x + (size_t)r * dim;
+            const float m = mean[r], rs = rstd[r];
+            if (dw) {
+#pragma omp simd
+                for (int i = i0; i < i1; i++) dw[i] += g[i] * (xr[i] - m) * rs;
+            }
+            if (db) {
+#pragma omp simd
+                for (int i = i0; i < i1; i++) db[i] += g[i];
+            }
         }
-        if (dw) dw[i] += sw;
-        if (db) db[i] += sb;
     }
 }

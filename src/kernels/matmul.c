@@ -14,6 +14,21 @@ static void share(int n, int *lo, int *hi) {
     *hi = (int)((long long)n * (t + 1) / nt);
 }
 
+void column_sums_add(float *sums, const float *x, int rows, int cols) {
+    /* Each thread owns a range of columns and streams the rows through it: contiguous
+     * reads, and no two threads add into the same sum. */
+#pragma omp parallel
+    {
+        int c0, c1;
+        share(cols, &c0, &c1);
+        for (int r = 0; r < rows; r++) {
+            const float *row = x + (size_t)r * cols;
+#pragma omp simd
+            for (int c = c0; c < c1; c++) sums[c] += row[c];
+        }
+    }
+}
+
 void linear_forward(float *out, const float *in, const float *w, const float *b, int rows, int n_in,
                     int n_out) {
     amod_threads_count(); /* OpenBLAS single-threaded before the first product */
@@ -53,14 +68,7 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
                             n_out, in, n_in, 1.0f, dw + (size_t)lo * n_in, n_in);
         }
     }
-    if (db) {
-#pragma omp parallel for schedule(static)
-        for (int o = 0; o < n_out; o++) {
-            float s = 0.0f;
-            for (int r = 0; r < rows; r++) s += dout[(size_t)r * n_out + o];
-            db[o] += s;
-        }
-    }
+    if (db) column_sums_add(db, dout, rows, n_out);
 }
 
 void add_inplace(float *y, const float *x, size_t n) {

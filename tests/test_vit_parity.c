@@ -160,6 +160,19 @@ static void timm_mod(const char *router, float capacity, const char *file) {
         CHECK(amod_vit_load_params(m, fixture_path("vit_timm_tiny/router_weights.safetensors"), &err) == 0,
               "router weights: %s", err.msg);
     check_model(file, m, &inputs, &ref, 0);
+    /* Inference: no attention map is stored; A-MoD scores come from the column sums
+     * accumulated inside the attention kernel. Same logits. */
+    amod_vit_set_grad_enabled(m, 0);
+    amod_vit_keep_attention(m, 0);
+    int B;
+    int64_t *labels;
+    float *x = read_input(&inputs, &labels, &B), logits[64], loss;
+    CHECK(amod_vit_forward(m, x, B, labels, logits, &loss, &err) == 0, "inference forward: %s", err.msg);
+    CHECK(amod_vit_attention(m, 0) == NULL, "inference kept an attention map");
+    double e = compare(file, logits, &ref, "logits", (size_t)B * amod_vit_get_config(m)->num_classes, TOL_ACT);
+    printf("%-34s inference path (no stored maps): logits max rel err %.2e\n", file, e);
+    free(x);
+    free(labels);
     st_close(&ref);
     st_close(&inputs);
     amod_vit_free(m);

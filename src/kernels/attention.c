@@ -31,14 +31,16 @@ static void softmax_rows(float *s, int n) {
     }
 }
 
+size_t attention_tile_floats(int n) { return (size_t)omp_get_max_threads() * n * n; }
+
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
-                       int D, int H) {
+                       int D, int H, float *scratch) {
     const int hd = D / H, ld = 3 * D;
     const float scale = 1.0f / sqrtf((float)hd);
     if (col_sum) memset(col_sum, 0, (size_t)B * n * sizeof *col_sum);
 #pragma omp parallel
     {
-        float *tile = probs ? NULL : malloc((size_t)n * n * sizeof *tile);
+        float *tile = probs ? NULL : scratch + (size_t)omp_get_thread_num() * n * n;
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;
@@ -58,7 +60,6 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
                 }
             }
         }
-        free(tile);
     }
 }
 

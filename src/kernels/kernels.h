@@ -31,14 +31,16 @@ void gelu_backward(float *dx, const float *dout, const float *x, size_t n);
  * (q | k | v, head h at columns h*hd). out [B, n, D]. probs [B, H, n, n] is kept when not
  * NULL (training needs it). col_sum, when not NULL, receives [B, n] the attention each token
  * received, summed over heads and query rows (A-MoD's score times H n); it is computed from
- * the probabilities in the same pass, so the map need not be stored. */
+ * the probabilities in the same pass, so the map need not be stored. When probs is NULL,
+ * scratch holds one n x n tile per thread (attention_tile_floats in all). */
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
-                       int D, int H);
+                       int D, int H, float *scratch);
 /* dqkv (overwritten) from dout [B, n, D], using the kept probs. scratch: H * n * n floats per
  * thread (attention_scratch_floats gives the total). */
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
                         int n, int D, int H, float *scratch);
 size_t attention_scratch_floats(int n, int H);
+size_t attention_tile_floats(int n);
 
 /* embed.c: patch embedding as a matrix product on unfolded patches, plus prefix tokens and
  * position embedding. images [B, C, S, S] -> x [B, N, D] with N = P + (S/p)^2. cols is

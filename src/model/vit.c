@@ -77,6 +77,7 @@ static void carve(amod_vit *m, carver *c, int B) {
     m->logits = take(c, (size_t)B * cfg->num_classes);
     m->dlogits = take(c, (size_t)B * cfg->num_classes);
     m->labels = (int64_t *)take(c, 2 * (size_t)B);
+    m->attn_tile = m->grad_enabled ? NULL : take(c, attention_tile_floats(N));
     if (!m->grad_enabled) {
         m->d_a = m->d_b = NULL;
         return;
@@ -165,7 +166,7 @@ static void block_forward(amod_vit *m, int l, int B) {
     const float eps = m->cfg.ln_eps;
     layernorm_forward(a->ln1, a->mu1, a->rs1, a->xs, p->norm1_w, p->norm1_b, R, D, eps);
     linear_forward(a->qkv, a->ln1, p->qkv_w, p->qkv_b, R, D, 3 * D);
-    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads);
+    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, m->attn_tile);
     linear_forward(a->x2, a->ao, p->proj_w, p->proj_b, R, D, D);
     add_inplace(a->x2, a->xs, (size_t)R * D);
     layernorm_forward(a->ln2, a->mu2, a->rs2, a->x2, p->norm2_w, p->norm2_b, R, D, eps);

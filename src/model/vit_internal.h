@@ -53,7 +53,7 @@ struct amod_vit {
     float *pooled, *normed, *nmu, *nrs, *logits, *dlogits;
     int64_t *labels;
     /* backward scratch */
-    float *d_a, *d_b, *d_dy, *d_x2, *d_g, *d_ln, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
+    float *attn_tile, *d_a, *d_b, *d_dy, *d_x2, *d_g, *d_ln, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
 
     int batch, have_labels, grad_enabled, keep_attn;
     amod_rng rng;

@@ -155,7 +155,32 @@ static void amod_full_capacity_is_dense(const shape *s) {
     amod_vit_free(mod);
 }
 
+/* The inference path (attention in blocks of query rows, A-MoD scores from column sums,
+ * no stored maps) gives the logits of the training path, here with N = 101 > one block. */
+static void inference_matches_training(void) {
+    shape s = {40, 4, 3, 12, 3, 3, 4, 2};
+    amod_vit *m = make(&s, 21);
+    amod_error err;
+    amod_mod_config c = {0};
+    c.router = AMOD_ROUTER_ATTENTION, c.capacity = 0.3f;
+    amod_mod_set_start(&c, s.depth, 1);
+    CHECK(amod_vit_set_mod(m, &c, &err) == 0, "%s", err.msg);
+    size_t nx = (size_t)s.batch * s.chans * s.img * s.img;
+    float *x = malloc(nx * sizeof *x), a[8], b[8];
+    for (size_t i = 0; i < nx; i++) x[i] = cosf(0.37f * (float)i);
+    amod_vit_forward(m, x, s.batch, NULL, a, NULL, &err);
+    amod_vit_set_grad_enabled(m, 0);
+    CHECK(amod_vit_forward(m, x, s.batch, NULL, b, NULL, &err) == 0, "%s", err.msg);
+    double e = rel_max_err(b, a, (size_t)s.batch * s.classes);
+    CHECK(amod_vit_attention(m, 0) == NULL && amod_vit_routed(m, 1, NULL), "inference kept a map or lost the routes");
+    CHECK(e < 1e-5, "inference path differs from training path by %.3g", e);
+    printf("inference (row blocks, N=101) vs training path: max rel err %.2e\n", e);
+    free(x);
+    amod_vit_free(m);
+}
+
 int main(void) {
+    inference_matches_training();
     shape a = {12, 4, 2, 12, 3, 3, 5, 2};   /* N = 10, head_dim 4 */
     shape b = {15, 5, 1, 16, 2, 4, 7, 3};   /* N = 10, grayscale */
     shape c = {16, 4, 3, 8, 1, 2, 3, 1};    /* one head, batch 1, N = 17 */

@@ -14,9 +14,9 @@ size_t attention_scratch_floats(int n, int H) {
     return 2 * (size_t)n * n; /* dP and a probability tile, per (b, h) task */
 }
 
-/* Row softmax in place, rows of length n. */
-static void softmax_rows(float *s, int n) {
-    for (int i = 0; i < n; i++) {
+/* Row softmax in place: `rows` rows of length n. */
+static void softmax_rows(float *s, int rows, int n) {
+    for (int i = 0; i < rows; i++) {
         float *row = s + (size_t)i * n, mx = row[0], sum = 0.0f;
 #pragma omp simd reduction(max : mx)
         for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
@@ -31,7 +31,21 @@ static void softmax_rows(float *s, int n) {
     }
 }
 
-size_t attention_tile_floats(int n) { return (size_t)omp_get_max_threads() * n * n; }
+/* Query rows per block when the map is not kept: a block of full rows is enough for an
+ * exact softmax, and its memory is ATTN_ROW_BLOCK x n instead of n x n. */
+#define ATTN_ROW_BLOCK 64
+
+size_t attention_tile_floats(int n) { return (size_t)omp_get_max_threads() * ATTN_ROW_BLOCK * n; }
+
+/* Column sums of rows x n probabilities into cs (n atomic adds). */
+static void add_column_sums(float *cs, const float *p, int rows, int n) {
+    for (int j = 0; j < n; j++) {
+        float s = 0.0f;
+        for (int i = 0; i < rows; i++) s += p[(size_t)i * n + j];
+#pragma omp atomic
+        cs[j] += s;
+    }
+}
 
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
                        int D, int H, float *scratch) {
@@ -40,24 +54,23 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
     if (col_sum) memset(col_sum, 0, (size_t)B * n * sizeof *col_sum);
 #pragma omp parallel
     {
-        float *tile = probs ? NULL : scratch + (size_t)omp_get_thread_num() * n * n;
+        float *tile = probs ? NULL : scratch + (size_t)omp_get_thread_num() * ATTN_ROW_BLOCK * n;
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;
             const float *q = qkv + (size_t)b * n * ld + h * hd, *k = q + D, *v = q + 2 * D;
-            float *p = probs ? probs + (size_t)bh * n * n : tile;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hd, scale, q, ld, k, ld, 0.0f, p, n);
-            softmax_rows(p, n);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, p, n, v, ld, 0.0f,
-                        out + (size_t)b * n * D + h * hd, D);
-            if (col_sum) { /* column sums of this head, then n atomic adds, not n * n */
-                float *cs = col_sum + (size_t)b * n;
-                for (int j = 0; j < n; j++) {
-                    float s = 0.0f;
-                    for (int i = 0; i < n; i++) s += p[(size_t)i * n + j];
-#pragma omp atomic
-                    cs[j] += s;
-                }
+            float *o = out + (size_t)b * n * D + h * hd;
+            /* with the map kept, one block of all n rows; without, blocks of ATTN_ROW_BLOCK rows */
+            int block = probs ? n : ATTN_ROW_BLOCK;
+            for (int i0 = 0; i0 < n; i0 += block) {
+                int rows = n - i0 < block ? n - i0 : block;
+                float *p = probs ? probs + (size_t)bh * n * n : tile;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, hd, scale, q + (size_t)i0 * ld, ld,
+                            k, ld, 0.0f, p, n);
+                softmax_rows(p, rows, n);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n, 1.0f, p, n, v, ld, 0.0f,
+                            o + (size_t)i0 * D, D);
+                if (col_sum) add_column_sums(col_sum + (size_t)b * n, p, rows, n);
             }
         }
     }

@@ -32,7 +32,8 @@ void gelu_backward(float *dx, const float *dout, const float *x, size_t n);
  * NULL (training needs it). col_sum, when not NULL, receives [B, n] the attention each token
  * received, summed over heads and query rows (A-MoD's score times H n); it is computed from
  * the probabilities in the same pass, so the map need not be stored. When probs is NULL,
- * scratch holds one n x n tile per thread (attention_tile_floats in all). */
+ * the rows are processed in blocks and scratch holds one block per thread
+ * (attention_tile_floats in all): memory linear in n, not quadratic. */
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
                        int D, int H, float *scratch);
 /* dqkv (overwritten) from dout [B, n, D], using the kept probs. scratch: H * n * n floats per

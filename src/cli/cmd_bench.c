@@ -30,7 +30,7 @@ typedef struct {
 } bench_model;
 
 typedef struct {
-    double img_s, ms, gflops;
+    double img_s, ms, gflops, macs; /* macs: multiply-accumulates per image */
     long peak_kb;
     int ok;
 } bench_result;
@@ -116,6 +116,7 @@ static bench_result run_isolated(const bench_model *bm, int batch, int threads, 
         /* FLOPs = 2 x multiply-accumulates; a training step counts 3 forward passes */
         double flops = 2.0 * (double)f.total * batch * (train ? 3.0 : 1.0);
         res.ok = 1;
+        res.macs = (double)f.total;
         res.ms = 1e3 * med;
         res.img_s = batch / med;
         res.gflops = flops / med * 1e-9;
@@ -257,27 +258,38 @@ int amod_cmd_bench(int argc, char **argv) {
                 amod_blas_core(), warmup, iters);
     }
     printf("model %s, OpenBLAS core %s, median of %d runs after %d warm-up\n\n", model, amod_blas_core(), iters, warmup);
-    printf("| model | mode | batch | threads | images/s | ms/step | GFLOP/s | peak MiB |\n");
-    printf("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    printf("| model | mode | batch | threads | images/s | ms/step | GFLOP/s | peak MiB | speedup vs dense | dense/model FLOPs | speedup / FLOPs ratio |\n");
+    printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     int first = 1, failed = 0;
     for (int mi = 0; mi < nm; mi++)
         for (int b = 0; b < nb; b++)
             for (int t = 0; t < nt; t++)
-                for (int i = 0; i < n_models; i++) {
+                for (int i = 0, have_dense = 0; i < n_models; i++) {
+                    static bench_result dense;
                     bench_result r = run_isolated(&models[i], batches[b], threads[t], modes[mi], warmup, iters);
+                    if (i == 0) {
+                        dense = r;
+                        have_dense = r.ok;
+                    }
                     const char *mode = modes[mi] ? "train" : "infer";
                     if (!r.ok) {
                         failed++;
                         continue;
                     }
-                    printf("| %s | %s | %d | %d | %.1f | %.1f | %.0f | %.0f |\n", models[i].label, mode, batches[b],
-                           threads[t], r.img_s, r.ms, r.gflops, r.peak_kb / 1024.0);
+                    /* what a MoD model buys: its speedup next to the FLOPs it saves */
+                    double speedup = have_dense ? r.img_s / dense.img_s : NAN;
+                    double fratio = have_dense ? dense.macs / r.macs : NAN;
+                    printf("| %s | %s | %d | %d | %.1f | %.1f | %.0f | %.0f | %.2fx | %.2fx | %.2f |\n", models[i].label,
+                           mode, batches[b], threads[t], r.img_s, r.ms, r.gflops, r.peak_kb / 1024.0, speedup, fratio,
+                           speedup / fratio);
                     fflush(stdout);
                     if (jf) {
                         fprintf(jf, "%s  {\"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, "
-                                    "\"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"gflops\": %.2f, \"peak_mib\": %.1f}",
+                                    "\"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"gflops\": %.2f, \"peak_mib\": %.1f, "
+                                    "\"gmacs_per_image\": %.4f, \"speedup_vs_dense\": %.4f, \"flops_ratio\": %.4f}",
                                 first ? "" : ",\n", models[i].label, mode, batches[b], threads[t], r.img_s, r.ms,
-                                r.gflops, r.peak_kb / 1024.0);
+                                r.gflops, r.peak_kb / 1024.0, r.macs * 1e-9, have_dense ? speedup : 0.0,
+                                have_dense ? fratio : 0.0);
                         first = 0;
                     }
                 }

@@ -52,7 +52,7 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
     const int hd = D / H, ld = 3 * D;
     const float scale = 1.0f / sqrtf((float)hd);
     if (col_sum) memset(col_sum, 0, (size_t)B * n * sizeof *col_sum);
-#pragma omp parallel
+#pragma omp parallel if ((size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK)
     {
         float *tile = probs ? NULL : scratch + (size_t)omp_get_thread_num() * ATTN_ROW_BLOCK * n;
 #pragma omp for schedule(static)
@@ -80,7 +80,7 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
                         int n, int D, int H, float *scratch) {
     const int hd = D / H, ld = 3 * D;
     const float scale = 1.0f / sqrtf((float)hd);
-#pragma omp parallel
+#pragma omp parallel if ((size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK)
     {
         int tid = omp_get_thread_num();
         float *dp = scratch + (size_t)tid * attention_scratch_floats(n, H);

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Work (multiply-adds or element operations) below which a kernel stays on one thread:
+ * forking costs microseconds, and far more when another process holds the other core. */
+#define AMOD_PAR_MIN_WORK 32768
+
 /* matmul.c: out[rows, n_out] = in[rows, n_in] @ w[n_out, n_in]^T + b (b may be NULL). */
 void linear_forward(float *out, const float *in, const float *w, const float *b, int rows, int n_in,
                     int n_out);

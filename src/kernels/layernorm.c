@@ -6,7 +6,7 @@
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
                        const float *b, int rows, int dim, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)rows * dim >= AMOD_PAR_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * dim;
         float *o = out + (size_t)r * dim;
@@ -29,7 +29,7 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dout, cons
                         const float *mean, const float *rstd, const float *w, int rows, int dim) {
     /* Input gradient row by row; parameter gradients column by column so threads never share
      * an accumulator. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)rows * dim >= AMOD_PAR_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * dim, *g = dout + (size_t)r * dim;
         float m = mean[r], rs = rstd[r];
@@ -49,7 +49,7 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dout, cons
     }
     /* Parameter gradients: dw = sum_r dout * xhat, db = sum_r dout, streamed row by row
      * with each thread owning a range of columns. */
-#pragma omp parallel
+#pragma omp parallel if ((size_t)rows * dim >= AMOD_PAR_MIN_WORK)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int i0 = dim * t / nt, i1 = dim * (t + 1) / nt;

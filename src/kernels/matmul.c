@@ -17,7 +17,7 @@ static void share(int n, int *lo, int *hi) {
 void column_sums_add(float *sums, const float *x, int rows, int cols) {
     /* Each thread owns a range of columns and streams the rows through it: contiguous
      * reads, and no two threads add into the same sum. */
-#pragma omp parallel
+#pragma omp parallel if ((size_t)rows * cols >= AMOD_PAR_MIN_WORK)
     {
         int c0, c1;
         share(cols, &c0, &c1);
@@ -32,7 +32,7 @@ void column_sums_add(float *sums, const float *x, int rows, int cols) {
 void linear_forward(float *out, const float *in, const float *w, const float *b, int rows, int n_in,
                     int n_out) {
     amod_threads_count(); /* OpenBLAS single-threaded before the first product */
-#pragma omp parallel
+#pragma omp parallel if ((size_t)rows * n_in * n_out >= 8 * AMOD_PAR_MIN_WORK)
     {
         int r0, r1;
         share(rows, &r0, &r1);
@@ -51,7 +51,7 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                      const float *w, int rows, int n_in, int n_out, int accumulate_din) {
     amod_threads_count();
-#pragma omp parallel
+#pragma omp parallel if ((size_t)rows * n_in * n_out >= 8 * AMOD_PAR_MIN_WORK)
     {
         int lo, hi;
         if (din) { /* split by rows of the batch */
@@ -72,6 +72,6 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
 }
 
 void add_inplace(float *y, const float *x, size_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= AMOD_PAR_MIN_WORK)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }

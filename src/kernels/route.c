@@ -23,7 +23,7 @@ static int by_index(const void *a, const void *b) {
 }
 
 void route_select(int32_t *idx, const float *scores, int B, int N, int k, int P) {
-#pragma omp parallel
+#pragma omp parallel if ((size_t)B * N >= 4096)
     {
         scored *cand = malloc((size_t)N * sizeof *cand);
 #pragma omp for schedule(static)
@@ -40,7 +40,7 @@ void route_select(int32_t *idx, const float *scores, int B, int N, int k, int P)
 }
 
 void route_gather(float *out, const float *x, const int32_t *idx, int B, int N, int k, int D) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * k * D >= AMOD_PAR_MIN_WORK)
     for (int bj = 0; bj < B * k; bj++) {
         int b = bj / k;
         memcpy(out + (size_t)bj * D, x + ((size_t)b * N + idx[bj]) * D, (size_t)D * sizeof *x);
@@ -48,7 +48,7 @@ void route_gather(float *out, const float *x, const int32_t *idx, int B, int N, 
 }
 
 void route_scatter(float *x, const float *rows, const int32_t *idx, int B, int N, int k, int D) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * k * D >= AMOD_PAR_MIN_WORK)
     for (int bj = 0; bj < B * k; bj++) {
         int b = bj / k;
         memcpy(x + ((size_t)b * N + idx[bj]) * D, rows + (size_t)bj * D, (size_t)D * sizeof *x);

@@ -13,7 +13,7 @@ static void scores_attention(const amod_vit *m, int l, float *r, int B) {
     const float inv = 1.0f / (float)(H * N);
     if (prev->probs) {
         /* r_i = 1/(H N) sum_h sum_j a[h, j, i]: the attention token i received */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * H * N * N >= AMOD_PAR_MIN_WORK)
         for (int b = 0; b < B; b++) {
             float *rb = r + (size_t)b * N;
             memset(rb, 0, (size_t)N * sizeof *rb);
@@ -54,7 +54,7 @@ void mod_combine(const amod_vit *m, int l, float *out, const float *x, int B) {
     const vit_layer_acts *a = &m->la[l];
     const int N = m->n_tokens, D = m->cfg.embed_dim, k = a->k;
     memcpy(out, x, (size_t)B * N * D * sizeof *out);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * k * D >= AMOD_PAR_MIN_WORK)
     for (int bj = 0; bj < B * k; bj++) {
         int b = bj / k, t = a->idx[bj];
         float s = scale_of(m, a, b, t);

@@ -2,7 +2,7 @@
 # Debian packages amod builds and tests with. Skips apt-get when everything is present.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev libpng-dev libjpeg-dev
-      clang libclang-rt-14-dev)
+      clang libclang-rt-14-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,5 +7,6 @@ int amod_cmd_flops(int argc, char **argv);
 
 int amod_cmd_forward(int argc, char **argv);
 int amod_cmd_diff(int argc, char **argv);
+int amod_cmd_data(int argc, char **argv);
 
 #endif

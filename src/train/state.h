@@ -26,7 +26,7 @@ typedef struct amod_train_config {
     int64_t ckpt_every;   /* also checkpoint last/ every this many steps; 0: once per epoch */
     /* not saved: */
     int64_t max_steps;    /* stop after this many steps overall (0: no limit); the schedule still spans epochs */
-    int threads;          /* OpenMP and OpenBLAS threads; 0 leaves them as they are */
+    int threads;          /* OpenMP threads (amod_set_threads); 0: OpenMP's default */
     int log_every;        /* a progress line every this many steps when stderr is not a terminal */
     int quiet;            /* no progress output */
 } amod_train_config;

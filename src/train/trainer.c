@@ -18,9 +18,13 @@
 #include "train/schedule.h"
 
 void amod_set_threads(int n) {
-    if (n <= 0) return;
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    if (n > 0) omp_set_num_threads(n);
+    /* Single-threaded OpenBLAS, for two reasons. The kernels call sgemm from inside OpenMP
+     * regions (attention), where Debian's pthread OpenBLAS starts threads of its own in each:
+     * with 2 + 2 threads vit_tiny_mnist trained at 154 img/s instead of 296, a tiny model 35x
+     * slower. And a multi-threaded sgemm splits its work by thread count, so its results
+     * change with it; this way a run gives the same bits with any number of threads. */
+    openblas_set_num_threads(1);
 }
 
 static double now(void) {

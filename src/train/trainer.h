@@ -32,7 +32,8 @@ typedef struct amod_train_result {
 int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test, const char *run_dir,
                const amod_train_config *cfg, int resume, amod_train_result *res, amod_error *err);
 
-/* Sets OpenMP's and OpenBLAS's thread counts (n > 0). */
+/* n OpenMP threads (n <= 0: OpenMP's default), OpenBLAS single-threaded (trainer.c says why):
+ * results then do not depend on n. amod_train calls it with cfg->threads. */
 void amod_set_threads(int n);
 
 #endif

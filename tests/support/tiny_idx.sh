@@ -1,7 +1,7 @@
 # Sourced by shell tests: writes a tiny, learnable IDX data set without the network.
 # make_tiny_idx DIR N_TRAIN N_TEST [SIDE] [CLASSES]: DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte
-# with SIDE x SIDE images (default 8) of CLASSES classes (default 4); class k is a bright band
-# in rows k*SIDE/CLASSES.., over a faint deterministic texture.
+# with SIDE x SIDE images (default 8) of CLASSES classes (default 4, at most 4): class k has
+# brightness 60 k plus a faint deterministic texture.
 make_tiny_idx() {
   local dir=$1 ntrain=$2 ntest=$3 side=${4:-8} classes=${5:-4}
   mkdir -p "$dir"
@@ -17,12 +17,10 @@ _tiny_split() {
     function be32(v) { printf "%c%c%c%c", int(v / 16777216) % 256, int(v / 65536) % 256, int(v / 256) % 256, v % 256 }
     BEGIN {
       printf "%c%c%c%c", 0, 0, 8, 3; be32(n); be32(side); be32(side)
-      band = int(side / classes); if (band < 1) band = 1
       for (i = 0; i < n; i++) {
         k = (i * 7 + salt) % classes
         for (y = 0; y < side; y++) for (x = 0; x < side; x++) {
-          v = (y * 7 + x * 13 + i * 5 + salt) % 40
-          if (int(y / band) == k) v += 180
+          v = 60 * k + (y * 7 + x * 13 + i * 5 + salt) % 40
           printf "%c", v
         }
       }

@@ -11,5 +11,6 @@ int amod_cmd_data(int argc, char **argv);
 int amod_cmd_train(int argc, char **argv);
 int amod_cmd_adapt(int argc, char **argv);
 int amod_cmd_eval(int argc, char **argv);
+int amod_cmd_plot(int argc, char **argv);
 
 #endif

@@ -44,7 +44,7 @@ static void usage(void) {
            "  --eval-every N       evaluate every N epochs, and after the last (default 1)\n"
            "  --ckpt-every N       also checkpoint RUN_DIR/last every N steps (default: every epoch)\n"
            "  --max-steps N        stop after N steps overall (the schedule still spans --epochs)\n"
-           "  --threads N          OpenMP threads (OpenBLAS then runs single-threaded inside them)\n"
+           "  --threads N          OpenMP threads; OpenBLAS runs single-threaded (docs/TRAINING.md)\n"
            "  --log-every N        progress line every N steps when stderr is not a terminal (default 50)\n"
            "  --quiet              no progress output\n"
            "  --resume             continue RUN_DIR from RUN_DIR/last with the run's own settings\n");

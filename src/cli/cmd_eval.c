@@ -1,6 +1,5 @@
 /* amod eval: top-1 accuracy and mean cross-entropy of a checkpoint on a data set split, with
  * its own routing or MoD options on top; --json also writes them (and FLOPs) to a file. */
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "data/dataset.h"
+#include "io/json.h"
 #include "model/flops.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
@@ -46,12 +46,7 @@ static int write_json(const char *path, const char *ckpt, const char *dataset, c
     cJSON_AddNumberToObject(root, "embed_dim", cfg->embed_dim);
     cJSON_AddNumberToObject(root, "macs_per_image", (double)f->total);
     cJSON_AddNumberToObject(root, "seconds", r->seconds);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text) return amod_fail(err, "%s: out of memory", path);
-    int rc = amod_write_file_atomic(path, text, strlen(text), err);
-    free(text);
-    return rc;
+    return amod_json_write(path, root, err);
 }
 
 int amod_cmd_eval(int argc, char **argv) {

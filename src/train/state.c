@@ -1,6 +1,5 @@
 #include "train/state.h"
 
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "io/json.h"
 
 void amod_train_config_default(amod_train_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -70,12 +70,7 @@ int amod_train_state_save(const char *path, const amod_train_config *cfg, const 
     cJSON_AddNumberToObject(s, "best_acc", st->best_acc);
     cJSON_AddNumberToObject(s, "best_epoch", (double)st->best_epoch);
     cJSON_AddNumberToObject(s, "elapsed_s", st->elapsed);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text) return amod_fail(err, "%s: out of memory", path);
-    int rc = amod_write_file_atomic(path, text, strlen(text), err);
-    free(text);
-    return rc;
+    return amod_json_write(path, root, err);
 }
 
 /* Readers: each fails naming the file and the key. */
@@ -184,17 +179,13 @@ static int read_state(const reader *r, amod_train_state *s) {
 }
 
 int amod_train_state_load(const char *path, amod_train_config *cfg, amod_train_state *st, amod_error *err) {
-    size_t size;
-    unsigned char *text = amod_read_file(path, &size, err);
-    if (!text) return -1;
-    cJSON *root = cJSON_ParseWithLength((const char *)text, size);
-    free(text);
+    cJSON *root = amod_json_read_object(path, err);
+    if (!root) return -1;
     int rc = 0;
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "config");
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "state");
-    if (!cJSON_IsObject(root)) rc = amod_fail(err, "%s: not a JSON object", path);
-    else if (!cJSON_IsNumber(fmt) || fmt->valuedouble != 1)
+    if (!cJSON_IsNumber(fmt) || fmt->valuedouble != 1)
         rc = amod_fail(err, "%s: unknown format (expected \"format\": 1)", path);
     else if (!cJSON_IsObject(c) || !cJSON_IsObject(s))
         rc = amod_fail(err, "%s: needs the objects \"config\" and \"state\"", path);

@@ -18,7 +18,7 @@ typedef struct amod_progress {
 typedef struct amod_progress_info {
     int64_t epoch, epochs;     /* epoch in progress (1-based) and epochs of the run */
     int64_t step, total_steps; /* updates done, of the run's total */
-    double loss, lr;           /* recent training loss, current learning rate */
+    double loss, lr;           /* training loss (mean of the epoch so far), learning rate */
     double images_per_s;
     double eta_s;              /* < 0: unknown */
 } amod_progress_info;

@@ -64,7 +64,8 @@ typedef struct {
     int64_t steps_per_epoch, last_ckpt_step;
     float lr;                       /* of the last update */
     double t_start, elapsed_before; /* this process's start; seconds of earlier processes */
-    double t_epoch, train_time;     /* training time (no evaluation) of this epoch, of this process */
+    double t_epoch;                 /* when this epoch started (in this process) */
+    double train_time;              /* seconds in training steps (no evaluation), this process */
     int64_t images_epoch, steps_here;
     float *images, *logits;
     int64_t *labels;
@@ -118,7 +119,8 @@ static int train_step(trainer *t, int n, amod_error *err) {
     t->train_time += now() - t0;
     double per_step = t->train_time / (double)t->steps_here;
     int64_t total = t->sched.total_steps;
-    amod_progress_info info = {t->ld.state.epoch + 1, c->epochs, t->st.step, total, loss, t->lr,
+    double mean_loss = t->st.loss_sum / (double)t->st.loss_steps; /* of the epoch so far: steadier */
+    amod_progress_info info = {t->ld.state.epoch + 1, c->epochs, t->st.step, total, mean_loss, t->lr,
                                t->images_epoch / (now() - t->t_epoch), per_step * (double)(total - t->st.step)};
     amod_progress_step(&t->prog, &info);
     if (c->ckpt_every > 0 && t->st.step % c->ckpt_every == 0) return save(t, "last", err);
@@ -226,6 +228,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     amod_vit_set_rng_state(t->m, t->st.model_rng);
     t->elapsed_before = t->st.elapsed;
     t->last_ckpt_step = t->st.step;
+    if (t->st.step > 0) t->lr = amod_lr_at(&t->sched, t->st.step - 1); /* for a log row due at once */
     return amod_runlog_open(&t->log, t->run_dir, t->st.step, err);
 }
 

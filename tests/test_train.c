@@ -1,7 +1,8 @@
 /* The training loop on a tiny model and a tiny in-memory data set: training lowers the
  * loss; a checkpoint loads back with identical logits and follows timm's names and config;
  * an interrupted run resumed from last/ ends bit for bit where an uninterrupted one does
- * (random router included, whose generator state the checkpoint keeps); a run that diverges
+ * (random router included, whose generator state the checkpoint keeps), also after a stop
+ * request (Ctrl-C); a run that diverges
  * names the step and leaves last/ as it was; an interrupted checkpoint swap is recovered. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -189,11 +190,21 @@ static void test_resume_is_exact(const amod_dataset *train, const amod_dataset *
     CHECK(amod_train(m, train, test, b, &c, 0, &res, &err) == 0, "first part: %s", err.msg);
     CHECK(!res.complete && res.steps == stop, "stopped at %lld, wanted %lld", (long long)res.steps, (long long)stop);
     amod_vit_free(m);
+    /* A stop request (what Ctrl-C sets) checkpoints at once and returns: nothing is lost. */
+    volatile sig_atomic_t stop_now = 1;
+    CHECK(amod_checkpoint_dir(b, "last", lb, sizeof lb, &err) == 0, "last: %s", err.msg);
+    m = amod_vit_load(lb, &err);
+    c.max_steps = 0;
+    c.stop = &stop_now;
+    CHECK(m && amod_train(m, train, test, b, &c, 1, &res, &err) == 0, "interrupted part: %s", err.msg);
+    CHECK(res.interrupted && !res.complete && res.steps == stop, "stop request: %d interrupted at %lld",
+          res.interrupted, (long long)res.steps);
+    c.stop = NULL;
+    amod_vit_free(m);
     CHECK(amod_checkpoint_dir(b, "last", lb, sizeof lb, &err) == 0, "last: %s", err.msg);
     m = amod_vit_load(lb, &err);
     CHECK(m != NULL, "load: %s", err.msg);
     if (!m) return;
-    c.max_steps = 0;
     CHECK(amod_train(m, train, test, b, &c, 1, &res, &err) == 0, "resumed: %s", err.msg);
     CHECK(res.complete && res.steps == 18, "resumed run: %lld steps", (long long)res.steps);
     amod_vit_free(m);

@@ -2,6 +2,7 @@
  * from a preset (--model, with shape overrides) or a checkpoint (--init); --isoflop trains
  * the dense baseline whose FLOPs match the MoD options; --resume continues a run exactly. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,10 +259,26 @@ static void fill_config(options *o, const amod_dataset *train) {
     }
 }
 
+/* Ctrl-C or a TERM signal: the trainer checkpoints at the next step and returns. */
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) { stop_requested = sig; }
+
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static void print_result(const options *o, const amod_train_result *r) {
     char took[32];
     amod_format_duration(r->elapsed, took, sizeof took);
-    if (r->complete)
+    if (r->interrupted)
+        printf("%s: interrupted at step %lld after %s, checkpointed; continue with amod train --out %s --resume",
+               o->out, (long long)r->steps, took, o->out);
+    else if (r->complete)
         printf("%s: %lld steps, %lld epochs in %s", o->out, (long long)r->steps, (long long)r->epochs, took);
     else
         printf("%s: stopped at step %lld (--max-steps) after %s; continue with amod train --out %s --resume",
@@ -323,9 +340,11 @@ int amod_cmd_train(int argc, char **argv) {
     int rc = 1;
     if (m) {
         amod_train_result res;
+        catch_signals();
+        c->stop = &stop_requested;
         if (amod_train(m, &train, &test, o.out, c, o.resume, &res, &err) == 0) {
             print_result(&o, &res);
-            rc = 0;
+            rc = res.interrupted ? 128 + (int)stop_requested : 0;
         } else {
             cli_error(CMD, err.msg);
         }

@@ -3,6 +3,7 @@
 #ifndef AMOD_TRAIN_STATE_H
 #define AMOD_TRAIN_STATE_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "amod/amod.h"
@@ -29,6 +30,7 @@ typedef struct amod_train_config {
     int threads;          /* OpenMP threads (amod_set_threads); 0: OpenMP's default */
     int log_every;        /* a progress line every this many steps when stderr is not a terminal */
     int quiet;            /* no progress output */
+    volatile sig_atomic_t *stop; /* when it turns non-zero (a signal handler), the run checkpoints and returns */
 } amod_train_config;
 
 void amod_train_config_default(amod_train_config *cfg);

@@ -177,6 +177,10 @@ static int loop(trainer *t, amod_error *err) {
             continue;
         }
         if (c->max_steps > 0 && t->st.step >= c->max_steps) break;
+        if (c->stop && *c->stop) {
+            t->res->interrupted = 1;
+            break;
+        }
         int n = amod_loader_next(&t->ld, B, t->images, t->labels, err);
         if (n < 0) return -1;
         if (train_step(t, n, err)) return -1;

@@ -15,7 +15,8 @@
 typedef struct amod_train_result {
     int64_t steps;      /* updates done over the whole run */
     int64_t epochs;     /* epochs completed */
-    int complete;       /* 1 when every epoch ran; 0 when max_steps stopped the run */
+    int complete;       /* 1 when every epoch ran; 0 when max_steps or cfg->stop stopped the run */
+    int interrupted;    /* 1 when cfg->stop stopped it */
     double test_acc;    /* last evaluation, -1 when there was none */
     double test_loss;
     double best_acc;    /* best evaluation and its epoch, -1 when none */

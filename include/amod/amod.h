@@ -142,6 +142,13 @@ size_t amod_vit_tensor_offset(const amod_vit *m, int i);
 /* Name of preset i (0, 1, ...), or NULL past the last one: for help texts and tests. */
 const char *amod_vit_preset_name(int i);
 
+/* ---- additions: training ---- */
+
+/* State of the generator the random router draws from, so that a resumed training run
+ * draws the same scores as an uninterrupted one. amod_vit_set_mod reseeds it. */
+uint64_t amod_vit_rng_state(const amod_vit *m);
+void amod_vit_set_rng_state(amod_vit *m, uint64_t state);
+
 #ifdef __cplusplus
 }
 #endif

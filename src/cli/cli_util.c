@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/dataset.h"
+
 int cli_error(const char *cmd, const char *msg) {
     fprintf(stderr, "amod %s: %s\n", cmd, msg);
     return 1;
@@ -104,6 +106,25 @@ int cli_mod_build(const char *cmd, const cli_mod_opts *o, const amod_vit_config 
     }
     if (o->seed) out->seed = (uint64_t)o->seed;
     if (amod_mod_validate(out, cfg, &err)) {
+        fprintf(stderr, "amod %s: %s\n", cmd, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_load_split(const char *cmd, const char *data_dir, const char *name, const char *split, int num_classes,
+                   amod_dataset *ds) {
+    char dir[4096];
+    amod_error err;
+    if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+        fprintf(stderr, "amod %s: --dataset '%s' is not a data set name (fashion-mnist, mnist)\n", cmd, name);
+        return -1;
+    }
+    if (snprintf(dir, sizeof dir, "%s/%s", data_dir, name) >= (int)sizeof dir) {
+        fprintf(stderr, "amod %s: %s: path too long\n", cmd, data_dir);
+        return -1;
+    }
+    if (amod_dataset_load(dir, split, num_classes, ds, &err)) {
         fprintf(stderr, "amod %s: %s\n", cmd, err.msg);
         return -1;
     }

@@ -26,6 +26,11 @@ int cli_mod_option(const char *cmd, int argc, char **argv, int *i, cli_mod_opts 
 /* Builds the MoD config from the options on top of base (the checkpoint's own setting). */
 int cli_mod_build(const char *cmd, const cli_mod_opts *o, const amod_vit_config *cfg,
                   const amod_mod_config *base, amod_mod_config *out);
+/* Loads split "train" or "test" of data set NAME from DATA_DIR/NAME, checking every label
+ * against num_classes; prints the problem and returns -1 on failure. */
+struct amod_dataset;
+int cli_load_split(const char *cmd, const char *data_dir, const char *name, const char *split, int num_classes,
+                   struct amod_dataset *ds);
 #define CLI_MOD_HELP                                                                        \
     "  --router R           attention (A-MoD) | linear | random | none\n"                    \
     "  --capacity C         fraction of tokens a MoD layer processes, in (0, 1] (default 0.5)\n" \

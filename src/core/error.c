@@ -93,3 +93,20 @@ int amod_write_file_atomic(const char *path, const void *data, size_t size, amod
     }
     return 0;
 }
+
+int amod_mkdir_p(const char *dir, amod_error *err) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return amod_fail(err, "%s: path too long", dir);
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p) continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return amod_fail(err, "%s: cannot create directory: %s", buf, strerror(errno));
+        *p = c;
+        if (!c) break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return amod_fail(err, "%s: not a directory", dir);
+    return 0;
+}

@@ -14,5 +14,7 @@ void *amod_zalloc(size_t bytes, amod_error *err);
 unsigned char *amod_read_file(const char *path, size_t *size, amod_error *err);
 /* Writes a buffer to path atomically: path.tmp, fsync, rename. */
 int amod_write_file_atomic(const char *path, const void *data, size_t size, amod_error *err);
+/* mkdir -p: makes dir and any missing parents; fails when dir exists but is no directory. */
+int amod_mkdir_p(const char *dir, amod_error *err);
 
 #endif

@@ -199,24 +199,6 @@ static int write_counts_json(const char *path, const amod_npm_options *opt, cons
     return rc;
 }
 
-/* mkdir -p: makes out_dir and any missing parents. */
-static int mkdir_p(const char *dir, amod_error *err) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return amod_fail(err, "%s: path too long", dir);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p) continue;
-        char c = *p;
-        *p = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return amod_fail(err, "%s: cannot create directory: %s", buf, strerror(errno));
-        *p = c;
-        if (!c) break;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return amod_fail(err, "%s: not a directory", dir);
-    return 0;
-}
-
 static int join(char *out, size_t cap, const char *dir, const char *name, amod_error *err) {
     if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap) return amod_fail(err, "%s: path too long", dir);
     return 0;
@@ -243,7 +225,7 @@ int amod_npm_convert(const char *package_dir, const char *out_dir, const amod_np
                               "npm package)", package_dir);
 
     /* Made before the slow part, so a bad --out fails at once. */
-    if (mkdir_p(out_dir, err)) return -1;
+    if (amod_mkdir_p(out_dir, err)) return -1;
 
     class_images *cls = calloc(AMOD_NPM_MAX_CLASSES, sizeof *cls);
     uint8_t *train_px = NULL, *train_lb = NULL, *test_px = NULL, *test_lb = NULL;

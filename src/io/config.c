@@ -7,20 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
-
-static cJSON *parse_json_file(const char *path, amod_error *err) {
-    size_t size;
-    unsigned char *text = amod_read_file(path, &size, err);
-    if (!text) return NULL;
-    cJSON *root = cJSON_ParseWithLength((const char *)text, size);
-    free(text);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        amod_fail(err, "%s: not a JSON object", path);
-        return NULL;
-    }
-    return root;
-}
+#include "io/json.h"
 
 static int get_int(const char *path, const cJSON *obj, const char *key, int lo, int hi, int *out,
                    amod_error *err) {
@@ -217,7 +204,7 @@ static const char *hf_architecture(const cJSON *root) {
 }
 
 int amod_config_load(const char *path, amod_vit_config *cfg, amod_mod_config *mod, amod_error *err) {
-    cJSON *root = parse_json_file(path, err);
+    cJSON *root = amod_json_read_object(path, err);
     if (!root) return -1;
     if (mod) {
         memset(mod, 0, sizeof *mod);
@@ -246,7 +233,7 @@ int amod_config_load(const char *path, amod_vit_config *cfg, amod_mod_config *mo
 }
 
 const char *amod_config_model_family(const char *path, amod_error *err) {
-    cJSON *root = parse_json_file(path, err);
+    cJSON *root = amod_json_read_object(path, err);
     if (!root) return NULL;
     const char *family = "vit";
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
@@ -293,10 +280,5 @@ int amod_config_save(const char *path, const amod_vit_config *cfg, const amod_mo
             if (mod->is_mod[l]) cJSON_AddItemToArray(layers, cJSON_CreateNumber(l));
         cJSON_AddNumberToObject(m, "seed", (double)mod->seed);
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text) return amod_fail(err, "out of memory");
-    int rc = amod_write_file_atomic(path, text, strlen(text), err);
-    free(text);
-    return rc;
+    return amod_json_write(path, root, err);
 }

@@ -408,4 +408,6 @@ int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]) {
     memcpy(shape, m->tensors[i].shape, sizeof m->tensors[i].shape);
     return m->tensors[i].ndim;
 }
+uint64_t amod_vit_rng_state(const amod_vit *m) { return m->rng.state; }
+void amod_vit_set_rng_state(amod_vit *m, uint64_t state) { m->rng.state = state; }
 void amod_vit_zero_grad(amod_vit *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }

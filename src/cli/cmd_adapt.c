@@ -1,0 +1,70 @@
+/* amod adapt: turns a dense checkpoint into a MoD one without training. The attention router
+ * (A-MoD) adds no parameters: its scores are the attention the previous layer already
+ * computes. The linear router adds blocks.{l}.router.weight, initialised trunc-normal
+ * (std 0.02, seeded by --seed) as the engine and Raposo et al. do (docs/TRAINING.md). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "core/error.h"
+
+static const char *CMD = "adapt";
+
+static void usage(void) {
+    printf("usage: amod adapt CKPT_DIR --out DIR --router attention|linear [--capacity C]\n"
+           "                  [--mod-start S | --mod-layers L] [--seed N]\n\n"
+           "Writes DIR/model.safetensors and DIR/config.json: the checkpoint's weights with MoD routing\n"
+           "(config.json's \"mod\" section). Fine-tune it with amod train --init DIR.\n\n"
+           "options:\n" CLI_MOD_HELP
+           "  --seed N             initialisation of new linear router weights (default 0)\n");
+}
+
+int amod_cmd_adapt(int argc, char **argv) {
+    const char *in = NULL, *out = NULL;
+    cli_mod_opts mo = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(), 0;
+        int r = cli_mod_option(CMD, argc, argv, &i, &mo);
+        if (r < 0) return 2;
+        if (r > 0) continue;
+        if (!strcmp(a, "--out")) {
+            if (!(out = cli_value(CMD, argc, argv, &i))) return 2;
+        } else if (a[0] == '-') {
+            return cli_usage_error(CMD, "unknown option '%s'", a);
+        } else if (!in) {
+            in = a;
+        } else {
+            return cli_usage_error(CMD, "unexpected argument '%s'", a);
+        }
+    }
+    if (!in || !out) return cli_usage_error(CMD, "CKPT_DIR and --out DIR are required");
+    if (!mo.router_set || mo.router == AMOD_ROUTER_NONE)
+        return cli_usage_error(CMD, "--router attention|linear|random is required");
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/model.safetensors", out);
+    if (stat(path, &st) == 0) {
+        fprintf(stderr, "amod %s: %s already holds a model; choose another --out\n", CMD, out);
+        return 1;
+    }
+    amod_error err;
+    amod_vit *m = amod_vit_load(in, &err);
+    if (!m) return cli_error(CMD, err.msg);
+    amod_mod_config mod;
+    int rc = 1;
+    if (cli_mod_build(CMD, &mo, amod_vit_get_config(m), amod_vit_get_mod(m), &mod) == 0) {
+        if (amod_vit_set_mod(m, &mod, &err) || amod_mkdir_p(out, &err) || amod_vit_save(m, out, &err)) {
+            cli_error(CMD, err.msg);
+        } else {
+            int N = amod_vit_num_tokens(amod_vit_get_config(m));
+            printf("%s: %s router, capacity %g (%d of %d tokens) -> %s\n", in, amod_router_name(mod.router),
+                   (double)mod.capacity, amod_mod_tokens(mod.capacity, N, 1), N, out);
+            rc = 0;
+        }
+    }
+    amod_vit_free(m);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* Checkpoint directories of a training run, RUN/last and RUN/best, each holding
+ *   model.safetensors, config.json  the model, timm names and a "mod" section (amod_vit_load reads it)
+ *   optimizer.safetensors           AdamW moments and step (train/optim.h)
+ *   trainer.json                    the run's settings and position (train/state.h)
+ * A checkpoint is written whole into RUN/NAME.new, then swapped in by renames: NAME -> NAME.old,
+ * NAME.new -> NAME, and NAME.old removed. A crash between the renames leaves NAME.old, which
+ * amod_checkpoint_dir takes back, so RUN/NAME is always one complete checkpoint. */
+#ifndef AMOD_TRAIN_CHECKPOINT_H
+#define AMOD_TRAIN_CHECKPOINT_H
+
+#include <stddef.h>
+
+#include "amod/amod.h"
+#include "train/optim.h"
+#include "train/state.h"
+
+int amod_checkpoint_save(const char *run_dir, const char *name, const amod_vit *m, const amod_adamw *opt,
+                         const amod_train_config *cfg, const amod_train_state *st, amod_error *err);
+
+/* Writes RUN/NAME into out after finishing a swap a crash interrupted; fails, naming the
+ * run, when there is no such checkpoint. */
+int amod_checkpoint_dir(const char *run_dir, const char *name, char *out, size_t cap, amod_error *err);
+
+/* Reads the optimizer and trainer state of a checkpoint directory into an optimizer made
+ * for m (amod_adamw_init) and into cfg and st. */
+int amod_checkpoint_load_state(const char *dir, const amod_vit *m, amod_adamw *opt, amod_train_config *cfg,
+                               amod_train_state *st, amod_error *err);
+
+#endif

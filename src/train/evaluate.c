@@ -1,0 +1,78 @@
+#include "train/evaluate.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error.h"
+
+void amod_model_batch_config(const amod_vit_config *cfg, const amod_dataset *ds, amod_batch_config *bc) {
+    amod_batch_config_default(bc, ds);
+    bc->channels = cfg->in_chans;
+    bc->height = bc->width = cfg->img_size;
+    bc->resize = AMOD_RESIZE_BILINEAR;
+    for (int c = 0; c < AMOD_DATA_MAX_CHANNELS; c++) {
+        bc->mean[c] = cfg->mean[c < 3 ? c : 2];
+        bc->std[c] = cfg->std[c < 3 ? c : 2];
+    }
+}
+
+static double seconds_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int amod_evaluate(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err) {
+    const amod_vit_config *cfg = amod_vit_get_config(m);
+    memset(out, 0, sizeof *out);
+    if (batch < 1) return amod_fail(err, "evaluation batch size %d must be positive", batch);
+    if (ds->num_classes > cfg->num_classes)
+        return amod_fail(err, "the data set has %d classes, the model only %d", ds->num_classes, cfg->num_classes);
+    if (cfg->in_chans > AMOD_DATA_MAX_CHANNELS)
+        return amod_fail(err, "the model takes %d channels, the data loader makes at most %d", cfg->in_chans,
+                         AMOD_DATA_MAX_CHANNELS);
+    amod_batch_config bc;
+    amod_model_batch_config(cfg, ds, &bc);
+    amod_loader ld;
+    if (amod_loader_init(&ld, ds, &bc, 0, err)) return -1;
+    const int K = cfg->num_classes;
+    size_t per = (size_t)bc.channels * bc.height * bc.width;
+    float *images = amod_alloc((size_t)batch * per * sizeof *images, err);
+    float *logits = amod_alloc((size_t)batch * K * sizeof *logits, err);
+    int64_t *labels = amod_alloc((size_t)batch * sizeof *labels, err);
+    int rc = images && logits && labels ? 0 : -1;
+    double t0 = seconds_now(), loss_sum = 0.0;
+    amod_vit_set_grad_enabled(m, 0);
+    while (!rc) {
+        int n = amod_loader_next(&ld, batch, images, labels, err);
+        if (n <= 0) {
+            rc = n;
+            break;
+        }
+        float loss;
+        if (amod_vit_forward(m, images, n, labels, logits, &loss, err)) {
+            rc = -1;
+            break;
+        }
+        loss_sum += (double)loss * n;
+        for (int b = 0; b < n; b++) {
+            const float *z = logits + (size_t)b * K;
+            int best = 0;
+            for (int k = 1; k < K; k++)
+                if (z[k] > z[best]) best = k;
+            out->correct += best == labels[b];
+        }
+        out->count += n;
+    }
+    if (!rc && out->count > 0) {
+        out->accuracy = (double)out->correct / (double)out->count;
+        out->loss = loss_sum / (double)out->count;
+    }
+    out->seconds = seconds_now() - t0;
+    free(images);
+    free(logits);
+    free(labels);
+    amod_loader_free(&ld);
+    return rc;
+}

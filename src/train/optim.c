@@ -1,0 +1,157 @@
+#include "train/optim.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "io/safetensors.h"
+
+void amod_adamw_config_default(amod_adamw_config *cfg) {
+    cfg->beta1 = 0.9f;
+    cfg->beta2 = 0.999f;
+    cfg->eps = 1e-8f;
+    cfg->weight_decay = 0.05f;
+}
+
+int amod_param_decays(const char *name, int ndim) {
+    if (ndim <= 1) return 0;
+    return strcmp(name, "cls_token") && strcmp(name, "pos_embed");
+}
+
+int amod_adamw_init(amod_adamw *o, const amod_vit *model, const amod_adamw_config *cfg, amod_error *err) {
+    memset(o, 0, sizeof *o);
+    o->cfg = *cfg;
+    o->n = amod_vit_num_params(model);
+    o->n_spans = amod_vit_num_tensors(model);
+    o->m = amod_zalloc(o->n * sizeof *o->m, err);
+    o->v = amod_zalloc(o->n * sizeof *o->v, err);
+    o->spans = amod_zalloc((size_t)o->n_spans * sizeof *o->spans, err);
+    if (!o->m || !o->v || !o->spans) {
+        amod_adamw_free(o);
+        return -1;
+    }
+    for (int i = 0; i < o->n_spans; i++) {
+        int64_t shape[4];
+        int nd = amod_vit_tensor_shape(model, i, shape);
+        size_t numel = 1;
+        for (int d = 0; d < nd; d++) numel *= (size_t)shape[d];
+        o->spans[i].offset = amod_vit_tensor_offset(model, i);
+        o->spans[i].numel = numel;
+        o->spans[i].decay = amod_param_decays(amod_vit_tensor_name(model, i), nd);
+    }
+    return 0;
+}
+
+void amod_adamw_free(amod_adamw *o) {
+    if (!o) return;
+    free(o->m);
+    free(o->v);
+    free(o->spans);
+    memset(o, 0, sizeof *o);
+}
+
+void amod_adamw_step(amod_adamw *o, float *params, const float *grads, float lr) {
+    o->step++;
+    const float b1 = o->cfg.beta1, b2 = o->cfg.beta2, eps = o->cfg.eps;
+    /* Scalars in double, as PyTorch computes them in Python floats; tensors in float. */
+    const double bc1 = 1.0 - pow((double)b1, (double)o->step);
+    const double bc2 = 1.0 - pow((double)b2, (double)o->step);
+    const float step_size = (float)((double)lr / bc1);
+    const float bc2_sqrt = (float)sqrt(bc2);
+    const float decay = 1.0f - lr * o->cfg.weight_decay;
+    /* One parallel region; each tensor's elements are split statically among the threads. */
+#pragma omp parallel
+    for (int s = 0; s < o->n_spans; s++) {
+        const amod_adamw_span *sp = &o->spans[s];
+        float *p = params + sp->offset, *m = o->m + sp->offset, *v = o->v + sp->offset;
+        const float *g = grads + sp->offset;
+        const float d = sp->decay ? decay : 1.0f;
+#pragma omp for schedule(static) nowait
+        for (size_t i = 0; i < sp->numel; i++) {
+            float gi = g[i];
+            m[i] = b1 * m[i] + (1.0f - b1) * gi;
+            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+            float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+            p[i] = p[i] * d - step_size * m[i] / denom;
+        }
+    }
+}
+
+#define NORM_CHUNKS 256
+
+double amod_grad_norm(const float *g, size_t n) {
+    double part[NORM_CHUNKS];
+    size_t chunk = (n + NORM_CHUNKS - 1) / NORM_CHUNKS;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < NORM_CHUNKS; c++) {
+        size_t lo = (size_t)c * chunk, hi = lo + chunk < n ? lo + chunk : n;
+        double s = 0.0;
+        for (size_t i = lo; i < hi; i++) s += (double)g[i] * g[i];
+        part[c] = s;
+    }
+    double total = 0.0;
+    for (int c = 0; c < NORM_CHUNKS; c++) total += part[c];
+    return sqrt(total);
+}
+
+double amod_clip_grad_norm(float *g, size_t n, double max_norm) {
+    double norm = amod_grad_norm(g, n);
+    if (!isfinite(norm) || !(max_norm > 0.0)) return norm;
+    double coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0) {
+        float c = (float)coef;
+#pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) g[i] *= c;
+    }
+    return norm;
+}
+
+int amod_adamw_save(const amod_adamw *o, const amod_vit *model, const char *path, amod_error *err) {
+    st_writer w = {0};
+    char name[160];
+    int rc = 0;
+    for (int i = 0; i < o->n_spans && !rc; i++) {
+        int64_t shape[4];
+        int nd = amod_vit_tensor_shape(model, i, shape);
+        size_t off = o->spans[i].offset;
+        snprintf(name, sizeof name, "exp_avg.%s", amod_vit_tensor_name(model, i));
+        rc = st_writer_add_f32(&w, name, nd, shape, o->m + off, err);
+        snprintf(name, sizeof name, "exp_avg_sq.%s", amod_vit_tensor_name(model, i));
+        if (!rc) rc = st_writer_add_f32(&w, name, nd, shape, o->v + off, err);
+    }
+    const int64_t one = 1;
+    if (!rc) rc = st_writer_add(&w, "step", ST_I64, 1, &one, &o->step, err);
+    if (!rc) rc = st_writer_save(&w, path, err);
+    st_writer_free(&w);
+    return rc;
+}
+
+int amod_adamw_load(amod_adamw *o, const amod_vit *model, const char *path, amod_error *err) {
+    st_file f;
+    if (st_open(&f, path, err)) return -1;
+    int rc = 0;
+    if (f.n != 2 * o->n_spans + 1)
+        rc = amod_fail(err, "%s: %d tensors, expected %d for this model (exp_avg and exp_avg_sq per parameter, "
+                            "and step)", path, f.n, 2 * o->n_spans + 1);
+    char name[160];
+    for (int i = 0; i < o->n_spans && !rc; i++) {
+        int64_t shape[4];
+        int nd = amod_vit_tensor_shape(model, i, shape);
+        for (int which = 0; which < 2 && !rc; which++) {
+            snprintf(name, sizeof name, "%s.%s", which ? "exp_avg_sq" : "exp_avg", amod_vit_tensor_name(model, i));
+            const st_tensor *t = st_expect(&f, name, nd, shape, err);
+            if (!t) rc = -1;
+            else st_read_f32(&f, t, (which ? o->v : o->m) + o->spans[i].offset);
+        }
+    }
+    const st_tensor *t = rc ? NULL : st_find(&f, "step");
+    int64_t step = 0;
+    if (!rc && (!t || t->numel != 1)) rc = amod_fail(err, "%s: needs 'step', one integer", path);
+    if (!rc && st_read_i64(&f, t, &step, err)) rc = -1;
+    if (!rc && step < 0) rc = amod_fail(err, "%s: negative step %lld", path, (long long)step);
+    st_close(&f);
+    if (!rc) o->step = step;
+    return rc;
+}

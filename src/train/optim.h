@@ -1,0 +1,60 @@
+/* AdamW with decoupled weight decay (PyTorch's torch.optim.AdamW, step for step), global-norm
+ * gradient clipping, and the optimizer state a checkpoint keeps. Works on the model's one
+ * contiguous parameter and gradient buffers. */
+#ifndef AMOD_TRAIN_OPTIM_H
+#define AMOD_TRAIN_OPTIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "amod/amod.h"
+
+typedef struct amod_adamw_config {
+    float beta1, beta2, eps;
+    float weight_decay; /* decoupled: p -= lr * wd * p, only on tensors that decay */
+} amod_adamw_config;
+
+/* One parameter tensor's place in the flat buffer and whether weight decay applies. */
+typedef struct amod_adamw_span {
+    size_t offset, numel;
+    int decay;
+} amod_adamw_span;
+
+typedef struct amod_adamw {
+    amod_adamw_config cfg;
+    size_t n;            /* parameters */
+    float *m, *v;        /* first and second moments, like PyTorch's exp_avg and exp_avg_sq */
+    int64_t step;        /* updates taken; the bias corrections use step after incrementing */
+    amod_adamw_span *spans;
+    int n_spans;
+} amod_adamw;
+
+/* PyTorch's defaults (0.9, 0.999, 1e-8) with weight decay 0.05, timm's for ViTs. */
+void amod_adamw_config_default(amod_adamw_config *cfg);
+
+/* timm's rule: no weight decay on 1-D tensors (biases, norm weights) nor on the CLS token and
+ * the position embedding. */
+int amod_param_decays(const char *name, int ndim);
+
+/* Zeroed moments for the model's parameters (its current layout: set MoD routing first). */
+int amod_adamw_init(amod_adamw *o, const amod_vit *model, const amod_adamw_config *cfg, amod_error *err);
+void amod_adamw_free(amod_adamw *o);
+
+/* One update with learning rate lr:
+ *   p -= lr * wd * p  (decaying tensors);  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+ *   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)   (t = step after increment). */
+void amod_adamw_step(amod_adamw *o, float *params, const float *grads, float lr);
+
+/* Global L2 norm, summed over a fixed chunking so the result does not depend on the number
+ * of threads (a resumed run must reproduce the uninterrupted one bit for bit). */
+double amod_grad_norm(const float *g, size_t n);
+/* torch.nn.utils.clip_grad_norm_: when the norm exceeds max_norm, scales g by
+ * max_norm / (norm + 1e-6). Returns the norm before clipping (non-finite if g is). */
+double amod_clip_grad_norm(float *g, size_t n, double max_norm);
+
+/* State file: exp_avg.NAME and exp_avg_sq.NAME per parameter tensor (timm names) and step. */
+int amod_adamw_save(const amod_adamw *o, const amod_vit *model, const char *path, amod_error *err);
+/* Reads a state file written for the same model layout; names and shapes must match. */
+int amod_adamw_load(amod_adamw *o, const amod_vit *model, const char *path, amod_error *err);
+
+#endif

@@ -1,0 +1,200 @@
+#include "train/state.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "io/json.h"
+
+void amod_train_config_default(amod_train_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->epochs = 10;
+    cfg->batch_size = 128;
+    cfg->lr = 1e-3f;
+    cfg->min_lr = 1e-5f;
+    cfg->weight_decay = 0.05f;
+    cfg->beta1 = 0.9f;
+    cfg->beta2 = 0.999f;
+    cfg->eps = 1e-8f;
+    cfg->clip = 1.0f;
+    cfg->eval_every = 1;
+    cfg->log_every = 50;
+}
+
+/* A float as the shortest decimal that reads back to it (0.001, not 0.0010000000474974513). */
+static void add_float(cJSON *obj, const char *key, float v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", (double)v);
+    cJSON_AddNumberToObject(obj, key, strtod(buf, NULL));
+}
+
+static void add_hex(cJSON *obj, const char *key, uint64_t v) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
+    cJSON_AddStringToObject(obj, key, buf);
+}
+
+int amod_train_state_save(const char *path, const amod_train_config *cfg, const amod_train_state *st,
+                          amod_error *err) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "format", 1);
+    cJSON *c = cJSON_AddObjectToObject(root, "config");
+    cJSON_AddStringToObject(c, "dataset", cfg->dataset);
+    cJSON_AddStringToObject(c, "data_dir", cfg->data_dir);
+    cJSON_AddNumberToObject(c, "epochs", cfg->epochs);
+    cJSON_AddNumberToObject(c, "batch_size", cfg->batch_size);
+    add_float(c, "lr", cfg->lr);
+    add_float(c, "min_lr", cfg->min_lr);
+    cJSON_AddNumberToObject(c, "warmup_steps", (double)cfg->warmup_steps);
+    add_float(c, "weight_decay", cfg->weight_decay);
+    add_float(c, "beta1", cfg->beta1);
+    add_float(c, "beta2", cfg->beta2);
+    add_float(c, "eps", cfg->eps);
+    add_float(c, "clip", cfg->clip);
+    add_hex(c, "seed", cfg->seed);
+    cJSON_AddNumberToObject(c, "crop_padding", cfg->crop_padding);
+    cJSON_AddBoolToObject(c, "hflip", cfg->hflip);
+    cJSON_AddNumberToObject(c, "eval_every", cfg->eval_every);
+    cJSON_AddNumberToObject(c, "ckpt_every", (double)cfg->ckpt_every);
+    cJSON *s = cJSON_AddObjectToObject(root, "state");
+    cJSON_AddNumberToObject(s, "step", (double)st->step);
+    cJSON_AddNumberToObject(s, "epoch", (double)st->loader.epoch);
+    cJSON_AddNumberToObject(s, "epoch_pos", (double)st->loader.pos);
+    add_hex(s, "loader_seed", st->loader.seed);
+    add_hex(s, "model_rng", st->model_rng);
+    cJSON_AddNumberToObject(s, "loss_sum", st->loss_sum);
+    cJSON_AddNumberToObject(s, "loss_steps", (double)st->loss_steps);
+    cJSON_AddNumberToObject(s, "best_acc", st->best_acc);
+    cJSON_AddNumberToObject(s, "best_epoch", (double)st->best_epoch);
+    cJSON_AddNumberToObject(s, "elapsed_s", st->elapsed);
+    return amod_json_write(path, root, err);
+}
+
+/* Readers: each fails naming the file and the key. */
+typedef struct {
+    const char *path;
+    const cJSON *obj;
+    const char *section;
+    amod_error *err;
+} reader;
+
+static const cJSON *item(const reader *r, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (!v) amod_fail(r->err, "%s: %s.%s is missing", r->path, r->section, key);
+    return v;
+}
+
+static int get_num(const reader *r, const char *key, double lo, double hi, double *out) {
+    const cJSON *v = item(r, key);
+    if (!v) return -1;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
+        return amod_fail(r->err, "%s: %s.%s must be a number in [%g, %g]", r->path, r->section, key, lo, hi);
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int get_i64(const reader *r, const char *key, int64_t lo, int64_t hi, int64_t *out) {
+    double d = 0;
+    if (get_num(r, key, (double)lo, (double)hi, &d)) return -1;
+    if (d != floor(d)) return amod_fail(r->err, "%s: %s.%s must be an integer", r->path, r->section, key);
+    *out = (int64_t)d;
+    return 0;
+}
+
+static int get_int(const reader *r, const char *key, int lo, int hi, int *out) {
+    int64_t v;
+    if (get_i64(r, key, lo, hi, &v)) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int get_float(const reader *r, const char *key, double lo, double hi, float *out) {
+    double d = 0;
+    if (get_num(r, key, lo, hi, &d)) return -1;
+    *out = (float)d;
+    return 0;
+}
+
+static int get_hex(const reader *r, const char *key, uint64_t *out) {
+    const cJSON *v = item(r, key);
+    if (!v) return -1;
+    char *end = NULL;
+    if (cJSON_IsString(v) && !strncmp(v->valuestring, "0x", 2)) *out = strtoull(v->valuestring + 2, &end, 16);
+    if (!end || end == v->valuestring + 2 || *end)
+        return amod_fail(r->err, "%s: %s.%s must be a hex string \"0x...\"", r->path, r->section, key);
+    return 0;
+}
+
+static int get_bool(const reader *r, const char *key, int *out) {
+    const cJSON *v = item(r, key);
+    if (!v) return -1;
+    if (!cJSON_IsBool(v)) return amod_fail(r->err, "%s: %s.%s must be true or false", r->path, r->section, key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int get_str(const reader *r, const char *key, char *out, size_t cap) {
+    const cJSON *v = item(r, key);
+    if (!v) return -1;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
+        return amod_fail(r->err, "%s: %s.%s must be a string shorter than %zu bytes", r->path, r->section, key, cap);
+    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+    return 0;
+}
+
+static int read_config(const reader *r, amod_train_config *c) {
+    const double big = 9e15;
+    return get_bool(r, "hflip", &c->hflip) || get_str(r, "dataset", c->dataset, sizeof c->dataset) ||
+                   get_str(r, "data_dir", c->data_dir, sizeof c->data_dir) ||
+                   get_int(r, "epochs", 1, 1000000, &c->epochs) ||
+                   get_int(r, "batch_size", 1, 1 << 20, &c->batch_size) || get_float(r, "lr", 0, 1e30, &c->lr) ||
+                   get_float(r, "min_lr", 0, 1e30, &c->min_lr) ||
+                   get_i64(r, "warmup_steps", 0, (int64_t)big, &c->warmup_steps) ||
+                   get_float(r, "weight_decay", 0, 1e30, &c->weight_decay) ||
+                   get_float(r, "beta1", 0, 1, &c->beta1) || get_float(r, "beta2", 0, 1, &c->beta2) ||
+                   get_float(r, "eps", 0, 1, &c->eps) || get_float(r, "clip", 0, 1e30, &c->clip) ||
+                   get_hex(r, "seed", &c->seed) || get_int(r, "crop_padding", 0, 4096, &c->crop_padding) ||
+                   get_int(r, "eval_every", 1, 1000000, &c->eval_every) ||
+                   get_i64(r, "ckpt_every", 0, (int64_t)big, &c->ckpt_every)
+               ? -1
+               : 0;
+}
+
+static int read_state(const reader *r, amod_train_state *s) {
+    const double big = 9e15;
+    return get_i64(r, "step", 0, (int64_t)big, &s->step) ||
+                   get_i64(r, "epoch", 0, (int64_t)big, &s->loader.epoch) ||
+                   get_i64(r, "epoch_pos", 0, (int64_t)big, &s->loader.pos) ||
+                   get_hex(r, "loader_seed", &s->loader.seed) || get_hex(r, "model_rng", &s->model_rng) ||
+                   get_num(r, "loss_sum", -big, big, &s->loss_sum) ||
+                   get_i64(r, "loss_steps", 0, (int64_t)big, &s->loss_steps) ||
+                   get_num(r, "best_acc", -1, 1, &s->best_acc) ||
+                   get_i64(r, "best_epoch", -1, (int64_t)big, &s->best_epoch) ||
+                   get_num(r, "elapsed_s", 0, big, &s->elapsed)
+               ? -1
+               : 0;
+}
+
+int amod_train_state_load(const char *path, amod_train_config *cfg, amod_train_state *st, amod_error *err) {
+    cJSON *root = amod_json_read_object(path, err);
+    if (!root) return -1;
+    int rc = 0;
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "config");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "state");
+    if (!cJSON_IsNumber(fmt) || fmt->valuedouble != 1)
+        rc = amod_fail(err, "%s: unknown format (expected \"format\": 1)", path);
+    else if (!cJSON_IsObject(c) || !cJSON_IsObject(s))
+        rc = amod_fail(err, "%s: needs the objects \"config\" and \"state\"", path);
+    if (!rc) {
+        amod_train_config_default(cfg);
+        memset(st, 0, sizeof *st);
+        reader rc_ = {path, c, "config", err}, rs = {path, s, "state", err};
+        rc = read_config(&rc_, cfg) || read_state(&rs, st) ? -1 : 0;
+    }
+    cJSON_Delete(root);
+    return rc;
+}

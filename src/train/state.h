@@ -1,0 +1,57 @@
+/* A training run's settings and where it stands: the two halves of trainer.json, which a
+ * checkpoint keeps beside the model and the optimizer state so that a run resumes exactly. */
+#ifndef AMOD_TRAIN_STATE_H
+#define AMOD_TRAIN_STATE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "amod/amod.h"
+#include "data/dataset.h"
+
+/* What decides the run's trajectory (saved and reused on resume), plus a few knobs that
+ * do not (threads, logging, max_steps). Start from amod_train_config_default. */
+typedef struct amod_train_config {
+    char dataset[64];     /* recorded for `amod train --resume`: data set name ... */
+    char data_dir[1024];  /* ... and the directory holding it */
+    int epochs;
+    int batch_size;
+    float lr, min_lr;     /* peak and final learning rate */
+    int64_t warmup_steps;
+    float weight_decay, beta1, beta2, eps;
+    float clip;           /* maximum global gradient norm; 0 turns clipping off */
+    uint64_t seed;        /* data order and augmentation */
+    int crop_padding;     /* augmentation: random crop after padding with this many pixels */
+    int hflip;            /* augmentation: horizontal flip */
+    int eval_every;       /* evaluate every this many epochs (and after the last) */
+    int64_t ckpt_every;   /* also checkpoint last/ every this many steps; 0: once per epoch */
+    /* not saved: */
+    int64_t max_steps;    /* stop after this many steps overall (0: no limit); the schedule still spans epochs */
+    int threads;          /* OpenMP threads (amod_set_threads); 0: OpenMP's default */
+    int log_every;        /* a progress line every this many steps when stderr is not a terminal */
+    int quiet;            /* no progress output */
+    volatile sig_atomic_t *stop; /* when it turns non-zero (a signal handler), the run checkpoints and returns */
+} amod_train_config;
+
+void amod_train_config_default(amod_train_config *cfg);
+
+/* Where a run stands after `step` updates. */
+typedef struct amod_train_state {
+    int64_t step;             /* optimizer updates done */
+    amod_loader_state loader; /* epoch in progress and images of it consumed */
+    uint64_t model_rng;       /* the random router's generator */
+    double loss_sum;          /* training loss summed over the epoch's steps so far */
+    int64_t loss_steps;
+    double best_acc;          /* best test accuracy so far (-1: none) and its epoch */
+    int64_t best_epoch;
+    double elapsed;           /* seconds spent training, over every process of the run */
+} amod_train_state;
+
+/* trainer.json: {"format": 1, "config": {...}, "state": {...}}. 64-bit seeds and generator
+ * states are written as hex strings, which JSON numbers cannot hold exactly. Atomic. */
+int amod_train_state_save(const char *path, const amod_train_config *cfg, const amod_train_state *st,
+                          amod_error *err);
+/* Reads both halves; cfg's unsaved fields keep the defaults. */
+int amod_train_state_load(const char *path, amod_train_config *cfg, amod_train_state *st, amod_error *err);
+
+#endif

@@ -1,0 +1,285 @@
+#include "train/trainer.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/optim.h"
+#include "train/progress.h"
+#include "train/runlog.h"
+#include "train/schedule.h"
+
+void amod_set_threads(int n) {
+    if (n > 0) omp_set_num_threads(n);
+    /* Single-threaded OpenBLAS, for two reasons. The kernels call sgemm from inside OpenMP
+     * regions (attention), where Debian's pthread OpenBLAS starts threads of its own in each:
+     * with 2 + 2 threads vit_tiny_mnist trained at 154 img/s instead of 296, a tiny model 35x
+     * slower. And a multi-threaded sgemm splits its work by thread count, so its results
+     * change with it; this way a run gives the same bits with any number of threads. */
+    openblas_set_num_threads(1);
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int check_config(const amod_train_config *c, amod_error *err) {
+    if (c->epochs < 1) return amod_fail(err, "epochs must be at least 1, got %d", c->epochs);
+    if (c->batch_size < 1) return amod_fail(err, "batch size must be at least 1, got %d", c->batch_size);
+    if (!(c->lr >= 0) || !isfinite(c->lr) || !(c->min_lr >= 0) || !isfinite(c->min_lr))
+        return amod_fail(err, "learning rates must be finite and non-negative (lr %g, min lr %g)", (double)c->lr,
+                         (double)c->min_lr);
+    if (!(c->weight_decay >= 0) || !isfinite(c->weight_decay))
+        return amod_fail(err, "weight decay must be finite and non-negative, got %g", (double)c->weight_decay);
+    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->eps > 0))
+        return amod_fail(err, "AdamW needs betas in [0, 1) and eps > 0");
+    if (!(c->clip >= 0) || !isfinite(c->clip)) return amod_fail(err, "clip must be finite and >= 0, got %g", (double)c->clip);
+    if (c->warmup_steps < 0 || c->ckpt_every < 0 || c->max_steps < 0 || c->eval_every < 1)
+        return amod_fail(err, "warmup, checkpoint and step counts must be >= 0, eval_every >= 1");
+    return 0;
+}
+
+/* Everything the loop carries, so its steps can be small functions. */
+typedef struct {
+    amod_vit *m;
+    const amod_dataset *test;
+    const char *run_dir;
+    const amod_train_config *cfg;
+    amod_loader ld;
+    amod_adamw opt;
+    amod_lr_schedule sched;
+    amod_train_state st;
+    amod_runlog log;
+    amod_progress prog;
+    int64_t steps_per_epoch, last_ckpt_step;
+    float lr;                       /* of the last update */
+    double t_start, elapsed_before; /* this process's start; seconds of earlier processes */
+    double t_epoch;                 /* when this epoch started (in this process) */
+    double train_time;              /* seconds in training steps (no evaluation), this process */
+    int64_t images_epoch, steps_here;
+    float *images, *logits;
+    int64_t *labels;
+    amod_train_result *res;
+} trainer;
+
+static double elapsed(const trainer *t) { return t->elapsed_before + (now() - t->t_start); }
+
+static int save(trainer *t, const char *name, amod_error *err) {
+    t->st.loader = amod_loader_get_state(&t->ld);
+    t->st.model_rng = amod_vit_rng_state(t->m);
+    t->st.elapsed = elapsed(t);
+    if (amod_checkpoint_save(t->run_dir, name, t->m, &t->opt, t->cfg, &t->st, err)) return -1;
+    if (!strcmp(name, "last")) t->last_ckpt_step = t->st.step;
+    return 0;
+}
+
+/* Why a run stopped on a non-finite number, and what it leaves behind. */
+static int diverged(trainer *t, const char *what, double value, amod_error *err) {
+    char kept[4200];
+    if (t->last_ckpt_step >= 0)
+        snprintf(kept, sizeof kept, "%s/last (step %lld) is kept", t->run_dir, (long long)t->last_ckpt_step);
+    else
+        snprintf(kept, sizeof kept, "no checkpoint was written");
+    amod_progress_end(&t->prog);
+    return amod_fail(err, "step %lld: %s is %s; training stopped, %s", (long long)(t->st.step + 1), what,
+                     isnan(value) ? "nan" : "inf", kept);
+}
+
+/* One update on the next batch of n images. */
+static int train_step(trainer *t, int n, amod_error *err) {
+    amod_vit *m = t->m;
+    const amod_train_config *c = t->cfg;
+    double t0 = now();
+    float loss;
+    amod_vit_zero_grad(m);
+    if (amod_vit_forward(m, t->images, n, t->labels, t->logits, &loss, err)) return -1;
+    if (!isfinite(loss)) return diverged(t, "the training loss", loss, err);
+    if (amod_vit_backward(m, err)) return -1;
+    size_t np = amod_vit_num_params(m);
+    double norm = c->clip > 0 ? amod_clip_grad_norm(amod_vit_grads(m), np, c->clip)
+                              : amod_grad_norm(amod_vit_grads(m), np);
+    if (!isfinite(norm)) return diverged(t, "the gradient norm", norm, err);
+    t->lr = amod_lr_at(&t->sched, t->st.step);
+    amod_adamw_step(&t->opt, amod_vit_params(m), amod_vit_grads(m), t->lr);
+    t->st.step++;
+    t->st.loss_sum += loss;
+    t->st.loss_steps++;
+    t->steps_here++;
+    t->images_epoch += n;
+    t->train_time += now() - t0;
+    double per_step = t->train_time / (double)t->steps_here;
+    int64_t total = t->sched.total_steps;
+    double mean_loss = t->st.loss_sum / (double)t->st.loss_steps; /* of the epoch so far: steadier */
+    amod_progress_info info = {t->ld.state.epoch + 1, c->epochs, t->st.step, total, mean_loss, t->lr,
+                               t->images_epoch / (now() - t->t_epoch), per_step * (double)(total - t->st.step)};
+    amod_progress_step(&t->prog, &info);
+    if (c->ckpt_every > 0 && t->st.step % c->ckpt_every == 0) return save(t, "last", err);
+    return 0;
+}
+
+/* After the last batch of an epoch: evaluate, log, keep the best, checkpoint. */
+static int end_epoch(trainer *t, amod_error *err) {
+    const amod_train_config *c = t->cfg;
+    int64_t done = t->ld.state.epoch + 1;
+    double train_loss = t->st.loss_steps ? t->st.loss_sum / (double)t->st.loss_steps : NAN;
+    double ips = t->images_epoch / (now() - t->t_epoch);
+    amod_runlog_row row = {done, t->st.step, train_loss, NAN, NAN, t->lr, ips, 0};
+    int best = 0;
+    if (t->test && (done % c->eval_every == 0 || done == c->epochs)) {
+        amod_eval_result ev;
+        if (amod_evaluate(t->m, t->test, c->batch_size, &ev, err)) return -1;
+        amod_vit_set_grad_enabled(t->m, 1);
+        row.test_loss = t->res->test_loss = ev.loss;
+        row.test_acc = t->res->test_acc = ev.accuracy;
+        if (ev.accuracy > t->st.best_acc) {
+            t->st.best_acc = ev.accuracy;
+            t->st.best_epoch = done;
+            best = 1;
+        }
+    }
+    row.elapsed_s = elapsed(t);
+    char took[32];
+    amod_format_duration(row.elapsed_s, took, sizeof took);
+    if (isnan(row.test_acc))
+        amod_progress_note(&t->prog, "epoch %lld/%d: train loss %.4f, %.0f img/s, %s", (long long)done, c->epochs,
+                           train_loss, ips, took);
+    else
+        amod_progress_note(&t->prog, "epoch %lld/%d: train loss %.4f, test loss %.4f, test acc %.2f%%%s, %.0f img/s, %s",
+                           (long long)done, c->epochs, train_loss, row.test_loss, 100 * row.test_acc,
+                           best ? " (best)" : "", ips, took);
+    if (amod_runlog_add(&t->log, &row, err)) return -1;
+    if (best && save(t, "best", err)) return -1;
+    amod_loader_start_epoch(&t->ld, done);
+    t->st.loss_sum = 0;
+    t->st.loss_steps = 0;
+    t->images_epoch = 0;
+    t->t_epoch = now();
+    t->res->epochs = done;
+    return save(t, "last", err);
+}
+
+static int loop(trainer *t, amod_error *err) {
+    const amod_train_config *c = t->cfg;
+    const int B = c->batch_size;
+    while (t->ld.state.epoch < c->epochs) {
+        if (t->ld.state.pos / B >= t->steps_per_epoch) { /* drop_last: what is left makes no batch */
+            if (end_epoch(t, err)) return -1;
+            continue;
+        }
+        if (c->max_steps > 0 && t->st.step >= c->max_steps) break;
+        if (c->stop && *c->stop) {
+            t->res->interrupted = 1;
+            break;
+        }
+        int n = amod_loader_next(&t->ld, B, t->images, t->labels, err);
+        if (n < 0) return -1;
+        if (train_step(t, n, err)) return -1;
+    }
+    amod_progress_end(&t->prog);
+    return t->last_ckpt_step == t->st.step ? 0 : save(t, "last", err);
+}
+
+/* Loader, optimizer and position: fresh, or from RUN/last. */
+static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *err) {
+    const amod_train_config *c = t->cfg;
+    amod_batch_config bc;
+    amod_model_batch_config(amod_vit_get_config(t->m), train, &bc);
+    bc.shuffle = 1;
+    bc.drop_last = 1;
+    bc.crop_padding = c->crop_padding;
+    bc.hflip = c->hflip;
+    if (amod_loader_init(&t->ld, train, &bc, c->seed, err)) return -1;
+    t->steps_per_epoch = amod_loader_batches(&t->ld, c->batch_size);
+    if (t->steps_per_epoch < 1)
+        return amod_fail(err, "%lld training images make no batch of %d: lower the batch size",
+                         (long long)train->count, c->batch_size);
+    t->sched = (amod_lr_schedule){c->lr, c->min_lr, c->warmup_steps, t->steps_per_epoch * c->epochs};
+    amod_adamw_config oc = {c->beta1, c->beta2, c->eps, c->weight_decay};
+    if (amod_adamw_init(&t->opt, t->m, &oc, err)) return -1;
+    char dir[4096];
+    if (!resume) {
+        struct stat sb;
+        if (snprintf(dir, sizeof dir, "%s/last", t->run_dir) < (int)sizeof dir && stat(dir, &sb) == 0)
+            return amod_fail(err, "%s: a run is already there (resume it, or choose another directory)", dir);
+        t->st.loader = amod_loader_get_state(&t->ld);
+        t->st.best_acc = -1;
+        t->st.best_epoch = -1;
+        t->last_ckpt_step = -1;
+        if (amod_mkdir_p(t->run_dir, err)) return -1;
+        return amod_runlog_open(&t->log, t->run_dir, -1, err);
+    }
+    amod_train_config saved;
+    if (amod_checkpoint_dir(t->run_dir, "last", dir, sizeof dir, err) ||
+        amod_checkpoint_load_state(dir, t->m, &t->opt, &saved, &t->st, err))
+        return -1;
+    if (t->opt.step != t->st.step)
+        return amod_fail(err, "%s: optimizer step %lld and trainer step %lld disagree", dir, (long long)t->opt.step,
+                         (long long)t->st.step);
+    if (t->st.loader.seed != c->seed)
+        return amod_fail(err, "%s: the run's data seed differs from the one given", dir);
+    amod_error lerr;
+    if (amod_loader_set_state(&t->ld, &t->st.loader, &lerr)) return amod_fail(err, "%s: %s", dir, lerr.msg);
+    amod_vit_set_rng_state(t->m, t->st.model_rng);
+    t->elapsed_before = t->st.elapsed;
+    t->last_ckpt_step = t->st.step;
+    if (t->st.step > 0) t->lr = amod_lr_at(&t->sched, t->st.step - 1); /* for a log row due at once */
+    return amod_runlog_open(&t->log, t->run_dir, t->st.step, err);
+}
+
+int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test, const char *run_dir,
+               const amod_train_config *cfg, int resume, amod_train_result *res, amod_error *err) {
+    amod_train_result dummy;
+    if (!res) res = &dummy;
+    memset(res, 0, sizeof *res);
+    res->test_acc = res->test_loss = res->best_acc = -1;
+    res->best_epoch = -1;
+    if (check_config(cfg, err)) return -1;
+    const amod_vit_config *mc = amod_vit_get_config(m);
+    if (train->num_classes > mc->num_classes || (test && test->num_classes > mc->num_classes))
+        return amod_fail(err, "the data set has %d classes, the model only %d", train->num_classes, mc->num_classes);
+    amod_set_threads(cfg->threads);
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.m = m;
+    t.test = test;
+    t.run_dir = run_dir;
+    t.cfg = cfg;
+    t.res = res;
+    t.t_start = t.t_epoch = now();
+    amod_progress_init(&t.prog, stderr, cfg->log_every, cfg->quiet);
+    amod_vit_set_grad_enabled(m, 1);
+    int rc = setup(&t, train, resume, err);
+    if (!rc) {
+        size_t per = (size_t)t.ld.cfg.channels * t.ld.cfg.height * t.ld.cfg.width;
+        t.images = amod_alloc((size_t)cfg->batch_size * per * sizeof *t.images, err);
+        t.logits = amod_alloc((size_t)cfg->batch_size * mc->num_classes * sizeof *t.logits, err);
+        t.labels = amod_alloc((size_t)cfg->batch_size * sizeof *t.labels, err);
+        rc = t.images && t.logits && t.labels ? 0 : -1;
+    }
+    if (!rc) {
+        t.res->epochs = t.ld.state.epoch;
+        rc = loop(&t, err);
+    }
+    res->steps = t.st.step;
+    res->complete = t.ld.ds && t.ld.state.epoch >= cfg->epochs;
+    res->best_acc = t.st.best_acc;
+    res->best_epoch = t.st.best_epoch;
+    res->elapsed = elapsed(&t);
+    free(t.images);
+    free(t.logits);
+    free(t.labels);
+    amod_runlog_free(&t.log);
+    amod_adamw_free(&t.opt);
+    amod_loader_free(&t.ld);
+    return rc;
+}

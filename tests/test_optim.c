@@ -1,0 +1,170 @@
+/* The optimizer against a hand-computed AdamW (PyTorch's formulas, in double, written out
+ * here independently), the weight-decay mask, gradient clipping, the learning-rate schedule
+ * and the state file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "amod/amod.h"
+#include "core/rng.h"
+#include "test_support.h"
+#include "train/optim.h"
+#include "train/schedule.h"
+
+static amod_vit *tiny_model(void) {
+    amod_vit_config c = {0};
+    strcpy(c.arch, "vit_custom");
+    c.img_size = 8, c.patch_size = 4, c.in_chans = 1, c.num_classes = 3;
+    c.embed_dim = 8, c.depth = 2, c.num_heads = 2, c.mlp_hidden = 16;
+    c.qkv_bias = 1, c.num_prefix = 1, c.ln_eps = 1e-6f;
+    amod_error err;
+    amod_vit *m = amod_vit_create(&c, 5, &err);
+    CHECK(m != NULL, "create: %s", err.msg);
+    return m;
+}
+
+/* timm's rule, restated from the tensor's name and rank. */
+static int expect_decay(const char *name, int ndim) {
+    if (ndim == 1) return 0;
+    if (!strcmp(name, "cls_token") || !strcmp(name, "pos_embed")) return 0;
+    return 1;
+}
+
+static void test_decay_mask(void) {
+    CHECK(!amod_param_decays("blocks.0.attn.qkv.bias", 1), "biases do not decay");
+    CHECK(!amod_param_decays("blocks.0.norm1.weight", 1), "norm weights do not decay");
+    CHECK(!amod_param_decays("cls_token", 3), "cls_token does not decay");
+    CHECK(!amod_param_decays("pos_embed", 3), "pos_embed does not decay");
+    CHECK(amod_param_decays("blocks.0.attn.qkv.weight", 2), "matrices decay");
+    CHECK(amod_param_decays("patch_embed.proj.weight", 4), "the patch projection decays");
+    CHECK(amod_param_decays("head.weight", 2), "the head decays");
+}
+
+static void test_adamw_matches_hand_computation(void) {
+    amod_vit *m = tiny_model();
+    if (!m) return;
+    const size_t n = amod_vit_num_params(m);
+    amod_adamw_config cfg = {0.9f, 0.95f, 1e-6f, 0.1f};
+    amod_adamw opt;
+    amod_error err;
+    CHECK(amod_adamw_init(&opt, m, &cfg, &err) == 0, "init: %s", err.msg);
+    double *p = malloc(n * sizeof *p), *mm = calloc(n, sizeof *mm), *vv = calloc(n, sizeof *vv);
+    int *decay = malloc(n * sizeof *decay);
+    for (int t = 0; t < amod_vit_num_tensors(m); t++) {
+        int64_t shape[4];
+        int nd = amod_vit_tensor_shape(m, t, shape);
+        size_t numel = 1;
+        for (int d = 0; d < nd; d++) numel *= (size_t)shape[d];
+        size_t off = amod_vit_tensor_offset(m, t);
+        for (size_t i = 0; i < numel; i++) decay[off + i] = expect_decay(amod_vit_tensor_name(m, t), nd);
+    }
+    float *params = amod_vit_params(m), *grads = amod_vit_grads(m);
+    for (size_t i = 0; i < n; i++) p[i] = params[i];
+    amod_rng r;
+    rng_seed(&r, 11);
+    const float lrs[4] = {1e-2f, 3e-3f, 5e-2f, 1e-3f};
+    const double b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps, wd = cfg.weight_decay;
+    for (int step = 1; step <= 4; step++) {
+        for (size_t i = 0; i < n; i++) grads[i] = rng_normal(&r) * (i % 7 == 0 ? 1e-3f : 0.5f);
+        amod_adamw_step(&opt, params, grads, lrs[step - 1]);
+        double lr = lrs[step - 1];
+        for (size_t i = 0; i < n; i++) {
+            double g = grads[i];
+            if (decay[i]) p[i] -= lr * wd * p[i];
+            mm[i] = b1 * mm[i] + (1 - b1) * g;
+            vv[i] = b2 * vv[i] + (1 - b2) * g * g;
+            double mhat = mm[i] / (1 - pow(b1, step)), vhat = vv[i] / (1 - pow(b2, step));
+            p[i] -= lr * mhat / (sqrt(vhat) + eps);
+        }
+        double worst = 0;
+        size_t at = 0;
+        for (size_t i = 0; i < n; i++) {
+            double e = fabs(params[i] - p[i]) / (fabs(p[i]) + 1e-3);
+            if (e > worst) worst = e, at = i;
+        }
+        CHECK(worst < 2e-5, "step %d: parameter %zu is %.9g, hand-computed %.9g", step, at, params[at], p[at]);
+    }
+    CHECK(opt.step == 4, "step counter %lld", (long long)opt.step);
+    free(p);
+    free(mm);
+    free(vv);
+    free(decay);
+    amod_adamw_free(&opt);
+    amod_vit_free(m);
+}
+
+static void test_clipping(void) {
+    float g[1000];
+    for (int i = 0; i < 1000; i++) g[i] = (i % 2 ? 0.25f : -0.5f); /* exact in binary */
+    double want = sqrt(500.0 * (0.0625 + 0.25));
+    CHECK(fabs(amod_grad_norm(g, 1000) - want) < 1e-9, "norm %.12g, expected %.12g", amod_grad_norm(g, 1000), want);
+    double before = amod_clip_grad_norm(g, 1000, 2.0);
+    CHECK(fabs(before - want) < 1e-9, "clip returns the norm before clipping: %g", before);
+    CHECK(fabs(amod_grad_norm(g, 1000) - 2.0) < 1e-5, "clipped norm %g, expected 2", amod_grad_norm(g, 1000));
+    float h[3] = {0.1f, 0.2f, 0.2f}; /* norm 0.3: below the bound, untouched */
+    amod_clip_grad_norm(h, 3, 1.0);
+    CHECK(h[0] == 0.1f && h[1] == 0.2f && h[2] == 0.2f, "a small gradient is not scaled");
+    h[1] = NAN;
+    CHECK(isnan(amod_clip_grad_norm(h, 3, 1.0)), "a NaN gradient gives a NaN norm");
+}
+
+static void test_schedule(void) {
+    amod_lr_schedule s = {1e-3f, 1e-5f, 10, 110};
+    CHECK(fabsf(amod_lr_at(&s, 0) - 1e-4f) < 1e-9f, "first warmup step: lr / 10, got %g", amod_lr_at(&s, 0));
+    CHECK(fabsf(amod_lr_at(&s, 9) - 1e-3f) < 1e-9f, "warmup ends at the peak, got %g", amod_lr_at(&s, 9));
+    CHECK(fabsf(amod_lr_at(&s, 10) - 1e-3f) < 1e-9f, "cosine starts at the peak, got %g", amod_lr_at(&s, 10));
+    float mid = (1e-3f + 1e-5f) / 2;
+    CHECK(fabsf(amod_lr_at(&s, 60) - mid) < 1e-8f, "half-way: the mean of peak and floor, got %g", amod_lr_at(&s, 60));
+    CHECK(fabsf(amod_lr_at(&s, 110) - 1e-5f) < 1e-9f, "the end: the floor, got %g", amod_lr_at(&s, 110));
+    CHECK(amod_lr_at(&s, 30) > amod_lr_at(&s, 31), "decreasing after warmup");
+    amod_lr_schedule nw = {2e-3f, 0, 0, 100};
+    CHECK(amod_lr_at(&nw, 0) == 2e-3f, "no warmup: the first step at the peak");
+}
+
+static void test_state_roundtrip(void) {
+    amod_vit *m = tiny_model();
+    if (!m) return;
+    amod_adamw_config cfg;
+    amod_adamw_config_default(&cfg);
+    amod_adamw a, b;
+    amod_error err;
+    amod_adamw_init(&a, m, &cfg, &err);
+    amod_adamw_init(&b, m, &cfg, &err);
+    float *grads = amod_vit_grads(m);
+    for (size_t i = 0; i < a.n; i++) grads[i] = (float)((i * 37) % 11) - 5.0f;
+    amod_adamw_step(&a, amod_vit_params(m), grads, 1e-3f);
+    amod_adamw_step(&a, amod_vit_params(m), grads, 1e-3f);
+    char path[] = "/tmp/amod_test_optim_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    CHECK(amod_adamw_save(&a, m, path, &err) == 0, "save: %s", err.msg);
+    CHECK(amod_adamw_load(&b, m, path, &err) == 0, "load: %s", err.msg);
+    CHECK(b.step == 2, "step %lld after loading", (long long)b.step);
+    CHECK(!memcmp(a.m, b.m, a.n * sizeof *a.m) && !memcmp(a.v, b.v, a.n * sizeof *a.v), "moments read back exactly");
+    /* A state file for another layout is refused, naming the file. */
+    amod_mod_config mod = {0};
+    mod.router = AMOD_ROUTER_LINEAR;
+    mod.capacity = 0.5f;
+    amod_mod_set_start(&mod, 2, 1);
+    CHECK(amod_vit_set_mod(m, &mod, &err) == 0, "set_mod: %s", err.msg);
+    amod_adamw c;
+    amod_adamw_init(&c, m, &cfg, &err);
+    CHECK(amod_adamw_load(&c, m, path, &err) != 0 && strstr(err.msg, path), "other layout refused: %s", err.msg);
+    remove(path);
+    amod_adamw_free(&a);
+    amod_adamw_free(&b);
+    amod_adamw_free(&c);
+    amod_vit_free(m);
+}
+
+int main(void) {
+    test_decay_mask();
+    test_adamw_matches_hand_computation();
+    test_clipping();
+    test_schedule();
+    test_state_roundtrip();
+    return test_summary("test_optim");
+}

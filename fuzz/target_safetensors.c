@@ -1,5 +1,6 @@
 /* Fuzz target: a safetensors file from memory, then every tensor read back the way the model
- * loader reads it, so a header that lies about offsets shows as an out-of-bounds read. */
+ * loader reads it, so a header that lies about offsets shows as an out-of-bounds read. An
+ * accepted file must have no two tensors that share a name or a byte. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,13 @@ int amod_fuzz_safetensors(const uint8_t *data, size_t size, const char *name, am
         if (t->begin > t->end || t->end > f.size - f.data_start)
             amod_fuzz_broken("tensor '%s' [%zu, %zu) lies outside the %zu data bytes", t->name, t->begin, t->end,
                              f.size - f.data_start);
-        if (!st_find(&f, t->name)) amod_fuzz_broken("tensor '%s' cannot be found by its name", t->name);
+        if (st_find(&f, t->name) != t) amod_fuzz_broken("tensor %d, '%s', is not what its name finds", i, t->name);
+        /* No two tensors with data may share a byte: checked pair by pair, not as the reader does. */
+        for (int j = 0; j < i; j++) {
+            const st_tensor *u = &f.tensors[j];
+            if (t->begin < t->end && u->begin < u->end && t->begin < u->end && u->begin < t->end)
+                amod_fuzz_broken("tensors '%s' and '%s' overlap", u->name, t->name);
+        }
         /* numel <= the tensor's bytes, so these buffers are bounded by the input's size. */
         float *v = malloc(t->numel * sizeof *v + 1);
         if (!v) abort();

@@ -88,6 +88,9 @@ static int parse_model_args(const char *path, const cJSON *args, amod_vit_config
         ratio = v->valuedouble;
     }
     cfg->mlp_hidden = (int)(cfg->embed_dim * ratio);
+    if (cfg->mlp_hidden < 1)
+        return amod_fail(err, "%s: 'mlp_ratio' %g gives embed_dim %d an MLP of width 0", path, ratio,
+                         cfg->embed_dim);
     if ((v = cJSON_GetObjectItemCaseSensitive(args, "qkv_bias"))) cfg->qkv_bias = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(args, "class_token")) && !cJSON_IsTrue(v))
         return amod_fail(err, "%s: models without a class token are not supported", path);
@@ -206,7 +209,10 @@ static int parse_hf_vit(const char *path, const cJSON *root, amod_vit_config *cf
         get_int(path, root, "num_labels", 1, 1 << 24, &cfg->num_classes, err))
         return -1;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "id2label");
-    if (cJSON_IsObject(v)) cfg->num_classes = cJSON_GetArraySize(v);
+    if (cJSON_IsObject(v)) {
+        cfg->num_classes = cJSON_GetArraySize(v);
+        if (cfg->num_classes < 1) return amod_fail(err, "%s: 'id2label' names no class", path);
+    }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble <= 0)
             return amod_fail(err, "%s: 'layer_norm_eps' must be a positive number", path);
@@ -254,6 +260,9 @@ static int load_root(const char *path, cJSON *root, amod_vit_config *cfg, amod_m
     if (cfg->img_size % cfg->patch_size)
         return amod_fail(err, "%s: img_size %d is not a multiple of patch_size %d", path, cfg->img_size,
                          cfg->patch_size);
+    if (amod_vit_num_tokens(cfg) < 1)
+        return amod_fail(err, "%s: img_size %d with patch_size %d gives more tokens than a model can have",
+                         path, cfg->img_size, cfg->patch_size);
     return 0;
 }
 

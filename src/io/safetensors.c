@@ -89,6 +89,31 @@ static int parse_entry(st_file *f, cJSON *item, st_tensor *t, size_t data_size, 
     return 0;
 }
 
+static int cmp_name(const void *a, const void *b) {
+    return strcmp((*(const st_tensor *const *)a)->name, (*(const st_tensor *const *)b)->name);
+}
+
+/* A lying header could alias one buffer as two tensors, or name two tensors alike (and a
+ * lookup would see only the first). order holds the f->n tensors, in any order. */
+static int check_layout(const st_file *f, st_tensor **order, amod_error *err) {
+    qsort(order, (size_t)f->n, sizeof *order, cmp_begin);
+    /* Compare with the furthest end so far, not just the previous tensor: an empty tensor
+     * between two others must not hide their overlap. */
+    const st_tensor *reach = NULL;
+    for (int i = 0; i < f->n; i++) {
+        const st_tensor *t = order[i];
+        if (t->begin == t->end) continue;
+        if (reach && t->begin < reach->end)
+            return amod_fail(err, "%s: tensors '%s' and '%s' overlap", f->path, reach->name, t->name);
+        if (!reach || t->end > reach->end) reach = t;
+    }
+    qsort(order, (size_t)f->n, sizeof *order, cmp_name);
+    for (int i = 1; i < f->n; i++)
+        if (!strcmp(order[i]->name, order[i - 1]->name))
+            return amod_fail(err, "%s: tensor '%s' appears twice in the header", f->path, order[i]->name);
+    return 0;
+}
+
 /* Parses f->bytes (f->size bytes, owned by f) named f->path; closes f on failure. */
 static int st_parse(st_file *f, amod_error *err) {
     const char *path = f->path;
@@ -131,14 +156,7 @@ static int st_parse(st_file *f, amod_error *err) {
             f->n++;
         }
     }
-    /* Tensors must not overlap: a lying header could alias one buffer as two. */
-    if (!rc) {
-        qsort(order, (size_t)f->n, sizeof *order, cmp_begin);
-        for (int i = 1; i < f->n && !rc; i++)
-            if (order[i]->begin < order[i - 1]->end && order[i]->end > order[i]->begin)
-                rc = amod_fail(err, "%s: tensors '%s' and '%s' overlap", path, order[i - 1]->name,
-                               order[i]->name);
-    }
+    if (!rc) rc = check_layout(f, order, err);
     free(order);
     cJSON_Delete(root);
     if (rc) st_close(f);

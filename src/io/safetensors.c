@@ -81,7 +81,9 @@ static int parse_entry(st_file *f, cJSON *item, st_tensor *t, size_t data_size, 
     t->begin = (size_t)b;
     t->end = (size_t)e;
     size_t es = dtype_size(t->dtype);
-    if (numel > SIZE_MAX / es || t->end - t->begin != numel * es)
+    if (numel > SIZE_MAX / es)
+        return amod_fail(err, "%s: tensor '%s' has a shape whose size in bytes overflows", path, name);
+    if (t->end - t->begin != numel * es)
         return amod_fail(err, "%s: tensor '%s' occupies %zu bytes but its shape and dtype need %zu",
                          path, name, t->end - t->begin, numel * es);
     t->name = strdup(name);

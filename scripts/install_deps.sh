@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages amod builds and tests with. Skips apt-get when everything is present.
 set -euo pipefail
+# clang, its sanitizer/libFuzzer runtimes and its OpenMP (libomp) build the fuzzers.
 pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev libpng-dev libjpeg-dev
-      clang libclang-rt-14-dev libopenmpi-dev openmpi-bin)
+      clang libclang-rt-14-dev libomp-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

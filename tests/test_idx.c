@@ -152,6 +152,40 @@ static void test_bad_files(void) {
     CHECK(amod_idx_read_labels(dir, &lb, &err) == -1 && has(&err, "not a regular file"), "directory: %s", err.msg);
 }
 
+/* The in-memory readers take the same header checks as the file readers. */
+static void test_decode_memory(void) {
+    amod_error err = {{0}};
+    amod_idx_images im;
+    amod_idx_labels lb;
+    uint8_t buf[16 + 6];
+    be32(buf, AMOD_IDX_IMAGES_MAGIC);
+    be32(buf + 4, 1);
+    be32(buf + 8, 2);
+    be32(buf + 12, 3);
+    for (int i = 0; i < 6; i++) buf[16 + i] = (uint8_t)(10 * i);
+    CHECK(amod_idx_decode_images("mem", buf, sizeof buf, &im, &err) == 0, "decode images: %s", err.msg);
+    CHECK(im.count == 1 && im.rows == 2 && im.cols == 3 && im.pixels && im.pixels[5] == 50, "decoded images");
+    amod_idx_images_free(&im);
+    CHECK(amod_idx_decode_images("mem", buf, sizeof buf - 1, &im, &err) == -1 && has(&err, "mem: truncated") &&
+              im.pixels == NULL,
+          "truncated in memory: %s", err.msg);
+    CHECK(amod_idx_decode_images("mem", buf, 10, &im, &err) == -1 && has(&err, "header needs 16"),
+          "header cut in memory: %s", err.msg);
+    CHECK(amod_idx_decode_images("mem", buf, 0, &im, &err) == -1 && has(&err, "mem: truncated: 0 bytes"),
+          "nothing in memory: %s", err.msg);
+    be32(buf + 4, 0xffffffffu);
+    be32(buf + 8, 0xffffffffu);
+    be32(buf + 12, 0xffffffffu);
+    CHECK(amod_idx_decode_images("mem", buf, sizeof buf, &im, &err) == -1 && has(&err, "overflow"),
+          "overflow in memory: %s", err.msg);
+    uint8_t lab[8 + 3] = {0, 0, 8, 1, 0, 0, 0, 3, 2, 0, 1};
+    CHECK(amod_idx_decode_labels("mem", lab, sizeof lab, &lb, &err) == 0 && lb.count == 3 && lb.labels[0] == 2,
+          "decode labels: %s", err.msg);
+    amod_idx_labels_free(&lb);
+    CHECK(amod_idx_decode_labels("mem", buf, sizeof buf, &lb, &err) == -1 && has(&err, "wrong magic"),
+          "images as labels in memory: %s", err.msg);
+}
+
 static void test_pairs(void) {
     amod_error err = {{0}};
     amod_idx_images im;
@@ -217,6 +251,7 @@ int main(void) {
     }
     test_round_trip();
     test_bad_files();
+    test_decode_memory();
     test_pairs();
     test_dataset_load();
     for (int i = 0; i < npaths && i < 32; i++) unlink(paths[i]);

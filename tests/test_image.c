@@ -299,6 +299,68 @@ static void test_jpeg(void) {
 }
 #endif
 
+#ifdef AMOD_HAVE_PNG
+/* CRC-32 of PNG chunks (ISO 3309), so the test can forge a header libpng believes. */
+static unsigned long crc32_of(const unsigned char *p, size_t n) {
+    unsigned long c = 0xffffffffUL;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320UL & (0UL - (c & 1)));
+    }
+    return c ^ 0xffffffffUL;
+}
+
+static void put_be32(unsigned char *p, unsigned long v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+/* Pictures whose header claims more than AMOD_IMAGE_MAX_PIXELS are refused before anything
+ * is allocated for them. */
+static void test_size_limits(void) {
+    amod_error err;
+    amod_image back;
+    /* A PNG: signature, IHDR of 20000 x 20000 RGB8, and the start of an IDAT. */
+    unsigned char png[8 + 25 + 12] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char *ihdr = png + 8;
+    put_be32(ihdr, 13);
+    memcpy(ihdr + 4, "IHDR", 4);
+    put_be32(ihdr + 8, 20000);
+    put_be32(ihdr + 12, 20000);
+    ihdr[16] = 8, ihdr[17] = 2; /* 8 bits, RGB; compression, filter, interlace 0 */
+    put_be32(ihdr + 21, crc32_of(ihdr + 4, 17));
+    unsigned char *idat = ihdr + 25;
+    put_be32(idat, 0);
+    memcpy(idat + 4, "IDAT", 4);
+    put_be32(idat + 8, crc32_of(idat + 4, 4));
+    int rc = amod_image_decode(png, sizeof png, "huge.png", &back, &err);
+    check_error(rc, &err, &back, "huge.png", "20000 x 20000 png");
+    CHECK(strstr(err.msg, "too large") != NULL, "huge png message: %s", err.msg);
+#ifdef AMOD_HAVE_JPEG
+    /* A JPEG whose frame header says 20000 x 20000. */
+    amod_image img;
+    make_pattern(&img, 16, 16);
+    write_jpeg(tmp_path("small.jpg"), &img, 0);
+    size_t n;
+    unsigned char *jpg = slurp(tmp_path("small.jpg"), &n);
+    for (size_t i = 0; i + 9 < n; i++)
+        if (jpg[i] == 0xff && jpg[i + 1] == 0xc0) { /* SOF0: length(2) precision(1) height(2) width(2) */
+            jpg[i + 5] = jpg[i + 7] = 20000 >> 8;
+            jpg[i + 6] = jpg[i + 8] = 20000 & 0xff;
+            break;
+        }
+    rc = amod_image_decode(jpg, n, "huge.jpg", &back, &err);
+    check_error(rc, &err, &back, "huge.jpg", "20000 x 20000 jpeg");
+    CHECK(strstr(err.msg, "too large") != NULL, "huge jpeg message: %s", err.msg);
+    free(jpg);
+    amod_image_free(&img);
+#endif
+    /* Allocation itself refuses the same sizes, and sizes whose product overflows an int. */
+    CHECK(amod_image_alloc(&back, 20000, 20000, &err) == -1 && strstr(err.msg, "too large"), "alloc: %s", err.msg);
+    CHECK(amod_image_alloc(&back, 1 << 30, 1 << 30, &err) == -1 && back.rgb == NULL, "alloc 2^60: %s", err.msg);
+    CHECK(amod_image_alloc(&back, 0, 5, &err) == -1 && back.rgb == NULL, "alloc 0 x 5: %s", err.msg);
+}
+#endif
+
 static void test_read_errors(void) {
     amod_error err;
     amod_image img, back;
@@ -599,6 +661,9 @@ int main(void) {
     test_jpeg();
 #endif
     test_read_errors();
+#ifdef AMOD_HAVE_PNG
+    test_size_limits();
+#endif
     test_square();
     test_resize();
     test_transform();

@@ -15,6 +15,10 @@ int amod_fail(amod_error *err, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        /* Names from a file (tensor names, JSON keys) may hold newlines or escapes: the
+         * message stays one printable line whatever it quotes. */
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     }
     return -1;
 }

@@ -4,7 +4,8 @@
 
 #include "amod/amod.h"
 
-/* Formats the message into err (when not NULL) and returns -1, so callers can `return amod_fail(...)`. */
+/* Formats the message into err (when not NULL) and returns -1, so callers can `return amod_fail(...)`.
+ * Control characters in the result (a quoted name holding a newline) become '?'. */
 int amod_fail(amod_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* malloc/calloc that set an error instead of returning NULL silently. */

@@ -70,6 +70,9 @@ static int parse_model_args(const char *path, const cJSON *args, amod_vit_config
         ratio = v->valuedouble;
     }
     cfg->mlp_hidden = (int)(cfg->embed_dim * ratio);
+    if (cfg->mlp_hidden < 1)
+        return amod_fail(err, "%s: 'mlp_ratio' %g gives embed_dim %d an MLP of width 0", path, ratio,
+                         cfg->embed_dim);
     if ((v = cJSON_GetObjectItemCaseSensitive(args, "qkv_bias"))) cfg->qkv_bias = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(args, "class_token")) && !cJSON_IsTrue(v))
         return amod_fail(err, "%s: models without a class token are not supported", path);
@@ -82,7 +85,7 @@ static int parse_model_args(const char *path, const cJSON *args, amod_vit_config
     for (int i = 0; must_be_off[i]; i++)
         if ((v = cJSON_GetObjectItemCaseSensitive(args, must_be_off[i])) && !is_false_or_null(v))
             return amod_fail(err, "%s: '%s' is not supported", path, must_be_off[i]);
-    if ((v = cJSON_GetObjectItemCaseSensitive(args, "reg_tokens")) && !(cJSON_IsNumber(v) && v->valueint == 0))
+    if ((v = cJSON_GetObjectItemCaseSensitive(args, "reg_tokens")) && !(cJSON_IsNumber(v) && v->valuedouble == 0))
         return amod_fail(err, "%s: register tokens are not supported", path);
     return 0;
 }
@@ -105,13 +108,20 @@ static int parse_mod(const char *path, const cJSON *m, const amod_vit_config *cf
         if (!cJSON_IsArray(layers)) return amod_fail(err, "%s: mod.mod_layers must be a list", path);
         memset(mod->is_mod, 0, sizeof mod->is_mod);
         for (const cJSON *e = layers->child; e; e = e->next) {
-            if (!cJSON_IsNumber(e) || e->valueint < 0 || e->valueint >= cfg->depth)
+            if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 0 ||
+                e->valuedouble >= cfg->depth)
                 return amod_fail(err, "%s: mod.mod_layers holds a layer outside 0..%d", path, cfg->depth - 1);
-            mod->is_mod[e->valueint] = 1;
+            mod->is_mod[(int)e->valuedouble] = 1;
         }
     }
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(m, "seed");
-    if (cJSON_IsNumber(s)) mod->seed = (uint64_t)s->valuedouble;
+    if (s) {
+        /* 2^64 and beyond would overflow the conversion (undefined behaviour, not a wrap). */
+        if (!cJSON_IsNumber(s) || s->valuedouble != floor(s->valuedouble) || s->valuedouble < 0 ||
+            s->valuedouble >= 18446744073709551616.0)
+            return amod_fail(err, "%s: mod.seed must be an integer in [0, 2^64)", path);
+        mod->seed = (uint64_t)s->valuedouble;
+    }
     return amod_mod_validate(mod, cfg, err) ? amod_fail(err, "%s: %s", path, err->msg) : 0;
 }
 
@@ -181,7 +191,10 @@ static int parse_hf_vit(const char *path, const cJSON *root, amod_vit_config *cf
         get_int(path, root, "num_labels", 1, 1 << 24, &cfg->num_classes, err))
         return -1;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "id2label");
-    if (cJSON_IsObject(v)) cfg->num_classes = cJSON_GetArraySize(v);
+    if (cJSON_IsObject(v)) {
+        cfg->num_classes = cJSON_GetArraySize(v);
+        if (cfg->num_classes < 1) return amod_fail(err, "%s: 'id2label' names no class", path);
+    }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble <= 0)
             return amod_fail(err, "%s: 'layer_norm_eps' must be a positive number", path);
@@ -203,9 +216,9 @@ static const char *hf_architecture(const cJSON *root) {
     return NULL;
 }
 
-int amod_config_load(const char *path, amod_vit_config *cfg, amod_mod_config *mod, amod_error *err) {
-    cJSON *root = amod_json_read_object(path, err);
-    if (!root) return -1;
+/* Reads the parsed root (and frees it). */
+static int load_root(const char *path, cJSON *root, amod_vit_config *cfg, amod_mod_config *mod,
+                     amod_error *err) {
     if (mod) {
         memset(mod, 0, sizeof *mod);
         mod->router = AMOD_ROUTER_NONE;
@@ -229,7 +242,23 @@ int amod_config_load(const char *path, amod_vit_config *cfg, amod_mod_config *mo
     if (cfg->img_size % cfg->patch_size)
         return amod_fail(err, "%s: img_size %d is not a multiple of patch_size %d", path, cfg->img_size,
                          cfg->patch_size);
+    if (amod_vit_num_tokens(cfg) < 1)
+        return amod_fail(err, "%s: img_size %d with patch_size %d gives more tokens than a model can have",
+                         path, cfg->img_size, cfg->patch_size);
     return 0;
+}
+
+int amod_config_load(const char *path, amod_vit_config *cfg, amod_mod_config *mod, amod_error *err) {
+    cJSON *root = amod_json_read_object(path, err);
+    if (!root) return -1;
+    return load_root(path, root, cfg, mod, err);
+}
+
+int amod_config_load_memory(const char *name, const char *text, size_t size, amod_vit_config *cfg,
+                            amod_mod_config *mod, amod_error *err) {
+    cJSON *root = amod_json_parse_object(name, text, size, err);
+    if (!root) return -1;
+    return load_root(name, root, cfg, mod, err);
 }
 
 const char *amod_config_model_family(const char *path, amod_error *err) {

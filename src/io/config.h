@@ -3,10 +3,15 @@
 #ifndef AMOD_IO_CONFIG_H
 #define AMOD_IO_CONFIG_H
 
+#include <stddef.h>
+
 #include "amod/amod.h"
 
 /* mod may be NULL; when not, it receives the "mod" section (or a dense setting). */
 int amod_config_load(const char *path, amod_vit_config *cfg, amod_mod_config *mod, amod_error *err);
+/* The same from size bytes of JSON text in memory; name is what error messages call it. */
+int amod_config_load_memory(const char *name, const char *text, size_t size, amod_vit_config *cfg,
+                            amod_mod_config *mod, amod_error *err);
 /* Writes a timm-style config.json (with the MoD settings) atomically. */
 int amod_config_save(const char *path, const amod_vit_config *cfg, const amod_mod_config *mod,
                      amod_error *err);

@@ -19,11 +19,41 @@ static void put_be32(uint8_t *p, uint32_t v) {
     p[3] = (uint8_t)v;
 }
 
-/* Reads an unsigned-byte IDX file with the given magic; ndim (1 or 3) comes from the magic.
- * Checks every size against the file's real length before allocating. */
+/* Checks the first `got` bytes of an unsigned-byte IDX file of `total` bytes against the
+ * magic (ndim, 1 or 3, comes from it) and the dimensions against `total`, so nothing is
+ * allocated for a size the file cannot hold. Returns the header length, or -1. */
+static int check_header(const char *path, const uint8_t *head, size_t got, uint64_t total, uint32_t magic,
+                        const char *what, uint32_t dims[3], amod_error *err) {
+    int ndim = (int)(magic & 0xff);
+    uint64_t header = 4 + 4 * (uint64_t)ndim;
+    if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+        return amod_fail(err, "%s: gzip-compressed, not a raw IDX file (gunzip it first)", path);
+    if (got < 4)
+        return amod_fail(err, "%s: truncated: %zu bytes, too short for an IDX magic number", path, got);
+    uint32_t m = be32(head);
+    if (m != magic) return amod_fail(err, "%s: wrong magic 0x%08x, expected 0x%08x (IDX %s)", path, m, magic, what);
+    if (got < header)
+        return amod_fail(err, "%s: truncated: %zu bytes, the IDX %s header needs %u", path, got, what,
+                         (unsigned)header);
+    uint64_t elems = 1;
+    for (int i = 0; i < ndim; i++) {
+        dims[i] = be32(head + 4 + 4 * i);
+        /* A file can't hold more than 2^63 bytes, so a product past that is an overflow. */
+        if (dims[i] && elems > (UINT64_MAX >> 1) / dims[i])
+            return amod_fail(err, "%s: IDX %s dimensions overflow (dimension %d is %u)", path, what, i, dims[i]);
+        elems *= dims[i];
+    }
+    if (elems != total - header)
+        return amod_fail(err, "%s: %s: header says %llu bytes of data, the file has %llu", path,
+                         elems > total - header ? "truncated" : "trailing bytes", (unsigned long long)elems,
+                         (unsigned long long)(total - header));
+    if (elems > SIZE_MAX - 1) return amod_fail(err, "%s: IDX %s too large for this machine", path, what);
+    return (int)header;
+}
+
+/* Reads an unsigned-byte IDX file with the given magic, checking its header first. */
 static int read_idx(const char *path, uint32_t magic, const char *what, uint32_t dims[3], uint8_t **data,
                     amod_error *err) {
-    int ndim = (int)(magic & 0xff);
     *data = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return amod_fail(err, "%s: cannot open: %s", path, strerror(errno));
@@ -32,55 +62,20 @@ static int read_idx(const char *path, uint32_t magic, const char *what, uint32_t
         fclose(f);
         return amod_fail(err, "%s: not a regular file", path);
     }
-    uint64_t file_size = (uint64_t)st.st_size;
-    uint64_t header = 4 + 4 * (uint64_t)ndim;
     uint8_t head[16];
-    size_t got = fread(head, 1, (size_t)header, f);
-    if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+    size_t got = fread(head, 1, 4 + 4 * (size_t)(magic & 0xff), f);
+    int header = check_header(path, head, got, (uint64_t)st.st_size, magic, what, dims, err);
+    if (header < 0) {
         fclose(f);
-        return amod_fail(err, "%s: gzip-compressed, not a raw IDX file (gunzip it first)", path);
+        return -1;
     }
-    if (got < 4) {
-        fclose(f);
-        return amod_fail(err, "%s: truncated: %zu bytes, too short for an IDX magic number", path, got);
-    }
-    uint32_t m = be32(head);
-    if (m != magic) {
-        fclose(f);
-        return amod_fail(err, "%s: wrong magic 0x%08x, expected 0x%08x (IDX %s)", path, m, magic, what);
-    }
-    if (got < header) {
-        fclose(f);
-        return amod_fail(err, "%s: truncated: %zu bytes, the IDX %s header needs %u", path, got, what,
-                         (unsigned)header);
-    }
-    uint64_t elems = 1;
-    for (int i = 0; i < ndim; i++) {
-        dims[i] = be32(head + 4 + 4 * i);
-        /* A file can't hold more than 2^63 bytes, so a product past that is an overflow. */
-        if (dims[i] && elems > (UINT64_MAX >> 1) / dims[i]) {
-            fclose(f);
-            return amod_fail(err, "%s: IDX %s dimensions overflow (dimension %d is %u)", path, what, i,
-                             dims[i]);
-        }
-        elems *= dims[i];
-    }
-    if (elems != file_size - header) {
-        fclose(f);
-        return amod_fail(err, "%s: %s: header says %llu bytes of data, the file has %llu", path,
-                         elems > file_size - header ? "truncated" : "trailing bytes", (unsigned long long)elems,
-                         (unsigned long long)(file_size - header));
-    }
-    if (elems > SIZE_MAX - 1) {
-        fclose(f);
-        return amod_fail(err, "%s: IDX %s too large for this machine", path, what);
-    }
-    uint8_t *buf = amod_alloc((size_t)elems, err);
+    size_t elems = (size_t)((uint64_t)st.st_size - (uint64_t)header);
+    uint8_t *buf = amod_alloc(elems, err);
     if (!buf) {
         fclose(f);
         return -1;
     }
-    if (elems && fread(buf, 1, (size_t)elems, f) != (size_t)elems) {
+    if (elems && fread(buf, 1, elems, f) != elems) {
         int e = errno;
         fclose(f);
         free(buf);
@@ -91,12 +86,24 @@ static int read_idx(const char *path, uint32_t magic, const char *what, uint32_t
     return 0;
 }
 
-int amod_idx_read_images(const char *path, amod_idx_images *out, amod_error *err) {
-    memset(out, 0, sizeof *out);
-    uint32_t dims[3];
-    uint8_t *data;
-    if (read_idx(path, AMOD_IDX_IMAGES_MAGIC, "images", dims, &data, err)) return -1;
-    /* Image sides are ints everywhere else; a zero side would make every image empty. */
+/* The same from memory: the data is copied. */
+static int decode_idx(const char *name, const uint8_t *bytes, size_t size, uint32_t magic, const char *what,
+                      uint32_t dims[3], uint8_t **data, amod_error *err) {
+    *data = NULL;
+    size_t want = 4 + 4 * (size_t)(magic & 0xff);
+    int header = check_header(name, bytes, size < want ? size : want, size, magic, what, dims, err);
+    if (header < 0) return -1;
+    size_t elems = size - (size_t)header;
+    uint8_t *buf = amod_alloc(elems, err);
+    if (!buf) return -1;
+    if (elems) memcpy(buf, bytes + header, elems);
+    *data = buf;
+    return 0;
+}
+
+/* Image sides are ints everywhere else; a zero side would make every image empty. */
+static int finish_images(const char *path, const uint32_t dims[3], uint8_t *data, amod_idx_images *out,
+                         amod_error *err) {
     if (dims[1] == 0 || dims[2] == 0 || dims[1] > 65535 || dims[2] > 65535) {
         free(data);
         return amod_fail(err, "%s: unsupported image size %u x %u (each side must be 1..65535)", path, dims[1],
@@ -109,11 +116,39 @@ int amod_idx_read_images(const char *path, amod_idx_images *out, amod_error *err
     return 0;
 }
 
+int amod_idx_read_images(const char *path, amod_idx_images *out, amod_error *err) {
+    memset(out, 0, sizeof *out);
+    uint32_t dims[3] = {0, 0, 0};
+    uint8_t *data;
+    if (read_idx(path, AMOD_IDX_IMAGES_MAGIC, "images", dims, &data, err)) return -1;
+    return finish_images(path, dims, data, out, err);
+}
+
+int amod_idx_decode_images(const char *name, const uint8_t *bytes, size_t size, amod_idx_images *out,
+                           amod_error *err) {
+    memset(out, 0, sizeof *out);
+    uint32_t dims[3] = {0, 0, 0};
+    uint8_t *data;
+    if (decode_idx(name, bytes, size, AMOD_IDX_IMAGES_MAGIC, "images", dims, &data, err)) return -1;
+    return finish_images(name, dims, data, out, err);
+}
+
 int amod_idx_read_labels(const char *path, amod_idx_labels *out, amod_error *err) {
     memset(out, 0, sizeof *out);
-    uint32_t dims[3];
+    uint32_t dims[3] = {0, 0, 0};
     uint8_t *data;
     if (read_idx(path, AMOD_IDX_LABELS_MAGIC, "labels", dims, &data, err)) return -1;
+    out->labels = data;
+    out->count = dims[0];
+    return 0;
+}
+
+int amod_idx_decode_labels(const char *name, const uint8_t *bytes, size_t size, amod_idx_labels *out,
+                           amod_error *err) {
+    memset(out, 0, sizeof *out);
+    uint32_t dims[3] = {0, 0, 0};
+    uint8_t *data;
+    if (decode_idx(name, bytes, size, AMOD_IDX_LABELS_MAGIC, "labels", dims, &data, err)) return -1;
     out->labels = data;
     out->count = dims[0];
     return 0;

@@ -4,6 +4,7 @@
 #ifndef AMOD_IO_IDX_H
 #define AMOD_IO_IDX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "amod/amod.h"
@@ -27,6 +28,11 @@ typedef struct amod_idx_labels {
  * disagree with the file size (trailing bytes included). out is zeroed on failure. */
 int amod_idx_read_images(const char *path, amod_idx_images *out, amod_error *err);
 int amod_idx_read_labels(const char *path, amod_idx_labels *out, amod_error *err);
+/* The same from size bytes in memory (copied); name is what error messages call them. */
+int amod_idx_decode_images(const char *name, const uint8_t *bytes, size_t size, amod_idx_images *out,
+                           amod_error *err);
+int amod_idx_decode_labels(const char *name, const uint8_t *bytes, size_t size, amod_idx_labels *out,
+                           amod_error *err);
 void amod_idx_images_free(amod_idx_images *im);
 void amod_idx_labels_free(amod_idx_labels *lb);
 

@@ -5,17 +5,62 @@
 
 #include "core/error.h"
 
+static int cmp_key(const void *a, const void *b) {
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* The first key that appears twice in one object, anywhere in the tree; NULL if none. *bad
+ * is set when memory runs out. Sorting keeps a huge object from costing n^2 comparisons. */
+static const char *duplicate_key(const cJSON *node, int *bad) {
+    if (cJSON_IsObject(node)) {
+        int n = cJSON_GetArraySize(node);
+        const cJSON **keys = n > 1 ? malloc((size_t)n * sizeof *keys) : NULL;
+        if (n > 1 && !keys) {
+            *bad = 1;
+            return NULL;
+        }
+        const char *dup = NULL;
+        if (keys) {
+            int i = 0;
+            for (const cJSON *c = node->child; c; c = c->next) keys[i++] = c;
+            qsort(keys, (size_t)n, sizeof *keys, cmp_key);
+            for (i = 1; i < n && !dup; i++)
+                if (!strcmp(keys[i]->string, keys[i - 1]->string)) dup = keys[i]->string;
+            free(keys);
+        }
+        if (dup) return dup;
+    }
+    for (const cJSON *c = node->child; c; c = c->next) {
+        const char *dup = duplicate_key(c, bad);
+        if (dup || *bad) return dup;
+    }
+    return NULL;
+}
+
+cJSON *amod_json_parse_object(const char *name, const char *text, size_t size, amod_error *err) {
+    cJSON *root = cJSON_ParseWithLength(text, size);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        amod_fail(err, "%s: not a JSON object", name);
+        return NULL;
+    }
+    int bad = 0;
+    const char *dup = duplicate_key(root, &bad);
+    if (dup || bad) {
+        if (bad) amod_fail(err, "%s: out of memory checking keys", name);
+        else amod_fail(err, "%s: key '%s' appears twice in one object", name, dup);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
 cJSON *amod_json_read_object(const char *path, amod_error *err) {
     size_t size;
     unsigned char *text = amod_read_file(path, &size, err);
     if (!text) return NULL;
-    cJSON *root = cJSON_ParseWithLength((const char *)text, size);
+    cJSON *root = amod_json_parse_object(path, (const char *)text, size, err);
     free(text);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        amod_fail(err, "%s: not a JSON object", path);
-        return NULL;
-    }
     return root;
 }
 

@@ -81,29 +81,56 @@ static int parse_entry(st_file *f, cJSON *item, st_tensor *t, size_t data_size, 
     t->begin = (size_t)b;
     t->end = (size_t)e;
     size_t es = dtype_size(t->dtype);
-    if (numel > SIZE_MAX / es || t->end - t->begin != numel * es)
+    if (numel > SIZE_MAX / es)
+        return amod_fail(err, "%s: tensor '%s' has a shape whose size in bytes overflows", path, name);
+    if (t->end - t->begin != numel * es)
         return amod_fail(err, "%s: tensor '%s' occupies %zu bytes but its shape and dtype need %zu",
                          path, name, t->end - t->begin, numel * es);
     t->name = strdup(name);
-    if (!t->name) return amod_fail(err, "out of memory");
+    if (!t->name) return amod_fail(err, "%s: out of memory", path);
     return 0;
 }
 
-int st_open(st_file *f, const char *path, amod_error *err) {
-    memset(f, 0, sizeof *f);
-    snprintf(f->path, sizeof f->path, "%s", path);
-    f->bytes = amod_read_file(path, &f->size, err);
-    if (!f->bytes) return -1;
+static int cmp_name(const void *a, const void *b) {
+    return strcmp((*(const st_tensor *const *)a)->name, (*(const st_tensor *const *)b)->name);
+}
+
+/* A lying header could alias one buffer as two tensors, or name two tensors alike (and a
+ * lookup would see only the first). order holds the f->n tensors, in any order. */
+static int check_layout(const st_file *f, st_tensor **order, amod_error *err) {
+    qsort(order, (size_t)f->n, sizeof *order, cmp_begin);
+    /* Compare with the furthest end so far, not just the previous tensor: an empty tensor
+     * between two others must not hide their overlap. */
+    const st_tensor *reach = NULL;
+    for (int i = 0; i < f->n; i++) {
+        const st_tensor *t = order[i];
+        if (t->begin == t->end) continue;
+        if (reach && t->begin < reach->end)
+            return amod_fail(err, "%s: tensors '%s' and '%s' overlap", f->path, reach->name, t->name);
+        if (!reach || t->end > reach->end) reach = t;
+    }
+    qsort(order, (size_t)f->n, sizeof *order, cmp_name);
+    for (int i = 1; i < f->n; i++)
+        if (!strcmp(order[i]->name, order[i - 1]->name))
+            return amod_fail(err, "%s: tensor '%s' appears twice in the header", f->path, order[i]->name);
+    return 0;
+}
+
+/* Parses f->bytes (f->size bytes, owned by f) named f->path; closes f on failure. */
+static int st_parse(st_file *f, amod_error *err) {
+    const char *path = f->path;
     if (f->size < 8) {
+        size_t size = f->size;
         st_close(f);
-        return amod_fail(err, "%s: truncated: %zu bytes, not a safetensors file", path, f->size);
+        return amod_fail(err, "%s: truncated: %zu bytes, not a safetensors file", path, size);
     }
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | f->bytes[i];
     if (hlen > ST_MAX_HEADER || hlen > f->size - 8) {
+        size_t size = f->size;
         st_close(f);
         return amod_fail(err, "%s: header length %llu does not fit in the %zu-byte file (truncated or "
-                         "not safetensors)", path, (unsigned long long)hlen, f->size);
+                         "not safetensors)", path, (unsigned long long)hlen, size);
     }
     f->data_start = 8 + (size_t)hlen;
     cJSON *root = cJSON_ParseWithLength((const char *)f->bytes + 8, (size_t)hlen);
@@ -121,7 +148,7 @@ int st_open(st_file *f, const char *path, amod_error *err) {
     f->tensors = calloc((size_t)count + 1, sizeof *f->tensors);
     st_tensor **order = calloc((size_t)count + 1, sizeof *order);
     int rc = 0;
-    if (!f->tensors || !order) rc = amod_fail(err, "out of memory");
+    if (!f->tensors || !order) rc = amod_fail(err, "%s: out of memory for %d tensors", path, count);
     size_t data_size = f->size - f->data_start;
     for (cJSON *it = root->child; !rc && it; it = it->next) {
         if (!strcmp(it->string, "__metadata__")) continue;
@@ -131,18 +158,29 @@ int st_open(st_file *f, const char *path, amod_error *err) {
             f->n++;
         }
     }
-    /* Tensors must not overlap: a lying header could alias one buffer as two. */
-    if (!rc) {
-        qsort(order, (size_t)f->n, sizeof *order, cmp_begin);
-        for (int i = 1; i < f->n && !rc; i++)
-            if (order[i]->begin < order[i - 1]->end && order[i]->end > order[i]->begin)
-                rc = amod_fail(err, "%s: tensors '%s' and '%s' overlap", path, order[i - 1]->name,
-                               order[i]->name);
-    }
+    if (!rc) rc = check_layout(f, order, err);
     free(order);
     cJSON_Delete(root);
     if (rc) st_close(f);
     return rc;
+}
+
+int st_open(st_file *f, const char *path, amod_error *err) {
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    f->bytes = amod_read_file(path, &f->size, err);
+    if (!f->bytes) return -1;
+    return st_parse(f, err);
+}
+
+int st_open_memory(st_file *f, const char *name, const unsigned char *bytes, size_t size, amod_error *err) {
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", name);
+    f->bytes = amod_alloc(size, err);
+    if (!f->bytes) return -1;
+    if (size) memcpy(f->bytes, bytes, size);
+    f->size = size;
+    return st_parse(f, err);
 }
 
 void st_close(st_file *f) {

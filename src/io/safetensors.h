@@ -32,6 +32,8 @@ typedef struct {
 } st_file;
 
 int st_open(st_file *f, const char *path, amod_error *err);
+/* The same from memory (copied); name is what error messages call the data. */
+int st_open_memory(st_file *f, const char *name, const unsigned char *bytes, size_t size, amod_error *err);
 void st_close(st_file *f);
 const st_tensor *st_find(const st_file *f, const char *name);
 const char *st_dtype_name(st_dtype d);

@@ -9,6 +9,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/comm.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "model/isoflop.h"
@@ -48,6 +49,7 @@ static void usage(void) {
            "  --threads N          OpenMP threads; OpenBLAS runs single-threaded (docs/TRAINING.md)\n"
            "  --log-every N        progress line every N steps when stderr is not a terminal (default 50)\n"
            "  --quiet              no progress output\n"
+           "  --check-ranks        under mpirun: verify after every step that all ranks hold the same weights\n"
            "  --resume             continue RUN_DIR from RUN_DIR/last with the run's own settings\n");
 }
 
@@ -68,14 +70,15 @@ static int parse_long(const char *opt, const char *v, long lo, long hi, long *ou
 /* Options that change nothing about the run's trajectory, so --resume accepts them. */
 static int is_free_option(const char *a) {
     return !strcmp(a, "--out") || !strcmp(a, "--resume") || !strcmp(a, "--max-steps") || !strcmp(a, "--threads") ||
-           !strcmp(a, "--data") || !strcmp(a, "--log-every") || !strcmp(a, "--quiet");
+           !strcmp(a, "--data") || !strcmp(a, "--log-every") || !strcmp(a, "--quiet") || !strcmp(a, "--check-ranks");
 }
 
 static int parse_training(int argc, char **argv, int *i, options *o) {
     const char *a = argv[*i], *v = NULL;
     amod_train_config *c = &o->tc;
     long n;
-    int flag = !strcmp(a, "--augment") || !strcmp(a, "--resume") || !strcmp(a, "--quiet");
+    int flag = !strcmp(a, "--augment") || !strcmp(a, "--resume") || !strcmp(a, "--quiet") ||
+               !strcmp(a, "--check-ranks");
     if (!flag && !(v = cli_value(CMD, argc, argv, i))) return -1;
 #define INT_OPT(name, lo, hi, field)                                   \
     if (!strcmp(a, name)) {                                            \
@@ -117,6 +120,8 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
         o->resume = 1;
     } else if (!strcmp(a, "--quiet")) {
         c->quiet = 1;
+    } else if (!strcmp(a, "--check-ranks")) {
+        c->check_ranks = 1;
     } else if (!strcmp(a, "--out")) {
         o->out = v;
     } else if (!strcmp(a, "--data")) {
@@ -289,9 +294,7 @@ static void print_result(const options *o, const amod_train_result *r) {
     printf("\n");
 }
 
-int amod_cmd_train(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(), 0;
+static int train_main(int argc, char **argv, amod_comm *comm) {
     options o;
     if (parse(argc, argv, &o)) return 2;
     amod_error err;
@@ -310,6 +313,7 @@ int amod_cmd_train(int argc, char **argv) {
         saved.threads = c->threads;
         saved.log_every = c->log_every;
         saved.quiet = c->quiet;
+        saved.check_ranks = c->check_ranks;
         if (o.data_set) snprintf(saved.data_dir, sizeof saved.data_dir, "%s", o.data);
         *c = saved;
         o.dataset = c->dataset;
@@ -342,8 +346,9 @@ int amod_cmd_train(int argc, char **argv) {
         amod_train_result res;
         catch_signals();
         c->stop = &stop_requested;
+        c->comm = comm;
         if (amod_train(m, &train, &test, o.out, c, o.resume, &res, &err) == 0) {
-            print_result(&o, &res);
+            if (amod_comm_is_root(comm)) print_result(&o, &res);
             rc = res.interrupted ? 128 + (int)stop_requested : 0;
         } else {
             cli_error(CMD, err.msg);
@@ -352,5 +357,34 @@ int amod_cmd_train(int argc, char **argv) {
     amod_vit_free(m);
     amod_dataset_free(&train);
     amod_dataset_free(&test);
+    return rc;
+}
+
+/* Under mpirun (Open MPI or any launcher that sets PMI_SIZE) the run is data-parallel:
+ * one rank per process, the global --batch-size split evenly between them. */
+static int launched_by_mpi(void) {
+    const char *s = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!s) s = getenv("PMI_SIZE");
+    return s != NULL;
+}
+
+int amod_cmd_train(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(), 0;
+    amod_comm comm = {0, 1, 0, 0};
+    amod_error err;
+    if (launched_by_mpi() && amod_comm_init(&comm, &argc, &argv, &err)) return cli_error(CMD, err.msg);
+    int rc = train_main(argc, argv, &comm);
+    if (comm.size > 1) {
+        if (rc == 0 && amod_comm_is_root(&comm))
+            fprintf(stderr, "amod train: %d ranks, %.1f s in gradient allreduce (%.1f MiB per rank)\n", comm.size,
+                    comm.allreduce_seconds, comm.allreduce_bytes / 1048576.0);
+        /* a failure on one rank must not leave the others waiting in a collective */
+        if (rc != 0 && rc < 128) {
+            fprintf(stderr, "amod train: rank %d of %d failed; stopping every rank\n", comm.rank, comm.size);
+            amod_comm_abort(&comm, rc);
+        }
+        amod_comm_finalize(&comm);
+    }
     return rc;
 }

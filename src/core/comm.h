@@ -9,7 +9,7 @@
 
 #include "amod/amod.h"
 
-typedef struct {
+typedef struct amod_comm {
     int rank, size;
     double allreduce_seconds; /* time spent in amod_comm_allreduce_mean, summed */
     uint64_t allreduce_bytes;  /* bytes reduced, summed */

@@ -84,6 +84,11 @@ void amod_loader_start_epoch(amod_loader *ld, int64_t epoch);
  * Returns n, 0 when the epoch is over (start the next one), -1 on error. */
 int amod_loader_next(amod_loader *ld, int max_batch, float *images, int64_t *labels, amod_error *err);
 /* Batches per epoch for a batch size. */
+/* Data-parallel loading: the next global batch of max_batch images (which shards must
+ * divide) is split in `shards` equal slices and only slice `shard` is rendered; the position
+ * advances by the whole batch, so every rank walks the same order. */
+int amod_loader_next_shard(amod_loader *ld, int max_batch, int shard, int shards, float *images, int64_t *labels,
+                           amod_error *err);
 int64_t amod_loader_batches(const amod_loader *ld, int batch);
 amod_loader_state amod_loader_get_state(const amod_loader *ld);
 /* Resumes at a saved state (same data set and config): the following batches are the ones

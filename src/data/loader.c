@@ -162,14 +162,24 @@ void amod_loader_render(const amod_loader *ld, int64_t index, amod_data_rng *aug
 }
 
 int amod_loader_next(amod_loader *ld, int max_batch, float *images, int64_t *labels, amod_error *err) {
+    return amod_loader_next_shard(ld, max_batch, 0, 1, images, labels, err);
+}
+
+int amod_loader_next_shard(amod_loader *ld, int max_batch, int shard, int shards, float *images, int64_t *labels,
+                           amod_error *err) {
     if (max_batch < 1) return amod_fail(err, "loader: batch size %d, expected at least 1", max_batch);
+    if (shards < 1 || shard < 0 || shard >= shards || max_batch % shards)
+        return amod_fail(err, "loader: a batch of %d does not split into %d equal shards", max_batch, shards);
     int64_t left = ld->ds->count - ld->state.pos;
     if (left <= 0) return 0;
     if (ld->cfg.drop_last && left < max_batch) return 0;
-    int n = left < max_batch ? (int)left : max_batch;
+    int n_all = left < max_batch ? (int)left : max_batch;
+    /* this shard's slice of the batch: the same global order on every rank */
+    int lo = (int)((int64_t)n_all * shard / shards), hi = (int)((int64_t)n_all * (shard + 1) / shards);
+    int n = hi - lo;
     int augment = ld->cfg.crop_padding > 0 || ld->cfg.hflip;
     size_t per = (size_t)ld->cfg.channels * (size_t)ld->cfg.height * (size_t)ld->cfg.width;
-    int64_t pos = ld->state.pos;
+    int64_t pos = ld->state.pos + lo;
     /* Each image's randomness depends on (seed, epoch, position) only, so threads can't
      * change the result. */
 #pragma omp parallel for schedule(static) if ((size_t)n * per > 65536)
@@ -184,7 +194,7 @@ int amod_loader_next(amod_loader *ld, int max_batch, float *images, int64_t *lab
             amod_loader_render(ld, idx, NULL, images + (size_t)i * per);
         }
     }
-    ld->state.pos += n;
+    ld->state.pos += n_all;
     return n;
 }
 

@@ -31,6 +31,8 @@ typedef struct amod_train_config {
     int log_every;        /* a progress line every this many steps when stderr is not a terminal */
     int quiet;            /* no progress output */
     volatile sig_atomic_t *stop; /* when it turns non-zero (a signal handler), the run checkpoints and returns */
+    struct amod_comm *comm; /* data-parallel ranks (core/comm.h); NULL: one process */
+    int check_ranks;        /* after every update, verify that all ranks hold the same weights */
 } amod_train_config;
 
 void amod_train_config_default(amod_train_config *cfg);

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/comm.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/optim.h"
@@ -18,13 +20,9 @@
 #include "train/schedule.h"
 
 void amod_set_threads(int n) {
-    if (n > 0) omp_set_num_threads(n);
-    /* Single-threaded OpenBLAS, for two reasons. The kernels call sgemm from inside OpenMP
-     * regions (attention), where Debian's pthread OpenBLAS starts threads of its own in each:
-     * with 2 + 2 threads vit_tiny_mnist trained at 154 img/s instead of 296, a tiny model 35x
-     * slower. And a multi-threaded sgemm splits its work by thread count, so its results
-     * change with it; this way a run gives the same bits with any number of threads. */
-    openblas_set_num_threads(1);
+    /* Single-threaded OpenBLAS (core/threads.h), which also matters here: a multi-threaded
+     * sgemm splits its work by thread count, so its results would change with it. */
+    amod_threads_init(n);
 }
 
 static double now(void) {
@@ -70,6 +68,8 @@ typedef struct {
     float *images, *logits;
     int64_t *labels;
     amod_train_result *res;
+    amod_comm *comm; /* never NULL: a one-rank stand-in when training alone */
+    int root;        /* rank 0: the only one that prints, logs and writes checkpoints */
 } trainer;
 
 static double elapsed(const trainer *t) { return t->elapsed_before + (now() - t->t_start); }
@@ -78,7 +78,8 @@ static int save(trainer *t, const char *name, amod_error *err) {
     t->st.loader = amod_loader_get_state(&t->ld);
     t->st.model_rng = amod_vit_rng_state(t->m);
     t->st.elapsed = elapsed(t);
-    if (amod_checkpoint_save(t->run_dir, name, t->m, &t->opt, t->cfg, &t->st, err)) return -1;
+    /* every rank holds the same weights and state: rank 0 writes them */
+    if (t->root && amod_checkpoint_save(t->run_dir, name, t->m, &t->opt, t->cfg, &t->st, err)) return -1;
     if (!strcmp(name, "last")) t->last_ckpt_step = t->st.step;
     return 0;
 }
@@ -95,27 +96,41 @@ static int diverged(trainer *t, const char *what, double value, amod_error *err)
                      isnan(value) ? "nan" : "inf", kept);
 }
 
-/* One update on the next batch of n images. */
+/* One update on the next batch; this rank holds n of its images. */
 static int train_step(trainer *t, int n, amod_error *err) {
     amod_vit *m = t->m;
     const amod_train_config *c = t->cfg;
     double t0 = now();
     float loss;
+    size_t np = amod_vit_num_params(m);
     amod_vit_zero_grad(m);
     if (amod_vit_forward(m, t->images, n, t->labels, t->logits, &loss, err)) return -1;
-    if (!isfinite(loss)) return diverged(t, "the training loss", loss, err);
     if (amod_vit_backward(m, err)) return -1;
-    size_t np = amod_vit_num_params(m);
+    /* Equal shards: the mean of the ranks' mean gradients is the gradient of the global
+     * batch's mean loss, and every rank then takes the same optimizer step. */
+    double mean_loss_all = loss;
+    if (t->comm->size > 1) {
+        if (amod_comm_allreduce_mean(t->comm, amod_vit_grads(m), np, err) ||
+            amod_comm_allreduce_sum_f64(t->comm, &mean_loss_all, 1, err))
+            return -1;
+        mean_loss_all /= t->comm->size;
+        loss = (float)mean_loss_all;
+    }
+    if (!isfinite(loss)) return diverged(t, "the training loss", loss, err);
     double norm = c->clip > 0 ? amod_clip_grad_norm(amod_vit_grads(m), np, c->clip)
                               : amod_grad_norm(amod_vit_grads(m), np);
     if (!isfinite(norm)) return diverged(t, "the gradient norm", norm, err);
     t->lr = amod_lr_at(&t->sched, t->st.step);
     amod_adamw_step(&t->opt, amod_vit_params(m), amod_vit_grads(m), t->lr);
+    if (c->check_ranks && t->comm->size > 1 &&
+        amod_comm_check_same(t->comm, amod_hash_bytes(amod_vit_params(m), np * sizeof(float), 0),
+                             "weights after an update", err))
+        return -1;
     t->st.step++;
     t->st.loss_sum += loss;
     t->st.loss_steps++;
     t->steps_here++;
-    t->images_epoch += n;
+    t->images_epoch += (int64_t)n * t->comm->size;
     t->train_time += now() - t0;
     double per_step = t->train_time / (double)t->steps_here;
     int64_t total = t->sched.total_steps;
@@ -124,6 +139,27 @@ static int train_step(trainer *t, int n, amod_error *err) {
                                t->images_epoch / (now() - t->t_epoch), per_step * (double)(total - t->st.step)};
     amod_progress_step(&t->prog, &info);
     if (c->ckpt_every > 0 && t->st.step % c->ckpt_every == 0) return save(t, "last", err);
+    return 0;
+}
+
+/* Each rank evaluates its contiguous share of the test set; the counts are summed. */
+static int evaluate_split(trainer *t, amod_eval_result *ev, amod_error *err) {
+    const amod_dataset *ds = t->test;
+    int r = t->comm->rank, P = t->comm->size;
+    int64_t lo = ds->count * r / P, hi = ds->count * (r + 1) / P;
+    size_t per = (size_t)ds->channels * ds->height * ds->width;
+    amod_dataset part = *ds;
+    part.pixels = ds->pixels + (size_t)lo * per;
+    part.labels = ds->labels + lo;
+    part.count = hi - lo;
+    memset(ev, 0, sizeof *ev);
+    if (part.count > 0 && amod_evaluate(t->m, &part, t->cfg->batch_size, ev, err)) return -1;
+    double sums[3] = {(double)ev->correct, (double)ev->count, ev->loss * (double)ev->count};
+    if (amod_comm_allreduce_sum_f64(t->comm, sums, 3, err)) return -1;
+    ev->correct = (int64_t)sums[0];
+    ev->count = (int64_t)sums[1];
+    ev->accuracy = ev->count ? sums[0] / sums[1] : 0;
+    ev->loss = ev->count ? sums[2] / sums[1] : 0;
     return 0;
 }
 
@@ -137,7 +173,7 @@ static int end_epoch(trainer *t, amod_error *err) {
     int best = 0;
     if (t->test && (done % c->eval_every == 0 || done == c->epochs)) {
         amod_eval_result ev;
-        if (amod_evaluate(t->m, t->test, c->batch_size, &ev, err)) return -1;
+        if (evaluate_split(t, &ev, err)) return -1;
         amod_vit_set_grad_enabled(t->m, 1);
         row.test_loss = t->res->test_loss = ev.loss;
         row.test_acc = t->res->test_acc = ev.accuracy;
@@ -157,7 +193,7 @@ static int end_epoch(trainer *t, amod_error *err) {
         amod_progress_note(&t->prog, "epoch %lld/%d: train loss %.4f, test loss %.4f, test acc %.2f%%%s, %.0f img/s, %s",
                            (long long)done, c->epochs, train_loss, row.test_loss, 100 * row.test_acc,
                            best ? " (best)" : "", ips, took);
-    if (amod_runlog_add(&t->log, &row, err)) return -1;
+    if (t->root && amod_runlog_add(&t->log, &row, err)) return -1;
     if (best && save(t, "best", err)) return -1;
     amod_loader_start_epoch(&t->ld, done);
     t->st.loss_sum = 0;
@@ -181,7 +217,7 @@ static int loop(trainer *t, amod_error *err) {
             t->res->interrupted = 1;
             break;
         }
-        int n = amod_loader_next(&t->ld, B, t->images, t->labels, err);
+        int n = amod_loader_next_shard(&t->ld, B, t->comm->rank, t->comm->size, t->images, t->labels, err);
         if (n < 0) return -1;
         if (train_step(t, n, err)) return -1;
     }
@@ -215,6 +251,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
         t->st.best_acc = -1;
         t->st.best_epoch = -1;
         t->last_ckpt_step = -1;
+        if (!t->root) return 0;
         if (amod_mkdir_p(t->run_dir, err)) return -1;
         return amod_runlog_open(&t->log, t->run_dir, -1, err);
     }
@@ -233,7 +270,35 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     t->elapsed_before = t->st.elapsed;
     t->last_ckpt_step = t->st.step;
     if (t->st.step > 0) t->lr = amod_lr_at(&t->sched, t->st.step - 1); /* for a log row due at once */
-    return amod_runlog_open(&t->log, t->run_dir, t->st.step, err);
+    return t->root ? amod_runlog_open(&t->log, t->run_dir, t->st.step, err) : 0;
+}
+
+/* Ranks must train the same model on the same data with the same settings; a mismatch
+ * found after hours would be worse than none. */
+static int check_ranks(trainer *t, const amod_dataset *train, amod_error *err) {
+    amod_comm *c = t->comm;
+    if (c->size == 1) return 0;
+    if (t->cfg->batch_size % c->size)
+        return amod_fail(err, "the global batch %d does not divide by the %d ranks", t->cfg->batch_size, c->size);
+    amod_train_config saved = *t->cfg;
+    saved.stop = NULL, saved.comm = NULL, saved.quiet = 0, saved.log_every = 0, saved.threads = 0;
+    saved.check_ranks = 0;
+    memset(saved.data_dir, 0, sizeof saved.data_dir); /* nodes may keep the data at other paths: its bytes are compared */
+    size_t per = (size_t)train->channels * train->height * train->width;
+    uint64_t data = amod_hash_bytes(train->pixels, (size_t)train->count * per, 0);
+    data = amod_hash_bytes(train->labels, (size_t)train->count, data);
+    uint64_t weights = amod_hash_bytes(amod_vit_params(t->m), amod_vit_num_params(t->m) * sizeof(float), 0);
+    uint64_t model = amod_hash_bytes(amod_vit_get_config(t->m), sizeof(amod_vit_config), 0);
+    model = amod_hash_bytes(amod_vit_get_mod(t->m), sizeof(amod_mod_config), model);
+    uint64_t state = amod_hash_bytes(&t->st.step, sizeof t->st.step, 0);
+    /* data first: a model built for the data (classes, normalisation) differs when it does */
+    if (amod_comm_check_same(c, data, "training data", err) ||
+        amod_comm_check_same(c, amod_hash_bytes(&saved, sizeof saved, 0), "training settings", err) ||
+        amod_comm_check_same(c, model, "model configuration", err) ||
+        amod_comm_check_same(c, weights, "initial weights (checkpoint)", err) ||
+        amod_comm_check_same(c, state, "position of the resumed run", err))
+        return -1;
+    return 0;
 }
 
 int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test, const char *run_dir,
@@ -256,14 +321,19 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     t.cfg = cfg;
     t.res = res;
     t.t_start = t.t_epoch = now();
-    amod_progress_init(&t.prog, stderr, cfg->log_every, cfg->quiet);
+    amod_comm alone = {0, 1, 0, 0};
+    t.comm = cfg->comm ? cfg->comm : &alone;
+    t.root = amod_comm_is_root(t.comm);
+    amod_progress_init(&t.prog, stderr, cfg->log_every, cfg->quiet || !t.root);
     amod_vit_set_grad_enabled(m, 1);
     int rc = setup(&t, train, resume, err);
+    if (!rc) rc = check_ranks(&t, train, err);
     if (!rc) {
         size_t per = (size_t)t.ld.cfg.channels * t.ld.cfg.height * t.ld.cfg.width;
-        t.images = amod_alloc((size_t)cfg->batch_size * per * sizeof *t.images, err);
-        t.logits = amod_alloc((size_t)cfg->batch_size * mc->num_classes * sizeof *t.logits, err);
-        t.labels = amod_alloc((size_t)cfg->batch_size * sizeof *t.labels, err);
+        int local = cfg->batch_size / t.comm->size;
+        t.images = amod_alloc((size_t)local * per * sizeof *t.images, err);
+        t.logits = amod_alloc((size_t)local * mc->num_classes * sizeof *t.logits, err);
+        t.labels = amod_alloc((size_t)local * sizeof *t.labels, err);
         rc = t.images && t.logits && t.labels ? 0 : -1;
     }
     if (!rc) {

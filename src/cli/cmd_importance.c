@@ -90,12 +90,47 @@ static void progress(int done, int total, void *ctx) {
     }
 }
 
+/* Routing of the MoD model, then importance on the same weights made dense, then the
+ * correlations; errors name the checkpoint. */
+static int measure(amod_vit *m, const char *path, const amod_inputs *in, int batch, result *r, amod_error *err) {
+    const amod_vit_config *cfg = amod_vit_get_config(m);
+    const int N = amod_vit_num_tokens(cfg), K = cfg->num_classes;
+    if (amod_routing_collect(m, in->x, in->count, batch, &r->rt, err)) goto fail;
+    int correct = 0;
+    for (int i = 0; i < in->count; i++) {
+        const float *z = r->rt.logits + (size_t)i * K;
+        int best = 0;
+        for (int c = 1; c < K; c++) best = z[c] > z[best] ? c : best;
+        correct += best == in->labels[i];
+    }
+    r->mod_acc = (double)correct / in->count;
+    /* The same weights, every layer dense: the model whose loss defines importance. */
+    amod_mod_config dense = r->mod;
+    dense.router = AMOD_ROUTER_NONE;
+    if (amod_vit_set_mod(m, &dense, err)) goto fail;
+    r->importance = amod_alloc((size_t)in->count * N * sizeof *r->importance, err);
+    r->loss = amod_alloc((size_t)in->count * sizeof *r->loss, err);
+    if (!r->importance || !r->loss ||
+        amod_token_importance(m, in->x, in->labels, in->count, batch, r->importance, r->loss, progress, r->name, err))
+        goto fail;
+    r->dense_loss = 0.0;
+    for (int i = 0; i < in->count; i++) r->dense_loss += r->loss[i] / in->count;
+    for (int l = 0; l < cfg->depth; l++)
+        if (r->rt.k[l] &&
+            amod_importance_correlate(&r->rt, l, r->importance, &r->pearson[l], &r->spearman[l], err))
+            goto fail;
+    return 0;
+fail:;
+    amod_error e = *err;
+    return amod_fail(err, "%s: %s", path, e.msg);
+}
+
 static int analyse(const options *o, const char *path, const int64_t *idx, int n_idx, result *r, amod_error *err) {
     cli_base_name(path, r->name, sizeof r->name);
     amod_vit *m = amod_vit_load(path, err);
     if (!m) return -1;
     const amod_vit_config *cfg = amod_vit_get_config(m);
-    const int N = amod_vit_num_tokens(cfg), K = cfg->num_classes;
+    const int N = amod_vit_num_tokens(cfg);
     amod_inputs in;
     amod_inputs_init(&in, cfg);
     int rc = -1;
@@ -109,38 +144,11 @@ static int analyse(const options *o, const char *path, const int64_t *idx, int n
     }
     if (amod_vit_set_mod(m, &r->mod, err) ||
         amod_inputs_add_data(&in, o->data.dir, o->data.split ? o->data.split : "test", idx, n_idx, err))
-        goto done;
+        goto done; /* these messages name their files */
     int batch = o->batch ? (int)o->batch : (TOKEN_BUDGET / N > 0 ? TOKEN_BUDGET / N : 1);
-    if (amod_routing_collect(m, in.x, in.count, batch, &r->rt, err)) goto done;
-    int correct = 0;
-    for (int i = 0; i < in.count; i++) {
-        const float *z = r->rt.logits + (size_t)i * K;
-        int best = 0;
-        for (int c = 1; c < K; c++) best = z[c] > z[best] ? c : best;
-        correct += best == in.labels[i];
-    }
-    r->mod_acc = (double)correct / in.count;
-    /* The same weights, every layer dense: the model whose loss defines importance. */
-    amod_mod_config dense = r->mod;
-    dense.router = AMOD_ROUTER_NONE;
-    if (amod_vit_set_mod(m, &dense, err)) goto done;
-    r->importance = amod_alloc((size_t)in.count * N * sizeof *r->importance, err);
-    r->loss = amod_alloc((size_t)in.count * sizeof *r->loss, err);
-    if (!r->importance || !r->loss ||
-        amod_token_importance(m, in.x, in.labels, in.count, batch, r->importance, r->loss, progress, r->name, err))
-        goto done;
-    r->dense_loss = 0.0;
-    for (int i = 0; i < in.count; i++) r->dense_loss += r->loss[i] / in.count;
-    for (int l = 0; l < cfg->depth; l++)
-        if (r->rt.k[l] &&
-            amod_importance_correlate(&r->rt, l, r->importance, &r->pearson[l], &r->spearman[l], err))
-            goto done;
+    if (measure(m, path, &in, batch, r, err)) goto done;
     rc = 0;
 done:
-    if (rc && err->msg[0] && !strstr(err->msg, path)) {
-        amod_error e = *err;
-        amod_fail(err, "%s: %s", path, e.msg);
-    }
     amod_inputs_free(&in);
     amod_vit_free(m);
     return rc;

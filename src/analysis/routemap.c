@@ -27,8 +27,12 @@ int amod_routemap_tile(const amod_image *picture, const int32_t *kept, int k, in
     memset(kept_patch, 0, (size_t)g * g);
     for (int j = 0; j < k; j++)
         if (kept[j] >= n_prefix && kept[j] - n_prefix < g * g) kept_patch[kept[j] - n_prefix] = 1;
-    for (int p = 0; p < g * g; p++)
-        if (!kept_patch[p]) amod_canvas_blend_rect(out, (p % g) * P, (p / g) * P, P, P, AMOD_WHITE, AMOD_ROUTEMAP_WHITEN);
+    for (int p = 0; p < g * g; p++) {
+        if (kept_patch[p]) continue;
+        amod_canvas_blend_rect(out, (p % g) * P, (p / g) * P, P, P, AMOD_WHITE, AMOD_ROUTEMAP_WHITEN);
+        /* A faint outline, so a skipped patch over a white object still shows. */
+        if (P >= 8) amod_canvas_rect(out, (p % g) * P, (p / g) * P, P, P, AMOD_RGB(200, 200, 200), 1);
+    }
     return 0;
 }
 

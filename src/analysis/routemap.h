@@ -10,7 +10,7 @@
 #define AMOD_ROUTEMAP_WHITEN 0.75f
 
 /* The picture (side S = patch_size * grid) scaled by `scale`, with every patch whose token
- * is not among kept[0..k) whitened. Token t >= n_prefix is patch t - n_prefix, row-major. */
+ * is not among kept[0..k) whitened (and outlined in light grey when 8 pixels or more). Token t >= n_prefix is patch t - n_prefix, row-major. */
 int amod_routemap_tile(const amod_image *picture, const int32_t *kept, int k, int n_prefix, int patch_size,
                        int scale, amod_image *out, amod_error *err);
 

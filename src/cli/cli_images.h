@@ -24,7 +24,7 @@ int cli_data_indices(const char *cmd, const cli_data_opts *o, long default_n, in
 void cli_base_name(const char *path, char *out, size_t cap);
 
 #define CLI_DATA_HELP                                                                            \
-    "  --data DIR           images from an IDX data set (e.g. /work/main/data/fashion-mnist)\n"  \
+    "  --data DIR           images from an IDX data set (e.g. data/fashion-mnist)\n"  \
     "  --split S            train | test (default test)\n"                                        \
     "  --index 0,5,17       the data set's images by index\n"                                     \
     "  --n N [--start S]    N images from index S (default 0)\n"

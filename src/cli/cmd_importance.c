@@ -81,13 +81,17 @@ typedef struct {
     double mod_acc, dense_loss;
 } result;
 
+typedef struct {
+    const char *name;
+    int last_tenth;
+} progress_state;
+
+/* One line on stderr per tenth of the images: the leave-one-out passes are the slow part. */
 static void progress(int done, int total, void *ctx) {
-    static int last_tenth = -1; /* one line per tenth of the images */
+    progress_state *p = ctx;
     int tenth = (int)(10L * done / total);
-    if (done == total || tenth != last_tenth) {
-        fprintf(stderr, "  %s: %d/%d images\n", (const char *)ctx, done, total);
-        last_tenth = done == total ? -1 : tenth;
-    }
+    if (done == total || tenth != p->last_tenth) fprintf(stderr, "  %s: %d/%d images\n", p->name, done, total);
+    p->last_tenth = tenth;
 }
 
 /* Routing of the MoD model, then importance on the same weights made dense, then the
@@ -110,8 +114,9 @@ static int measure(amod_vit *m, const char *path, const amod_inputs *in, int bat
     if (amod_vit_set_mod(m, &dense, err)) goto fail;
     r->importance = amod_alloc((size_t)in->count * N * sizeof *r->importance, err);
     r->loss = amod_alloc((size_t)in->count * sizeof *r->loss, err);
+    progress_state ps = {r->name, 0};
     if (!r->importance || !r->loss ||
-        amod_token_importance(m, in->x, in->labels, in->count, batch, r->importance, r->loss, progress, r->name, err))
+        amod_token_importance(m, in->x, in->labels, in->count, batch, r->importance, r->loss, progress, &ps, err))
         goto fail;
     r->dense_loss = 0.0;
     for (int i = 0; i < in->count; i++) r->dense_loss += r->loss[i] / in->count;

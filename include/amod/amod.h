@@ -101,6 +101,14 @@ int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err);
  * what the backward pass needs. keep_attn keeps the attention maps of dense layers. */
 int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels,
                      float *logits, float *loss, amod_error *err);
+/* Forward pass of the dense model (router none) on a subset of each image's tokens: sequence
+ * b holds the n_keep tokens keep[b * n_keep ...] (indices into the full sequence: the prefix
+ * tokens 0..P-1 first, then strictly increasing), with the position embeddings of the full
+ * sequence. Writes logits [B, num_classes] and, with labels, losses [B] (the cross-entropy
+ * of each image); either may be NULL. Leave-one-out importance uses it; no backward after it,
+ * and the attention, block output and routing getters return NULL until the next forward. */
+int amod_vit_forward_tokens(amod_vit *m, const float *images, int batch, const int32_t *keep, int n_keep,
+                            const int64_t *labels, float *logits, float *losses, amod_error *err);
 /* Backward pass of the last forward (which must have had labels): accumulates into the
  * gradients (call amod_vit_zero_grad first). */
 int amod_vit_backward(amod_vit *m, amod_error *err);

@@ -21,6 +21,8 @@ static const command commands[] = {
     {"adapt", amod_cmd_adapt, "turn a dense checkpoint into a MoD one (A-MoD or linear router)"},
     {"eval", amod_cmd_eval, "top-1 accuracy and mean loss of a checkpoint on a data set split"},
     {"plot", amod_cmd_plot, "line plot or bar chart (PNG) of columns of CSV files"},
+    {"route", amod_cmd_route, "routing maps as pictures: which patches each MoD layer processed"},
+    {"importance", amod_cmd_importance, "leave-one-out token importance and its correlation with router scores"},
 };
 
 static void usage(FILE *f) {

@@ -122,7 +122,8 @@ static int parse_mod(const char *path, const cJSON *m, const amod_vit_config *cf
             return amod_fail(err, "%s: mod.seed must be an integer in [0, 2^64)", path);
         mod->seed = (uint64_t)s->valuedouble;
     }
-    return amod_mod_validate(mod, cfg, err) ? amod_fail(err, "%s: %s", path, err->msg) : 0;
+    amod_error why; /* not err itself: the message would be formatted from the buffer it overwrites */
+    return amod_mod_validate(mod, cfg, &why) ? amod_fail(err, "%s: %s", path, why.msg) : 0;
 }
 
 static int parse_timm(const char *path, const cJSON *root, amod_vit_config *cfg, amod_mod_config *mod,

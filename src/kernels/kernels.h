@@ -60,6 +60,8 @@ void embed_backward(float *dw, float *db, float *dcls, float *dpos, const float 
  * gradient of the mean. Returns -1 when a label is out of range. */
 int cross_entropy(float *loss, float *dlogits, const float *logits, const int64_t *labels, int B,
                   int K);
+/* The cross-entropy of each row: losses [B]. Labels must be in range. */
+void cross_entropy_rows(float *losses, const float *logits, const int64_t *labels, int B, int K);
 
 /* route.c: token selection and movement for Mixture-of-Depths. */
 /* For each batch row: the P prefix tokens, then the k-P best-scoring others, in original

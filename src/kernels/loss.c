@@ -25,3 +25,14 @@ int cross_entropy(float *loss, float *dlogits, const float *logits, const int64_
     *loss = (float)(total / B);
     return 0;
 }
+
+void cross_entropy_rows(float *losses, const float *logits, const int64_t *labels, int B, int K) {
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K;
+        float mx = z[0];
+        for (int i = 1; i < K; i++) mx = z[i] > mx ? z[i] : mx;
+        double sum = 0.0;
+        for (int i = 0; i < K; i++) sum += exp((double)(z[i] - mx));
+        losses[b] = (float)(mx + log(sum) - z[labels[b]]);
+    }
+}

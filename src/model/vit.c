@@ -159,7 +159,7 @@ void amod_vit_keep_attention(amod_vit *m, int keep) {
 
 /* ---- forward ---- */
 
-static void block_forward(amod_vit *m, int l, int B) {
+void vit_block_forward(amod_vit *m, int l, int B) {
     const vit_block *p = &m->blk[l];
     vit_layer_acts *a = &m->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
@@ -194,10 +194,10 @@ int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t 
     for (int l = 0; l < cfg->depth; l++) {
         if (is_mod_layer(m, l)) {
             mod_route(m, l, m->resid[l], B);
-            block_forward(m, l, B);
+            vit_block_forward(m, l, B);
             mod_combine(m, l, m->resid[l + 1], m->resid[l], B);
         } else {
-            block_forward(m, l, B);
+            vit_block_forward(m, l, B);
         }
     }
     for (int b = 0; b < B; b++) /* token pooling: the CLS row */
@@ -206,6 +206,7 @@ int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t 
     linear_forward(m->logits, m->normed, m->head_w, m->head_b, B, D, K);
     if (logits) memcpy(logits, m->logits, (size_t)B * K * sizeof *logits);
     m->batch = B;
+    m->subset = 0;
     m->have_labels = labels != NULL;
     if (labels) {
         memcpy(m->labels, labels, (size_t)B * sizeof *labels);
@@ -238,6 +239,7 @@ static void block_backward(amod_vit *m, int l, int B, const float *dy, float *dx
 int amod_vit_backward(amod_vit *m, amod_error *err) {
     const amod_vit_config *cfg = &m->cfg;
     if (!m->grad_enabled) return amod_fail(err, "backward needs a forward pass with gradients enabled");
+    if (m->subset) return amod_fail(err, "backward after a forward pass on a token subset is not supported");
     if (!m->have_labels) return amod_fail(err, "backward needs a forward pass with labels");
     const int B = m->batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
     const int g = cfg->img_size / cfg->patch_size, np = g * g;
@@ -278,22 +280,22 @@ int amod_vit_backward(amod_vit *m, amod_error *err) {
 /* ---- what the last forward pass saw ---- */
 
 const float *amod_vit_attention(const amod_vit *m, int layer) {
-    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || is_mod_layer(m, layer)) return NULL;
+    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || m->subset || is_mod_layer(m, layer)) return NULL;
     return m->la[layer].probs;
 }
 
 const float *amod_vit_block_output(const amod_vit *m, int layer) {
-    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena) return NULL;
+    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || m->subset) return NULL;
     return m->resid[layer + 1];
 }
 
 const int32_t *amod_vit_routed(const amod_vit *m, int layer, int *k) {
-    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || !is_mod_layer(m, layer)) return NULL;
+    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || m->subset || !is_mod_layer(m, layer)) return NULL;
     if (k) *k = m->la[layer].k;
     return m->la[layer].idx;
 }
 
 const float *amod_vit_scores(const amod_vit *m, int layer) {
-    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || !is_mod_layer(m, layer)) return NULL;
+    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || m->subset || !is_mod_layer(m, layer)) return NULL;
     return m->la[layer].scores;
 }

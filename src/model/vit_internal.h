@@ -56,6 +56,7 @@ struct amod_vit {
     float *attn_tile, *d_a, *d_b, *d_dy, *d_x2, *d_g, *d_ln, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
 
     int batch, have_labels, grad_enabled, keep_attn;
+    int subset; /* the last forward ran on a token subset (vit_tokens.c): no backward, no maps */
     amod_rng rng;
 };
 
@@ -66,6 +67,8 @@ int vit_tensor_index(const amod_vit *m, const char *timm_name);
 
 /* vit.c */
 int vit_ensure_acts(amod_vit *m, int batch, amod_error *err);
+/* One block on la[l].xs -> la[l].y, la[l].k tokens a sequence. */
+void vit_block_forward(amod_vit *m, int l, int B);
 void vit_free_acts(amod_vit *m);
 
 /* mod.c: scores, selection and gathering for MoD layer l on input x [B, N, D]. */

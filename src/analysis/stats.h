@@ -1,0 +1,30 @@
+/* Correlation with significance: Pearson's r, Spearman's rho (Pearson on average ranks) and
+ * their two-sided p-values from Student's t with n - 2 degrees of freedom, which need the
+ * regularised incomplete beta function. Double precision throughout. */
+#ifndef AMOD_ANALYSIS_STATS_H
+#define AMOD_ANALYSIS_STATS_H
+
+#include <stddef.h>
+
+#include "amod/amod.h"
+
+typedef struct amod_corr {
+    double r; /* coefficient in [-1, 1]; NaN when a variable is constant or n < 2 */
+    double p; /* two-sided p-value; NaN when r is, or n < 3 */
+    size_t n;
+} amod_corr;
+
+/* I_x(a, b) = B(x; a, b) / B(a, b) for a, b > 0 and x in [0, 1] (Lentz's continued fraction). */
+double amod_betainc(double a, double b, double x);
+/* P(|T| >= |t|) for Student's t with dof degrees of freedom: I_{dof/(dof+t^2)}(dof/2, 1/2). */
+double amod_t_pvalue(double t, double dof);
+/* p-value of a correlation coefficient r over n pairs: t = r sqrt((n-2) / (1-r^2)). */
+double amod_corr_pvalue(double r, size_t n);
+
+/* Ranks 1..n, ties sharing the mean of their ranks (as scipy.stats.rankdata "average"). */
+int amod_rank_average(const double *x, size_t n, double *ranks, amod_error *err);
+
+amod_corr amod_pearson(const double *x, const double *y, size_t n);
+int amod_spearman(const double *x, const double *y, size_t n, amod_corr *out, amod_error *err);
+
+#endif

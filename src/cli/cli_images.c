@@ -1,0 +1,74 @@
+#include "cli/cli_images.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/inputs.h"
+#include "cli/cli_util.h"
+
+int cli_data_option(const char *cmd, int argc, char **argv, int *i, cli_data_opts *o) {
+    const char *a = argv[*i], *v;
+    if (!strcmp(a, "--data")) {
+        if (!(o->dir = cli_value(cmd, argc, argv, i))) return -1;
+    } else if (!strcmp(a, "--split")) {
+        if (!(o->split = cli_value(cmd, argc, argv, i))) return -1;
+        if (strcmp(o->split, "train") && strcmp(o->split, "test")) {
+            cli_usage_error(cmd, "--split must be train or test, got '%s'", o->split);
+            return -1;
+        }
+    } else if (!strcmp(a, "--index")) {
+        if (!(o->index = cli_value(cmd, argc, argv, i))) return -1;
+    } else if (!strcmp(a, "--n")) {
+        if (!(v = cli_value(cmd, argc, argv, i)) || cli_parse_int(cmd, a, v, 1, 1L << 24, &o->n)) return -1;
+        o->n_set = 1;
+    } else if (!strcmp(a, "--start")) {
+        if (!(v = cli_value(cmd, argc, argv, i)) || cli_parse_int(cmd, a, v, 0, 1L << 31, &o->start)) return -1;
+        o->start_set = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int cli_data_indices(const char *cmd, const cli_data_opts *o, long default_n, int64_t **idx, int *count) {
+    *idx = NULL;
+    *count = 0;
+    if (!o->dir) {
+        if (o->index || o->n_set || o->start_set || o->split) {
+            cli_usage_error(cmd, "--index, --n, --start and --split need --data DIR");
+            return -1;
+        }
+        return 0;
+    }
+    if (o->index && (o->n_set || o->start_set)) {
+        cli_usage_error(cmd, "give either --index or --n/--start, not both");
+        return -1;
+    }
+    if (o->index) {
+        amod_error err;
+        if (amod_parse_indices(o->index, idx, count, &err)) {
+            cli_usage_error(cmd, "--index: %s", err.msg);
+            return -1;
+        }
+        return 0;
+    }
+    long n = o->n_set ? o->n : default_n;
+    int64_t *v = malloc((size_t)n * sizeof *v);
+    if (!v) {
+        cli_error(cmd, "out of memory");
+        return -1;
+    }
+    for (long i = 0; i < n; i++) v[i] = o->start + i;
+    *idx = v;
+    *count = (int)n;
+    return 0;
+}
+
+void cli_base_name(const char *path, char *out, size_t cap) {
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    size_t b = n;
+    while (b > 0 && path[b - 1] != '/') b--;
+    snprintf(out, cap, "%.*s", (int)(n - b), path + b);
+}

@@ -1,0 +1,32 @@
+/* Image options shared by the analysis commands (route, importance): which images of an
+ * IDX data set to take (--data, --split, --index, --n, --start). */
+#ifndef AMOD_CLI_IMAGES_H
+#define AMOD_CLI_IMAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *dir;   /* --data */
+    const char *split; /* --split: train | test (default test) */
+    const char *index; /* --index 0,5,17 */
+    long n, start;     /* --n, --start */
+    int n_set, start_set;
+} cli_data_opts;
+
+/* Returns 1 when argv[*i] was a data option (consumed), 0 when not, -1 on error (reported). */
+int cli_data_option(const char *cmd, int argc, char **argv, int *i, cli_data_opts *o);
+/* The data set indices the options ask for (default_n from --start when neither --index nor
+ * --n is given). *idx is malloc'd; 0 with *count 0 when no --data. Reports errors itself. */
+int cli_data_indices(const char *cmd, const cli_data_opts *o, long default_n, int64_t **idx, int *count);
+
+/* The last component of a path, trailing slashes dropped: a checkpoint's name in labels. */
+void cli_base_name(const char *path, char *out, size_t cap);
+
+#define CLI_DATA_HELP                                                                            \
+    "  --data DIR           images from an IDX data set (e.g. data/fashion-mnist)\n"  \
+    "  --split S            train | test (default test)\n"                                        \
+    "  --index 0,5,17       the data set's images by index\n"                                     \
+    "  --n N [--start S]    N images from index S (default 0)\n"
+
+#endif

@@ -1,0 +1,322 @@
+/* amod importance: leave-one-out token importance on the dense model and its correlation
+ * with the router scores of the MoD model, per MoD layer (A-MoD paper, Fig. 5). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "analysis/importance.h"
+#include "analysis/inputs.h"
+#include "cli/cli_images.h"
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "io/plot.h"
+
+static const char *CMD = "importance";
+#define MAX_CKPT 8
+#define TOKEN_BUDGET 4096 /* tokens a forward pass by default: bounds activation memory */
+
+static void usage(void) {
+    printf("usage: amod importance CHECKPOINT [CHECKPOINT...] --data DIR [options]\n\n"
+           "For every image and non-prefix token: the change in the dense model's loss (same\n"
+           "weights, router none) when the token is removed from the sequence. Then, per MoD\n"
+           "layer, Pearson's and Spearman's correlation (two-sided p-values) between the MoD\n"
+           "model's router scores on the full sequence and that importance, over all tokens of\n"
+           "all images. Give an A-MoD and a linear-router checkpoint to compare the two.\n\n"
+           "options:\n" CLI_DATA_HELP
+           "                       (default --n 500)\n"
+           "  --out-dir DIR        where tokens.csv, correlation.csv, pearson.png and\n"
+           "                       spearman.png go (default: importance)\n"
+           "  --batch B            sequences a forward pass (default: %d tokens' worth)\n"
+           "MoD options, applied to every checkpoint instead of its own setting:\n" CLI_MOD_HELP,
+           TOKEN_BUDGET);
+}
+
+typedef struct {
+    const char *ckpt[MAX_CKPT];
+    int n_ckpt;
+    const char *out_dir;
+    long batch;
+    cli_mod_opts mod;
+    cli_data_opts data;
+} options;
+
+static int parse(int argc, char **argv, options *o) {
+    memset(o, 0, sizeof *o);
+    o->out_dir = "importance";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = cli_mod_option(CMD, argc, argv, &i, &o->mod);
+        if (!r) r = cli_data_option(CMD, argc, argv, &i, &o->data);
+        if (r < 0) return -1;
+        if (r > 0) continue;
+        if (!strcmp(a, "--out-dir")) {
+            if (!(o->out_dir = cli_value(CMD, argc, argv, &i))) return -1;
+        } else if (!strcmp(a, "--batch")) {
+            const char *v = cli_value(CMD, argc, argv, &i);
+            if (!v || cli_parse_int(CMD, a, v, 1, 1 << 16, &o->batch)) return -1;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error(CMD, "unknown option '%s'", a), -1;
+        } else {
+            if (o->n_ckpt >= MAX_CKPT) return cli_usage_error(CMD, "more than %d checkpoints", MAX_CKPT), -1;
+            o->ckpt[o->n_ckpt++] = a;
+        }
+    }
+    if (!o->n_ckpt) return cli_usage_error(CMD, "no CHECKPOINT given"), -1;
+    if (!o->data.dir) return cli_usage_error(CMD, "--data DIR is required (the loss needs labels)"), -1;
+    return 0;
+}
+
+/* One checkpoint's results. */
+typedef struct {
+    char name[128];
+    amod_mod_config mod;
+    amod_routing rt;
+    float *importance; /* [n, N] */
+    float *loss;       /* [n] dense loss of the full image */
+    amod_corr pearson[AMOD_MAX_LAYERS], spearman[AMOD_MAX_LAYERS];
+    double mod_acc, dense_loss;
+} result;
+
+typedef struct {
+    const char *name;
+    int last_tenth;
+} progress_state;
+
+/* One line on stderr per tenth of the images: the leave-one-out passes are the slow part. */
+static void progress(int done, int total, void *ctx) {
+    progress_state *p = ctx;
+    int tenth = (int)(10L * done / total);
+    if (done == total || tenth != p->last_tenth) fprintf(stderr, "  %s: %d/%d images\n", p->name, done, total);
+    p->last_tenth = tenth;
+}
+
+/* Routing of the MoD model, then importance on the same weights made dense, then the
+ * correlations; errors name the checkpoint. */
+static int measure(amod_vit *m, const char *path, const amod_inputs *in, int batch, result *r, amod_error *err) {
+    const amod_vit_config *cfg = amod_vit_get_config(m);
+    const int N = amod_vit_num_tokens(cfg), K = cfg->num_classes;
+    if (amod_routing_collect(m, in->x, in->count, batch, &r->rt, err)) goto fail;
+    int correct = 0;
+    for (int i = 0; i < in->count; i++) {
+        const float *z = r->rt.logits + (size_t)i * K;
+        int best = 0;
+        for (int c = 1; c < K; c++) best = z[c] > z[best] ? c : best;
+        correct += best == in->labels[i];
+    }
+    r->mod_acc = (double)correct / in->count;
+    /* The same weights, every layer dense: the model whose loss defines importance. */
+    amod_mod_config dense = r->mod;
+    dense.router = AMOD_ROUTER_NONE;
+    if (amod_vit_set_mod(m, &dense, err)) goto fail;
+    r->importance = amod_alloc((size_t)in->count * N * sizeof *r->importance, err);
+    r->loss = amod_alloc((size_t)in->count * sizeof *r->loss, err);
+    progress_state ps = {r->name, 0};
+    if (!r->importance || !r->loss ||
+        amod_token_importance(m, in->x, in->labels, in->count, batch, r->importance, r->loss, progress, &ps, err))
+        goto fail;
+    r->dense_loss = 0.0;
+    for (int i = 0; i < in->count; i++) r->dense_loss += r->loss[i] / in->count;
+    for (int l = 0; l < cfg->depth; l++)
+        if (r->rt.k[l] &&
+            amod_importance_correlate(&r->rt, l, r->importance, &r->pearson[l], &r->spearman[l], err))
+            goto fail;
+    return 0;
+fail:;
+    amod_error e = *err;
+    return amod_fail(err, "%s: %s", path, e.msg);
+}
+
+static int analyse(const options *o, const char *path, const int64_t *idx, int n_idx, result *r, amod_error *err) {
+    cli_base_name(path, r->name, sizeof r->name);
+    amod_vit *m = amod_vit_load(path, err);
+    if (!m) return -1;
+    const amod_vit_config *cfg = amod_vit_get_config(m);
+    const int N = amod_vit_num_tokens(cfg);
+    amod_inputs in;
+    amod_inputs_init(&in, cfg);
+    int rc = -1;
+    if (cli_mod_build(CMD, &o->mod, cfg, amod_vit_get_mod(m), &r->mod)) {
+        err->msg[0] = 0; /* already reported */
+        goto done;
+    }
+    if (r->mod.router == AMOD_ROUTER_NONE) {
+        amod_fail(err, "%s: the model has no MoD layers (router none); give --router to score its tokens", path);
+        goto done;
+    }
+    if (amod_vit_set_mod(m, &r->mod, err) ||
+        amod_inputs_add_data(&in, o->data.dir, o->data.split ? o->data.split : "test", idx, n_idx, err))
+        goto done; /* these messages name their files */
+    int batch = o->batch ? (int)o->batch : (TOKEN_BUDGET / N > 0 ? TOKEN_BUDGET / N : 1);
+    if (measure(m, path, &in, batch, r, err)) goto done;
+    rc = 0;
+done:
+    amod_inputs_free(&in);
+    amod_vit_free(m);
+    return rc;
+}
+
+/* Writes text built in a memory stream to path atomically. */
+static int save_stream(const char *path, FILE *f, char **text, size_t *size, amod_error *err) {
+    if (fclose(f) != 0) return amod_fail(err, "%s: out of memory", path);
+    return amod_write_file_atomic(path, *text, *size, err);
+}
+
+static int write_tokens(const char *path, const result *r, int n_ckpt, const int64_t *idx, const int *layers,
+                        int n_layers, amod_error *err) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f) return amod_fail(err, "%s: out of memory", path);
+    fprintf(f, "checkpoint,router,image,token,dense_loss,importance");
+    for (int c = 0; c < n_layers; c++) fprintf(f, ",score_layer%d", layers[c]);
+    fputc('\n', f);
+    for (int j = 0; j < n_ckpt; j++) {
+        const amod_routing *rt = &r[j].rt;
+        const int N = rt->n_tokens;
+        for (int i = 0; i < rt->n_images; i++)
+            for (int t = rt->n_prefix; t < N; t++) {
+                fprintf(f, "%s,%s,%lld,%d,%.7g,%.7g", r[j].name, amod_router_name(r[j].mod.router),
+                        (long long)idx[i], t, r[j].loss[i], r[j].importance[(size_t)i * N + t]);
+                for (int c = 0; c < n_layers; c++) {
+                    const float *s = layers[c] < rt->depth ? rt->scores[layers[c]] : NULL;
+                    if (s) fprintf(f, ",%.7g", s[(size_t)i * N + t]);
+                    else fputc(',', f);
+                }
+                fputc('\n', f);
+            }
+    }
+    int rc = save_stream(path, f, &text, &size, err);
+    free(text);
+    return rc;
+}
+
+static int write_correlation(const char *path, const result *r, int n_ckpt, amod_error *err) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f) return amod_fail(err, "%s: out of memory", path);
+    fprintf(f, "checkpoint,router,capacity,layer,n,pearson_r,pearson_p,spearman_rho,spearman_p\n");
+    for (int j = 0; j < n_ckpt; j++)
+        for (int l = 0; l < r[j].rt.depth; l++)
+            if (r[j].rt.k[l])
+                fprintf(f, "%s,%s,%g,%d,%zu,%.6f,%.6g,%.6f,%.6g\n", r[j].name, amod_router_name(r[j].mod.router),
+                        r[j].mod.capacity, l, r[j].pearson[l].n, r[j].pearson[l].r, r[j].pearson[l].p,
+                        r[j].spearman[l].r, r[j].spearman[l].p);
+    int rc = save_stream(path, f, &text, &size, err);
+    free(text);
+    return rc;
+}
+
+/* A bar per MoD layer, the checkpoints (routers) side by side. */
+static int write_chart(const char *path, const char *method, int spearman, const result *r, int n_ckpt,
+                       const int *layers, int n_layers, amod_error *err) {
+    double y[MAX_CKPT][AMOD_MAX_LAYERS];
+    char names[MAX_CKPT][160], cats[AMOD_MAX_LAYERS][32], title[160], xlabel[96], ylabel[64];
+    const char *cat_ptr[AMOD_MAX_LAYERS];
+    amod_series s[MAX_CKPT];
+    for (int c = 0; c < n_layers; c++) {
+        snprintf(cats[c], sizeof cats[c], "layer %d", layers[c]);
+        cat_ptr[c] = cats[c];
+    }
+    for (int j = 0; j < n_ckpt; j++) {
+        snprintf(names[j], sizeof names[j], "%s (%s)", r[j].name, amod_router_name(r[j].mod.router));
+        for (int c = 0; c < n_layers; c++) {
+            int l = layers[c];
+            y[j][c] = l < r[j].rt.depth && r[j].rt.k[l] ? (spearman ? r[j].spearman[l].r : r[j].pearson[l].r) : NAN;
+        }
+        s[j] = (amod_series){.name = names[j], .y = y[j], .n = n_layers};
+    }
+    snprintf(title, sizeof title, "%s: router score vs importance", method);
+    snprintf(xlabel, sizeof xlabel, "MoD layer (%d images x %d tokens)", r[0].rt.n_images,
+             r[0].rt.n_tokens - r[0].rt.n_prefix);
+    snprintf(ylabel, sizeof ylabel, "%s correlation", method);
+    amod_plot p = {.kind = AMOD_PLOT_BARS, .title = title, .x_label = xlabel, .y_label = ylabel,
+                   .series = s, .n_series = n_ckpt, .categories = cat_ptr, .width = 900, .height = 500};
+    return amod_plot_write_png(&p, path, err);
+}
+
+static int make_dir(const char *dir, amod_error *err) {
+    struct stat st;
+    if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : amod_fail(err, "%s: exists and is not a directory", dir);
+    if (mkdir(dir, 0777) != 0) return amod_fail(err, "%s: cannot create directory: %s", dir, strerror(errno));
+    return 0;
+}
+
+static void print_table(const result *r, int n_ckpt) {
+    for (int j = 0; j < n_ckpt; j++) {
+        printf("%s: router %s C=%g, %d images x %d tokens, MoD accuracy %.3f, dense loss %.4f\n", r[j].name,
+               amod_router_name(r[j].mod.router), r[j].mod.capacity, r[j].rt.n_images,
+               r[j].rt.n_tokens - r[j].rt.n_prefix, r[j].mod_acc, r[j].dense_loss);
+        printf("  layer  pearson_r  p          spearman_rho  p\n");
+        for (int l = 0; l < r[j].rt.depth; l++)
+            if (r[j].rt.k[l])
+                printf("  %5d  %9.4f  %-9.3g  %12.4f  %-9.3g\n", l, r[j].pearson[l].r, r[j].pearson[l].p,
+                       r[j].spearman[l].r, r[j].spearman[l].p);
+    }
+}
+
+static int run(const options *o, amod_error *err) {
+    int64_t *idx = NULL;
+    int n_idx = 0, rc = -1, n_done = 0;
+    result *r = NULL;
+    char path[4096];
+    if (cli_data_indices(CMD, &o->data, 500, &idx, &n_idx)) {
+        err->msg[0] = 0;
+        return -1;
+    }
+    if (make_dir(o->out_dir, err)) goto done;
+    r = amod_zalloc((size_t)o->n_ckpt * sizeof *r, err);
+    if (!r) goto done;
+    for (; n_done < o->n_ckpt; n_done++)
+        if (analyse(o, o->ckpt[n_done], idx, n_idx, &r[n_done], err)) {
+            n_done++;
+            goto done;
+        }
+    int layers[AMOD_MAX_LAYERS], n_layers = 0;
+    for (int l = 0; l < AMOD_MAX_LAYERS; l++)
+        for (int j = 0; j < o->n_ckpt; j++)
+            if (l < r[j].rt.depth && r[j].rt.k[l]) {
+                layers[n_layers++] = l;
+                break;
+            }
+    snprintf(path, sizeof path, "%s/tokens.csv", o->out_dir);
+    if (write_tokens(path, r, o->n_ckpt, idx, layers, n_layers, err)) goto done;
+    snprintf(path, sizeof path, "%s/correlation.csv", o->out_dir);
+    if (write_correlation(path, r, o->n_ckpt, err)) goto done;
+    snprintf(path, sizeof path, "%s/pearson.png", o->out_dir);
+    if (write_chart(path, "Pearson", 0, r, o->n_ckpt, layers, n_layers, err)) goto done;
+    snprintf(path, sizeof path, "%s/spearman.png", o->out_dir);
+    if (write_chart(path, "Spearman", 1, r, o->n_ckpt, layers, n_layers, err)) goto done;
+    print_table(r, o->n_ckpt);
+    printf("wrote %s/{tokens.csv,correlation.csv,pearson.png,spearman.png}\n", o->out_dir);
+    rc = 0;
+done:
+    for (int j = 0; j < n_done; j++) {
+        amod_routing_free(&r[j].rt);
+        free(r[j].importance);
+        free(r[j].loss);
+    }
+    free(r);
+    free(idx);
+    return rc;
+}
+
+int amod_cmd_importance(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage();
+            return 0;
+        }
+    options o;
+    if (parse(argc, argv, &o)) return 2;
+    amod_error err = {{0}};
+    if (run(&o, &err)) {
+        if (err.msg[0]) cli_error(CMD, err.msg);
+        return 1;
+    }
+    return 0;
+}

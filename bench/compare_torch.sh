@@ -6,9 +6,12 @@
 # Environment: BATCH (32), THREADS (2), AMOD (default BUILD_DIR/amod),
 # AMOD_BENCH_ARGS (extra arguments for `amod bench`), OUT (folder for the JSON
 # files, default runs/compare_torch).  Runs `amod bench --batch B --threads T
-# --json OUT/amod.json` when the amod binary has a bench command, then
-# /usr/bin/python3 bench/torch_vit.py (Debian's python3-torch), which prints
-# the PyTorch figures, the best configuration of each row, and amod/PyTorch.
+# --json OUT/amod.json` when the amod binary has a bench command (otherwise it
+# says so and runs PyTorch only), then /usr/bin/python3 bench/torch_vit.py
+# (Debian's python3-torch), which prints the PyTorch figures, the best
+# configuration of each row, and amod/PyTorch per row.  On a shared machine,
+# run it twice or more and merge: /usr/bin/python3 bench/torch_vit.py --merge
+# run1/torch.json run2/torch.json --amod-json OUT/amod.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=build
@@ -47,6 +50,12 @@ else
   fi
 fi
 
+# Without extra arguments: the configurations that were best on the 2-core
+# Zen 5 (docs/BENCHMARKS_TORCH_NOTES.md), both OpenBLAS cores; about 8 minutes
+# on a quiet machine. torch_vit.py's own default sweeps more (~15 minutes).
+if [ $# -eq 0 ]; then
+  set -- --impls jit,hand,nn --cores unset,env --thread-configs "1:0,$THREADS:0:passive"
+fi
 echo "# running: $PY bench/torch_vit.py --batch $BATCH --threads $THREADS --json-out $OUT/torch.json ${amod_args[*]} $*"
 "$PY" bench/torch_vit.py --batch "$BATCH" --threads "$THREADS" --json-out "$OUT/torch.json" "${amod_args[@]}" "$@"
 echo "# uptime: $(uptime)"

@@ -61,7 +61,9 @@ def run_one(cmd, env, max_wait):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("study", choices=["cores", "variants", "blis"])
+    ap.add_argument("study", choices=["cores", "variants", "blis", "raw"],
+                    help="raw: only re-read a --raw file given with --from-raw and print its table")
+    ap.add_argument("--from-raw", default=None)
     ap.add_argument("--build", default="build")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", default="5")
@@ -70,6 +72,9 @@ def main():
     ap.add_argument("--openmp-dir", default="/usr/lib/x86_64-linux-gnu/openblas-openmp")
     ap.add_argument("--blis-bin", action="append", default=[])
     ap.add_argument("--max-wait", type=float, default=60.0)
+    ap.add_argument("--max-foreign", type=float, default=0.10,
+                    help="leave out runs during which other processes took more than this CPU share "
+                         "(unless every run of that configuration did)")
     ap.add_argument("--metric", choices=["gflops", "ms"], default="gflops")
     ap.add_argument("--raw", default=None, help="append every run's output to this file")
     args = ap.parse_args()
@@ -87,15 +92,20 @@ def main():
                     env["OPENBLAS_CORETYPE"] = ct
                 configs.append((f"{ct or 'unset'} {t}T", env, [peak, "--threads", str(t)] + common))
     elif args.study == "variants":
+        if not os.path.exists(os.path.join(args.openmp_dir, "libopenblas.so.0")):
+            sys.exit(f"no libopenblas.so.0 in {args.openmp_dir}")
         for var in ("pthread", "openmp"):
-            env = dict(base)
-            env.pop("OPENBLAS_CORETYPE", None)
-            if var == "openmp":
-                if not os.path.exists(os.path.join(args.openmp_dir, "libopenblas.so.0")):
-                    sys.exit(f"no libopenblas.so.0 in {args.openmp_dir}")
-                env["LD_LIBRARY_PATH"] = args.openmp_dir
-            configs.append((f"{var} 2T", env, [peak, "--threads", "2", "--omp-heads", "--mixed"] + common))
-    else:
+            for wait in (None, "passive"):
+                env = dict(base)
+                env.pop("OPENBLAS_CORETYPE", None)
+                env.pop("OMP_WAIT_POLICY", None)
+                if var == "openmp":
+                    env["LD_LIBRARY_PATH"] = args.openmp_dir
+                if wait:
+                    env["OMP_WAIT_POLICY"] = wait
+                configs.append((f"{var}{' passive' if wait else ''}", env,
+                                [peak, "--threads", "2", "--omp-heads", "--mixed"] + common))
+    elif args.study == "blis":
         if not args.blis_bin:
             sys.exit("--blis-bin PROG needed")
         for prog in args.blis_bin:
@@ -108,45 +118,67 @@ def main():
                     configs.append((f"{os.path.basename(prog)} arch={arch or 'auto'} {t}T", env,
                                     [prog, "--threads", str(t)] + common))
 
-    vals = defaultdict(list)
+    vals = defaultdict(list)  # (label, shape) -> [(value, foreign)]
     order, info, foreign = [], {}, defaultdict(list)
     raw = open(args.raw, "a") if args.raw else None
+
+    def runs():
+        """(label, foreign, output) of each run: measured now, or read back from --from-raw."""
+        if args.study == "raw":
+            text = open(args.from_raw).read()
+            for chunk in text.split("## round ")[1:]:
+                head, _, out = chunk.partition("\n")
+                r, rest = head.split(" ", 1)
+                label, _, tail = rest.rpartition(" foreign=")
+                yield label, float(tail.split()[0]), out
+            return
+        for r in range(args.rounds):
+            for label, env, cmd in configs:
+                out, fo, busy = run_one(cmd, env, args.max_wait)
+                if raw:
+                    raw.write(f"## round {r} {label} foreign={fo:.3f} busy_before={busy}\n{out}")
+                    raw.flush()
+                print(f"# round {r + 1}/{args.rounds} {label}: foreign cpu {100 * fo:.0f}%", file=sys.stderr,
+                      flush=True)
+                yield label, fo, out
+
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} loadavg {open('/proc/loadavg').read().strip()}", flush=True)
-    for r in range(args.rounds):
-        for label, env, cmd in configs:
-            out, fo, busy = run_one(cmd, env, args.max_wait)
-            foreign[label].append(fo)
-            if raw:
-                raw.write(f"## round {r} {label} foreign={fo:.3f} busy_before={busy}\n{out}")
-            for line in out.splitlines():
-                if line.startswith("# openblas") or line.startswith("# blis"):
-                    info[label] = line[2:].split(" config=")[0]
-                if line.startswith("#") or line.startswith("shape") or not line.strip():
-                    continue
-                p = line.split()
-                col = 6 if args.metric == "gflops" else 5
-                if p[col] == "-":
-                    continue
-                name = p[0]
-                if name not in order:
-                    order.append(name)
-                vals[(label, name)].append(float(p[col]))
-            print(f"# round {r + 1}/{args.rounds} {label}: foreign cpu {100 * fo:.0f}%", file=sys.stderr, flush=True)
-    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} loadavg {open('/proc/loadavg').read().strip()}")
     labels = [c[0] for c in configs]
+    for label, fo, out in runs():
+        if label not in labels:
+            labels.append(label)
+        foreign[label].append(fo)
+        for line in out.splitlines():
+            if line.startswith("# openblas") or line.startswith("# blis"):
+                info[label] = line[2:].split(" config=")[0]
+            if line.startswith("#") or line.startswith("shape") or not line.strip():
+                continue
+            p = line.split()
+            col = 6 if args.metric == "gflops" else 5
+            if p[col] == "-":
+                continue
+            name = p[0]
+            if name not in order:
+                order.append(name)
+            vals[(label, name)].append((float(p[col]), fo))
+    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} loadavg {open('/proc/loadavg').read().strip()}")
     for lab in labels:
         print(f"# {lab}: {info.get(lab, '?')}; foreign cpu per round "
               + " ".join(f"{100 * f:.0f}%" for f in foreign[lab]))
     if args.metric == "gflops":
-        print("\nGFLOP/s, median over rounds [best round]\n")
+        print(f"\nGFLOP/s, median over rounds [best round]; rounds with foreign cpu > "
+              f"{100 * args.max_foreign:.0f}% left out\n")
     else:
-        print("\nms per call (per batch of head calls), median over rounds [best round]\n")
+        print(f"\nms per call (per batch of head calls), median over rounds [best round]; rounds with "
+              f"foreign cpu > {100 * args.max_foreign:.0f}% left out\n")
     print("| shape | " + " | ".join(labels) + " |")
     print("|---|" + "---:|" * len(labels))
     for name in order:
         cells = []
         for lab in labels:
-            v = vals.get((lab, name))
+            v = vals.get((lab, name), [])
+            kept = [x for x, fo in v if fo <= args.max_foreign]
+            v = kept if kept else [x for x, _ in v]
             if not v:
                 cells.append("-")
             elif args.metric == "gflops":

@@ -13,8 +13,10 @@
  * against BLIS (cc bench/sgemm_peak.c -fopenmp -lblis -lm) for comparison.
  *
  *   sgemm_peak [--threads N] [--reps R] [--min-ms MS] [--batch B]
- *              [--only SUBSTR] [--omp-heads] [--mixed] [--reinit-core]
+ *              [--only SUBSTR] [--omp-heads] [--mixed] [--split] [--reinit-core]
  *
+ *   --only LIST     run only the shapes whose names contain one of the
+ *                   comma-separated substrings ("none" prints the header)
  *   --threads N     openblas_set_num_threads(N) / bli_thread_set_num_threads(N)
  *                   (default: leave the library's own choice)
  *   --omp-heads     also run the per-head products inside
@@ -22,8 +24,13 @@
  *                   would spread heads over cores), once as is and once with
  *                   the BLAS set to 1 thread around the region
  *   --mixed         also time an MLP-like sequence: sgemm fc1, an OpenMP GELU
- *                   pass, sgemm fc2, an OpenMP residual add, to expose
- *                   interference between the BLAS's threads and OpenMP's
+ *                   pass, sgemm fc2, an OpenMP residual add (mlp_seq), against
+ *                   the sum of its parts timed alone (mlp_parts_sum), to
+ *                   expose interference between the BLAS's threads and
+ *                   OpenMP's (both spin-wait after their work)
+ *   --split         also run each linear product with its rows split over
+ *                   the bench's OpenMP team, one BLAS call per thread
+ *                   (name_split; use with --threads 1 on the pthread build)
  *   --reinit-core   before anything else, drop OPENBLAS_CORETYPE from the
  *                   environment and redo OpenBLAS's core detection in process
  *                   (gotoblas_dynamic_quit + gotoblas_dynamic_init, exported
@@ -124,6 +131,26 @@ static void run_gemm(void *p) {
   cblas_sgemm(CblasRowMajor, g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, lda, g->b, ldb, 0.0f, g->c, g->n);
 }
 
+/* The same product with its rows split over the bench's own OpenMP team,
+ * one single-threaded BLAS call per thread (the caller, not the BLAS, owns the
+ * threads).  The BLAS must be at 1 thread (--threads 1) for the pthread build;
+ * the OpenMP build drops to 1 thread inside a parallel region by itself. */
+static void run_gemm_split(void *p) {
+  gemm_ctx *g = p;
+  int lda = g->ta == CblasNoTrans ? g->k : g->m;
+  int ldb = g->tb == CblasNoTrans ? g->n : g->k;
+#pragma omp parallel num_threads(g_omp_threads)
+  {
+    int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    int r0 = (int)((long)g->m * t / nt), r1 = (int)((long)g->m * (t + 1) / nt);
+    if (r1 > r0) {
+      const float *a = g->ta == CblasNoTrans ? g->a + (size_t)r0 * lda : g->a + r0;
+      cblas_sgemm(CblasRowMajor, g->ta, g->tb, r1 - r0, g->n, g->k, 1.0f, a, lda, g->b, ldb, 0.0f,
+                  g->c + (size_t)r0 * g->n, g->n);
+    }
+  }
+}
+
 /* ---- per-head attention products --------------------------------------
  * q,k,v: [heads][T][dh] contiguous; s: [heads][T][T]; o: [heads][T][dh].
  * mode 0: serial loop over heads, BLAS threads as configured.
@@ -172,12 +199,15 @@ static void run_heads(void *p) {
   }
 }
 
-/* ---- MLP-like sequence: BLAS then OpenMP then BLAS then OpenMP ----------- */
+/* ---- MLP-like sequence: BLAS then OpenMP then BLAS then OpenMP -----------
+ * H = X W1^T (sgemm), G = gelu(H) (OpenMP), Y = G W2^T (sgemm), Y += X
+ * (OpenMP).  Out of place, so every pass sees the same data. part 1 runs
+ * only the two OpenMP passes, for the sum-of-parts comparison. */
 typedef struct {
   int m, d, hid;
   const float *x, *w1, *w2;
-  float *h, *y;
-  int part; /* 0 whole sequence, 1 only the two OpenMP passes */
+  float *h, *g, *y;
+  int part;
 } mlp_ctx;
 
 static void run_mlp(void *p) {
@@ -186,14 +216,15 @@ static void run_mlp(void *p) {
   if (c->part == 0)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->m, c->hid, c->d, 1.0f, c->x, c->d, c->w1, c->d, 0.0f, c->h,
                 c->hid);
-  float *h = c->h;
+  const float *h = c->h;
+  float *g = c->g;
 #pragma omp parallel for schedule(static) num_threads(g_omp_threads)
   for (size_t i = 0; i < nh; i++) {
     float v = h[i];
-    h[i] = 0.5f * v * (1.0f + erff(v * 0.70710678f));
+    g[i] = 0.5f * v * (1.0f + erff(v * 0.70710678f));
   }
   if (c->part == 0)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->m, c->d, c->hid, 1.0f, c->h, c->hid, c->w2, c->hid, 0.0f,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->m, c->d, c->hid, 1.0f, c->g, c->hid, c->w2, c->hid, 0.0f,
                 c->y, c->d);
   float *y = c->y;
   const float *x = c->x;
@@ -207,10 +238,26 @@ static void report(const char *name, int m, int n, int k, int calls, double sec,
   fflush(stdout);
 }
 
-static int want(const char *only, const char *name) { return !only || strstr(name, only) != NULL; }
+/* --only: comma-separated substrings; a shape runs when its name contains one. */
+static int want(const char *only, const char *name) {
+  if (!only) return 1;
+  const char *p = only;
+  while (*p) {
+    const char *e = strchr(p, ',');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    char tok[64];
+    if (n >= sizeof tok) n = sizeof tok - 1;
+    memcpy(tok, p, n);
+    tok[n] = 0;
+    if (n && strstr(name, tok)) return 1;
+    if (!e) break;
+    p = e + 1;
+  }
+  return 0;
+}
 
 int main(int argc, char **argv) {
-  int threads = 0, batch = 32, omp_heads = 0, mixed = 0, reinit = 0;
+  int threads = 0, batch = 32, omp_heads = 0, mixed = 0, reinit = 0, split = 0;
   const char *only = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
@@ -220,11 +267,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--omp-heads")) omp_heads = 1;
     else if (!strcmp(argv[i], "--mixed")) mixed = 1;
+    else if (!strcmp(argv[i], "--split")) split = 1;
     else if (!strcmp(argv[i], "--reinit-core")) reinit = 1;
     else {
       fprintf(stderr,
               "usage: %s [--threads N] [--reps R] [--min-ms MS] [--batch B] [--only SUBSTR] [--omp-heads] [--mixed] "
-              "[--reinit-core]\n",
+              "[--split] [--reinit-core]\n",
               argv[0]);
       return 2;
     }
@@ -283,6 +331,11 @@ int main(int argc, char **argv) {
       gemm_ctx g = {CblasNoTrans, CblasTrans, M, lin[i].n, lin[i].k, X, W, C};
       double s = time_op(run_gemm, &g, &sp);
       report(nm, M, lin[i].n, lin[i].k, 1, s, sp);
+      if (split) {
+        strcat(nm, "_split");
+        s = time_op(run_gemm_split, &g, &sp);
+        report(nm, M, lin[i].n, lin[i].k, 1, s, sp);
+      }
     }
   }
   for (int i = 0; i < 4; i++) {
@@ -292,12 +345,22 @@ int main(int argc, char **argv) {
       gemm_ctx g = {CblasNoTrans, CblasNoTrans, M, lin[i].k, lin[i].n, G, W, C};
       double s = time_op(run_gemm, &g, &sp);
       report(nm, M, lin[i].k, lin[i].n, 1, s, sp);
+      if (split) {
+        strcat(nm, "_split");
+        s = time_op(run_gemm_split, &g, &sp);
+        report(nm, M, lin[i].k, lin[i].n, 1, s, sp);
+      }
     }
     snprintf(nm, sizeof nm, "%s_dW", lin[i].name);
     if (want(only, nm)) {
       gemm_ctx g = {CblasTrans, CblasNoTrans, lin[i].n, lin[i].k, M, G, X, Cw};
       double s = time_op(run_gemm, &g, &sp);
       report(nm, lin[i].n, lin[i].k, M, 1, s, sp);
+      if (split) {
+        strcat(nm, "_split");
+        s = time_op(run_gemm_split, &g, &sp);
+        report(nm, lin[i].n, lin[i].k, M, 1, s, sp);
+      }
     }
   }
 
@@ -320,18 +383,27 @@ int main(int argc, char **argv) {
   }
 
   if (mixed && want(only, "mlp")) {
-    mlp_ctx c = {M, D, HID, X, W, W, C, G, 0};
+    float *Hb = alloc_fill((size_t)M * HID, 14), *Gb = alloc_fill((size_t)M * HID, 15);
+    float *Yb = alloc_fill((size_t)M * D, 16);
+    /* the gelu input of the omp-only timing: a real fc1 output */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, HID, D, 1.0f, X, D, W, D, 0.0f, Hb, HID);
+    mlp_ctx c = {M, D, HID, X, W, W, Hb, Gb, Yb, 0};
     double s_all = time_op(run_mlp, &c, &sp);
-    report("mlp_seq(fc1+gelu+fc2+add)", M, HID, D, 2, s_all, sp);
+    report("mlp_seq", M, HID, D, 2, s_all, sp);
     c.part = 1;
     double s_omp = time_op(run_mlp, &c, &sp);
-    printf("%-22s %5d %5d %5s %4s %10.3f %8s %6.1f%%\n", "mlp_omp_only(gelu+add)", M, HID, "-", "-", s_omp * 1e3, "-",
+    printf("%-22s %5d %5d %5s %4s %10.3f %8s %6.1f%%\n", "mlp_omp_only", M, HID, "-", "-", s_omp * 1e3, "-",
            sp * 100.0);
-    gemm_ctx g1 = {CblasNoTrans, CblasTrans, M, HID, D, X, W, C};
-    gemm_ctx g2 = {CblasNoTrans, CblasTrans, M, D, HID, C, W, G};
-    double s1 = time_op(run_gemm, &g1, NULL), s2 = time_op(run_gemm, &g2, NULL);
+    gemm_ctx g1 = {CblasNoTrans, CblasTrans, M, HID, D, X, W, Hb};
+    gemm_ctx g2 = {CblasNoTrans, CblasTrans, M, D, HID, Gb, W, Yb};
+    double s1 = time_op(run_gemm, &g1, &sp), s2 = time_op(run_gemm, &g2, &sp);
+    printf("%-22s %5d %5d %5s %4s %10.3f %8s %7s\n", "mlp_parts_sum", M, HID, "-", "-", (s1 + s2 + s_omp) * 1e3, "-",
+           "-");
     printf("# mlp: sequence %.3f ms vs parts fc1 %.3f + fc2 %.3f + omp %.3f = %.3f ms (overhead %+.1f%%)\n", s_all * 1e3,
            s1 * 1e3, s2 * 1e3, s_omp * 1e3, (s1 + s2 + s_omp) * 1e3, (s_all / (s1 + s2 + s_omp) - 1.0) * 100.0);
+    free(Hb);
+    free(Gb);
+    free(Yb);
   }
 
   if (want(only, "square")) {

@@ -25,6 +25,7 @@ static const char *CMD = "bench";
 
 typedef struct {
     char label[64];
+    char key[48]; /* the row's name in JSON: dense, mod_attention_c0500, isoflop_depth_c0500 */
     amod_vit_config cfg;
     amod_mod_config mod;
 } bench_model;
@@ -230,6 +231,7 @@ int amod_cmd_bench(int argc, char **argv) {
     int n_models = 0;
     models[n_models] = (bench_model){.cfg = cfg};
     models[n_models].mod.capacity = 1.0f;
+    snprintf(models[n_models].key, 48, "dense");
     snprintf(models[n_models++].label, 64, "dense");
     for (int c = 0; c < nc; c++) {
         amod_mod_config mod = {0};
@@ -241,6 +243,7 @@ int amod_cmd_bench(int argc, char **argv) {
             bench_model *bm = &models[n_models++];
             *bm = (bench_model){.cfg = cfg, .mod = mod};
             snprintf(bm->label, 64, "MoD %s C=%g", amod_router_name(routers[r]), caps[c]);
+            snprintf(bm->key, 48, "mod_%s_c%04d", amod_router_name(routers[r]), (int)lroundf(caps[c] * 1000));
         }
         for (int k = 0; isoflop && k < 2; k++) {
             amod_isoflop iso;
@@ -249,6 +252,7 @@ int amod_cmd_bench(int argc, char **argv) {
             bench_model *bm = &models[n_models++];
             *bm = (bench_model){.cfg = iso.cfg};
             bm->mod.capacity = 1.0f;
+            snprintf(bm->key, 48, "isoflop_%s_c%04d", k ? "width" : "depth", (int)lroundf(caps[c] * 1000));
             snprintf(bm->label, 64, "isoFLOP(C=%g) %s %d/%d", caps[c], k ? "width" : "depth",
                      k ? iso.cfg.embed_dim : iso.cfg.depth, k ? cfg.embed_dim : cfg.depth);
         }
@@ -289,10 +293,10 @@ int amod_cmd_bench(int argc, char **argv) {
                            speedup / fratio);
                     fflush(stdout);
                     if (jf) {
-                        fprintf(jf, "%s  {\"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, "
+                        fprintf(jf, "%s  {\"row\": \"%s_%s\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, "
                                     "\"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"gflops\": %.2f, \"peak_mib\": %.1f, "
                                     "\"gmacs_per_image\": %.4f, \"speedup_vs_dense\": %.4f, \"flops_ratio\": %.4f}",
-                                first ? "" : ",\n", models[i].label, mode, batches[b], threads[t], r.img_s, r.ms,
+                                first ? "" : ",\n", models[i].key, mode, models[i].label, mode, batches[b], threads[t], r.img_s, r.ms,
                                 r.gflops, r.peak_kb / 1024.0, r.macs * 1e-9, have_dense ? speedup : 0.0,
                                 have_dense ? fratio : 0.0);
                         first = 0;

@@ -14,7 +14,7 @@ cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/nu
 for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$t findings=build-fuzz/findings/$t log=build-fuzz/fuzz_$t.log
   mkdir -p "$corpus" "$findings"
-  opts=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+  opts=(-max_total_time="$secs" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$findings/")
   [ -f "fuzz/dict/$t.dict" ] && opts+=(-dict="fuzz/dict/$t.dict")
   # The first folder collects new inputs (kept between runs); the seeds are only read.

@@ -314,27 +314,38 @@ static void put_be32(unsigned char *p, unsigned long v) {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (24 - 8 * i));
 }
 
-/* Pictures whose header claims more than AMOD_IMAGE_MAX_PIXELS are refused before anything
- * is allocated for them. */
-static void test_size_limits(void) {
-    amod_error err;
-    amod_image back;
-    /* A PNG: signature, IHDR of 20000 x 20000 RGB8, and the start of an IDAT. */
-    unsigned char png[8 + 25 + 12] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+/* A PNG of 45 bytes: signature, IHDR of w x h RGB8, and an empty IDAT. */
+static void forge_png(unsigned char png[45], unsigned long w, unsigned long h) {
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memset(png, 0, 45);
+    memcpy(png, sig, 8);
     unsigned char *ihdr = png + 8;
     put_be32(ihdr, 13);
     memcpy(ihdr + 4, "IHDR", 4);
-    put_be32(ihdr + 8, 20000);
-    put_be32(ihdr + 12, 20000);
+    put_be32(ihdr + 8, w);
+    put_be32(ihdr + 12, h);
     ihdr[16] = 8, ihdr[17] = 2; /* 8 bits, RGB; compression, filter, interlace 0 */
     put_be32(ihdr + 21, crc32_of(ihdr + 4, 17));
     unsigned char *idat = ihdr + 25;
-    put_be32(idat, 0);
     memcpy(idat + 4, "IDAT", 4);
     put_be32(idat + 8, crc32_of(idat + 4, 4));
+}
+
+/* Pictures whose header claims more than AMOD_IMAGE_MAX_PIXELS, or more than the file could
+ * hold, are refused before anything is allocated for them. */
+static void test_size_limits(void) {
+    amod_error err;
+    amod_image back;
+    unsigned char png[8 + 25 + 12];
+    forge_png(png, 20000, 20000);
     int rc = amod_image_decode(png, sizeof png, "huge.png", &back, &err);
     check_error(rc, &err, &back, "huge.png", "20000 x 20000 png");
     CHECK(strstr(err.msg, "too large") != NULL, "huge png message: %s", err.msg);
+    /* Under the limit, but far more pixels than 45 bytes can inflate to. */
+    forge_png(png, 8000, 8000);
+    rc = amod_image_decode(png, sizeof png, "bomb.png", &back, &err);
+    check_error(rc, &err, &back, "bomb.png", "8000 x 8000 png in 45 bytes");
+    CHECK(strstr(err.msg, "8000x8000 pixels cannot come from 45 bytes") != NULL, "bomb png message: %s", err.msg);
 #ifdef AMOD_HAVE_JPEG
     /* A JPEG whose frame header says 20000 x 20000. */
     amod_image img;

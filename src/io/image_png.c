@@ -48,10 +48,22 @@ static void read_from_memory(png_structp png, png_bytep out, png_size_t n) {
 static int png_decode_jmp(png_reader *r) {
     if (setjmp(png_jmpbuf(r->png))) return -1;
     png_set_read_fn(r->png, r, read_from_memory);
+    /* Skip every ancillary chunk but tRNS: none changes the RGB we keep, and libpng 1.6.39
+     * allocates a text chunk's claimed length even after calling it too large (a 97-byte
+     * file asked for 1.7 GB). Skipped chunks are read through in small pieces. */
+    png_set_keep_unknown_chunks(r->png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
     png_read_info(r->png, r->info);
     png_uint_32 w = png_get_image_width(r->png, r->info), h = png_get_image_height(r->png, r->info);
     if ((unsigned long long)w * h > (unsigned long long)AMOD_IMAGE_MAX_PIXELS) {
         snprintf(r->msg, sizeof r->msg, "image too large (%lux%lu pixels)", (unsigned long)w, (unsigned long)h);
+        return -1;
+    }
+    /* Deflate expands a byte into at most 1032: rows (a filter byte each) that the whole file
+     * could not hold are a truncated or hostile file, refused before allocating for them. */
+    double raw = (double)h * ((double)png_get_rowbytes(r->png, r->info) + 1.0);
+    if (raw > 1032.0 * (double)r->size + 4096.0) {
+        snprintf(r->msg, sizeof r->msg, "%lux%lu pixels cannot come from %zu bytes (truncated?)", (unsigned long)w,
+                 (unsigned long)h, r->size);
         return -1;
     }
     /* Palette -> RGB, low-bit gray -> 8 bits, tRNS -> alpha; 16 bits -> high byte (as PIL). */

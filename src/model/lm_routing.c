@@ -44,8 +44,19 @@ static void init_new(amod_lm *m, char (*old)[96], int n_old, uint64_t seed) {
     }
 }
 
-/* Rebuilds the layout for new routing (values of surviving tensors are kept). */
-static int relayout(amod_lm *m, uint64_t seed, amod_error *err) {
+/* Which router tensors layer l has: the layout depends on nothing else. */
+static int router_kind(const amod_lm *m, int l) {
+    int linear = lm_is_mod(m, l) && m->mod.router == AMOD_ROUTER_LINEAR;
+    return (linear ? 1 + m->pred_hidden * 2 : 0) | (lm_is_skip(m, l) << 30);
+}
+
+/* Rebuilds the layout for new routing (values of surviving tensors are kept). The buffer is
+ * kept as it is when the set of tensors does not change, so parameter pointers stay valid. */
+static int relayout(amod_lm *m, const int *old_kind, uint64_t seed, amod_error *err) {
+    int same = 1;
+    for (int l = 0; l < m->cfg.n_layers; l++) same = same && router_kind(m, l) == old_kind[l];
+    lm_free_acts(m);
+    if (same) return 0;
     int n_old = m->n_tensors;
     char (*old)[96] = amod_alloc((size_t)(n_old + 1) * sizeof *old, err);
     if (!old) return -1;
@@ -53,17 +64,17 @@ static int relayout(amod_lm *m, uint64_t seed, amod_error *err) {
     int rc = lm_build_layout(m, err);
     if (!rc) init_new(m, old, n_old, seed);
     free(old);
-    lm_free_acts(m);
     return rc;
 }
 
 int amod_lm_set_mod(amod_lm *m, const amod_mod_config *mod, int predictor_hidden, amod_error *err) {
     if (check_mod(m, mod, predictor_hidden, err)) return -1;
     amod_mod_config old = m->mod;
-    int old_pred = m->pred_hidden;
+    int old_pred = m->pred_hidden, kind[AMOD_MAX_LAYERS];
+    for (int l = 0; l < m->cfg.n_layers; l++) kind[l] = router_kind(m, l);
     m->mod = *mod;
     m->pred_hidden = mod->router == AMOD_ROUTER_LINEAR ? predictor_hidden : 0;
-    if (relayout(m, mod->seed, err)) {
+    if (relayout(m, kind, mod->seed, err)) {
         m->mod = old;
         m->pred_hidden = old_pred;
         return -1;
@@ -96,9 +107,11 @@ int amod_lm_set_mindskip(amod_lm *m, const amod_lm_mindskip *ms, amod_error *err
         if (!any) return amod_fail(err, "no MindSkip layers selected");
     }
     amod_lm_mindskip old = m->skip;
+    int kind[AMOD_MAX_LAYERS];
+    for (int l = 0; l < m->cfg.n_layers; l++) kind[l] = router_kind(m, l);
     m->skip = *ms;
     if (ms->mode == AMOD_LM_SKIP_NONE) memset(m->skip.routed, 0, sizeof m->skip.routed);
-    if (relayout(m, ms->seed, err)) {
+    if (relayout(m, kind, ms->seed, err)) {
         m->skip = old;
         return -1;
     }

@@ -6,6 +6,10 @@
 int amod_cmd_flops(int argc, char **argv);
 
 int amod_cmd_forward(int argc, char **argv);
+/* cmd_forward_lm.c: the forward pass of language models; amod_forward_is_lm tells whether
+ * the model directory among the arguments holds a GPT-2 or Llama checkpoint. */
+int amod_cmd_forward_lm(int argc, char **argv);
+int amod_forward_is_lm(int argc, char **argv);
 int amod_cmd_diff(int argc, char **argv);
 
 #endif

@@ -321,12 +321,12 @@ amod_lm *amod_lm_load(const char *dir, amod_error *err) {
     if (!m) return NULL;
     if (routing.mod.router != AMOD_ROUTER_NONE &&
         amod_lm_set_mod(m, &routing.mod, routing.predictor_hidden, err)) {
-        amod_fail(err, "%s: %s", path, err->msg);
+        amod_fail_prefix(err, path);
         amod_lm_free(m);
         return NULL;
     }
     if (routing.skip.mode != AMOD_LM_SKIP_NONE && amod_lm_set_mindskip(m, &routing.skip, err)) {
-        amod_fail(err, "%s: %s", path, err->msg);
+        amod_fail_prefix(err, path);
         amod_lm_free(m);
         return NULL;
     }

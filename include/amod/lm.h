@@ -152,10 +152,13 @@ typedef struct amod_lm_gen {
     float temperature; /* 0: greedy (argmax); > 0: sample from softmax(logits / temperature) */
     int top_k;         /* 0: all tokens */
     uint64_t seed;
+    int no_cache;      /* recompute the whole prefix at every step (slow; to check the cache) */
 } amod_lm_gen;
 
-/* Continues prompt[0..n_prompt-1] by n_new tokens into out[0..n_new-1]. MoD layers route
- * with the causal predictor; sequence-level MindSkip decides its gates on the prompt.
+/* Continues prompt[0..n_prompt-1] by n_new tokens into out[0..n_new-1] (n_prompt + n_new - 1
+ * must fit the model's positions). MoD layers route each token with the causal predictor, so
+ * the same choice is made one token at a time as over the whole prefix; sequence-level
+ * MindSkip decides its gates on the prompt and keeps them.
  * step_logits, when not NULL, receives [n_new, V]: the logits each new token was drawn from. */
 int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new, const amod_lm_gen *g,
                      int64_t *out, float *step_logits, amod_error *err);

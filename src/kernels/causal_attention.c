@@ -41,6 +41,7 @@ void causal_attention_forward(float *out, float *probs, float *col_sum, const fl
                               int KV, int hd) {
     const int ld = (H + 2 * KV) * hd, ldo = H * hd, group = H / KV;
     const float scale = 1.0f / sqrtf((float)hd);
+    if (T <= 0) return;
     if (col_sum) memset(col_sum, 0, (size_t)B * T * sizeof *col_sum);
 #pragma omp parallel
     {
@@ -74,6 +75,7 @@ void causal_attention_backward(float *dqkv, const float *dout, const float *qkv,
                                int T, int H, int KV, int hd, float *scratch) {
     const int ld = (H + 2 * KV) * hd, ldo = H * hd, group = H / KV;
     const float scale = 1.0f / sqrtf((float)hd);
+    if (T <= 0) return;
 #pragma omp parallel
     {
         int tid = 0;

@@ -208,6 +208,7 @@ static void block_forward(amod_lm *m, int l, int B) {
     const lm_block *p = &m->blk[l];
     lm_layer_acts *a = &m->la[l];
     const int D = c->d_model, F = c->d_ff, k = a->k, R = B * k, gpt2 = c->arch == AMOD_LM_GPT2;
+    if (R == 0) return; /* the predictor sent no token through this block */
     norm_forward(m, a->ln1, a->mu1, a->rs1, a->xs, p->ln1_w, p->ln1_b, R);
     /* Attention runs on every sequence in training (the straight-through gradient needs its
      * output) and for token-level gates; otherwise only on the sequences whose gate is open. */

@@ -11,5 +11,6 @@ int amod_cmd_forward(int argc, char **argv);
 int amod_cmd_forward_lm(int argc, char **argv);
 int amod_forward_is_lm(int argc, char **argv);
 int amod_cmd_diff(int argc, char **argv);
+int amod_cmd_generate(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const command commands[] = {
     {"forward", amod_cmd_forward, "run a model on a safetensors batch: logits, loss, gradients, attention"},
     {"diff", amod_cmd_diff, "compare two safetensors files tensor by tensor (relative max error)"},
     {"version", NULL, "print the version"},
+    {"generate", amod_cmd_generate, "continue a prompt with a GPT-2 / Llama model (KV cache, byte-level)"},
     {"flops", amod_cmd_flops, "FLOPs per image of a (MoD) ViT, per layer; isoFLOP baselines"},
 };
 

@@ -248,7 +248,7 @@ static void block_forward(amod_lm *m, int l, int B) {
     m->stats.macs_per_token += (double)R * D * F * (gpt2 ? 2 : 3);
 }
 
-static int check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err) {
+int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err) {
     const amod_lm_config *c = &m->cfg;
     if (B < 1 || T < 1) return amod_fail(err, "input_ids must hold at least one token (got [%d, %d])", B, T);
     if (T > c->max_positions)
@@ -262,7 +262,7 @@ static int check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_er
 
 int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits, float *loss, amod_error *err) {
     const amod_lm_config *c = &m->cfg;
-    if (check_ids(m, ids, B, T, err)) return -1;
+    if (lm_check_ids(m, ids, B, T, err)) return -1;
     if (loss && T < 2) return amod_fail(err, "the next-token loss needs sequences of at least 2 tokens (got %d)", T);
     if (m->route_mode == AMOD_LM_ROUTE_PREDICTOR && m->mod.router != AMOD_ROUTER_NONE) {
         if (m->mod.router != AMOD_ROUTER_LINEAR || m->pred_hidden < 1)

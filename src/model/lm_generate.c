@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "core/error.h"
 #include "core/rng.h"
 #include "kernels/kernels.h"
@@ -191,9 +195,11 @@ static int64_t pick(const float *logits, int V, const amod_lm_gen *g, amod_rng *
     return best;
 }
 
-static int check_request(const amod_lm *m, int n_prompt, int n_new, const amod_lm_gen *g, amod_error *err) {
+static int check_request(const amod_lm *m, const int64_t *prompt, int n_prompt, int n_new, const amod_lm_gen *g,
+                         amod_error *err) {
     const amod_lm_config *c = &m->cfg;
     if (n_prompt < 1) return amod_fail(err, "generation needs a prompt of at least one token");
+    if (lm_check_ids(m, prompt, 1, n_prompt, err)) return -1;
     if (n_new < 0) return amod_fail(err, "cannot generate %d tokens", n_new);
     if ((long)n_prompt + n_new - 1 > c->max_positions)
         return amod_fail(err, "a prompt of %d tokens plus %d new ones does not fit the model's %d positions", n_prompt,
@@ -229,7 +235,7 @@ static int generate_uncached(amod_lm *m, const int64_t *prompt, int n_prompt, in
 
 int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new, const amod_lm_gen *g,
                      int64_t *out, float *step_logits, amod_error *err) {
-    if (check_request(m, n_prompt, n_new, g, err)) return -1;
+    if (check_request(m, prompt, n_prompt, n_new, g, err)) return -1;
     const int V = m->cfg.vocab_size, was_grad = m->grad_enabled;
     const amod_lm_route_mode was_mode = m->route_mode;
     amod_lm_set_grad_enabled(m, 0);
@@ -246,11 +252,20 @@ int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new,
             memcpy(c.logits, m->logits + (size_t)(n_prompt - 1) * V, (size_t)V * sizeof(float));
             amod_rng r;
             rng_seed(&r, g->seed);
+#ifdef _OPENMP
+            /* one row per step: waking a thread team for every tiny loop costs more than the
+             * loop itself (the matrix-vector products still use OpenBLAS's own threads) */
+            const int threads = omp_get_max_threads();
+            omp_set_num_threads(1);
+#endif
             for (int i = 0; i < n_new; i++) {
                 if (step_logits) memcpy(step_logits + (size_t)i * V, c.logits, (size_t)V * sizeof(float));
                 out[i] = pick(c.logits, V, g, &r, probs);
                 if (i + 1 < n_new) step(m, &c, out[i], n_prompt + i);
             }
+#ifdef _OPENMP
+            omp_set_num_threads(threads);
+#endif
         }
         free(c.mem);
     }

@@ -99,6 +99,8 @@ int lm_ensure_acts(amod_lm *m, int B, int T, amod_error *err);
 void lm_free_acts(amod_lm *m);
 int lm_is_mod(const amod_lm *m, int l);
 int lm_is_skip(const amod_lm *m, int l);
+/* Ids in the vocabulary and T within the positions; the message names the bad id. */
+int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err);
 
 /* lm_mod.c: scores, selection and gathering for MoD layer l on the layer input x [B, T, D]. */
 void lm_mod_route(amod_lm *m, int l, const float *x, int B, int T);

@@ -192,6 +192,30 @@ static void amod_full_capacity_is_dense(const shape *s) {
     amod_lm_free(mod);
 }
 
+/* The FLOPs the forward pass counts as it runs equal the analytic count, dense and routed. */
+static void macs_agree(const shape *s) {
+    routing rts[3] = {{AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_NONE}, {AMOD_ROUTER_LINEAR, 0.25f, 4, AMOD_LM_SKIP_NONE},
+                      {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_SEQUENCE}};
+    for (int i = 0; i < 3; i++) {
+        amod_lm *m = make(s, 21);
+        amod_error err;
+        if (!m || set_routing(m, &rts[i], s->layers, &err)) continue;
+        amod_lm_mindskip ms = *amod_lm_get_mindskip(m);
+        ms.soft = 0;
+        if (ms.mode != AMOD_LM_SKIP_NONE) amod_lm_set_mindskip(m, &ms, &err);
+        int64_t ids[64];
+        for (int j = 0; j < s->B * s->T; j++) ids[j] = j % s->vocab;
+        amod_lm_set_grad_enabled(m, 0);
+        amod_lm_forward(m, ids, s->B, s->T, NULL, NULL, &err);
+        amod_lm_stats st;
+        amod_lm_get_stats(m, &st);
+        double want = amod_lm_macs_per_token(m, s->T, -1.0f);
+        CHECK(fabs(st.macs_per_token - want) <= 1e-9 * want, "routing %d: forward counted %.1f MACs/token, analytic %.1f",
+              i, st.macs_per_token, want);
+        amod_lm_free(m);
+    }
+}
+
 int main(void) {
     /* arch, vocab, dim, heads, kv, head_dim, ff, layers, positions, tie, attn_bias, mlp_bias, B, T */
     shape g1 = {AMOD_LM_GPT2, 37, 12, 3, 3, 4, 20, 3, 16, 1, 1, 1, 2, 7};
@@ -219,6 +243,8 @@ int main(void) {
     gradcheck("gpt2 MindSkip sequence (soft)", &g2, &seq, 11);
     gradcheck("llama MindSkip sequence (soft)", &l2, &seq, 12);
     gradcheck("llama MindSkip token (soft)", &l1, &tok, 13);
+    macs_agree(&g1);
+    macs_agree(&l1);
     amod_full_capacity_is_dense(&g1);
     amod_full_capacity_is_dense(&l1);
     return test_summary("test_lm_gradcheck");

@@ -126,3 +126,18 @@ int cli_lm_read_ids(const char *path, const char *name, int64_t **ids, int *B, i
     }
     return rc;
 }
+
+int cli_lm_read_corpus(const char *path, float val_frac, unsigned char **bytes, size_t *n, size_t *n_train,
+                       amod_error *err) {
+    if (!(val_frac > 0.0f && val_frac < 1.0f))
+        return amod_fail(err, "--val-frac %g must be in (0, 1)", (double)val_frac);
+    *bytes = amod_read_file(path, n, err);
+    if (!*bytes) return -1;
+    *n_train = (size_t)((double)*n * (1.0 - val_frac));
+    if (*n < 64 || *n_train < 32 || *n - *n_train < 32) {
+        free(*bytes);
+        *bytes = NULL;
+        return amod_fail(err, "%s: %zu bytes is too small a corpus to split for training and evaluation", path, *n);
+    }
+    return 0;
+}

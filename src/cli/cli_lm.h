@@ -37,4 +37,9 @@ int cli_lm_apply(const cli_lm_opts *o, amod_lm *m, amod_error *err);
 /* Reads `name` (I64 or I32, [B, T]) from a safetensors file; *ids is malloc'ed. */
 int cli_lm_read_ids(const char *path, const char *name, int64_t **ids, int *B, int *T, amod_error *err);
 
+/* A byte corpus split in two: bytes [0, n_train) for training, [n_train, n) held out (the
+ * last val_frac of the file). *bytes is malloc'ed. */
+int cli_lm_read_corpus(const char *path, float val_frac, unsigned char **bytes, size_t *n, size_t *n_train,
+                       amod_error *err);
+
 #endif

@@ -12,5 +12,7 @@ int amod_cmd_forward_lm(int argc, char **argv);
 int amod_forward_is_lm(int argc, char **argv);
 int amod_cmd_diff(int argc, char **argv);
 int amod_cmd_generate(int argc, char **argv);
+int amod_cmd_train_lm(int argc, char **argv);
+int amod_cmd_eval_lm(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ static const command commands[] = {
     {"diff", amod_cmd_diff, "compare two safetensors files tensor by tensor (relative max error)"},
     {"version", NULL, "print the version"},
     {"generate", amod_cmd_generate, "continue a prompt with a GPT-2 / Llama model (KV cache, byte-level)"},
+    {"train-lm", amod_cmd_train_lm, "train a byte-level GPT-2 / Llama: dense, MoD, or Router-Tuning (MindSkip)"},
+    {"eval-lm", amod_cmd_eval_lm, "perplexity, attention skipped, FLOPs and tokens/s of a byte-level LM"},
     {"flops", amod_cmd_flops, "FLOPs per image of a (MoD) ViT, per layer; isoFLOP baselines"},
 };
 

@@ -192,6 +192,38 @@ static void amod_full_capacity_is_dense(const shape *s) {
     amod_lm_free(mod);
 }
 
+/* A-MoD without gradients scores from column sums taken inside attention (no maps stored):
+ * the same tokens and logits as the training path, which reads the stored maps. */
+static void amod_inference_path(const shape *s) {
+    amod_lm *m = make(s, 31);
+    amod_error err;
+    if (!m) return;
+    perturb(m, 32);
+    routing rt = {AMOD_ROUTER_ATTENTION, 0.5f, 0, AMOD_LM_SKIP_NONE};
+    CHECK(set_routing(m, &rt, s->layers, &err) == 0, "%s", err.msg);
+    const int n = s->B * s->T;
+    int64_t *ids = malloc((size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i++) ids[i] = (i * 5 + 1) % s->vocab;
+    float *la = malloc((size_t)n * s->vocab * sizeof *la), *lb = malloc((size_t)n * s->vocab * sizeof *lb), loss;
+    int k;
+    amod_lm_forward(m, ids, s->B, s->T, la, &loss, &err);
+    int32_t *train_idx = malloc((size_t)n * sizeof *train_idx);
+    const int32_t *routed = amod_lm_routed(m, 1, &k); /* sets k: read it only afterwards */
+    memcpy(train_idx, routed, (size_t)s->B * k * sizeof *train_idx);
+    amod_lm_set_grad_enabled(m, 0);
+    CHECK(amod_lm_forward(m, ids, s->B, s->T, lb, NULL, &err) == 0, "%s", err.msg);
+    const int32_t *inf_idx = amod_lm_routed(m, 1, &k);
+    int same = !memcmp(train_idx, inf_idx, (size_t)s->B * k * sizeof *train_idx);
+    CHECK(same, "A-MoD picks other tokens without gradients");
+    double e = rel_max_err(lb, la, (size_t)n * s->vocab);
+    CHECK(e < 1e-5, "A-MoD inference logits differ from training logits by %.3g", e);
+    free(ids);
+    free(la);
+    free(lb);
+    free(train_idx);
+    amod_lm_free(m);
+}
+
 /* The FLOPs the forward pass counts as it runs equal the analytic count, dense and routed. */
 static void macs_agree(const shape *s) {
     routing rts[3] = {{AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_NONE}, {AMOD_ROUTER_LINEAR, 0.25f, 4, AMOD_LM_SKIP_NONE},
@@ -243,6 +275,8 @@ int main(void) {
     gradcheck("gpt2 MindSkip sequence (soft)", &g2, &seq, 11);
     gradcheck("llama MindSkip sequence (soft)", &l2, &seq, 12);
     gradcheck("llama MindSkip token (soft)", &l1, &tok, 13);
+    amod_inference_path(&g1);
+    amod_inference_path(&l1);
     macs_agree(&g1);
     macs_agree(&l1);
     amod_full_capacity_is_dense(&g1);

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "amod/lm.h"
+#include "core/error.h"
 #include "io/safetensors.h"
 #include "test_support.h"
 
@@ -88,7 +91,52 @@ static void check_fixture(const char *dir) {
     amod_lm_free(m);
 }
 
+/* Old GPT-2 files (openai-community/gpt2) name tensors without "transformer.": the same model. */
+static void old_gpt2_names(void) {
+    char dir[] = "/tmp/amod_lm_oldnames_XXXXXX", path[512];
+    amod_error err;
+    if (!mkdtemp(dir)) return;
+    st_file f;
+    snprintf(path, sizeof path, "%s/model.safetensors", fixture_path("gpt2_hf_tiny"));
+    CHECK(st_open(&f, path, &err) == 0, "%s", err.msg);
+    st_writer w = {0};
+    for (int i = 0; i < f.n; i++) {
+        const st_tensor *t = &f.tensors[i];
+        float *v = malloc(t->numel * sizeof *v);
+        st_read_f32(&f, t, v);
+        const char *name = strncmp(t->name, "transformer.", 12) ? t->name : t->name + 12;
+        CHECK(st_writer_add_f32(&w, name, t->ndim, t->shape, v, &err) == 0, "%s", err.msg);
+        free(v);
+    }
+    st_close(&f);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK(st_writer_save(&w, path, &err) == 0, "%s", err.msg);
+    st_writer_free(&w);
+    size_t n;
+    snprintf(path, sizeof path, "%s/config.json", fixture_path("gpt2_hf_tiny"));
+    unsigned char *cfg = amod_read_file(path, &n, &err);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (cfg) amod_write_file_atomic(path, cfg, n, &err);
+    free(cfg);
+    amod_lm *a = amod_lm_load(fixture_path("gpt2_hf_tiny"), &err), *b = amod_lm_load(dir, &err);
+    CHECK(a && b, "old GPT-2 names: %s", err.msg);
+    if (a && b) {
+        CHECK(amod_lm_num_params(a) == amod_lm_num_params(b) &&
+                  !memcmp(amod_lm_params(a), amod_lm_params(b), amod_lm_num_params(a) * sizeof(float)),
+              "old GPT-2 names load other weights");
+        printf("old GPT-2 tensor names (h.0.attn.c_attn.weight, wte.weight) load the same weights\n");
+    }
+    amod_lm_free(a);
+    amod_lm_free(b);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    remove(path);
+    rmdir(dir);
+}
+
 int main(void) {
+    old_gpt2_names();
     check_fixture("gpt2_hf_tiny");
     check_fixture("llama_hf_tiny");
     return test_summary("test_lm_parity");

@@ -108,9 +108,10 @@ void amod_lm_mindskip_default_layers(amod_lm_mindskip *ms, int n_layers);
  * Router-Tuning. */
 void amod_lm_freeze_base(amod_lm *m, int freeze);
 
-/* Forward pass on token ids [B, T] (every id in 0..V-1, T <= max_positions). logits
- * [B, T, V] is written when not NULL. When loss is not NULL it receives the shifted
- * next-token mean cross-entropy (needs T >= 2) and the pass keeps what backward needs. */
+/* Forward pass on token ids [B, T] (every id in 0..V-1, T <= max_positions, B T <= 2^24).
+ * logits [B, T, V] is written when not NULL. When loss is not NULL it receives the shifted
+ * next-token mean cross-entropy (needs T >= 2), and with gradients enabled (the default) the
+ * pass keeps what amod_lm_backward needs. */
 int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits, float *loss,
                     amod_error *err);
 /* Backward of the last forward (which must have computed the loss): accumulates gradients of

@@ -251,6 +251,8 @@ static void block_forward(amod_lm *m, int l, int B) {
 int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err) {
     const amod_lm_config *c = &m->cfg;
     if (B < 1 || T < 1) return amod_fail(err, "input_ids must hold at least one token (got [%d, %d])", B, T);
+    if ((long long)B * T > (1LL << 24)) /* row counts are ints in the kernels */
+        return amod_fail(err, "a batch of %d x %d tokens is too large for one pass (at most 2^24 tokens)", B, T);
     if (T > c->max_positions)
         return amod_fail(err, "sequence of %d tokens is longer than the model's %d positions", T, c->max_positions);
     for (int i = 0; i < B * T; i++)

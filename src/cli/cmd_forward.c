@@ -15,7 +15,7 @@ static const char *CMD = "forward";
 static void usage(void) {
     printf("usage: amod forward MODEL_DIR --input IN.safetensors --out OUT.safetensors [options]\n\n"
            "Reads `input` [B, C, H, W] (and `labels` [B] when present) and writes `logits`, and with\n"
-           "labels `loss`.\n\n"
+           "labels `loss`. For GPT-2 and Llama checkpoints see `amod forward LM_DIR --help`.\n\n"
            "options:\n" CLI_MOD_HELP
            "  --router-weights F   safetensors file with blocks.{l}.router.weight\n"
            "  --grads              also write grad.{name} for every parameter (needs labels)\n"
@@ -201,6 +201,7 @@ done:
 }
 
 int amod_cmd_forward(int argc, char **argv) {
+    if (amod_forward_is_lm(argc, argv)) return amod_cmd_forward_lm(argc, argv); /* GPT-2, Llama */
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage();

@@ -23,6 +23,13 @@ int amod_fail(amod_error *err, const char *fmt, ...) {
     return -1;
 }
 
+int amod_fail_prefix(amod_error *err, const char *prefix) {
+    char msg[sizeof err->msg]; /* a copy: formatting a buffer into itself is undefined */
+    memcpy(msg, err->msg, sizeof msg);
+    msg[sizeof msg - 1] = 0;
+    return amod_fail(err, "%s: %s", prefix, msg);
+}
+
 void *amod_alloc(size_t bytes, amod_error *err) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) amod_fail(err, "out of memory allocating %zu bytes", bytes);

@@ -8,6 +8,9 @@
  * Control characters in the result (a quoted name holding a newline) become '?'. */
 int amod_fail(amod_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Puts "prefix: " in front of the message already in err (which must not be NULL); returns -1. */
+int amod_fail_prefix(amod_error *err, const char *prefix);
+
 /* malloc/calloc that set an error instead of returning NULL silently. */
 void *amod_alloc(size_t bytes, amod_error *err);
 void *amod_zalloc(size_t bytes, amod_error *err);

@@ -1,0 +1,170 @@
+/* amod language models: Hugging Face GPT2LMHeadModel and LlamaForCausalLM, dense or with
+ * causal Mixture-of-Depths (Raposo et al.), causal A-MoD, or Router-Tuning's MindSkip.
+ *
+ * Parameters live in one contiguous buffer under their Hugging Face names and shapes (GPT-2's
+ * Conv1D weights stay [in, out]), so gradients export as grad.{name} without reshuffling.
+ * Every call that can fail takes an amod_error and returns 0, or -1 with a one-line message. */
+#ifndef AMOD_LM_H
+#define AMOD_LM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "amod/amod.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum amod_lm_arch { AMOD_LM_GPT2 = 0, AMOD_LM_LLAMA = 1 } amod_lm_arch;
+
+/* Shape of a causal language model (config.json of GPT-2 or Llama). */
+typedef struct amod_lm_config {
+    amod_lm_arch arch;
+    int vocab_size;     /* V */
+    int d_model;        /* D */
+    int n_layers;       /* L */
+    int n_heads;        /* H query heads */
+    int n_kv_heads;     /* key/value heads: H for GPT-2, fewer for grouped-query attention */
+    int head_dim;       /* hd */
+    int d_ff;           /* MLP hidden width */
+    int max_positions;  /* n_positions / max_position_embeddings: the longest sequence */
+    float norm_eps;     /* LayerNorm (GPT-2) or RMSNorm (Llama) epsilon */
+    float rope_theta;   /* Llama rotary base */
+    int tie_embeddings; /* head reuses the token embedding */
+    int attn_bias;      /* q, k, v and output projections have biases (always for GPT-2) */
+    int mlp_bias;       /* MLP projections have biases (always for GPT-2) */
+} amod_lm_config;
+
+/* Causal Mixture-of-Depths on the layers marked in is_mod (amod_mod_set_start/_list place
+ * them; the default start 1 gives every other layer).
+ *  - AMOD_ROUTER_LINEAR (Raposo et al.): r = x . w on the block input, top-k = ceil(C T) over
+ *    the sequence, the chosen tokens run the block in their original order under the causal
+ *    mask (Llama's rotary positions stay the original ones), and out = x + r (block(x) - x).
+ *    A causal predictor (Linear(D, P), ReLU, Linear(P, 1) on a stop-gradient copy of x) is
+ *    trained with binary cross-entropy to say whether a token is in the top-k; sampling and
+ *    AMOD_LM_ROUTE_PREDICTOR use it because the top-k needs the future.
+ *  - AMOD_ROUTER_ATTENTION (A-MoD): score_i = attention token i received in the previous
+ *    (dense) layer, summed over heads and queries and divided by H (T - i), the number of
+ *    (head, query) pairs that can see it under the causal mask; no output scaling.
+ *  - AMOD_ROUTER_RANDOM: uniform scores, a baseline. */
+typedef enum amod_lm_route_mode {
+    AMOD_LM_ROUTE_TOPK = 0,  /* training and evaluation: top-k over the whole sequence */
+    AMOD_LM_ROUTE_PREDICTOR, /* causal: a token runs the block when its predictor logit > 0 */
+} amod_lm_route_mode;
+
+/* Router-Tuning's MindSkip: a router Linear(D, 1, bias=False) per routed layer on the
+ * sequence-mean of the normed block input; sigmoid > 0.5 keeps the attention sublayer for the
+ * whole sequence, else it is skipped (the MLP always runs). Straight-through in training:
+ * forward uses the hard gate, backward the sigmoid. The token-level variant gates each token
+ * on its own normed input. */
+typedef enum amod_lm_skip { AMOD_LM_SKIP_NONE = 0, AMOD_LM_SKIP_SEQUENCE, AMOD_LM_SKIP_TOKEN } amod_lm_skip;
+
+typedef struct amod_lm_mindskip {
+    amod_lm_skip mode;
+    unsigned char routed[AMOD_MAX_LAYERS]; /* 1 for a routed layer (never the last) */
+    float target;                          /* capacity: wanted fraction of attention kept */
+    float lambda;                          /* weight of (mean gate - target)^2 in the loss */
+    int soft;                              /* forward uses the sigmoid itself, not the hard gate:
+                                              a smooth variant whose gradient can be checked */
+    uint64_t seed;                         /* initialisation of new router weights */
+} amod_lm_mindskip;
+
+/* What the last forward pass measured. */
+typedef struct amod_lm_stats {
+    float lm_loss;           /* shifted next-token mean cross-entropy */
+    float predictor_loss;    /* mean BCE of the causal predictors (0 without MoD) */
+    float predictor_acc;     /* fraction of tokens the predictors place correctly */
+    float capacity_loss;     /* MindSkip's capacity term, lambda included */
+    float attn_kept;         /* MindSkip: fraction of routed attention sublayers kept */
+    float attn_skipped;      /* fraction of all attention sublayer runs (tokens x layers) skipped */
+    double macs_per_token;   /* multiply-accumulates per token actually performed */
+} amod_lm_stats;
+
+typedef struct amod_lm amod_lm;
+
+/* Reads config.json + model.safetensors (GPT-2 or Llama, F32/F16/BF16) from a directory.
+ * amod's own checkpoints add an "amod" object to config.json with the routing settings. */
+amod_lm *amod_lm_load(const char *dir, amod_error *err);
+/* A randomly initialised model: normal(0, 0.02) weights, zero biases, unit norms. */
+amod_lm *amod_lm_create(const amod_lm_config *cfg, uint64_t seed, amod_error *err);
+void amod_lm_free(amod_lm *m);
+const amod_lm_config *amod_lm_get_config(const amod_lm *m);
+/* Writes model.safetensors (Hugging Face names, plus router tensors) and config.json. Atomic. */
+int amod_lm_save(const amod_lm *m, const char *dir, amod_error *err);
+
+/* MoD routing (router NONE makes the model dense again). predictor_hidden: the causal
+ * predictor's width for the linear router (0 gives none). New router weights are drawn from a
+ * truncated normal (std 0.02, seeded by mod->seed). */
+int amod_lm_set_mod(amod_lm *m, const amod_mod_config *mod, int predictor_hidden, amod_error *err);
+const amod_mod_config *amod_lm_get_mod(const amod_lm *m);
+void amod_lm_set_route_mode(amod_lm *m, amod_lm_route_mode mode);
+/* MindSkip routers (mode NONE removes them). MoD and MindSkip exclude each other. */
+int amod_lm_set_mindskip(amod_lm *m, const amod_lm_mindskip *ms, amod_error *err);
+const amod_lm_mindskip *amod_lm_get_mindskip(const amod_lm *m);
+/* The default MindSkip placement: the upper half of the layers, never the last. */
+void amod_lm_mindskip_default_layers(amod_lm_mindskip *ms, int n_layers);
+/* With 1, only router tensors (MoD routers and predictors, MindSkip routers) get gradients:
+ * Router-Tuning. */
+void amod_lm_freeze_base(amod_lm *m, int freeze);
+
+/* Forward pass on token ids [B, T] (every id in 0..V-1, T <= max_positions, B T <= 2^24).
+ * logits [B, T, V] is written when not NULL. When loss is not NULL it receives the shifted
+ * next-token mean cross-entropy (needs T >= 2), and with gradients enabled (the default) the
+ * pass keeps what amod_lm_backward needs. */
+int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits, float *loss,
+                    amod_error *err);
+/* Backward of the last forward (which must have computed the loss): accumulates gradients of
+ * the LM loss, plus the predictors' BCE and MindSkip's capacity term where present. */
+int amod_lm_backward(amod_lm *m, amod_error *err);
+void amod_lm_zero_grad(amod_lm *m);
+/* 0: inference only, nothing kept for backward (MindSkip then really skips attention). */
+void amod_lm_set_grad_enabled(amod_lm *m, int enabled);
+/* Keep attention probabilities [B, H, T, T] of every layer that runs on all T tokens. */
+void amod_lm_keep_attention(amod_lm *m, int keep);
+/* Attention probabilities of layer l from the last forward, or NULL when not kept. */
+const float *amod_lm_attention(const amod_lm *m, int layer);
+/* Token indices run by MoD layer l in the last forward: [B, k], *k set; NULL for dense. */
+const int32_t *amod_lm_routed(const amod_lm *m, int layer, int *k);
+/* MindSkip gates of layer l in the last forward ([B] or [B, T] of 0/1); NULL when not routed. */
+const float *amod_lm_gates(const amod_lm *m, int layer);
+void amod_lm_get_stats(const amod_lm *m, amod_lm_stats *out);
+/* Multiply-accumulates per token for a sequence of T tokens with the current routing, when
+ * every MindSkip gate is open (kept = 1) or the measured fraction kept is used (kept < 0). */
+double amod_lm_macs_per_token(const amod_lm *m, int T, float kept);
+
+/* Parameters, one contiguous buffer (and its gradients), tensors in a fixed order. */
+size_t amod_lm_num_params(const amod_lm *m);
+float *amod_lm_params(amod_lm *m);
+float *amod_lm_grads(amod_lm *m);
+int amod_lm_num_tensors(const amod_lm *m);
+/* Hugging Face name (transformer.h.0.attn.c_attn.weight, model.layers.0.self_attn.q_proj.weight;
+ * routers: ....mod_router.weight, ....mod_predictor.fc1.weight, ....mindskip_router.weight). */
+const char *amod_lm_tensor_name(const amod_lm *m, int i);
+int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]);
+size_t amod_lm_tensor_offset(const amod_lm *m, int i);
+/* 1 when tensor i is a router tensor (trained by Router-Tuning). */
+int amod_lm_tensor_is_router(const amod_lm *m, int i);
+/* Loads the tensors of a safetensors file whose names match parameters (all must match). */
+int amod_lm_load_params(amod_lm *m, const char *path, amod_error *err);
+
+/* ---- autoregressive generation with a KV cache (batch 1) ---- */
+typedef struct amod_lm_gen {
+    float temperature; /* 0: greedy (argmax); > 0: sample from softmax(logits / temperature) */
+    int top_k;         /* 0: all tokens */
+    uint64_t seed;
+    int no_cache;      /* recompute the whole prefix at every step (slow; to check the cache) */
+} amod_lm_gen;
+
+/* Continues prompt[0..n_prompt-1] by n_new tokens into out[0..n_new-1] (n_prompt + n_new - 1
+ * must fit the model's positions). MoD layers route each token with the causal predictor, so
+ * the same choice is made one token at a time as over the whole prefix; sequence-level
+ * MindSkip decides its gates on the prompt and keeps them.
+ * step_logits, when not NULL, receives [n_new, V]: the logits each new token was drawn from. */
+int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new, const amod_lm_gen *g,
+                     int64_t *out, float *step_logits, amod_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,155 @@
+/* amod eval-lm: perplexity of a byte-level GPT-2 / Llama model on the held-out end of a text
+ * file, with what routing saved: the fraction of attention sublayers skipped, multiply-
+ * accumulates per token actually performed, and inference tokens per second. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli_lm.h"
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "core/error.h"
+
+static const char *CMD = "eval-lm";
+
+static void usage(void) {
+    printf("usage: amod eval-lm LM_DIR --data FILE [options]\n\n"
+           "Cuts the last --val-frac of FILE's bytes into windows of --seq bytes and reports the\n"
+           "perplexity per byte of the shifted next-byte loss (exp of the mean cross-entropy), bits\n"
+           "per byte, the fraction of (token, layer) attention sublayers skipped, MFLOPs per token\n"
+           "(multiply-accumulates, fvcore's convention, as performed), and tokens per second.\n\n"
+           "options:\n"
+           "  --val-frac F         held-out fraction (default 0.05, as amod train-lm)\n"
+           "  --seq T --batch B    window length and windows per pass (default 128, 8)\n"
+           "  --max-windows N      evaluate at most N windows (default all)\n"
+           "  --route topk|predictor  MoD routing: top-k over each window (as trained) or the causal\n"
+           "                       predictor (as when sampling; one window at a time)\n"
+           "  --markdown LABEL     also print one row of a markdown table\n" CLI_LM_HELP);
+}
+
+typedef struct {
+    const char *model, *data, *label;
+    long seq, batch, max_windows;
+    float val_frac;
+    int predictor;
+    cli_lm_opts lm;
+} options;
+
+static int parse(int argc, char **argv, options *o) {
+    memset(o, 0, sizeof *o);
+    cli_lm_init(&o->lm);
+    o->seq = 128, o->batch = 8, o->val_frac = 0.05f;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int r = cli_lm_option(CMD, argc, argv, &i, &o->lm);
+        if (r < 0) return -1;
+        if (r > 0) continue;
+        if (!strcmp(a, "--data")) {
+            if (!(o->data = cli_value(CMD, argc, argv, &i))) return -1;
+        } else if (!strcmp(a, "--markdown")) {
+            if (!(o->label = cli_value(CMD, argc, argv, &i))) return -1;
+        } else if (!strcmp(a, "--seq")) {
+            if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_int(CMD, a, v, 2, 1 << 16, &o->seq)) return -1;
+        } else if (!strcmp(a, "--batch")) {
+            if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_int(CMD, a, v, 1, 1 << 16, &o->batch)) return -1;
+        } else if (!strcmp(a, "--max-windows")) {
+            if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_int(CMD, a, v, 1, 1L << 30, &o->max_windows))
+                return -1;
+        } else if (!strcmp(a, "--val-frac")) {
+            if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_float(CMD, a, v, &o->val_frac)) return -1;
+        } else if (!strcmp(a, "--route")) {
+            if (!(v = cli_value(CMD, argc, argv, &i))) return -1;
+            if (strcmp(v, "topk") && strcmp(v, "predictor"))
+                return cli_usage_error(CMD, "--route must be topk or predictor, got '%s'", v), -1;
+            o->predictor = !strcmp(v, "predictor");
+        } else if (a[0] == '-') {
+            return cli_usage_error(CMD, "unknown option '%s'", a), -1;
+        } else if (!o->model) {
+            o->model = a;
+        } else {
+            return cli_usage_error(CMD, "unexpected argument '%s'", a), -1;
+        }
+    }
+    if (!o->model || !o->data) return cli_usage_error(CMD, "LM_DIR and --data are required"), -1;
+    return 0;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int run(const options *o, amod_error *err) {
+    unsigned char *bytes = NULL;
+    size_t n = 0, n_train = 0;
+    if (cli_lm_read_corpus(o->data, o->val_frac, &bytes, &n, &n_train, err)) return -1;
+    amod_lm *m = amod_lm_load(o->model, err);
+    int64_t *ids = NULL;
+    int rc = -1;
+    if (!m || cli_lm_apply(&o->lm, m, err)) goto done;
+    const int T = (int)o->seq;
+    const int B = o->predictor ? 1 : (int)o->batch;
+    long windows = (long)((n - n_train) / (size_t)T);
+    if (o->max_windows && windows > o->max_windows) windows = o->max_windows;
+    if (windows < 1) {
+        amod_fail(err, "%s: the held-out part (%zu bytes) is shorter than one window of %d", o->data, n - n_train, T);
+        goto done;
+    }
+    if (!(ids = amod_alloc((size_t)B * T * sizeof *ids, err))) goto done;
+    amod_lm_set_grad_enabled(m, 0);
+    amod_lm_set_route_mode(m, o->predictor ? AMOD_LM_ROUTE_PREDICTOR : AMOD_LM_ROUTE_TOPK);
+    double loss_sum = 0, skipped = 0, macs = 0, pred_acc = 0, seconds = 0;
+    long done_windows = 0, passes = 0;
+    while (done_windows < windows) {
+        int nb = windows - done_windows < B ? (int)(windows - done_windows) : B;
+        for (int b = 0; b < nb; b++)
+            for (int t = 0; t < T; t++) ids[(size_t)b * T + t] = bytes[n_train + (size_t)(done_windows + b) * T + t];
+        float loss;
+        double t0 = now();
+        if (amod_lm_forward(m, ids, nb, T, NULL, &loss, err)) goto done;
+        seconds += now() - t0;
+        amod_lm_stats st;
+        amod_lm_get_stats(m, &st);
+        loss_sum += (double)loss * nb;
+        skipped += (double)st.attn_skipped * nb;
+        macs += st.macs_per_token * nb;
+        pred_acc += (double)st.predictor_acc * nb;
+        done_windows += nb;
+        passes++;
+    }
+    const double mean = loss_sum / done_windows, ppl = exp(mean), bpb = mean / log(2.0);
+    const double mflops = macs / done_windows / 1e6, tps = (double)done_windows * T / seconds;
+    printf("%s: %ld windows of %d bytes (%s routing)\n", o->model, done_windows, T, o->predictor ? "predictor" : "top-k");
+    printf("perplexity %.4f  bits/byte %.4f  attention skipped %.4f  MFLOPs/token %.4f  tokens/s %.0f", ppl, bpb,
+           skipped / done_windows, mflops, tps);
+    if (pred_acc > 0) printf("  predictor acc %.4f", pred_acc / done_windows);
+    printf("\n");
+    if (o->label)
+        printf("| %s | %.3f | %.3f | %.1f%% | %.3f | %.0f |\n", o->label, ppl, bpb, 100.0 * skipped / done_windows,
+               mflops, tps);
+    rc = 0;
+done:
+    free(ids);
+    free(bytes);
+    amod_lm_free(m);
+    return rc;
+}
+
+int amod_cmd_eval_lm(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage();
+            return 0;
+        }
+    options o;
+    if (parse(argc, argv, &o)) return 2;
+    amod_error err = {{0}};
+    if (run(&o, &err)) {
+        cli_error(CMD, err.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,436 @@
+/* The causal language model's forward and backward passes (GPT-2 and Llama blocks), with
+ * Mixture-of-Depths layers that run their block on the k routed tokens only and MindSkip
+ * layers that gate their attention sublayer. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "kernels/kernels.h"
+#include "kernels/lm_kernels.h"
+#include "model/lm_internal.h"
+
+#define G(p) lm_grad(m, (p))
+
+int lm_is_mod(const amod_lm *m, int l) { return m->mod.router != AMOD_ROUTER_NONE && m->mod.is_mod[l]; }
+int lm_is_skip(const amod_lm *m, int l) { return m->skip.mode != AMOD_LM_SKIP_NONE && m->skip.routed[l]; }
+
+static int has_predictor(const amod_lm *m, int l) { return lm_is_mod(m, l) && m->blk[l].pred_w1 != NULL; }
+
+/* Layer l's attention map is stored for backward, for amod_lm_attention, or for an A-MoD
+ * router in layer l+1 during training; inference A-MoD only needs its column sums. */
+static int keeps_probs(const amod_lm *m, int l) {
+    return m->grad_enabled || (m->keep_attn && !lm_is_mod(m, l));
+}
+static int needs_col_sum(const amod_lm *m, int l) {
+    return !keeps_probs(m, l) && l + 1 < m->cfg.n_layers && lm_is_mod(m, l + 1) &&
+           m->mod.router == AMOD_ROUTER_ATTENTION;
+}
+
+/* ---- activation memory: one arena, carved in two passes (measure, then assign) ---- */
+
+typedef struct {
+    char *base;
+    size_t used;
+} carver;
+
+static void *take(carver *c, size_t floats) {
+    size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+    void *p = c->base ? c->base + c->used : NULL;
+    c->used += bytes;
+    return p;
+}
+
+/* Tokens per sequence MoD layer l runs on: top-k's ceil(C T), or up to T when the causal
+ * predictor decides (the count is known only during the pass). */
+static int layer_tokens(const amod_lm *m, int l, int T) {
+    if (!lm_is_mod(m, l)) return T;
+    if (m->route_mode == AMOD_LM_ROUTE_PREDICTOR) return T;
+    return amod_mod_tokens(m->mod.capacity, T, 0);
+}
+
+static void carve(amod_lm *m, carver *c, int B, int T) {
+    const amod_lm_config *cfg = &m->cfg;
+    const int D = cfg->d_model, H = cfg->n_heads, KV = cfg->n_kv_heads, hd = cfg->head_dim, F = cfg->d_ff;
+    const int W = (H + 2 * KV) * hd, qd = H * hd, gpt2 = cfg->arch == AMOD_LM_GPT2;
+    const size_t BT = (size_t)B * T;
+    int max_pred = 0;
+    m->ids = take(c, 2 * BT);
+    m->pos_dense = take(c, BT);
+    for (int l = 0; l <= cfg->n_layers; l++) m->resid[l] = take(c, BT * D);
+    for (int l = 0; l < cfg->n_layers; l++) {
+        lm_layer_acts *a = &m->la[l];
+        const int mod = lm_is_mod(m, l), skip = lm_is_skip(m, l);
+        a->k = layer_tokens(m, l, T);
+        const size_t R = (size_t)B * a->k;
+        a->idx = mod ? take(c, R) : NULL;
+        a->pos = mod ? take(c, R) : m->pos_dense;
+        a->scores = mod ? take(c, BT) : NULL;
+        a->xs = mod ? take(c, R * D) : m->resid[l];
+        a->ln1 = take(c, R * D);
+        a->mu1 = gpt2 ? take(c, R) : NULL;
+        a->rs1 = take(c, R);
+        a->qkv = take(c, R * W);
+        a->probs = keeps_probs(m, l) ? take(c, (size_t)B * H * a->k * a->k) : NULL;
+        a->col_sum = needs_col_sum(m, l) ? take(c, BT) : NULL;
+        a->ao = take(c, R * qd);
+        a->proj = take(c, R * D);
+        a->x2 = take(c, R * D);
+        a->ln2 = take(c, R * D);
+        a->mu2 = gpt2 ? take(c, R) : NULL;
+        a->rs2 = take(c, R);
+        a->h1 = take(c, R * F);
+        a->h3 = gpt2 ? NULL : take(c, R * F);
+        a->g = take(c, R * F);
+        a->y = mod ? take(c, R * D) : m->resid[l + 1];
+        const int P = has_predictor(m, l) ? m->pred_hidden : 0;
+        a->p_h = P ? take(c, BT * P) : NULL;
+        a->p_z = P || mod ? take(c, BT) : NULL;
+        a->p_target = P ? take(c, BT) : NULL;
+        if (P > max_pred) max_pred = P;
+        a->sk_in = skip ? take(c, (size_t)B * D) : NULL;
+        a->sk_s = skip ? take(c, BT) : NULL;
+        a->sk_gate = skip ? take(c, BT) : NULL;
+    }
+    m->normed = take(c, BT * D);
+    m->nmu = take(c, BT);
+    m->nrs = take(c, BT);
+    m->logits = take(c, BT * cfg->vocab_size);
+    m->dlogits = m->grad_enabled ? take(c, BT * cfg->vocab_size) : NULL;
+    if (!m->grad_enabled) {
+        m->d_a = m->d_b = NULL;
+        return;
+    }
+    m->d_a = take(c, BT * D);
+    m->d_b = take(c, BT * D);
+    m->d_dy = take(c, BT * D);
+    m->d_x2 = take(c, BT * D);
+    m->d_ln = take(c, BT * D);
+    m->d_proj = take(c, BT * D);
+    m->d_ao = take(c, BT * qd);
+    m->d_qkv = take(c, BT * W);
+    m->d_h1 = take(c, BT * F);
+    m->d_h3 = take(c, BT * F);
+    m->d_attn = take(c, causal_attention_scratch_floats(T));
+    m->d_normed = take(c, BT * D);
+    m->d_gate = take(c, BT);
+    m->d_pred = max_pred ? take(c, BT * (max_pred + 1)) : NULL;
+}
+
+void lm_free_acts(amod_lm *m) {
+    free(m->act_arena);
+    m->act_arena = NULL;
+    m->act_B = m->act_T = 0;
+}
+
+int lm_ensure_acts(amod_lm *m, int B, int T, amod_error *err) {
+    if (m->act_arena && B <= m->act_B && T == m->act_T) return 0;
+    lm_free_acts(m);
+    carver c = {NULL, 0};
+    carve(m, &c, B, T);
+    m->act_arena = aligned_alloc(64, c.used);
+    if (!m->act_arena)
+        return amod_fail(err, "out of memory: activations need %zu MiB for %d sequences of %d tokens", c.used >> 20,
+                         B, T);
+    c.base = m->act_arena;
+    c.used = 0;
+    carve(m, &c, B, T);
+    m->act_B = B;
+    m->act_T = T;
+    return 0;
+}
+
+void amod_lm_set_grad_enabled(amod_lm *m, int enabled) {
+    if (m->grad_enabled != !!enabled) lm_free_acts(m);
+    m->grad_enabled = !!enabled;
+}
+
+void amod_lm_keep_attention(amod_lm *m, int keep) {
+    if (m->keep_attn != !!keep) lm_free_acts(m);
+    m->keep_attn = !!keep;
+}
+
+void amod_lm_set_route_mode(amod_lm *m, amod_lm_route_mode mode) {
+    if (m->route_mode != mode) lm_free_acts(m);
+    m->route_mode = mode;
+}
+
+/* ---- forward ---- */
+
+/* The attention sublayer on nb sequences starting at sequence b0: projections, rotary
+ * angles (Llama), causal attention, output projection into a->proj. */
+static void attn_sublayer(amod_lm *m, int l, int b0, int nb) {
+    const amod_lm_config *c = &m->cfg;
+    const lm_block *p = &m->blk[l];
+    lm_layer_acts *a = &m->la[l];
+    const int D = c->d_model, H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, k = a->k;
+    const int W = (H + 2 * KV) * hd, qd = H * hd, kvd = KV * hd, rows = nb * k;
+    const size_t r0 = (size_t)b0 * k;
+    const float *ln1 = a->ln1 + r0 * D;
+    float *qkv = a->qkv + r0 * W;
+    if (c->arch == AMOD_LM_GPT2) {
+        dense_forward(qkv, W, ln1, p->wqkv, 1, p->bqkv, rows, D, 3 * D);
+    } else {
+        dense_forward(qkv, W, ln1, p->wq, 0, p->bq, rows, D, qd);
+        dense_forward(qkv + qd, W, ln1, p->wk, 0, p->bk, rows, D, kvd);
+        dense_forward(qkv + qd + kvd, W, ln1, p->wv, 0, p->bv, rows, D, kvd);
+        rope_apply(qkv, W, rows, H, hd, a->pos + r0, m->rope_cos, m->rope_sin, 0);
+        rope_apply(qkv + qd, W, rows, KV, hd, a->pos + r0, m->rope_cos, m->rope_sin, 0);
+    }
+    causal_attention_forward(a->ao + r0 * qd, a->probs ? a->probs + (size_t)b0 * H * k * k : NULL,
+                             a->col_sum ? a->col_sum + r0 : NULL, qkv, nb, k, H, KV, hd);
+    dense_forward(a->proj + r0 * D, D, a->ao + r0 * qd, p->wo, c->arch == AMOD_LM_GPT2, p->bo, rows, qd, D);
+    m->stats.macs_per_token += (double)rows * D * W + (double)nb * 2.0 * k * k * qd + (double)rows * qd * D;
+}
+
+static void norm_forward(const amod_lm *m, float *out, float *mu, float *rs, const float *x, const float *w,
+                         const float *b, int rows) {
+    if (m->cfg.arch == AMOD_LM_GPT2) layernorm_forward(out, mu, rs, x, w, b, rows, m->cfg.d_model, m->cfg.norm_eps);
+    else rmsnorm_forward(out, rs, x, w, rows, m->cfg.d_model, m->cfg.norm_eps);
+}
+
+static void norm_backward(amod_lm *m, float *dx, const float *w, const float *b, const float *dout, const float *x,
+                          const float *mu, const float *rs, int rows) {
+    if (m->cfg.arch == AMOD_LM_GPT2)
+        layernorm_backward(dx, G(w), G(b), dout, x, mu, rs, w, rows, m->cfg.d_model);
+    else
+        rmsnorm_backward(dx, G(w), dout, x, rs, w, rows, m->cfg.d_model);
+}
+
+/* Gate of row r (sequence r / k) of a MindSkip layer: 1 when the layer is not routed. */
+static float gate_of(const amod_lm *m, const lm_layer_acts *a, int l, int r) {
+    if (!lm_is_skip(m, l)) return 1.0f;
+    return m->skip.mode == AMOD_LM_SKIP_TOKEN ? a->sk_gate[r] : a->sk_gate[r / a->k];
+}
+
+static void block_forward(amod_lm *m, int l, int B) {
+    const amod_lm_config *c = &m->cfg;
+    const lm_block *p = &m->blk[l];
+    lm_layer_acts *a = &m->la[l];
+    const int D = c->d_model, F = c->d_ff, k = a->k, R = B * k, gpt2 = c->arch == AMOD_LM_GPT2;
+    if (R == 0) return; /* the predictor sent no token through this block */
+    norm_forward(m, a->ln1, a->mu1, a->rs1, a->xs, p->ln1_w, p->ln1_b, R);
+    /* Attention runs on every sequence in training (the straight-through gradient needs its
+     * output) and for token-level gates; otherwise only on the sequences whose gate is open. */
+    int open = lm_is_skip(m, l) ? lm_skip_gates(m, l, B, k) : B;
+    a->attn_ran = m->grad_enabled || m->skip.mode != AMOD_LM_SKIP_SEQUENCE || !lm_is_skip(m, l) || open == B;
+    if (a->attn_ran) {
+        attn_sublayer(m, l, 0, B);
+    } else {
+        for (int b = 0; b < B; b++) {
+            if (a->sk_gate[b] > 0.0f) {
+                attn_sublayer(m, l, b, 1);
+            } else {
+                memset(a->proj + (size_t)b * k * D, 0, (size_t)k * D * sizeof(float));
+                if (a->probs) memset(a->probs + (size_t)b * c->n_heads * k * k, 0, (size_t)c->n_heads * k * k * sizeof(float));
+            }
+        }
+    }
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < R; r++) {
+        const float gt = gate_of(m, a, l, r);
+        const float *xr = a->xs + (size_t)r * D, *pr = a->proj + (size_t)r * D;
+        float *o = a->x2 + (size_t)r * D;
+        for (int i = 0; i < D; i++) o[i] = xr[i] + gt * pr[i];
+    }
+    norm_forward(m, a->ln2, a->mu2, a->rs2, a->x2, p->ln2_w, p->ln2_b, R);
+    if (gpt2) {
+        dense_forward(a->h1, F, a->ln2, p->w1, 1, p->b1, R, D, F);
+        gelu_tanh_forward(a->g, a->h1, (size_t)R * F);
+        dense_forward(a->y, D, a->g, p->w2, 1, p->b2, R, F, D);
+    } else {
+        dense_forward(a->h1, F, a->ln2, p->w1, 0, p->b1, R, D, F);
+        dense_forward(a->h3, F, a->ln2, p->w3, 0, p->b3, R, D, F);
+        swiglu_forward(a->g, a->h1, a->h3, (size_t)R * F);
+        dense_forward(a->y, D, a->g, p->w2, 0, p->b2, R, F, D);
+    }
+    add_inplace(a->y, a->x2, (size_t)R * D);
+    m->stats.macs_per_token += (double)R * D * F * (gpt2 ? 2 : 3);
+}
+
+int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err) {
+    const amod_lm_config *c = &m->cfg;
+    if (B < 1 || T < 1) return amod_fail(err, "input_ids must hold at least one token (got [%d, %d])", B, T);
+    if ((long long)B * T > (1LL << 24)) /* row counts are ints in the kernels */
+        return amod_fail(err, "a batch of %d x %d tokens is too large for one pass (at most 2^24 tokens)", B, T);
+    if (T > c->max_positions)
+        return amod_fail(err, "sequence of %d tokens is longer than the model's %d positions", T, c->max_positions);
+    for (int i = 0; i < B * T; i++)
+        if (ids[i] < 0 || ids[i] >= c->vocab_size)
+            return amod_fail(err, "token id %lld at [%d, %d] is outside the vocabulary 0..%d", (long long)ids[i],
+                             i / T, i % T, c->vocab_size - 1);
+    return 0;
+}
+
+int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits, float *loss, amod_error *err) {
+    const amod_lm_config *c = &m->cfg;
+    if (lm_check_ids(m, ids, B, T, err)) return -1;
+    if (loss && T < 2) return amod_fail(err, "the next-token loss needs sequences of at least 2 tokens (got %d)", T);
+    if (m->route_mode == AMOD_LM_ROUTE_PREDICTOR && m->mod.router != AMOD_ROUTER_NONE) {
+        if (m->mod.router != AMOD_ROUTER_LINEAR || m->pred_hidden < 1)
+            return amod_fail(err, "predictor routing needs the linear MoD router with a causal predictor");
+        if (B != 1) return amod_fail(err, "predictor routing runs one sequence at a time (got a batch of %d)", B);
+    }
+    if (lm_ensure_acts(m, B, T, err)) return -1;
+    const int D = c->d_model, V = c->vocab_size;
+    const size_t BT = (size_t)B * T;
+    memcpy(m->ids, ids, BT * sizeof *ids);
+    for (size_t i = 0; i < BT; i++) m->pos_dense[i] = (int32_t)(i % T);
+    memset(&m->stats, 0, sizeof m->stats);
+    m->B = B;
+    m->T = T;
+    token_embed_forward(m->resid[0], ids, m->wte, m->wpe, B, T, 0, D);
+    double pred_bce = 0, ran = 0;
+    int pred_layers = 0, pred_correct = 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        lm_layer_acts *a = &m->la[l];
+        if (lm_is_mod(m, l)) {
+            lm_mod_route(m, l, m->resid[l], B, T);
+            if (has_predictor(m, l) && m->route_mode == AMOD_LM_ROUTE_TOPK) {
+                double bce;
+                int correct;
+                lm_predictor_forward(m, l, m->resid[l], B, T, &bce, &correct);
+                pred_bce += bce;
+                pred_correct += correct;
+                pred_layers++;
+            }
+            block_forward(m, l, B);
+            lm_mod_combine(m, l, m->resid[l + 1], m->resid[l], B, T);
+            ran += (double)B * a->k;
+        } else {
+            block_forward(m, l, B);
+            if (lm_is_skip(m, l)) {
+                for (int r = 0; r < B * T; r++) ran += gate_of(m, a, l, r) > 0.0f;
+            } else {
+                ran += (double)BT;
+            }
+        }
+    }
+    norm_forward(m, m->normed, m->nmu, m->nrs, m->resid[c->n_layers], m->lnf_w, m->lnf_b, (int)BT);
+    linear_forward(m->logits, m->normed, m->head_w, NULL, (int)BT, D, V);
+    m->stats.macs_per_token = (m->stats.macs_per_token + (double)BT * D * V) / (double)BT;
+    m->stats.attn_skipped = (float)(1.0 - ran / ((double)BT * c->n_layers));
+    if (pred_layers) {
+        m->stats.predictor_loss = (float)(pred_bce / pred_layers);
+        m->stats.predictor_acc = (float)pred_correct / ((float)BT * pred_layers);
+    }
+    if (m->skip.mode != AMOD_LM_SKIP_NONE) lm_skip_stats(m, B, T);
+    if (logits) memcpy(logits, m->logits, BT * V * sizeof *logits);
+    m->have_loss = loss && m->grad_enabled && m->route_mode == AMOD_LM_ROUTE_TOPK;
+    if (loss) {
+        *loss = (float)lm_cross_entropy(m->have_loss ? m->dlogits : NULL, m->logits, ids, B, T, V);
+        m->stats.lm_loss = *loss;
+    }
+    return 0;
+}
+
+/* ---- backward ---- */
+
+/* dy: gradient of the block output [R, D]; dx2 holds a copy of dy on entry and the gradient
+ * of the block input on exit. */
+static void block_backward(amod_lm *m, int l, int B, const float *dy, float *dx2) {
+    const amod_lm_config *c = &m->cfg;
+    const lm_block *p = &m->blk[l];
+    const lm_layer_acts *a = &m->la[l];
+    const int D = c->d_model, F = c->d_ff, H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, k = a->k;
+    const int R = B * k, W = (H + 2 * KV) * hd, qd = H * hd, kvd = KV * hd, gpt2 = c->arch == AMOD_LM_GPT2;
+    /* MLP */
+    if (gpt2) {
+        dense_backward(m->d_h1, 0, G(p->w2), G(p->b2), dy, D, a->g, p->w2, 1, R, F, D);
+        gelu_tanh_backward(m->d_h1, m->d_h1, a->h1, (size_t)R * F);
+        dense_backward(m->d_ln, 0, G(p->w1), G(p->b1), m->d_h1, F, a->ln2, p->w1, 1, R, D, F);
+    } else {
+        dense_backward(m->d_h1, 0, G(p->w2), G(p->b2), dy, D, a->g, p->w2, 0, R, F, D);
+        swiglu_backward(m->d_h1, m->d_h3, m->d_h1, a->h1, a->h3, (size_t)R * F);
+        dense_backward(m->d_ln, 0, G(p->w1), G(p->b1), m->d_h1, F, a->ln2, p->w1, 0, R, D, F);
+        dense_backward(m->d_ln, 1, G(p->w3), G(p->b3), m->d_h3, F, a->ln2, p->w3, 0, R, D, F);
+    }
+    norm_backward(m, dx2, p->ln2_w, p->ln2_b, m->d_ln, a->x2, a->mu2, a->rs2, R);
+    /* attention sublayer: x2 = xs + gate * proj */
+    const float *dproj = dx2;
+    if (lm_is_skip(m, l)) {
+        const int token = m->skip.mode == AMOD_LM_SKIP_TOKEN;
+        memset(m->d_gate, 0, (size_t)R * sizeof(float));
+        for (int r = 0; r < R; r++) {
+            const float *g = dx2 + (size_t)r * D, *pr = a->proj + (size_t)r * D;
+            float gt = gate_of(m, a, l, r), s = 0.0f, *d = m->d_proj + (size_t)r * D;
+            for (int i = 0; i < D; i++) {
+                s += g[i] * pr[i];
+                d[i] = gt * g[i];
+            }
+            m->d_gate[token ? r : r / k] += s;
+        }
+        dproj = m->d_proj;
+    }
+    dense_backward(m->d_ao, 0, G(p->wo), G(p->bo), dproj, D, a->ao, p->wo, gpt2, R, qd, D);
+    causal_attention_backward(m->d_qkv, m->d_ao, a->qkv, a->probs, B, k, H, KV, hd, m->d_attn);
+    if (gpt2) {
+        dense_backward(m->d_ln, 0, G(p->wqkv), G(p->bqkv), m->d_qkv, W, a->ln1, p->wqkv, 1, R, D, 3 * D);
+    } else {
+        /* the rotation's backward is the inverse rotation */
+        rope_apply(m->d_qkv, W, R, H, hd, a->pos, m->rope_cos, m->rope_sin, 1);
+        rope_apply(m->d_qkv + qd, W, R, KV, hd, a->pos, m->rope_cos, m->rope_sin, 1);
+        dense_backward(m->d_ln, 0, G(p->wq), G(p->bq), m->d_qkv, W, a->ln1, p->wq, 0, R, D, qd);
+        dense_backward(m->d_ln, 1, G(p->wk), G(p->bk), m->d_qkv + qd, W, a->ln1, p->wk, 0, R, D, kvd);
+        dense_backward(m->d_ln, 1, G(p->wv), G(p->bv), m->d_qkv + qd + kvd, W, a->ln1, p->wv, 0, R, D, kvd);
+    }
+    if (lm_is_skip(m, l)) lm_skip_backward(m, l, B, k, m->d_gate, m->d_ln);
+    norm_backward(m, dx2, p->ln1_w, p->ln1_b, m->d_ln, a->xs, a->mu1, a->rs1, R);
+}
+
+int amod_lm_backward(amod_lm *m, amod_error *err) {
+    const amod_lm_config *c = &m->cfg;
+    if (!m->grad_enabled) return amod_fail(err, "backward needs a forward pass with gradients enabled");
+    if (!m->have_loss) return amod_fail(err, "backward needs a forward pass that computed the loss (top-k routing)");
+    const int B = m->B, T = m->T, D = c->d_model, V = c->vocab_size, BT = B * T;
+    linear_backward(m->d_normed, G(m->head_w), NULL, m->dlogits, m->normed, m->head_w, BT, D, V, 0);
+    float *dcur = m->d_a, *dnext = m->d_b;
+    memset(dcur, 0, (size_t)BT * D * sizeof(float));
+    norm_backward(m, dcur, m->lnf_w, m->lnf_b, m->d_normed, m->resid[c->n_layers], m->nmu, m->nrs, BT);
+    int pred_layers = 0;
+    for (int l = 0; l < c->n_layers; l++) pred_layers += has_predictor(m, l);
+    for (int l = c->n_layers - 1; l >= 0; l--) {
+        if (lm_is_mod(m, l)) {
+            const lm_layer_acts *a = &m->la[l];
+            const int k = a->k;
+            lm_mod_combine_backward(m, l, dnext, m->d_dy, dcur, m->resid[l], B, T);
+            memcpy(m->d_x2, m->d_dy, (size_t)B * k * D * sizeof(float));
+            block_backward(m, l, B, m->d_dy, m->d_x2);
+            for (int bj = 0; bj < B * k; bj++) { /* scatter-add into the chosen rows */
+                float *d = dnext + ((size_t)(bj / k) * T + a->idx[bj]) * D;
+                const float *s = m->d_x2 + (size_t)bj * D;
+                for (int i = 0; i < D; i++) d[i] += s[i];
+            }
+            /* the predictor sees a stop-gradient copy of x: only its own weights learn */
+            if (has_predictor(m, l)) lm_predictor_backward(m, l, m->resid[l], B, T, 1.0f / pred_layers);
+        } else {
+            memcpy(dnext, dcur, (size_t)BT * D * sizeof(float));
+            block_backward(m, l, B, dcur, dnext);
+        }
+        float *t = dcur;
+        dcur = dnext;
+        dnext = t;
+    }
+    token_embed_backward(G(m->wte), G(m->wpe), dcur, m->ids, B, T, D);
+    return 0;
+}
+
+/* ---- what the last forward pass saw ---- */
+
+const float *amod_lm_attention(const amod_lm *m, int layer) {
+    if (layer < 0 || layer >= m->cfg.n_layers || !m->act_arena || lm_is_mod(m, layer)) return NULL;
+    return m->la[layer].probs;
+}
+
+const int32_t *amod_lm_routed(const amod_lm *m, int layer, int *k) {
+    if (layer < 0 || layer >= m->cfg.n_layers || !m->act_arena || !lm_is_mod(m, layer)) return NULL;
+    if (k) *k = m->la[layer].k;
+    return m->la[layer].idx;
+}
+
+const float *amod_lm_gates(const amod_lm *m, int layer) {
+    if (layer < 0 || layer >= m->cfg.n_layers || !m->act_arena || !lm_is_skip(m, layer)) return NULL;
+    return m->la[layer].sk_gate;
+}
+
+void amod_lm_get_stats(const amod_lm *m, amod_lm_stats *out) { *out = m->stats; }

@@ -1,0 +1,126 @@
+/* The language model's internals, shared by its parameter code (lm_params.c), its passes
+ * (lm.c), causal MoD (lm_mod.c), MindSkip (lm_skip.c) and generation (lm_generate.c).
+ * Not part of the public API. */
+#ifndef AMOD_MODEL_LM_INTERNAL_H
+#define AMOD_MODEL_LM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "amod/lm.h"
+#include "core/rng.h"
+
+typedef struct {
+    char name[96]; /* Hugging Face name */
+    int ndim;
+    int64_t shape[4];
+    size_t offset, numel;
+    int router; /* 1 for amod's router tensors (the ones Router-Tuning trains) */
+} lm_tensor;
+
+/* Parameter pointers of one block; NULL where the architecture has none. GPT-2's weights
+ * are Conv1D [in, out], Llama's are Linear [out, in]. */
+typedef struct {
+    float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
+    float *wqkv, *bqkv;            /* GPT-2 c_attn [D, 3D] */
+    float *wq, *wk, *wv, *bq, *bk, *bv; /* Llama q/k/v_proj */
+    float *wo, *bo;                /* GPT-2 attn.c_proj [D, D]; Llama o_proj [D, H hd] */
+    float *w1, *b1;                /* GPT-2 mlp.c_fc [D, F]; Llama gate_proj [F, D] */
+    float *w3, *b3;                /* Llama up_proj [F, D] */
+    float *w2, *b2;                /* GPT-2 mlp.c_proj [F, D]; Llama down_proj [D, F] */
+    float *router_w;               /* MoD linear router [1, D] */
+    float *pred_w1, *pred_b1, *pred_w2, *pred_b2; /* causal predictor [P, D], [P], [1, P], [1] */
+    float *skip_w;                 /* MindSkip router [1, D] */
+} lm_block;
+
+/* What one layer keeps from the forward pass for the backward pass. Row counts are
+ * R = B k where k is the tokens per sequence the block runs on (T when dense). */
+typedef struct {
+    int k;
+    int32_t *idx;    /* [B, k] MoD: chosen tokens; NULL when dense */
+    int32_t *pos;    /* [B, k] position of each row (Llama's rotary angles) */
+    float *scores;   /* [B, T] MoD router scores */
+    float *xs;       /* block input [R, D]: gathered rows, or the layer input when dense */
+    float *ln1, *mu1, *rs1, *qkv, *probs, *col_sum, *ao, *proj, *x2, *ln2, *mu2, *rs2;
+    float *h1, *h3, *g; /* MLP: pre-activation (GPT-2) or gate (Llama), up (Llama), activation */
+    float *y;        /* block output [R, D]; the layer output when dense */
+    /* causal predictor (MoD, linear router) */
+    float *p_h, *p_z, *p_target; /* [B T, P] hidden after ReLU, [B T] logits, [B T] 0/1 */
+    /* MindSkip */
+    float *sk_in;    /* [B, D] sequence mean of ln1 (sequence mode); token mode reads ln1 */
+    float *sk_s;     /* sigmoid scores: [B] or [B, T] */
+    float *sk_gate;  /* hard gates 0/1, same shape */
+    int attn_ran;    /* the attention sublayer ran on every row (else only on kept sequences) */
+} lm_layer_acts;
+
+struct amod_lm {
+    amod_lm_config cfg;
+    amod_mod_config mod;
+    int pred_hidden;
+    amod_lm_route_mode route_mode;
+    amod_lm_mindskip skip;
+    int freeze_base;
+
+    float *params, *grads;
+    size_t n_params, n_base_params; /* router tensors follow the base model's */
+    lm_tensor *tensors;
+    int n_tensors, cap_tensors;
+    float *wte, *wpe, *lnf_w, *lnf_b, *head_w;
+    lm_block blk[AMOD_MAX_LAYERS];
+    float *rope_cos, *rope_sin; /* [max_positions, hd/2], Llama */
+
+    /* activations, sized for act_B sequences of act_T tokens */
+    int act_B, act_T;
+    void *act_arena;
+    int64_t *ids;
+    int32_t *pos_dense; /* [B, T]: t in each row */
+    float *resid[AMOD_MAX_LAYERS + 1];
+    lm_layer_acts la[AMOD_MAX_LAYERS];
+    float *normed, *nmu, *nrs, *logits, *dlogits;
+    /* backward scratch */
+    float *d_a, *d_b, *d_dy, *d_x2, *d_ln, *d_ao, *d_proj, *d_qkv, *d_h1, *d_h3, *d_attn, *d_normed, *d_gate, *d_pred;
+
+    int B, T, have_loss, grad_enabled, keep_attn;
+    amod_lm_stats stats;
+    float skip_cap_coef; /* d(capacity term)/d(one gate's sigmoid), from the last forward */
+    amod_rng rng;
+};
+
+/* lm_params.c */
+int lm_build_layout(amod_lm *m, amod_error *err);
+int lm_tensor_index(const amod_lm *m, const char *name);
+/* Gradient of a parameter pointer, or NULL when that parameter is frozen. */
+float *lm_grad(const amod_lm *m, const float *p);
+/* The prefix of block tensor names: "transformer.h.3" or "model.layers.3". */
+void lm_block_prefix(const amod_lm *m, int l, char *out, size_t size);
+
+/* lm.c */
+int lm_ensure_acts(amod_lm *m, int B, int T, amod_error *err);
+void lm_free_acts(amod_lm *m);
+int lm_is_mod(const amod_lm *m, int l);
+int lm_is_skip(const amod_lm *m, int l);
+/* Ids in the vocabulary and T within the positions; the message names the bad id. */
+int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err);
+
+/* lm_mod.c: scores, selection and gathering for MoD layer l on the layer input x [B, T, D]. */
+void lm_mod_route(amod_lm *m, int l, const float *x, int B, int T);
+/* out = x, then x + s (y - x) on the chosen rows (s = router score, 1 for A-MoD / random). */
+void lm_mod_combine(const amod_lm *m, int l, float *out, const float *x, int B, int T);
+/* Backward of lm_mod_combine: dx for the skip path (and the router's input gradient),
+ * dy [B k, D] for the block, router weight gradient. */
+void lm_mod_combine_backward(amod_lm *m, int l, float *dx, float *dy, const float *dout, const float *x, int B,
+                             int T);
+/* The causal predictor on x (stop-gradient): logits, BCE against the chosen set, accuracy. */
+void lm_predictor_forward(amod_lm *m, int l, const float *x, int B, int T, double *bce, int *correct);
+void lm_predictor_backward(amod_lm *m, int l, const float *x, int B, int T, float scale);
+
+/* lm_skip.c: MindSkip gates of layer l from ln1 (kept in la[l]); returns the number of
+ * gates that are open. */
+int lm_skip_gates(amod_lm *m, int l, int B, int k);
+/* Given d(attention sublayer output) summed against its value, the router gradient and the
+ * extra gradient on ln1 (added into dln1 [R, D]). dgate: [B] or [B, T]. */
+void lm_skip_backward(amod_lm *m, int l, int B, int k, const float *dgate, float *dln1);
+/* Fraction of gates open and the capacity term, into m->stats (after the forward pass). */
+void lm_skip_stats(amod_lm *m, int B, int T);
+
+#endif

@@ -1,0 +1,93 @@
+/* Router-Tuning's MindSkip: one router Linear(D, 1, bias=False) per routed layer decides
+ * from the normed block input whether the attention sublayer runs. Sequence level (the
+ * paper's): the router reads the mean over the sequence of norm1(x) and one gate holds for
+ * the whole sequence. Token level (an option): each token is gated on its own norm1(x).
+ * Training uses the straight-through estimator: the forward pass applies the hard gate
+ * (sigmoid > 0.5), the backward pass differentiates as if the gate were the sigmoid. */
+#include <math.h>
+#include <string.h>
+
+#include "model/lm_internal.h"
+
+static float sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+static float dotf(const float *a, const float *b, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+int lm_skip_gates(amod_lm *m, int l, int B, int k) {
+    lm_layer_acts *a = &m->la[l];
+    const float *w = m->blk[l].skip_w;
+    const int D = m->cfg.d_model, token = m->skip.mode == AMOD_LM_SKIP_TOKEN;
+    const int n = token ? B * k : B;
+    int open = 0;
+    for (int i = 0; i < n; i++) {
+        const float *in;
+        if (token) {
+            in = a->ln1 + (size_t)i * D;
+        } else {
+            float *mean = a->sk_in + (size_t)i * D;
+            memset(mean, 0, (size_t)D * sizeof *mean);
+            for (int t = 0; t < k; t++) {
+                const float *row = a->ln1 + ((size_t)i * k + t) * D;
+                for (int j = 0; j < D; j++) mean[j] += row[j];
+            }
+            for (int j = 0; j < D; j++) mean[j] /= (float)k;
+            in = mean;
+        }
+        float s = sigmoidf(dotf(in, w, D));
+        a->sk_s[i] = s;
+        a->sk_gate[i] = m->skip.soft ? s : (s > 0.5f ? 1.0f : 0.0f);
+        open += s > 0.5f;
+    }
+    m->stats.macs_per_token += (double)n * D;
+    return open;
+}
+
+/* The capacity term lambda (mean sigmoid - target)^2 over every routed gate of the batch:
+ * it pulls the fraction of attention sublayers kept towards the target. */
+void lm_skip_stats(amod_lm *m, int B, int T) {
+    const int token = m->skip.mode == AMOD_LM_SKIP_TOKEN, per_layer = token ? B * T : B;
+    double sum_s = 0, kept = 0;
+    int n = 0;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        if (!lm_is_skip(m, l)) continue;
+        for (int i = 0; i < per_layer; i++) {
+            sum_s += m->la[l].sk_s[i];
+            kept += m->la[l].sk_s[i] > 0.5f;
+        }
+        n += per_layer;
+    }
+    if (!n) return;
+    const double mean = sum_s / n, diff = mean - m->skip.target;
+    m->stats.attn_kept = (float)(kept / n);
+    m->stats.capacity_loss = (float)(m->skip.lambda * diff * diff);
+    m->skip_cap_coef = (float)(2.0 * m->skip.lambda * diff / n);
+}
+
+void lm_skip_backward(amod_lm *m, int l, int B, int k, const float *dgate, float *dln1) {
+    const lm_layer_acts *a = &m->la[l];
+    const float *w = m->blk[l].skip_w;
+    float *dw = lm_grad(m, w);
+    const int D = m->cfg.d_model, token = m->skip.mode == AMOD_LM_SKIP_TOKEN;
+    const int n = token ? B * k : B;
+    for (int i = 0; i < n; i++) {
+        const float s = a->sk_s[i];
+        /* straight through: d loss / d sigmoid = d loss / d gate, plus the capacity term */
+        const float dz = (dgate[i] + m->skip_cap_coef) * s * (1.0f - s);
+        const float *in = token ? a->ln1 + (size_t)i * D : a->sk_in + (size_t)i * D;
+        if (dw)
+            for (int j = 0; j < D; j++) dw[j] += dz * in[j];
+        if (token) {
+            float *d = dln1 + (size_t)i * D;
+            for (int j = 0; j < D; j++) d[j] += dz * w[j];
+        } else { /* the mean spreads its gradient evenly over the sequence */
+            for (int t = 0; t < k; t++) {
+                float *d = dln1 + ((size_t)i * k + t) * D;
+                for (int j = 0; j < D; j++) d[j] += dz * w[j] / (float)k;
+            }
+        }
+    }
+}

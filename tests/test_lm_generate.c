@@ -1,0 +1,156 @@
+/* Generation with a KV cache equals recomputing the whole prefix at every step: the same
+ * tokens and the same logits (1e-4), for GPT-2 and Llama (grouped-query attention, rotary
+ * positions), for MoD models that route each token with the causal predictor (some tokens
+ * skip a block, some run it: both paths are exercised), and for MindSkip. Sampling with a
+ * temperature reproduces with its seed and stays within top-k. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amod/lm.h"
+#include "core/rng.h"
+#include "test_support.h"
+
+#define PROMPT 7
+#define NEW 24
+
+static void compare_paths(const char *label, amod_lm *m, const amod_lm_gen *gen) {
+    const int V = amod_lm_get_config(m)->vocab_size;
+    int64_t prompt[PROMPT], a[NEW], b[NEW];
+    for (int i = 0; i < PROMPT; i++) prompt[i] = (int64_t)((i * 37 + 11) % V);
+    float *la = malloc((size_t)NEW * V * sizeof *la), *lb = malloc((size_t)NEW * V * sizeof *lb);
+    amod_error err;
+    amod_lm_gen cached = *gen, uncached = *gen;
+    cached.no_cache = 0;
+    uncached.no_cache = 1;
+    int rc = amod_lm_generate(m, prompt, PROMPT, NEW, &cached, a, la, &err);
+    CHECK(rc == 0, "%s: cached generation: %s", label, err.msg);
+    rc = amod_lm_generate(m, prompt, PROMPT, NEW, &uncached, b, lb, &err);
+    CHECK(rc == 0, "%s: uncached generation: %s", label, err.msg);
+    int same = !memcmp(a, b, sizeof a);
+    double e = rel_max_err(la, lb, (size_t)NEW * V);
+    CHECK(same, "%s: cached and recomputed generations differ", label);
+    CHECK(e < 1e-4, "%s: step logits differ by %.3g", label, e);
+    int distinct = 0;
+    for (int i = 1; i < NEW; i++) distinct += a[i] != a[0];
+    printf("%-40s %d tokens equal, logits max rel err %.2e, %d tokens differ from the first\n", label, NEW, e,
+           distinct);
+    free(la);
+    free(lb);
+}
+
+static amod_lm *load(const char *dir) {
+    amod_error err;
+    amod_lm *m = amod_lm_load(fixture_path(dir), &err);
+    CHECK(m != NULL, "load %s: %s", dir, err.msg);
+    return m;
+}
+
+/* A random Llama with MoD layers whose predictors send about half the tokens through. */
+static amod_lm *mod_model(amod_lm_arch arch, int *through, int *skipped) {
+    amod_lm_config c = {0};
+    c.arch = arch, c.vocab_size = 256, c.d_model = 32, c.n_heads = 4, c.n_kv_heads = arch == AMOD_LM_LLAMA ? 2 : 4;
+    c.head_dim = 8, c.d_ff = 64, c.n_layers = 4, c.max_positions = 64, c.norm_eps = 1e-5f, c.rope_theta = 10000.0f;
+    c.tie_embeddings = arch == AMOD_LM_GPT2;
+    amod_error err;
+    amod_lm *m = amod_lm_create(&c, 5, &err);
+    CHECK(m != NULL, "create: %s", err.msg);
+    if (!m) return NULL;
+    amod_mod_config mod = {0};
+    mod.router = AMOD_ROUTER_LINEAR, mod.capacity = 0.5f, mod.seed = 3;
+    amod_mod_set_start(&mod, c.n_layers, 1);
+    CHECK(amod_lm_set_mod(m, &mod, 16, &err) == 0, "set_mod: %s", err.msg);
+    /* scale the predictors and routers up so decisions and scores vary between tokens */
+    float *p = amod_lm_params(m);
+    amod_rng r;
+    rng_seed(&r, 17);
+    for (int i = 0; i < amod_lm_num_tensors(m); i++) {
+        const char *n = amod_lm_tensor_name(m, i);
+        int64_t s[4];
+        int nd = amod_lm_tensor_shape(m, i, s);
+        size_t numel = (size_t)s[0] * (nd > 1 ? (size_t)s[1] : 1);
+        if (strstr(n, "mod_predictor") || strstr(n, "mod_router"))
+            for (size_t j = 0; j < numel; j++) p[amod_lm_tensor_offset(m, i) + j] = rng_normal(&r) * 0.5f;
+    }
+    /* count the decisions on a sample sequence */
+    int64_t ids[32];
+    for (int i = 0; i < 32; i++) ids[i] = (i * 53 + 7) % 256;
+    amod_lm_set_grad_enabled(m, 0);
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR);
+    CHECK(amod_lm_forward(m, ids, 1, 32, NULL, NULL, &err) == 0, "predictor forward: %s", err.msg);
+    *through = *skipped = 0;
+    for (int l = 0; l < c.n_layers; l++) {
+        int k;
+        if (amod_lm_routed(m, l, &k)) {
+            *through += k;
+            *skipped += 32 - k;
+        }
+    }
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
+    return m;
+}
+
+static void sampling(amod_lm *m) {
+    const int V = amod_lm_get_config(m)->vocab_size;
+    int64_t prompt[3] = {1, 2, 3}, a[NEW], b[NEW], c[NEW];
+    float *logits = malloc((size_t)NEW * V * sizeof *logits);
+    amod_error err;
+    amod_lm_gen g = {0.8f, 5, 42, 0};
+    CHECK(amod_lm_generate(m, prompt, 3, NEW, &g, a, logits, &err) == 0, "sample: %s", err.msg);
+    CHECK(amod_lm_generate(m, prompt, 3, NEW, &g, b, NULL, &err) == 0, "sample: %s", err.msg);
+    CHECK(!memcmp(a, b, sizeof a), "sampling with the same seed differs");
+    g.seed = 43;
+    CHECK(amod_lm_generate(m, prompt, 3, NEW, &g, c, NULL, &err) == 0, "sample: %s", err.msg);
+    CHECK(memcmp(a, c, sizeof a) != 0, "another seed gives the same sample");
+    for (int i = 0; i < NEW; i++) { /* within the top 5 of its step's logits */
+        const float *z = logits + (size_t)i * V;
+        int above = 0;
+        for (int j = 0; j < V; j++) above += z[j] > z[a[i]];
+        CHECK(a[i] >= 0 && a[i] < V && above < 5, "step %d: token %lld is not in the top 5", i, (long long)a[i]);
+    }
+    free(logits);
+}
+
+static void errors(amod_lm *m) {
+    int64_t prompt[2] = {1, 300}, out[4];
+    amod_error err;
+    amod_lm_gen g = {0};
+    CHECK(amod_lm_generate(m, prompt, 2, 4, &g, out, NULL, &err) != 0 && strstr(err.msg, "token id 300"),
+          "an id outside the vocabulary is refused: %s", err.msg);
+    prompt[1] = 2;
+    CHECK(amod_lm_generate(m, prompt, 2, 64, &g, out, NULL, &err) != 0 && strstr(err.msg, "positions"),
+          "a generation past the positions is refused: %s", err.msg);
+}
+
+int main(void) {
+    amod_lm_gen greedy = {0};
+    amod_lm *g = load("gpt2_hf_tiny"), *l = load("llama_hf_tiny");
+    if (g) {
+        compare_paths("gpt2 fixture, greedy", g, &greedy);
+        amod_lm_gen t = {1.0f, 0, 7, 0};
+        compare_paths("gpt2 fixture, temperature 1", g, &t);
+        sampling(g);
+        errors(g);
+    }
+    if (l) {
+        compare_paths("llama fixture (GQA, RoPE), greedy", l, &greedy);
+        amod_lm_mindskip ms = {0};
+        ms.mode = AMOD_LM_SKIP_TOKEN, ms.target = 0.5f, ms.lambda = 1.0f, ms.seed = 3;
+        amod_lm_mindskip_default_layers(&ms, 4);
+        amod_error err;
+        CHECK(amod_lm_set_mindskip(l, &ms, &err) == 0, "mindskip: %s", err.msg);
+        compare_paths("llama fixture, token MindSkip", l, &greedy);
+    }
+    for (int arch = 0; arch < 2; arch++) {
+        int through, skipped;
+        amod_lm *m = mod_model((amod_lm_arch)arch, &through, &skipped);
+        if (!m) continue;
+        CHECK(through > 0 && skipped > 0, "the predictors should both send and skip tokens (%d / %d)", through,
+              skipped);
+        compare_paths(arch ? "llama MoD, predictor routing" : "gpt2 MoD, predictor routing", m, &greedy);
+        amod_lm_free(m);
+    }
+    amod_lm_free(g);
+    amod_lm_free(l);
+    return test_summary("test_lm_generate");
+}

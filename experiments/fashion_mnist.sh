@@ -13,7 +13,8 @@
 # Two jobs run side by side, one thread each (two cores), niced for the other users.
 #
 # usage: experiments/fashion_mnist.sh
-# env:   AMOD_BIN, DATA (default data), DATASET (fashion-mnist), OUT (runs/fashion_mnist),
+# env:   REPORT_ONLY=1 remakes the table and plots from an earlier $OUT without training;
+#        AMOD_BIN, DATA (default data), DATASET (fashion-mnist), OUT (runs/fashion_mnist),
 #        RESULTS (docs/results), PRE_EPOCHS (3), FT_EPOCHS (1), MODEL_ARGS (the model, below),
 #        BATCH (128), NICE (10)
 set -euo pipefail
@@ -42,83 +43,97 @@ AMOD=$AMOD_BIN
 [ -f "$DATA/$DATASET/train-images-idx3-ubyte" ] || scripts/setup_data.sh "$DATA"
 
 start=$(date +%s)
-rm -rf "$OUT"
-mkdir -p "$OUT" "$RESULTS"
 log() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - start ))s] $*" >&2; }
 
-# train NAME ARGS...: a run in $OUT/NAME, its progress in $OUT/NAME.log
+# train NAME ARGS...: a run in $OUT/NAME, its progress in $OUT/NAME.log, its CPU seconds
+# (user, system) in $OUT/cpu.txt: on a shared machine the wall clock says little.
 train() {
   local name=$1; shift
   log "train $name"
-  nice -n "$NICE" "$AMOD" train --out "$OUT/$name" --data "$DATA" --dataset "$DATASET" --batch-size "$BATCH" \
-    --threads 1 --log-every 100 --seed 0 "$@" >"$OUT/$name.log" 2>&1 || { cat "$OUT/$name.log" >&2; return 1; }
+  local TIMEFORMAT="$name %U %S"
+  { time nice -n "$NICE" "$AMOD" train --out "$OUT/$name" --data "$DATA" --dataset "$DATASET" --batch-size "$BATCH" \
+    --threads 1 --log-every 100 --seed 0 "$@" >"$OUT/$name.log" 2>&1; } 2>>"$OUT/cpu.txt" \
+    || { cat "$OUT/$name.log" >&2; return 1; }
   tail -n 1 "$OUT/$name.log" >&2
 }
 
 # evaluate NAME CKPT: $OUT/eval/NAME.json
 evaluate() {
   mkdir -p "$OUT/eval"
-  nice -n "$NICE" "$AMOD" eval "$2" --data "$DATA" --dataset "$DATASET" --threads 1 --json "$OUT/eval/$1.json" >&2
+  local TIMEFORMAT="eval_$1 %U %S"
+  { time nice -n "$NICE" "$AMOD" eval "$2" --data "$DATA" --dataset "$DATASET" --threads 1 \
+    --json "$OUT/eval/$1.json" >&3 2>&3; } 3>&2 2>>"$OUT/cpu.txt"
 }
 
 PRE=(--lr 1e-3 --min-lr 1e-5 --weight-decay 0.05 --warmup-epochs 0.5 --clip 1)
 FT=(--epochs "$FT_EPOCHS" --lr 2e-4 --min-lr 1e-6 --weight-decay 0.05 --warmup-steps 50 --clip 1)
 ISO_EPOCHS=$((PRE_EPOCHS + FT_EPOCHS))
 
-# Second slot: the isoFLOP baselines do not need the pretrained model. The dense control
-# waits for it (the first slot pretrains it), then the slot ends with it.
-(
-  for i in 0 1; do
-    train "iso_depth_${TAG[$i]}" "${MODEL[@]}" --router attention --capacity "${CAPS[$i]}" --isoflop depth \
-      --epochs "$ISO_EPOCHS" "${PRE[@]}"
-  done
-  while [ ! -f "$OUT/pretrain.done" ]; do
-    [ -f "$OUT/pretrain.failed" ] && exit 1
-    sleep 5
-  done
-  train dense_ft --init "$OUT/dense/last" "${FT[@]}"
-) &
-slot=$!
+# Every run, then $OUT/wall_s.
+run_all() {
+  rm -rf "$OUT"
+  mkdir -p "$OUT" "$RESULTS"
 
-# First slot: pretraining, adaptation without training, fine-tuning.
-if ! train dense "${MODEL[@]}" --epochs "$PRE_EPOCHS" "${PRE[@]}"; then
-  touch "$OUT/pretrain.failed"
-  wait "$slot" || true
-  exit 1
-fi
-touch "$OUT/pretrain.done"
-evaluate dense "$OUT/dense/last"
-for i in 0 1; do
-  for router in attention linear; do
-    name=${router}_${TAG[$i]}
-    "$AMOD" adapt "$OUT/dense/last" --out "$OUT/adapted/$name" --router "$router" --capacity "${CAPS[$i]}" >&2
-    evaluate "adapted_$name" "$OUT/adapted/$name"
+  # Second slot: the isoFLOP baselines do not need the pretrained model. The dense control
+  # waits for it (the first slot pretrains it), then the slot ends with it.
+  (
+    for i in 0 1; do
+      train "iso_depth_${TAG[$i]}" "${MODEL[@]}" --router attention --capacity "${CAPS[$i]}" --isoflop depth \
+        --epochs "$ISO_EPOCHS" "${PRE[@]}"
+    done
+    while [ ! -f "$OUT/pretrain.done" ]; do
+      [ -f "$OUT/pretrain.failed" ] && exit 1
+      sleep 5
+    done
+    train dense_ft --init "$OUT/dense/last" "${FT[@]}"
+  ) &
+  slot=$!
+
+  # First slot: pretraining, adaptation without training, fine-tuning.
+  if ! train dense "${MODEL[@]}" --epochs "$PRE_EPOCHS" "${PRE[@]}"; then
+    touch "$OUT/pretrain.failed"
+    wait "$slot" || true
+    exit 1
+  fi
+  touch "$OUT/pretrain.done"
+  evaluate dense "$OUT/dense/last"
+  for i in 0 1; do
+    for router in attention linear; do
+      name=${router}_${TAG[$i]}
+      "$AMOD" adapt "$OUT/dense/last" --out "$OUT/adapted/$name" --router "$router" --capacity "${CAPS[$i]}" >&2
+      evaluate "adapted_$name" "$OUT/adapted/$name"
+    done
   done
-done
-for i in 0 1; do
-  for router in attention linear; do
-    name=${router}_${TAG[$i]}
-    train "ft_$name" --init "$OUT/adapted/$name" "${FT[@]}"
-    evaluate "ft_$name" "$OUT/ft_$name/last"
+  for i in 0 1; do
+    for router in attention linear; do
+      name=${router}_${TAG[$i]}
+      train "ft_$name" --init "$OUT/adapted/$name" "${FT[@]}"
+      evaluate "ft_$name" "$OUT/ft_$name/last"
+    done
   done
-done
-wait "$slot"
-evaluate dense_ft "$OUT/dense_ft/last"
-for i in 0 1; do evaluate "iso_depth_${TAG[$i]}" "$OUT/iso_depth_${TAG[$i]}/last"; done
-total=$(( $(date +%s) - start ))
-log "all runs done"
+  wait "$slot"
+  evaluate dense_ft "$OUT/dense_ft/last"
+  for i in 0 1; do evaluate "iso_depth_${TAG[$i]}" "$OUT/iso_depth_${TAG[$i]}/last"; done
+  echo $(( $(date +%s) - start )) >"$OUT/wall_s"
+  log "all runs done"
+}
+
+[ -n "${REPORT_ONLY:-}" ] || run_all
+mkdir -p "$RESULTS"
+total=$(cat "$OUT/wall_s")
+cpu_total=$(awk '{ s += $2 + $3 } END { printf "%.0f", s }' "$OUT/cpu.txt")
 
 # ---- results table ----
 # json FILE KEY: a number or string from amod eval's JSON (one key per line)
 json() { sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$1" | head -n 1; }
 steps() { sed -n 's/^[[:space:]]*"step":[[:space:]]*\([0-9]*\),*$/\1/p' "$1/last/trainer.json"; }
-train_min() { awk -F, 'NR > 1 { t = $8 } END { printf "%.1f", t / 60 }' "$1/log.csv"; }
+train_min() { awk -v n="$(basename "$1")" '$1 == n { printf "%.1f", ($2 + $3) / 60 }' "$OUT/cpu.txt"; }
 dense_macs=$(json "$OUT/eval/dense.json" macs_per_image)
 pre_steps=$(steps "$OUT/dense")
 # Everything is made in $OUT first and copied into $RESULTS at the end (tmp + rename).
 csv=$OUT/fashion_mnist.csv
-echo "name,method,stage,router,capacity,depth,gmacs,rel_flops,train_steps,train_minutes,test_acc,test_loss" >"$csv"
-row() { # row NAME METHOD STAGE EVAL_JSON TRAIN_STEPS TRAIN_MINUTES
+echo "name,method,stage,router,capacity,depth,gmacs,rel_flops,train_steps,train_cpu_minutes,test_acc,test_loss" >"$csv"
+row() { # row NAME METHOD STAGE EVAL_JSON TRAIN_STEPS TRAIN_CPU_MINUTES
   local j=$OUT/eval/$4.json macs
   macs=$(json "$j" macs_per_image)
   awk -v n="$1" -v m="$2" -v s="$3" -v r="$(json "$j" router)" -v c="$(json "$j" capacity)" -v d="$(json "$j" depth)" \
@@ -182,18 +197,19 @@ md=$OUT/fashion_mnist.md
 {
   echo "# Fashion-MNIST: A-MoD vs linear MoD, in miniature"
   echo
-  echo "Made by \`experiments/fashion_mnist.sh\` on $(nproc) cores in $((total / 60)) min $((total % 60)) s"
-  echo "(two runs side by side, one thread each). Model: \`${MODEL[*]}\`; MoD layers 1, 3, 5. Dense pretraining: $PRE_EPOCHS epochs, batch $BATCH,"
+  echo "Made by \`experiments/fashion_mnist.sh\` in $((total / 60)) min $((total % 60)) s of wall time and"
+  echo "$((cpu_total / 60)) min of CPU time: two runs side by side, one thread each, on a machine with $(nproc) cores that"
+  echo "gave them $(awk -v c="$cpu_total" -v t="$total" -v n="$(nproc)" 'BEGIN { if (t > 0) printf "%.0f", 100 * c / (t * n); else printf "?" }')% of its CPU time. Model: \`${MODEL[*]}\`; MoD layers 1, 3, 5. Dense pretraining: $PRE_EPOCHS epochs, batch $BATCH,"
   echo "AdamW lr 1e-3, cosine. Fine-tuning: $FT_EPOCHS epoch(s), lr 2e-4. isoFLOP baselines: the dense model"
   echo "with depth cut to the MoD model's FLOPs, trained from scratch for $ISO_EPOCHS epochs, the steps of"
   echo "pretraining plus fine-tuning. Accuracy is top-1 on the $DATASET test split ($(json "$OUT/eval/dense.json" count) images)."
   echo
-  echo "| model | stage | capacity | depth | GMACs/img | FLOPs vs dense | train steps | train min | top-1 (%) | loss |"
+  echo "| model | stage | capacity | depth | GMACs/img | FLOPs vs dense | train steps | train CPU min | top-1 (%) | loss |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
   awk -F, 'NR > 1 { printf "| %s | %s | %s | %s | %.4f | %.0f%% | %s | %s | %.2f | %.4f |\n", $2, $3, $5, $6, $7, $8 * 100, $9, $10, $11, $12 }' "$csv"
   echo
   echo "\"adapted\" rows are the dense checkpoint with MoD routing switched on and no training at all."
-  echo "Train steps and minutes are those of the row's own run (adapted rows: the pretraining's)."
+  echo "Train steps and CPU minutes are those of the row's own run (adapted rows: the pretraining's)."
   echo
   echo "![accuracy vs epoch](fashion_mnist_acc_epoch.png)"
   echo

@@ -14,8 +14,13 @@ fails=0
 fail() { echo "FAIL $*"; fails=$((fails+1)); }
 make_tiny_idx "$T/data/toy" 96 32
 ARGS=(--data "$T/data" --dataset toy --img-size 8 --patch-size 2 --embed-dim 16 --depth 2 --heads 2
-      --epochs 4 --batch-size 16 --lr 3e-3 --warmup-steps 2 --seed 5 --augment --threads 1 --quiet --ckpt-every 1)
+      --epochs 12 --batch-size 16 --lr 3e-3 --warmup-steps 2 --seed 5 --augment --threads 1 --quiet --ckpt-every 1)
+t0=$(date +%s%N)
 "$AMOD" train --out "$T/whole" "${ARGS[@]}" >/dev/null || fail "uninterrupted run"
+# Kill delays are fractions of the uninterrupted run's time, so the test means the same on a
+# fast machine and under a slow sanitizer build (fixed delays let a fast run finish unkilled).
+whole_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $whole_ms -ge 20 ] || whole_ms=20
 
 next_cmd() {
   if [ -d "$T/run/last" ] || [ -d "$T/run/last.old" ]; then cmd=("$AMOD" train --out "$T/run" --resume --quiet --threads 1)
@@ -26,7 +31,8 @@ for attempt in $(seq 1 15); do
   next_cmd
   "${cmd[@]}" >/dev/null 2>"$T/err" &
   pid=$!
-  sleep "0.0$((RANDOM % 9 + 1))"
+  delay_ms=$(( whole_ms * (3 + RANDOM % 18) / 100 ))
+  sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
   if kill -9 $pid 2>/dev/null; then
     wait $pid 2>/dev/null
     kills=$((kills+1))

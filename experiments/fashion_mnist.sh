@@ -15,16 +15,21 @@
 # usage: experiments/fashion_mnist.sh
 # env:   REPORT_ONLY=1 remakes the table and plots from an earlier $OUT without training;
 #        AMOD_BIN, DATA (default data), DATASET (fashion-mnist), OUT (runs/fashion_mnist),
-#        RESULTS (docs/results), PRE_EPOCHS (3), FT_EPOCHS (1), MODEL_ARGS (the model, below),
+#        RESULTS (docs/results), PRE_EPOCHS (10), FT_EPOCHS (1), MODEL_ARGS (the model, below),
 #        BATCH (128), NICE (10)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# the command as a user would retype it, with the settings that differ from the defaults
+command_line="experiments/fashion_mnist.sh"
+for v in DATA DATASET PRE_EPOCHS FT_EPOCHS MODEL_ARGS BATCH; do
+  if [ -n "${!v+x}" ]; then command_line="$v=\"${!v}\" $command_line"; fi
+done
 DATA=${DATA:-data}
 DATASET=${DATASET:-fashion-mnist}
 OUT=${OUT:-runs/fashion_mnist}
 RESULTS=${RESULTS:-docs/results}
-PRE_EPOCHS=${PRE_EPOCHS:-3}
+PRE_EPOCHS=${PRE_EPOCHS:-10}
 FT_EPOCHS=${FT_EPOCHS:-1}
 BATCH=${BATCH:-128}
 NICE=${NICE:-10}
@@ -115,6 +120,13 @@ run_all() {
   evaluate dense_ft "$OUT/dense_ft/last"
   for i in 0 1; do evaluate "iso_depth_${TAG[$i]}" "$OUT/iso_depth_${TAG[$i]}/last"; done
   echo $(( $(date +%s) - start )) >"$OUT/wall_s"
+  # what made these runs, for the results page
+  {
+    echo "command=$command_line"
+    echo "commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD -- src include experiments 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "machine=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  } >"$OUT/provenance.txt"
   log "all runs done"
 }
 
@@ -196,6 +208,12 @@ f() { echo "$1=$points:gmacs:test_acc:series=$1"; }
 md=$OUT/fashion_mnist.md
 {
   echo "# Fashion-MNIST: A-MoD vs linear MoD, in miniature"
+  echo
+  prov() { sed -n "s/^$1=//p" "$OUT/provenance.txt" 2>/dev/null; }
+  echo "- command: \`$(prov command)\`"
+  echo "- commit: $(prov commit)"
+  echo "- machine: $(prov machine)"
+  echo "- date: $(prov date)"
   echo
   echo "Made by \`experiments/fashion_mnist.sh\` in $((total / 60)) min $((total % 60)) s of wall time and"
   echo "$((cpu_total / 60)) min of CPU time: two runs side by side, one thread each, on a machine with $(nproc) cores that"

@@ -15,7 +15,7 @@
 # usage: experiments/fashion_mnist.sh
 # env:   REPORT_ONLY=1 remakes the table and plots from an earlier $OUT without training;
 #        AMOD_BIN, DATA (default data), DATASET (fashion-mnist), OUT (runs/fashion_mnist),
-#        RESULTS (docs/results), PRE_EPOCHS (10), FT_EPOCHS (1), MODEL_ARGS (the model, below),
+#        RESULTS (docs/results), PRE_EPOCHS (10), FT_EPOCHS (3), MODEL_ARGS (the model, below),
 #        BATCH (128), NICE (10)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +30,7 @@ DATASET=${DATASET:-fashion-mnist}
 OUT=${OUT:-runs/fashion_mnist}
 RESULTS=${RESULTS:-docs/results}
 PRE_EPOCHS=${PRE_EPOCHS:-10}
-FT_EPOCHS=${FT_EPOCHS:-1}
+FT_EPOCHS=${FT_EPOCHS:-3}
 BATCH=${BATCH:-128}
 NICE=${NICE:-10}
 # 28x28 inputs, 4-pixel patches: 49 patches + CLS = 50 tokens; 6 blocks of width 64 (2 heads

@@ -51,13 +51,14 @@ start=$(date +%s)
 log() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - start ))s] $*" >&2; }
 
 # train NAME ARGS...: a run in $OUT/NAME, its progress in $OUT/NAME.log, its CPU seconds
-# (user, system) in $OUT/cpu.txt: on a shared machine the wall clock says little.
+# (user, system) in $OUT/cpu.txt: on a shared machine the wall clock says little. `time` runs in
+# a subshell of its own: in this shell it would also count the other slot's finished jobs.
 train() {
   local name=$1; shift
   log "train $name"
   local TIMEFORMAT="$name %U %S"
-  { time nice -n "$NICE" "$AMOD" train --out "$OUT/$name" --data "$DATA" --dataset "$DATASET" --batch-size "$BATCH" \
-    --threads 1 --log-every 100 --seed 0 "$@" >"$OUT/$name.log" 2>&1; } 2>>"$OUT/cpu.txt" \
+  ( time nice -n "$NICE" "$AMOD" train --out "$OUT/$name" --data "$DATA" --dataset "$DATASET" --batch-size "$BATCH" \
+    --threads 1 --log-every 100 --seed 0 "$@" >"$OUT/$name.log" 2>&1 ) 2>>"$OUT/cpu.txt" \
     || { cat "$OUT/$name.log" >&2; return 1; }
   tail -n 1 "$OUT/$name.log" >&2
 }
@@ -66,8 +67,8 @@ train() {
 evaluate() {
   mkdir -p "$OUT/eval"
   local TIMEFORMAT="eval_$1 %U %S"
-  { time nice -n "$NICE" "$AMOD" eval "$2" --data "$DATA" --dataset "$DATASET" --threads 1 \
-    --json "$OUT/eval/$1.json" >&3 2>&3; } 3>&2 2>>"$OUT/cpu.txt"
+  ( time nice -n "$NICE" "$AMOD" eval "$2" --data "$DATA" --dataset "$DATASET" --threads 1 \
+    --json "$OUT/eval/$1.json" >&3 2>&3 ) 3>&2 2>>"$OUT/cpu.txt"
 }
 
 PRE=(--lr 1e-3 --min-lr 1e-5 --weight-decay 0.05 --warmup-epochs 0.5 --clip 1)

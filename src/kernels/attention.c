@@ -99,7 +99,9 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
             for (int i = 0; i < n; i++) {
                 const float *pr = p + (size_t)i * n;
                 float *dr = dp + (size_t)i * n, dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
                 for (int j = 0; j < n; j++) dot += pr[j] * dr[j];
+#pragma omp simd
                 for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, dp, n, k, ld, 0.0f, dq, ld);

@@ -11,14 +11,17 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *x, con
         const float *xr = x + (size_t)r * dim;
         float *o = out + (size_t)r * dim;
         double s = 0.0;
+#pragma omp simd reduction(+ : s)
         for (int i = 0; i < dim; i++) s += xr[i];
         float m = (float)(s / dim);
         double v = 0.0;
+#pragma omp simd reduction(+ : v)
         for (int i = 0; i < dim; i++) {
             float d = xr[i] - m;
             v += (double)d * d;
         }
         float rs = 1.0f / sqrtf((float)(v / dim) + eps);
+#pragma omp simd
         for (int i = 0; i < dim; i++) o[i] = (xr[i] - m) * rs * w[i] + b[i];
         if (mean) mean[r] = m;
         if (rstd) rstd[r] = rs;
@@ -34,6 +37,7 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dout, cons
         const float *xr = x + (size_t)r * dim, *g = dout + (size_t)r * dim;
         float m = mean[r], rs = rstd[r];
         float sum_g = 0.0f, sum_gx = 0.0f;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
         for (int i = 0; i < dim; i++) {
             float gw = g[i] * w[i];
             sum_g += gw;
@@ -42,6 +46,7 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dout, cons
         sum_g /= dim;
         sum_gx /= dim;
         float *d = dx + (size_t)r * dim;
+#pragma omp simd
         for (int i = 0; i < dim; i++) {
             float xhat = (xr[i] - m) * rs;
             d[i] += rs * (g[i] * w[i] - sum_g - xhat * sum_gx);

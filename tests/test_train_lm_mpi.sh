@@ -13,16 +13,7 @@
 #   given different data stop with a clear error and no hang.
 set -u
 AMOD=${AMOD_BIN:-build/amod}
-if ! command -v mpirun >/dev/null || ! ldd "$AMOD" | grep -q libmpi; then
-  echo "amod is built without MPI: nothing to test"; exit 0
-fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails+1)); }
-ok() { echo "ok   $*"; }
-MPI=(mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl self,vader --timeout 300)
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+. "${AMOD_SRC:-.}/tests/support/mpi_test.sh"
 for i in $(seq 1 400); do echo "the cat sat on the mat $((i % 7)) times, said the dog."; done >"$T/corpus.txt"
 MODEL=(--layers 2 --width 32 --heads 2 --ff 64 --context 64)
 STEPS=(--seq 32 --batch 8 --steps 20 --log-every 10 --seed 3)

@@ -12,20 +12,9 @@
 #include "train/schedule.h"
 
 void amod_lm_train_config_default(amod_lm_train_config *c) {
-    memset(c, 0, sizeof *c);
-    c->steps = 1000;
-    c->batch = 16;
-    c->seq = 128;
-    c->lr = 1e-3f;
-    c->min_lr = 1e-4f;
-    c->warmup_steps = 100;
-    c->beta1 = 0.9f;
-    c->beta2 = 0.95f;
-    c->eps = 1e-8f;
-    c->weight_decay = 0.1f;
-    c->clip = 1.0f;
-    c->seed = 1;
-    c->log_every = 50;
+    *c = (amod_lm_train_config){.steps = 1000, .batch = 16, .seq = 128, .lr = 1e-3f, .min_lr = 1e-4f,
+                                .warmup_steps = 100, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+                                .weight_decay = 0.1f, .clip = 1.0f, .seed = 1, .log_every = 50};
 }
 
 int amod_lm_param_decays(const amod_lm *m, int tensor) {

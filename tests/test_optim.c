@@ -1,6 +1,6 @@
 /* The optimizer against a hand-computed AdamW (PyTorch's formulas, in double, written out
- * here independently), the weight-decay mask, gradient clipping, the learning-rate schedule
- * and the state file. */
+ * here independently) on a ViT and on a bare list of tensors with a frozen one left out, the
+ * weight-decay mask, gradient clipping, the learning-rate schedule and the state file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +42,28 @@ static void test_decay_mask(void) {
     CHECK(amod_param_decays("head.weight", 2), "the head decays");
 }
 
+/* PyTorch's AdamW for one element, in double, written out independently of optim.c. */
+static double ref_step(double p, double *m, double *v, double g, int decay, double lr, const amod_adamw_config *c,
+                       int step) {
+    const double b1 = c->beta1, b2 = c->beta2, eps = c->eps, wd = c->weight_decay;
+    if (decay) p -= lr * wd * p;
+    *m = b1 * *m + (1 - b1) * g;
+    *v = b2 * *v + (1 - b2) * g * g;
+    double mhat = *m / (1 - pow(b1, step)), vhat = *v / (1 - pow(b2, step));
+    return p - lr * mhat / (sqrt(vhat) + eps);
+}
+
+/* Largest relative difference between the optimizer's parameters and the reference. */
+static double worst_error(const float *params, const double *p, size_t n, size_t *at) {
+    double worst = 0;
+    *at = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs(params[i] - p[i]) / (fabs(p[i]) + 1e-3);
+        if (e > worst) worst = e, *at = i;
+    }
+    return worst;
+}
+
 static void test_adamw_matches_hand_computation(void) {
     amod_vit *m = tiny_model();
     if (!m) return;
@@ -49,7 +71,8 @@ static void test_adamw_matches_hand_computation(void) {
     amod_adamw_config cfg = {0.9f, 0.95f, 1e-6f, 0.1f};
     amod_adamw opt;
     amod_error err;
-    CHECK(amod_adamw_init(&opt, m, &cfg, &err) == 0, "init: %s", err.msg);
+    CHECK(amod_adamw_init_vit(&opt, m, &cfg, &err) == 0, "init: %s", err.msg);
+    CHECK(opt.n == n, "the ViT optimizer covers %zu of %zu parameters", opt.n, n);
     double *p = malloc(n * sizeof *p), *mm = calloc(n, sizeof *mm), *vv = calloc(n, sizeof *vv);
     int *decay = malloc(n * sizeof *decay);
     for (int t = 0; t < amod_vit_num_tensors(m); t++) {
@@ -65,25 +88,12 @@ static void test_adamw_matches_hand_computation(void) {
     amod_rng r;
     rng_seed(&r, 11);
     const float lrs[4] = {1e-2f, 3e-3f, 5e-2f, 1e-3f};
-    const double b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps, wd = cfg.weight_decay;
     for (int step = 1; step <= 4; step++) {
         for (size_t i = 0; i < n; i++) grads[i] = rng_normal(&r) * (i % 7 == 0 ? 1e-3f : 0.5f);
         amod_adamw_step(&opt, params, grads, lrs[step - 1]);
-        double lr = lrs[step - 1];
-        for (size_t i = 0; i < n; i++) {
-            double g = grads[i];
-            if (decay[i]) p[i] -= lr * wd * p[i];
-            mm[i] = b1 * mm[i] + (1 - b1) * g;
-            vv[i] = b2 * vv[i] + (1 - b2) * g * g;
-            double mhat = mm[i] / (1 - pow(b1, step)), vhat = vv[i] / (1 - pow(b2, step));
-            p[i] -= lr * mhat / (sqrt(vhat) + eps);
-        }
-        double worst = 0;
-        size_t at = 0;
-        for (size_t i = 0; i < n; i++) {
-            double e = fabs(params[i] - p[i]) / (fabs(p[i]) + 1e-3);
-            if (e > worst) worst = e, at = i;
-        }
+        for (size_t i = 0; i < n; i++) p[i] = ref_step(p[i], &mm[i], &vv[i], grads[i], decay[i], lrs[step - 1], &cfg, step);
+        size_t at;
+        double worst = worst_error(params, p, n, &at);
         CHECK(worst < 2e-5, "step %d: parameter %zu is %.9g, hand-computed %.9g", step, at, params[at], p[at]);
     }
     CHECK(opt.step == 4, "step counter %lld", (long long)opt.step);
@@ -93,6 +103,54 @@ static void test_adamw_matches_hand_computation(void) {
     free(decay);
     amod_adamw_free(&opt);
     amod_vit_free(m);
+}
+
+/* Model-agnostic use, as the language-model trainer does it: a list of tensors with their own
+ * decay flags, a frozen tensor left out (never touched), moments packed in the spans' order,
+ * and a state file that round-trips. */
+static void test_spans(void) {
+    enum { N = 30 };
+    const int64_t sa[2] = {4, 3}, sb[1] = {5}, sc[2] = {2, 3};
+    amod_adamw_span spans[3];
+    amod_adamw_span_set(&spans[0], "a.weight", 2, sa, 0, 1);   /* [0, 12): decays */
+    amod_adamw_span_set(&spans[1], "b.bias", 1, sb, 12, 0);    /* [12, 17): no decay */
+    amod_adamw_span_set(&spans[2], "c.router", 2, sc, 24, 0);  /* [24, 30); [17, 24) is frozen */
+    amod_adamw_config cfg = {0.9f, 0.95f, 1e-8f, 0.1f};
+    amod_adamw opt, back;
+    amod_error err;
+    CHECK(amod_adamw_init(&opt, spans, 3, &cfg, &err) == 0, "init: %s", err.msg);
+    CHECK(opt.n == 23 && opt.spans[2].state == 17 && opt.spans[1].numel == 5, "23 parameters packed, got %zu", opt.n);
+    float params[N], grads[N];
+    double p[N], mm[N] = {0}, vv[N] = {0};
+    amod_rng r;
+    rng_seed(&r, 5);
+    for (int i = 0; i < N; i++) p[i] = params[i] = rng_normal(&r);
+    for (int step = 1; step <= 3; step++) {
+        for (int i = 0; i < N; i++) grads[i] = rng_normal(&r);
+        amod_adamw_step(&opt, params, grads, 1e-2f);
+        for (int i = 0; i < N; i++) {
+            if (i >= 17 && i < 24) continue;
+            p[i] = ref_step(p[i], &mm[i], &vv[i], grads[i], i < 12, 1e-2, &cfg, step);
+        }
+        size_t at;
+        double worst = worst_error(params, p, N, &at);
+        CHECK(worst < 2e-6, "step %d: parameter %zu is %.9g, hand-computed %.9g", step, at, params[at], p[at]);
+    }
+    char path[] = "/tmp/amod_test_optim_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    CHECK(amod_adamw_save(&opt, path, &err) == 0, "save: %s", err.msg);
+    CHECK(amod_adamw_init(&back, spans, 3, &cfg, &err) == 0, "init: %s", err.msg);
+    CHECK(amod_adamw_load(&back, path, &err) == 0, "load: %s", err.msg);
+    CHECK(back.step == 3 && !memcmp(back.m, opt.m, 23 * sizeof(float)) && !memcmp(back.v, opt.v, 23 * sizeof(float)),
+          "span state read back exactly");
+    amod_adamw_free(&back);
+    CHECK(amod_adamw_init(&back, spans, 2, &cfg, &err) == 0, "init: %s", err.msg);
+    CHECK(amod_adamw_load(&back, path, &err) != 0 && strstr(err.msg, path), "other tensors refused: %s", err.msg);
+    remove(path);
+    amod_adamw_free(&back);
+    amod_adamw_free(&opt);
 }
 
 static void test_clipping(void) {
@@ -130,8 +188,8 @@ static void test_state_roundtrip(void) {
     amod_adamw_config_default(&cfg);
     amod_adamw a, b;
     amod_error err;
-    amod_adamw_init(&a, m, &cfg, &err);
-    amod_adamw_init(&b, m, &cfg, &err);
+    amod_adamw_init_vit(&a, m, &cfg, &err);
+    amod_adamw_init_vit(&b, m, &cfg, &err);
     float *grads = amod_vit_grads(m);
     for (size_t i = 0; i < a.n; i++) grads[i] = (float)((i * 37) % 11) - 5.0f;
     amod_adamw_step(&a, amod_vit_params(m), grads, 1e-3f);
@@ -140,8 +198,8 @@ static void test_state_roundtrip(void) {
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
     close(fd);
-    CHECK(amod_adamw_save(&a, m, path, &err) == 0, "save: %s", err.msg);
-    CHECK(amod_adamw_load(&b, m, path, &err) == 0, "load: %s", err.msg);
+    CHECK(amod_adamw_save(&a, path, &err) == 0, "save: %s", err.msg);
+    CHECK(amod_adamw_load(&b, path, &err) == 0, "load: %s", err.msg);
     CHECK(b.step == 2, "step %lld after loading", (long long)b.step);
     CHECK(!memcmp(a.m, b.m, a.n * sizeof *a.m) && !memcmp(a.v, b.v, a.n * sizeof *a.v), "moments read back exactly");
     /* A state file for another layout is refused, naming the file. */
@@ -151,8 +209,8 @@ static void test_state_roundtrip(void) {
     amod_mod_set_start(&mod, 2, 1);
     CHECK(amod_vit_set_mod(m, &mod, &err) == 0, "set_mod: %s", err.msg);
     amod_adamw c;
-    amod_adamw_init(&c, m, &cfg, &err);
-    CHECK(amod_adamw_load(&c, m, path, &err) != 0 && strstr(err.msg, path), "other layout refused: %s", err.msg);
+    amod_adamw_init_vit(&c, m, &cfg, &err);
+    CHECK(amod_adamw_load(&c, path, &err) != 0 && strstr(err.msg, path), "other layout refused: %s", err.msg);
     remove(path);
     amod_adamw_free(&a);
     amod_adamw_free(&b);
@@ -163,6 +221,7 @@ static void test_state_roundtrip(void) {
 int main(void) {
     test_decay_mask();
     test_adamw_matches_hand_computation();
+    test_spans();
     test_clipping();
     test_schedule();
     test_state_roundtrip();

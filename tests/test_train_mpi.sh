@@ -13,17 +13,8 @@
 set -u
 AMOD=${AMOD_BIN:-build/amod}
 SRC=${AMOD_SRC:-.}
-if ! command -v mpirun >/dev/null || ! ldd "$AMOD" | grep -q libmpi; then
-  echo "amod is built without MPI: nothing to test"; exit 0
-fi
+. "$SRC/tests/support/mpi_test.sh"
 . "$SRC/tests/support/tiny_idx.sh"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails+1)); }
-ok() { echo "ok   $*"; }
-MPI=(mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl self,vader --timeout 300)
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 
 make_tiny_idx "$T/data/toy" 128 32
 MODEL=(--data "$T/data" --dataset toy --img-size 8 --patch-size 2 --embed-dim 16 --depth 2 --heads 2)

@@ -129,6 +129,14 @@ const int32_t *amod_lm_routed(const amod_lm *m, int layer, int *k);
 /* MindSkip gates of layer l in the last forward ([B] or [B, T] of 0/1); NULL when not routed. */
 const float *amod_lm_gates(const amod_lm *m, int layer);
 void amod_lm_get_stats(const amod_lm *m, amod_lm_stats *out);
+/* MindSkip's capacity term when a batch is split over processes (data-parallel training):
+ * amod_lm_skip_totals gives the last forward's {sum of the gates' sigmoids, number of gates,
+ * gates open} (zeros without MindSkip). Once they are added up over processes that ran equal
+ * shares, amod_lm_set_skip_totals makes the capacity term and attn_kept those of the whole
+ * batch, and the next amod_lm_backward this process's share of the whole batch's gradient
+ * (its mean over the processes is the gradient one process would get for the whole batch). */
+void amod_lm_skip_totals(const amod_lm *m, double totals[3]);
+void amod_lm_set_skip_totals(amod_lm *m, const double totals[3]);
 /* Multiply-accumulates per token for a sequence of T tokens with the current routing, when
  * every MindSkip gate is open (kept = 1) or the measured fraction kept is used (kept < 0). */
 double amod_lm_macs_per_token(const amod_lm *m, int T, float kept);

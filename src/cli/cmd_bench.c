@@ -67,7 +67,7 @@ static int measure(const bench_model *bm, int batch, int threads, int train, int
     amod_adamw opt = {0};
     amod_adamw_config oc;
     amod_adamw_config_default(&oc);
-    if (train && !rc) rc = amod_adamw_init(&opt, m, &oc, err);
+    if (train && !rc) rc = amod_adamw_init_vit(&opt, m, &oc, err);
     for (int i = 0; !rc && i < warmup + iters; i++) {
         double t0 = now();
         float loss;

@@ -1,21 +1,19 @@
-/* amod train-lm: trains a byte-level GPT-2 / Llama model on a text file with AdamW, dense or
- * with causal MoD, or Router-Tuning: MindSkip routers trained on a frozen pretrained model.
- * Sequences are random windows of the training part of the file (the last --val-frac is held
- * out for amod eval-lm); the loss is the shifted next-byte cross-entropy. */
+/* amod train-lm: trains a byte-level GPT-2 / Llama model on a text file, dense or with causal
+ * MoD, or Router-Tuning: MindSkip routers trained on a frozen pretrained model. The loop is
+ * train/lm_trainer.c; this file reads the options and the corpus and writes the model. Under
+ * mpirun the training is data-parallel (docs/DISTRIBUTED.md). */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cli/cli_lm.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/comm.h"
 #include "core/error.h"
-#include "core/rng.h"
-#include "model/adamw.h"
+#include "train/lm_trainer.h"
 
 static const char *CMD = "train-lm";
 
@@ -35,15 +33,18 @@ static void usage(void) {
            "  --weight-decay W     AdamW decay on matrices (default 0.1); --clip C (default 1)\n"
            "  --val-frac F         fraction of the file held out (default 0.05)\n"
            "  --seed S             (default 1); --log-every N (default 50)\n"
-           "  --router-tuning      freeze every weight but the routers (Router-Tuning)\n" CLI_LM_HELP);
+           "  --threads N          OpenMP threads (default: OpenMP's)\n"
+           "  --router-tuning      freeze every weight but the routers (Router-Tuning)\n"
+           "  --check-ranks        under mpirun: compare the ranks' weights after every step\n"
+           "Under mpirun the run is data-parallel: --batch is the global batch, split evenly.\n" CLI_LM_HELP);
 }
 
 typedef struct {
     const char *out, *data, *init;
     amod_lm_config cfg;
-    long steps, batch, seq, warmup, seed, log_every;
+    long steps, batch, seq, warmup, seed, log_every, threads;
     float lr, min_lr_ratio, wd, clip, val_frac;
-    int router_tuning;
+    int router_tuning, check_ranks;
     cli_lm_opts lm;
 } options;
 
@@ -88,12 +89,14 @@ static int parse(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--seq")) rc = int_opt(a, argc, argv, &i, 2, 1 << 16, &o->seq);
         else if (!strcmp(a, "--warmup")) rc = int_opt(a, argc, argv, &i, 0, 1L << 30, &o->warmup);
         else if (!strcmp(a, "--log-every")) rc = int_opt(a, argc, argv, &i, 1, 1L << 30, &o->log_every);
+        else if (!strcmp(a, "--threads")) rc = int_opt(a, argc, argv, &i, 0, 1 << 12, &o->threads);
         else if (!strcmp(a, "--lr")) rc = float_opt(a, argc, argv, &i, &o->lr);
         else if (!strcmp(a, "--min-lr-ratio")) rc = float_opt(a, argc, argv, &i, &o->min_lr_ratio);
         else if (!strcmp(a, "--weight-decay")) rc = float_opt(a, argc, argv, &i, &o->wd);
         else if (!strcmp(a, "--clip")) rc = float_opt(a, argc, argv, &i, &o->clip);
         else if (!strcmp(a, "--val-frac")) rc = float_opt(a, argc, argv, &i, &o->val_frac);
         else if (!strcmp(a, "--router-tuning")) o->router_tuning = 1;
+        else if (!strcmp(a, "--check-ranks")) o->check_ranks = 1;
         else if (a[0] == '-') return cli_usage_error(CMD, "unknown option '%s'", a), -1;
         else if (!o->out) o->out = a;
         else return cli_usage_error(CMD, "unexpected argument '%s'", a), -1;
@@ -116,97 +119,22 @@ static int parse(int argc, char **argv, options *o) {
     return 0;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+static void train_config(const options *o, amod_comm *comm, amod_lm_train_config *c) {
+    amod_lm_train_config_default(c);
+    c->steps = o->steps, c->batch = (int)o->batch, c->seq = (int)o->seq;
+    c->lr = o->lr, c->min_lr = o->lr * o->min_lr_ratio, c->warmup_steps = o->warmup;
+    c->weight_decay = o->wd, c->clip = o->clip, c->seed = (uint64_t)o->seed;
+    c->router_tuning = o->router_tuning, c->check_ranks = o->check_ranks, c->threads = (int)o->threads;
+    c->log_every = o->log_every, c->log = stdout, c->comm = comm;
 }
 
-static int train(const options *o, amod_lm *m, const unsigned char *bytes, size_t n_train, amod_error *err) {
-    const int B = (int)o->batch, T = (int)o->seq;
-    const amod_lm_config *c = amod_lm_get_config(m);
-    if (T > c->max_positions) return amod_fail(err, "--seq %d is longer than the model's %d positions", T, c->max_positions);
-    if ((size_t)T + 1 > n_train) return amod_fail(err, "%s: the training part is shorter than one sequence", o->data);
-    int64_t *ids = amod_alloc((size_t)B * T * sizeof *ids, err);
-    adamw_state opt;
-    if (!ids || adamw_init(&opt, amod_lm_num_params(m), err)) {
-        free(ids);
-        return -1;
-    }
-    amod_lm_freeze_base(m, o->router_tuning);
-    amod_rng r;
-    rng_seed(&r, (uint64_t)o->seed * 7919);
-    float *p = amod_lm_params(m), *g = amod_lm_grads(m);
-    size_t lo = amod_lm_num_params(m), hi = 0, trainable = 0;
-    for (int i = 0; i < amod_lm_num_tensors(m); i++) {
-        if (o->router_tuning && !amod_lm_tensor_is_router(m, i)) continue;
-        int64_t s[4];
-        int nd = amod_lm_tensor_shape(m, i, s);
-        size_t off = amod_lm_tensor_offset(m, i), numel = (size_t)s[0] * (nd > 1 ? (size_t)s[1] : 1);
-        lo = off < lo ? off : lo;
-        hi = off + numel > hi ? off + numel : hi;
-        trainable += numel;
-    }
-    if (!trainable) {
-        adamw_free(&opt);
-        free(ids);
-        return amod_fail(err, "nothing to train: --router-tuning needs routers (--mindskip or --router linear)");
-    }
-    printf("training %zu of %zu parameters, %ld steps of %d x %d bytes\n", trainable, amod_lm_num_params(m), o->steps, B, T);
-    double t0 = now(), sum_loss = 0;
-    long tokens = 0, n_loss = 0;
-    int rc = 0;
-    for (long step = 0; step < o->steps && !rc; step++) {
-        for (int b = 0; b < B; b++) {
-            size_t off = (size_t)(rng_next(&r) % (uint64_t)(n_train - (size_t)T));
-            for (int t = 0; t < T; t++) ids[(size_t)b * T + t] = bytes[off + t];
-        }
-        float loss;
-        if ((rc = amod_lm_forward(m, ids, B, T, NULL, &loss, err))) break;
-        amod_lm_zero_grad(m);
-        if ((rc = amod_lm_backward(m, err))) break;
-        if (!isfinite(loss)) {
-            rc = amod_fail(err, "the loss became %g at step %ld: lower --lr", (double)loss, step);
-            break;
-        }
-        clip_grad_norm(g, lo, hi, o->clip);
-        adamw_config ac = {lr_schedule(step, o->steps, o->warmup, o->lr, o->min_lr_ratio), 0.9f, 0.95f, 1e-8f, o->wd};
-        adamw_begin_step(&opt);
-        for (int i = 0; i < amod_lm_num_tensors(m); i++) {
-            int router = amod_lm_tensor_is_router(m, i);
-            if (o->router_tuning && !router) continue;
-            int64_t s[4];
-            int nd = amod_lm_tensor_shape(m, i, s);
-            size_t off = amod_lm_tensor_offset(m, i), numel = (size_t)s[0] * (nd > 1 ? (size_t)s[1] : 1);
-            adamw_update(&opt, p, g, off, off + numel, &ac, nd == 2 && !router);
-        }
-        sum_loss += loss, n_loss++;
-        tokens += (long)B * T;
-        if ((step + 1) % o->log_every == 0 || step + 1 == o->steps) {
-            amod_lm_stats st;
-            amod_lm_get_stats(m, &st);
-            double el = now() - t0;
-            printf("step %6ld  loss %.4f  lr %.2e  %.0f tokens/s", step + 1, sum_loss / n_loss, (double)ac.lr,
-                   tokens / (el > 0 ? el : 1));
-            if (st.predictor_acc > 0) printf("  predictor acc %.3f bce %.3f", (double)st.predictor_acc, (double)st.predictor_loss);
-            if (amod_lm_get_mindskip(m)->mode != AMOD_LM_SKIP_NONE)
-                printf("  attn kept %.3f  capacity term %.4f", (double)st.attn_kept, (double)st.capacity_loss);
-            printf("\n");
-            fflush(stdout);
-            sum_loss = 0, n_loss = 0;
-        }
-    }
-    adamw_free(&opt);
-    free(ids);
-    return rc;
-}
-
-static int run(const options *o, amod_error *err) {
+/* Every rank reads the corpus and builds the model; rank 0 alone writes it. */
+static int train_and_save(const options *o, amod_comm *comm, amod_error *err) {
     unsigned char *bytes = NULL;
     size_t n = 0, n_train = 0;
     if (cli_lm_read_corpus(o->data, o->val_frac, &bytes, &n, &n_train, err)) return -1;
     amod_lm *m = o->init ? amod_lm_load(o->init, err) : amod_lm_create(&o->cfg, (uint64_t)o->seed, err);
-    int rc = -1;
+    int rc = -1, root = amod_comm_is_root(comm);
     if (!m) goto done;
     if (amod_lm_get_config(m)->vocab_size < 256) {
         amod_fail(err, "%s: a byte-level corpus needs a vocabulary of at least 256 tokens (the model has %d)", o->data,
@@ -214,16 +142,37 @@ static int run(const options *o, amod_error *err) {
         goto done;
     }
     if (cli_lm_apply(&o->lm, m, err)) goto done;
-    if (mkdir(o->out, 0755) && errno != EEXIST) {
+    if (root && mkdir(o->out, 0755) && errno != EEXIST) {
         amod_fail(err, "%s: cannot create the output directory: %s", o->out, strerror(errno));
         goto done;
     }
-    if (train(o, m, bytes, n_train, err)) goto done;
-    rc = amod_lm_save(m, o->out, err);
-    if (!rc) printf("saved %s\n", o->out);
+    amod_lm_train_config tc;
+    train_config(o, comm, &tc);
+    if (amod_lm_train(m, bytes, n_train, &tc, NULL, err)) goto done;
+    rc = root ? amod_lm_save(m, o->out, err) : 0;
+    if (!rc && root) printf("saved %s\n", o->out);
 done:
     amod_lm_free(m);
     free(bytes);
+    return rc;
+}
+
+/* Under mpirun: one rank per process. A failing rank reports and stops the others, which
+ * would otherwise wait for it in a collective. */
+static int run(const options *o, amod_error *err) {
+    amod_comm comm = {0, 1, 0, 0};
+    const int launched = amod_comm_launched();
+    if (launched && amod_comm_init(&comm, NULL, NULL, err)) return -1;
+    int rc = train_and_save(o, &comm, err);
+    if (comm.size > 1 && rc) {
+        cli_error(CMD, err->msg);
+        fprintf(stderr, "amod %s: rank %d of %d failed; stopping every rank\n", CMD, comm.rank, comm.size);
+        amod_comm_abort(&comm, 1);
+    }
+    if (comm.size > 1 && amod_comm_is_root(&comm))
+        fprintf(stderr, "amod %s: %d ranks, %.1f s in gradient allreduce (%.1f MiB per rank)\n", CMD, comm.size,
+                comm.allreduce_seconds, comm.allreduce_bytes / 1048576.0);
+    if (launched) amod_comm_finalize(&comm);
     return rc;
 }
 

@@ -134,3 +134,5 @@ void amod_comm_abort(amod_comm *c, int code) {
 #endif
 
 int amod_comm_is_root(const amod_comm *c) { return c->rank == 0; }
+
+int amod_comm_launched(void) { return getenv("OMPI_COMM_WORLD_SIZE") != NULL || getenv("PMI_SIZE") != NULL; }

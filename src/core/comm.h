@@ -15,6 +15,9 @@ typedef struct amod_comm {
     uint64_t allreduce_bytes;  /* bytes reduced, summed */
 } amod_comm;
 
+/* 1 when the process was started by mpirun (Open MPI's OMPI_COMM_WORLD_SIZE, or PMI_SIZE of
+ * other launchers): a command then trains data-parallel. */
+int amod_comm_launched(void);
 /* Initialises MPI when launched under mpirun (a no-op otherwise). Errors abort all ranks
  * with a message instead of leaving the others waiting. */
 int amod_comm_init(amod_comm *c, int *argc, char ***argv, amod_error *err);

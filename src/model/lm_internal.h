@@ -83,6 +83,7 @@ struct amod_lm {
     int B, T, have_loss, grad_enabled, keep_attn;
     amod_lm_stats stats;
     float skip_cap_coef; /* d(capacity term)/d(one gate's sigmoid), from the last forward */
+    double skip_totals[3]; /* this pass's sum of gate sigmoids, number of gates, gates open */
     amod_rng rng;
 };
 

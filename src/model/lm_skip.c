@@ -60,11 +60,23 @@ void lm_skip_stats(amod_lm *m, int B, int T) {
         }
         n += per_layer;
     }
-    if (!n) return;
-    const double mean = sum_s / n, diff = mean - m->skip.target;
-    m->stats.attn_kept = (float)(kept / n);
+    m->skip_totals[0] = sum_s, m->skip_totals[1] = n, m->skip_totals[2] = kept;
+    amod_lm_set_skip_totals(m, m->skip_totals);
+}
+
+void amod_lm_skip_totals(const amod_lm *m, double totals[3]) {
+    for (int i = 0; i < 3; i++) totals[i] = m->skip.mode != AMOD_LM_SKIP_NONE ? m->skip_totals[i] : 0.0;
+}
+
+/* The term's gradient is this pass's share: a gate's coefficient is divided by the number of
+ * gates of this pass, like a loss averaged over its own part of the batch, so the mean of
+ * equal parts' gradients is the whole batch's gradient. */
+void amod_lm_set_skip_totals(amod_lm *m, const double totals[3]) {
+    if (m->skip.mode == AMOD_LM_SKIP_NONE || !(totals[1] > 0) || !(m->skip_totals[1] > 0)) return;
+    const double mean = totals[0] / totals[1], diff = mean - m->skip.target;
+    m->stats.attn_kept = (float)(totals[2] / totals[1]);
     m->stats.capacity_loss = (float)(m->skip.lambda * diff * diff);
-    m->skip_cap_coef = (float)(2.0 * m->skip.lambda * diff / n);
+    m->skip_cap_coef = (float)(2.0 * m->skip.lambda * diff / m->skip_totals[1]);
 }
 
 void lm_skip_backward(amod_lm *m, int l, int B, int k, const float *dgate, float *dln1) {

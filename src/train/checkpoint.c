@@ -67,7 +67,7 @@ int amod_checkpoint_save(const char *run_dir, const char *name, const amod_vit *
     if (mkdir(p.fresh, 0755) != 0) return amod_fail(err, "%s: cannot create: %s", p.fresh, strerror(errno));
     if (amod_vit_save(m, p.fresh, err)) return -1;
     if (path_join(file, sizeof file, p.fresh, "optimizer.safetensors", err) ||
-        amod_adamw_save(opt, m, file, err))
+        amod_adamw_save(opt, file, err))
         return -1;
     if (path_join(file, sizeof file, p.fresh, "trainer.json", err) || amod_train_state_save(file, cfg, st, err))
         return -1;
@@ -89,12 +89,12 @@ int amod_checkpoint_dir(const char *run_dir, const char *name, char *out, size_t
     return 0;
 }
 
-int amod_checkpoint_load_state(const char *dir, const amod_vit *m, amod_adamw *opt, amod_train_config *cfg,
-                               amod_train_state *st, amod_error *err) {
+int amod_checkpoint_load_state(const char *dir, amod_adamw *opt, amod_train_config *cfg, amod_train_state *st,
+                               amod_error *err) {
     char file[4096];
     if (path_join(file, sizeof file, dir, "trainer.json", err) || amod_train_state_load(file, cfg, st, err))
         return -1;
-    return path_join(file, sizeof file, dir, "optimizer.safetensors", err) || amod_adamw_load(opt, m, file, err)
+    return path_join(file, sizeof file, dir, "optimizer.safetensors", err) || amod_adamw_load(opt, file, err)
                ? -1
                : 0;
 }

@@ -22,8 +22,8 @@ int amod_checkpoint_save(const char *run_dir, const char *name, const amod_vit *
 int amod_checkpoint_dir(const char *run_dir, const char *name, char *out, size_t cap, amod_error *err);
 
 /* Reads the optimizer and trainer state of a checkpoint directory into an optimizer made
- * for m (amod_adamw_init) and into cfg and st. */
-int amod_checkpoint_load_state(const char *dir, const amod_vit *m, amod_adamw *opt, amod_train_config *cfg,
-                               amod_train_state *st, amod_error *err);
+ * for the checkpoint's model (amod_adamw_init_vit) and into cfg and st. */
+int amod_checkpoint_load_state(const char *dir, amod_adamw *opt, amod_train_config *cfg, amod_train_state *st,
+                               amod_error *err);
 
 #endif

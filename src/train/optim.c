@@ -20,28 +20,58 @@ int amod_param_decays(const char *name, int ndim) {
     return strcmp(name, "cls_token") && strcmp(name, "pos_embed");
 }
 
-int amod_adamw_init(amod_adamw *o, const amod_vit *model, const amod_adamw_config *cfg, amod_error *err) {
+void amod_adamw_span_set(amod_adamw_span *s, const char *name, int ndim, const int64_t *shape, size_t offset,
+                         int decay) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->ndim = ndim;
+    for (int d = 0; d < ndim && d < 4; d++) s->shape[d] = shape[d];
+    s->offset = offset;
+    s->decay = decay;
+}
+
+int amod_adamw_init(amod_adamw *o, const amod_adamw_span *spans, int n_spans, const amod_adamw_config *cfg,
+                    amod_error *err) {
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
-    o->n = amod_vit_num_params(model);
-    o->n_spans = amod_vit_num_tensors(model);
-    o->m = amod_zalloc(o->n * sizeof *o->m, err);
-    o->v = amod_zalloc(o->n * sizeof *o->v, err);
-    o->spans = amod_zalloc((size_t)o->n_spans * sizeof *o->spans, err);
-    if (!o->m || !o->v || !o->spans) {
+    if (n_spans < 0) return amod_fail(err, "AdamW: %d tensors", n_spans);
+    o->spans = amod_zalloc((size_t)(n_spans ? n_spans : 1) * sizeof *o->spans, err);
+    if (!o->spans) return -1;
+    o->n_spans = n_spans;
+    for (int i = 0; i < n_spans; i++) {
+        amod_adamw_span *sp = &o->spans[i];
+        *sp = spans[i];
+        if (sp->ndim < 1 || sp->ndim > 4) {
+            amod_adamw_free(o);
+            return amod_fail(err, "AdamW: tensor %s has %d dimensions", spans[i].name, spans[i].ndim);
+        }
+        sp->numel = 1;
+        for (int d = 0; d < sp->ndim; d++) sp->numel *= (size_t)sp->shape[d];
+        sp->state = o->n;
+        o->n += sp->numel;
+    }
+    o->m = amod_zalloc((o->n ? o->n : 1) * sizeof *o->m, err);
+    o->v = amod_zalloc((o->n ? o->n : 1) * sizeof *o->v, err);
+    if (!o->m || !o->v) {
         amod_adamw_free(o);
         return -1;
     }
-    for (int i = 0; i < o->n_spans; i++) {
+    return 0;
+}
+
+int amod_adamw_init_vit(amod_adamw *o, const amod_vit *model, const amod_adamw_config *cfg, amod_error *err) {
+    int n = amod_vit_num_tensors(model);
+    amod_adamw_span *spans = amod_zalloc((size_t)(n ? n : 1) * sizeof *spans, err);
+    if (!spans) return -1;
+    for (int i = 0; i < n; i++) {
         int64_t shape[4];
         int nd = amod_vit_tensor_shape(model, i, shape);
-        size_t numel = 1;
-        for (int d = 0; d < nd; d++) numel *= (size_t)shape[d];
-        o->spans[i].offset = amod_vit_tensor_offset(model, i);
-        o->spans[i].numel = numel;
-        o->spans[i].decay = amod_param_decays(amod_vit_tensor_name(model, i), nd);
+        const char *name = amod_vit_tensor_name(model, i);
+        amod_adamw_span_set(&spans[i], name, nd, shape, amod_vit_tensor_offset(model, i), amod_param_decays(name, nd));
     }
-    return 0;
+    int rc = amod_adamw_init(o, spans, n, cfg, err);
+    free(spans);
+    return rc;
 }
 
 void amod_adamw_free(amod_adamw *o) {
@@ -65,7 +95,7 @@ void amod_adamw_step(amod_adamw *o, float *params, const float *grads, float lr)
 #pragma omp parallel
     for (int s = 0; s < o->n_spans; s++) {
         const amod_adamw_span *sp = &o->spans[s];
-        float *p = params + sp->offset, *m = o->m + sp->offset, *v = o->v + sp->offset;
+        float *p = params + sp->offset, *m = o->m + sp->state, *v = o->v + sp->state;
         const float *g = grads + sp->offset;
         const float d = sp->decay ? decay : 1.0f;
 #pragma omp for schedule(static) nowait
@@ -108,18 +138,16 @@ double amod_clip_grad_norm(float *g, size_t n, double max_norm) {
     return norm;
 }
 
-int amod_adamw_save(const amod_adamw *o, const amod_vit *model, const char *path, amod_error *err) {
+int amod_adamw_save(const amod_adamw *o, const char *path, amod_error *err) {
     st_writer w = {0};
     char name[160];
     int rc = 0;
     for (int i = 0; i < o->n_spans && !rc; i++) {
-        int64_t shape[4];
-        int nd = amod_vit_tensor_shape(model, i, shape);
-        size_t off = o->spans[i].offset;
-        snprintf(name, sizeof name, "exp_avg.%s", amod_vit_tensor_name(model, i));
-        rc = st_writer_add_f32(&w, name, nd, shape, o->m + off, err);
-        snprintf(name, sizeof name, "exp_avg_sq.%s", amod_vit_tensor_name(model, i));
-        if (!rc) rc = st_writer_add_f32(&w, name, nd, shape, o->v + off, err);
+        const amod_adamw_span *sp = &o->spans[i];
+        snprintf(name, sizeof name, "exp_avg.%s", sp->name);
+        rc = st_writer_add_f32(&w, name, sp->ndim, sp->shape, o->m + sp->state, err);
+        snprintf(name, sizeof name, "exp_avg_sq.%s", sp->name);
+        if (!rc) rc = st_writer_add_f32(&w, name, sp->ndim, sp->shape, o->v + sp->state, err);
     }
     const int64_t one = 1;
     if (!rc) rc = st_writer_add(&w, "step", ST_I64, 1, &one, &o->step, err);
@@ -128,7 +156,7 @@ int amod_adamw_save(const amod_adamw *o, const amod_vit *model, const char *path
     return rc;
 }
 
-int amod_adamw_load(amod_adamw *o, const amod_vit *model, const char *path, amod_error *err) {
+int amod_adamw_load(amod_adamw *o, const char *path, amod_error *err) {
     st_file f;
     if (st_open(&f, path, err)) return -1;
     int rc = 0;
@@ -137,13 +165,12 @@ int amod_adamw_load(amod_adamw *o, const amod_vit *model, const char *path, amod
                             "and step)", path, f.n, 2 * o->n_spans + 1);
     char name[160];
     for (int i = 0; i < o->n_spans && !rc; i++) {
-        int64_t shape[4];
-        int nd = amod_vit_tensor_shape(model, i, shape);
+        const amod_adamw_span *sp = &o->spans[i];
         for (int which = 0; which < 2 && !rc; which++) {
-            snprintf(name, sizeof name, "%s.%s", which ? "exp_avg_sq" : "exp_avg", amod_vit_tensor_name(model, i));
-            const st_tensor *t = st_expect(&f, name, nd, shape, err);
+            snprintf(name, sizeof name, "%s.%s", which ? "exp_avg_sq" : "exp_avg", sp->name);
+            const st_tensor *t = st_expect(&f, name, sp->ndim, sp->shape, err);
             if (!t) rc = -1;
-            else st_read_f32(&f, t, (which ? o->v : o->m) + o->spans[i].offset);
+            else st_read_f32(&f, t, (which ? o->v : o->m) + sp->state);
         }
     }
     const st_tensor *t = rc ? NULL : st_find(&f, "step");

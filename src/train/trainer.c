@@ -241,7 +241,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
                          (long long)train->count, c->batch_size);
     t->sched = (amod_lr_schedule){c->lr, c->min_lr, c->warmup_steps, t->steps_per_epoch * c->epochs};
     amod_adamw_config oc = {c->beta1, c->beta2, c->eps, c->weight_decay};
-    if (amod_adamw_init(&t->opt, t->m, &oc, err)) return -1;
+    if (amod_adamw_init_vit(&t->opt, t->m, &oc, err)) return -1;
     char dir[4096];
     if (!resume) {
         struct stat sb;
@@ -257,7 +257,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     }
     amod_train_config saved;
     if (amod_checkpoint_dir(t->run_dir, "last", dir, sizeof dir, err) ||
-        amod_checkpoint_load_state(dir, t->m, &t->opt, &saved, &t->st, err))
+        amod_checkpoint_load_state(dir, &t->opt, &saved, &t->st, err))
         return -1;
     if (t->opt.step != t->st.step)
         return amod_fail(err, "%s: optimizer step %lld and trainer step %lld disagree", dir, (long long)t->opt.step,

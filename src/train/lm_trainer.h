@@ -1,0 +1,59 @@
+/* Language-model training on a byte corpus (token = byte): every step draws `batch` random
+ * windows of `seq` bytes from the training bytes, takes the shifted next-byte cross-entropy
+ * (plus the routers' own terms), clips the global gradient norm and takes an AdamW step
+ * (train/optim.h) with linear warmup and cosine decay (train/schedule.h). Full training, or
+ * Router-Tuning: only the router tensors train, the base model stays frozen.
+ *
+ * Data-parallel under MPI like train/trainer.c: every rank holds the model; each step's
+ * windows are drawn from one seeded generator on every rank and rank r takes the r-th of P
+ * equal contiguous slices; the trainable gradients are averaged with one flat allreduce (and
+ * MindSkip's capacity term is made the whole batch's), so every rank takes the same step and
+ * P ranks follow one rank's trajectory up to float summation order. Only rank 0 prints. */
+#ifndef AMOD_TRAIN_LM_TRAINER_H
+#define AMOD_TRAIN_LM_TRAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "amod/lm.h"
+#include "core/comm.h"
+
+typedef struct amod_lm_train_config {
+    int64_t steps;         /* optimisation steps */
+    int batch;             /* sequences per step, over all ranks (must divide by the ranks) */
+    int seq;               /* bytes per sequence (<= the model's positions) */
+    float lr, min_lr;      /* the schedule's peak and its floor at the last step */
+    int64_t warmup_steps;  /* linear warmup, then cosine decay */
+    float beta1, beta2, eps;
+    float weight_decay;    /* decoupled, on the tensors amod_lm_param_decays names */
+    float clip;            /* bound on the global gradient norm; 0: none */
+    uint64_t seed;         /* the windows' draw */
+    int router_tuning;     /* 1: train only the router tensors (amod_lm_freeze_base) */
+    int threads;           /* OpenMP threads; <= 0: OpenMP's default */
+    int check_ranks;       /* compare a hash of the weights over the ranks after every update */
+    int64_t log_every;     /* steps between progress lines (and a line at the end); 0: none */
+    FILE *log;             /* where rank 0 prints them; NULL: nowhere */
+    amod_comm *comm;       /* NULL: one process */
+} amod_lm_train_config;
+
+typedef struct amod_lm_train_result {
+    size_t trainable;      /* parameters updated */
+    double last_loss;      /* mean training loss over the last logging window */
+    double elapsed;        /* seconds */
+} amod_lm_train_result;
+
+/* 1000 steps of 16 x 128 bytes, lr 1e-3 with 100 warmup steps decaying to 1e-4, AdamW betas
+ * (0.9, 0.95), eps 1e-8, weight decay 0.1, clipping at 1, seed 1, a line every 50 steps. */
+void amod_lm_train_config_default(amod_lm_train_config *c);
+
+/* The decay rule: matrices (2-D tensors) that are not routers; no decay on biases, norm
+ * weights and router tensors. */
+int amod_lm_param_decays(const amod_lm *m, int tensor);
+
+/* Trains m (its routing as set) on windows of bytes[0, n_train). Fails, naming the step, when
+ * the loss or the gradient norm stops being finite (every rank stops at the same step). */
+int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const amod_lm_train_config *cfg,
+                  amod_lm_train_result *res, amod_error *err);
+
+#endif

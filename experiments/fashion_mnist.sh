@@ -6,9 +6,13 @@
 #      and evaluate the adapted checkpoints as they are;
 #   3. fine-tune each adapted model briefly (and, as a control, the dense model as long);
 #   4. train isoFLOP dense baselines (depth cut to match each capacity's FLOPs) from scratch
-#      for as many steps as pretraining plus fine-tuning.
-# Writes docs/results/fashion_mnist.{md,csv}, fashion_mnist_curves.csv and the plots
-# fashion_mnist_acc_epoch.png and fashion_mnist_acc_flops.png; the runs themselves go to
+#      for as many steps as pretraining plus fine-tuning;
+#   5. routing analysis of the fine-tuned C = 50% models (the paper's Fig. 4 and 5): routing
+#      maps of a few test images, and the correlation of each router's scores with
+#      leave-one-out token importance.
+# Writes docs/results/fashion_mnist.{md,csv}, fashion_mnist_curves.csv, the plots
+# fashion_mnist_acc_epoch.png and fashion_mnist_acc_flops.png, and fashion_mnist_routes.png,
+# fashion_mnist_correlation.csv, fashion_mnist_{pearson,spearman}.png; the runs themselves go to
 # runs/fashion_mnist/ (replaced).
 # Two jobs run side by side, one thread each (two cores), niced for the other users.
 #
@@ -16,7 +20,7 @@
 # env:   REPORT_ONLY=1 remakes the table and plots from an earlier $OUT without training;
 #        AMOD_BIN, DATA (default data), DATASET (fashion-mnist), OUT (runs/fashion_mnist),
 #        RESULTS (docs/results), PRE_EPOCHS (10), FT_EPOCHS (3), MODEL_ARGS (the model, below),
-#        BATCH (128), NICE (10)
+#        BATCH (128), NICE (10), IMPORTANCE_N (500 test images for the importance analysis)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -33,6 +37,7 @@ PRE_EPOCHS=${PRE_EPOCHS:-10}
 FT_EPOCHS=${FT_EPOCHS:-3}
 BATCH=${BATCH:-128}
 NICE=${NICE:-10}
+IMPORTANCE_N=${IMPORTANCE_N:-500}
 # 28x28 inputs, 4-pixel patches: 49 patches + CLS = 50 tokens; 6 blocks of width 64 (2 heads
 # of 32). MoD layers 1, 3, 5 (every second block, the previous one dense, as A-MoD needs).
 read -r -a MODEL <<<"${MODEL_ARGS:---model vit_tiny_mnist --embed-dim 64 --heads 2}"
@@ -205,6 +210,25 @@ f() { echo "$1=$points:gmacs:test_acc:series=$1"; }
   --series "$(f "A-MoD no training")" --series "$(f "linear no training")" \
   --series "$(f "A-MoD fine-tuned")" --series "$(f "linear fine-tuned")" --series "$(f "isoFLOP dense")"
 
+# ---- routing analysis of the fine-tuned C = 50% models (cheap: also made with REPORT_ONLY) ----
+ra_start=$(date +%s)
+routed=("$OUT/ft_attention_c050/last" "$OUT/ft_linear_c050/last")
+# checkpoints are named by their directory in the pictures and the CSV
+mkdir -p "$OUT/analysis"
+for r in attention linear; do
+  rm -rf "$OUT/analysis/${r}_c050"
+  cp -r "$OUT/ft_${r}_c050/last" "$OUT/analysis/${r}_c050"
+done
+"$AMOD" route "$OUT/analysis/attention_c050" "$OUT/analysis/linear_c050" --data "$DATA/$DATASET" --index 0,1,2,3,4,5 \
+  --out "$RESULTS/fashion_mnist_routes.png" --dump "$OUT/analysis/routes.csv" >&2
+"$AMOD" importance "$OUT/analysis/attention_c050" "$OUT/analysis/linear_c050" --data "$DATA/$DATASET" \
+  --n "$IMPORTANCE_N" --out-dir "$OUT/analysis/importance" >&2
+for f in correlation.csv pearson.png spearman.png; do
+  cp "$OUT/analysis/importance/$f" "$RESULTS/fashion_mnist_$f.tmp"
+  mv "$RESULTS/fashion_mnist_$f.tmp" "$RESULTS/fashion_mnist_$f"
+done
+ra_s=$(( $(date +%s) - ra_start ))
+
 # ---- the page ----
 md=$OUT/fashion_mnist.md
 {
@@ -233,6 +257,23 @@ md=$OUT/fashion_mnist.md
   echo "![accuracy vs epoch](fashion_mnist_acc_epoch.png)"
   echo
   echo "![accuracy vs FLOPs](fashion_mnist_acc_flops.png)"
+  echo
+  echo "## Routing of the fine-tuned C = 50% models"
+  echo
+  echo "Made after the runs above in ${ra_s} s (\`amod route\`, \`amod importance --n $IMPORTANCE_N\`). Each row: a test"
+  echo "image, then each MoD layer with the patches it skipped whitened (top rows A-MoD, bottom rows linear)."
+  echo
+  echo "![routing maps](fashion_mnist_routes.png)"
+  echo
+  echo "Correlation of router scores with leave-one-out token importance (the change in the dense"
+  echo "model's loss when the token is removed), over all patches of the first $IMPORTANCE_N test images:"
+  echo
+  echo "| router | MoD layer | tokens | Pearson r | p | Spearman rho | p |"
+  echo "|---|---|---|---|---|---|---|"
+  awk -F, 'NR > 1 { printf "| %s | %s | %s | %.3f | %.2g | %.3f | %.2g |\n", $2 == "attention" ? "A-MoD" : $2, $4, $5, $6, $7, $8, $9 }' \
+    "$RESULTS/fashion_mnist_correlation.csv"
+  echo
+  echo "![Spearman](fashion_mnist_spearman.png)"
 } >"$md"
 for f in "$csv" "$curves" "$md"; do
   cp "$f" "$RESULTS/$(basename "$f").tmp"

@@ -37,13 +37,23 @@ static void softmax_rows(float *s, int rows, int n) {
 
 size_t attention_tile_floats(int n) { return (size_t)omp_get_max_threads() * ATTN_ROW_BLOCK * n; }
 
-/* Column sums of rows x n probabilities into cs (n atomic adds). */
+/* Column sums of rows x n probabilities into cs (n atomic adds: heads of one image may run on
+ * different threads). Rows are streamed through a chunk of column accumulators, so the reads
+ * are contiguous instead of one column at a time. */
+#define COL_CHUNK 256
 static void add_column_sums(float *cs, const float *p, int rows, int n) {
-    for (int j = 0; j < n; j++) {
-        float s = 0.0f;
-        for (int i = 0; i < rows; i++) s += p[(size_t)i * n + j];
+    for (int j0 = 0; j0 < n; j0 += COL_CHUNK) {
+        const int w = n - j0 < COL_CHUNK ? n - j0 : COL_CHUNK;
+        float acc[COL_CHUNK] = {0};
+        for (int i = 0; i < rows; i++) {
+            const float *row = p + (size_t)i * n + j0;
+#pragma omp simd
+            for (int j = 0; j < w; j++) acc[j] += row[j];
+        }
+        for (int j = 0; j < w; j++) {
 #pragma omp atomic
-        cs[j] += s;
+            cs[j0 + j] += acc[j];
+        }
     }
 }
 

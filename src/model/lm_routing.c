@@ -32,14 +32,13 @@ static int check_mod(const amod_lm *m, const amod_mod_config *mod, int predictor
 static void init_new(amod_lm *m, char (*old)[96], int n_old, uint64_t seed) {
     amod_rng r;
     rng_seed(&r, seed ^ 0x726f75746572ull);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const lm_tensor *t = &m->tensors[i];
+    for (int i = 0; i < m->pt.n_tensors; i++) {
+        const param_tensor *t = &m->pt.tensors[i];
         int existed = 0;
         for (int j = 0; j < n_old && !existed; j++) existed = !strcmp(old[j], t->name);
         if (!t->router || existed) continue;
-        float *p = m->params + t->offset;
-        size_t len = strlen(t->name);
-        int bias = len > 5 && !strcmp(t->name + len - 5, ".bias");
+        float *p = m->pt.params + t->offset;
+        const int bias = ptab_is_bias(t->name);
         for (size_t j = 0; j < t->numel; j++) p[j] = bias ? 0.0f : rng_trunc_normal(&r, 0.02f);
     }
 }
@@ -57,10 +56,10 @@ static int relayout(amod_lm *m, const int *old_kind, uint64_t seed, amod_error *
     for (int l = 0; l < m->cfg.n_layers; l++) same = same && router_kind(m, l) == old_kind[l];
     lm_free_acts(m);
     if (same) return 0;
-    int n_old = m->n_tensors;
+    int n_old = m->pt.n_tensors;
     char (*old)[96] = amod_alloc((size_t)(n_old + 1) * sizeof *old, err);
     if (!old) return -1;
-    for (int i = 0; i < n_old; i++) memcpy(old[i], m->tensors[i].name, sizeof old[i]);
+    for (int i = 0; i < n_old; i++) memcpy(old[i], m->pt.tensors[i].name, sizeof old[i]);
     int rc = lm_build_layout(m, err);
     if (!rc) init_new(m, old, n_old, seed);
     free(old);

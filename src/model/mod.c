@@ -70,7 +70,7 @@ void mod_combine_backward(amod_vit *m, int l, float *dx, float *dy, const float 
     const int N = m->n_tokens, D = m->cfg.embed_dim, k = a->k;
     const int linear = m->mod.router == AMOD_ROUTER_LINEAR;
     const float *w = m->blk[l].router_w;
-    float *dw = linear ? m->grads + (w - m->params) : NULL;
+    float *dw = linear ? ptab_grad(&m->pt, w) : NULL;
     memcpy(dx, dout, (size_t)B * N * D * sizeof *dx); /* skipped tokens pass straight through */
     for (int bj = 0; bj < B * k; bj++) {
         int b = bj / k, t = a->idx[bj];

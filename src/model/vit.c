@@ -9,7 +9,7 @@
 #include "kernels/kernels.h"
 #include "model/vit_internal.h"
 
-#define G(ptr) (m->grads + ((ptr) - m->params)) /* gradient of a parameter pointer */
+#define G(ptr) ptab_grad(&m->pt, (ptr)) /* gradient of a parameter pointer */
 
 static int is_mod_layer(const amod_vit *m, int l) {
     return m->mod.router != AMOD_ROUTER_NONE && m->mod.is_mod[l];

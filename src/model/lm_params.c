@@ -271,8 +271,7 @@ amod_lm *amod_lm_load(const char *dir, amod_error *err) {
         amod_lm_free(m);
         return NULL;
     }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (ptab_load(&m->pt, path, load_tensor, m, err)) {
+    if (ptab_load(&m->pt, dir, load_tensor, m, err)) {
         amod_lm_free(m);
         return NULL;
     }
@@ -285,8 +284,7 @@ int amod_lm_load_params(amod_lm *m, const char *path, amod_error *err) { return 
 
 int amod_lm_save(const amod_lm *m, const char *dir, amod_error *err) {
     char path[2048];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    int rc = ptab_save(&m->pt, path, err);
+    int rc = ptab_save(&m->pt, dir, err);
     lm_routing r;
     memset(&r, 0, sizeof r);
     r.mod = m->mod;

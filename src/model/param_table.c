@@ -110,8 +110,10 @@ static int check_finite(const param_table *t, const char *path, amod_error *err)
     return 0;
 }
 
-int ptab_load(param_table *t, const char *path, int (*load)(void *model, const st_file *f, int i, amod_error *err),
+int ptab_load(param_table *t, const char *dir, int (*load)(void *model, const st_file *f, int i, amod_error *err),
               void *model, amod_error *err) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
     st_file f;
     if (st_open(&f, path, err)) return -1;
     int rc = 0;
@@ -133,7 +135,9 @@ int ptab_load_some(param_table *t, const char *path, amod_error *err) {
     return rc ? rc : check_finite(t, path, err);
 }
 
-int ptab_save(const param_table *t, const char *path, amod_error *err) {
+int ptab_save(const param_table *t, const char *dir, amod_error *err) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
     st_writer w = {0};
     int rc = 0;
     for (int i = 0; i < t->n_tensors && !rc; i++) {

@@ -52,14 +52,14 @@ int ptab_is_bias(const char *name);
 
 /* Reads the file's tensor `name` into tensor i, checking that the shapes agree. */
 int ptab_read(param_table *t, const st_file *f, int i, const char *name, amod_error *err);
-/* Fills every tensor from the safetensors file at path, tensor i by load(model, f, i), then
- * checks that every value is finite. */
-int ptab_load(param_table *t, const char *path, int (*load)(void *model, const st_file *f, int i, amod_error *err),
+/* Fills every tensor from DIR/model.safetensors, tensor i by load(model, f, i), then checks
+ * that every value is finite. */
+int ptab_load(param_table *t, const char *dir, int (*load)(void *model, const st_file *f, int i, amod_error *err),
               void *model, amod_error *err);
 /* Overwrites the tensors the file at path holds, each under its own name (a tensor of the
  * file that is not a parameter is an error), then checks that every value is finite. */
 int ptab_load_some(param_table *t, const char *path, amod_error *err);
-/* Writes every tensor, under its name, to the safetensors file at path. */
-int ptab_save(const param_table *t, const char *path, amod_error *err);
+/* Writes every tensor, under its name, to DIR/model.safetensors. */
+int ptab_save(const param_table *t, const char *dir, amod_error *err);
 
 #endif

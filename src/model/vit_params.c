@@ -234,8 +234,7 @@ amod_vit *amod_vit_load(const char *dir, amod_error *err) {
         amod_vit_free(m);
         return NULL;
     }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (ptab_load(&m->pt, path, load_tensor, m, err)) {
+    if (ptab_load(&m->pt, dir, load_tensor, m, err)) {
         amod_vit_free(m);
         return NULL;
     }
@@ -283,8 +282,7 @@ void amod_vit_free(amod_vit *m) {
 
 int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err) {
     char path[2048];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    int rc = ptab_save(&m->pt, path, err);
+    int rc = ptab_save(&m->pt, dir, err);
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (!rc) rc = amod_config_save(path, &m->cfg, &m->mod, err);
     return rc;

@@ -10,6 +10,7 @@
 
 #include "amod/lm.h"
 #include "core/rng.h"
+#include "model_checks.h"
 #include "test_support.h"
 
 typedef struct {
@@ -80,16 +81,31 @@ static double objective(amod_lm *m, const int64_t *ids, int B, int T, int predic
 /* Same routing before and after a perturbation, so the objective is smooth around the point. */
 static int same_routes(amod_lm *m, int B, int32_t *saved, int save) {
     size_t off = 0;
+    int same = 1;
     for (int l = 0; l < amod_lm_get_config(m)->n_layers; l++) {
         int k;
         const int32_t *idx = amod_lm_routed(m, l, &k);
-        if (!idx) continue;
-        size_t n = (size_t)k * B;
-        if (save) memcpy(saved + off, idx, n * sizeof *idx);
-        else if (memcmp(saved + off, idx, n * sizeof *idx)) return 0;
-        off += n;
+        if (idx) same = route_record(saved, &off, idx, (size_t)k * B, save) && same;
     }
-    return 1;
+    return same;
+}
+
+/* What a probe evaluates: the objective of one batch, the model's or the predictors'. */
+typedef struct {
+    amod_lm *m;
+    const int64_t *ids;
+    int B, T, predictor;
+    int32_t *routes;
+} probe_ctx;
+
+static double probe_objective(void *ctx) {
+    probe_ctx *c = ctx;
+    return objective(c->m, c->ids, c->B, c->T, c->predictor);
+}
+
+static int probe_same_routes(void *ctx) {
+    probe_ctx *c = ctx;
+    return same_routes(c->m, c->B, c->routes, 0);
 }
 
 static void gradcheck(const char *label, const shape *s, const routing *rt, uint64_t seed) {
@@ -119,8 +135,8 @@ static void gradcheck(const char *label, const shape *s, const routing *rt, uint
     float *g = malloc(amod_lm_num_params(m) * sizeof *g);
     memcpy(g, amod_lm_grads(m), amod_lm_num_params(m) * sizeof *g);
 
-    double worst = 0;
-    int checked = 0;
+    probe_ctx pc = {m, ids, B, T, 0, routes};
+    fd_check fc = {label, probe_objective, probe_same_routes, &pc, 0, 0};
     for (int t = 0; t < amod_lm_num_tensors(m); t++) {
         int64_t shp[4];
         int nd = amod_lm_tensor_shape(m, t, shp);
@@ -129,33 +145,19 @@ static void gradcheck(const char *label, const shape *s, const routing *rt, uint
         double gmax = 0;
         for (size_t j = 0; j < numel; j++) gmax = fmax(gmax, fabs(g[off + j]));
         const int pred = strstr(amod_lm_tensor_name(m, t), "mod_predictor") != NULL;
+        pc.predictor = pred;
         for (int trial = 0; trial < 3; trial++) {
             /* embedding rows of tokens absent from the batch have no gradient: probe used rows */
             size_t i = off + (size_t)(rng_next(&r) % numel);
             if (strstr(amod_lm_tensor_name(m, t), "wte") || strstr(amod_lm_tensor_name(m, t), "embed_tokens"))
                 i = off + (size_t)ids[rng_next(&r) % (uint64_t)(B * T)] * s->dim + rng_next(&r) % (uint64_t)s->dim;
             /* the predictor is piecewise linear (ReLU): a short step rarely crosses a kink */
-            const float h = pred ? 2e-3f : 1e-2f;
-            float keep = p[i];
-            p[i] = keep + h;
-            double lp = objective(m, ids, B, T, pred);
-            int ok = same_routes(m, B, routes, 0);
-            p[i] = keep - h;
-            double lm = objective(m, ids, B, T, pred);
-            ok = ok && same_routes(m, B, routes, 0);
-            p[i] = keep;
-            if (!ok) continue; /* the top-k choice flipped: not differentiable here */
-            double fd = (lp - lm) / (2.0 * h);
-            double scale = fmax(fmax(gmax, fabs(fd)), 1e-2);
-            double e = fabs(fd - g[i]) / scale;
-            if (e > worst) worst = e;
-            checked++;
-            CHECK(e < 3e-2, "%s: %s[%zu] analytic %.5g vs numeric %.5g", label, amod_lm_tensor_name(m, t), i - off,
-                  g[i], fd);
+            fd_probe(&fc, p, i, pred ? 2e-3f : 1e-2f, g[i], gmax, amod_lm_tensor_name(m, t), i - off);
         }
     }
-    CHECK(checked > amod_lm_num_tensors(m) / 2, "%s: only %d entries could be checked", label, checked);
-    printf("%-44s %3d entries, worst error %.2e (relative to the tensor's largest gradient)\n", label, checked, worst);
+    CHECK(fc.checked > amod_lm_num_tensors(m) / 2, "%s: only %d entries could be checked", label, fc.checked);
+    printf("%-44s %3d entries, worst error %.2e (relative to the tensor's largest gradient)\n", label, fc.checked,
+           fc.worst);
     free(ids);
     free(g);
     free(routes);

@@ -7,6 +7,7 @@
 
 #include "amod/amod.h"
 #include "core/rng.h"
+#include "model_checks.h"
 #include "test_support.h"
 
 typedef struct {
@@ -43,18 +44,33 @@ static double loss_at(amod_vit *m, const float *x, const int64_t *y, int B) {
 
 /* Same routing before and after a perturbation, so the loss is smooth around the point. */
 static int same_routes(amod_vit *m, int B, int32_t *saved, int save) {
-    const amod_vit_config *c = amod_vit_get_config(m);
     size_t off = 0;
-    for (int l = 0; l < c->depth; l++) {
+    int same = 1;
+    for (int l = 0; l < amod_vit_get_config(m)->depth; l++) {
         int k;
         const int32_t *idx = amod_vit_routed(m, l, &k);
-        if (!idx) continue;
-        size_t n = (size_t)k * B;
-        if (save) memcpy(saved + off, idx, n * sizeof *idx);
-        else if (memcmp(saved + off, idx, n * sizeof *idx)) return 0;
-        off += n;
+        if (idx) same = route_record(saved, &off, idx, (size_t)k * B, save) && same;
     }
-    return 1;
+    return same;
+}
+
+/* What a probe evaluates: the loss on one batch. */
+typedef struct {
+    amod_vit *m;
+    const float *x;
+    const int64_t *y;
+    int B;
+    int32_t *routes;
+} probe_ctx;
+
+static double probe_loss(void *ctx) {
+    probe_ctx *c = ctx;
+    return loss_at(c->m, c->x, c->y, c->B);
+}
+
+static int probe_same_routes(void *ctx) {
+    probe_ctx *c = ctx;
+    return same_routes(c->m, c->B, c->routes, 0);
 }
 
 static void gradcheck(const char *label, const shape *s, amod_router router, float capacity, uint64_t seed) {
@@ -90,8 +106,8 @@ static void gradcheck(const char *label, const shape *s, amod_router router, flo
     memcpy(g, amod_vit_grads(m), amod_vit_num_params(m) * sizeof *g);
 
     /* a few entries of every tensor, in double-sided differences */
-    double worst = 0;
-    int checked = 0;
+    probe_ctx pc = {m, x, y, B, routes};
+    fd_check fc = {label, probe_loss, probe_same_routes, &pc, 0, 0};
     for (int t = 0; t < amod_vit_num_tensors(m); t++) {
         int64_t shp[4];
         int nd = amod_vit_tensor_shape(m, t, shp);
@@ -101,27 +117,12 @@ static void gradcheck(const char *label, const shape *s, amod_router router, flo
         for (size_t j = 0; j < numel; j++) gmax = fmax(gmax, fabs(g[amod_vit_tensor_offset(m, t) + j]));
         for (int trial = 0; trial < 3; trial++) {
             size_t i = amod_vit_tensor_offset(m, t) + (size_t)(rng_next(&r) % numel);
-            const float h = 1e-2f;
-            float keep = p[i];
-            p[i] = keep + h;
-            double lp = loss_at(m, x, y, B);
-            int ok = same_routes(m, B, routes, 0);
-            p[i] = keep - h;
-            double lm = loss_at(m, x, y, B);
-            ok = ok && same_routes(m, B, routes, 0);
-            p[i] = keep;
-            if (!ok) continue; /* the top-k choice flipped: not differentiable here */
-            double fd = (lp - lm) / (2.0 * h);
-            double scale = fmax(fmax(gmax, fabs(fd)), 1e-2);
-            double e = fabs(fd - g[i]) / scale;
-            if (e > worst) worst = e;
-            checked++;
-            CHECK(e < 3e-2, "%s: %s[%zu] analytic %.5g vs numeric %.5g", label, amod_vit_tensor_name(m, t),
-                  i - amod_vit_tensor_offset(m, t), g[i], fd);
+            fd_probe(&fc, p, i, 1e-2f, g[i], gmax, amod_vit_tensor_name(m, t), i - amod_vit_tensor_offset(m, t));
         }
     }
-    CHECK(checked > amod_vit_num_tensors(m) / 2, "%s: only %d entries could be checked", label, checked);
-    printf("%-28s %d entries, worst error %.2e (relative to the tensor's largest gradient)\n", label, checked, worst);
+    CHECK(fc.checked > amod_vit_num_tensors(m) / 2, "%s: only %d entries could be checked", label, fc.checked);
+    printf("%-28s %d entries, worst error %.2e (relative to the tensor's largest gradient)\n", label, fc.checked,
+           fc.worst);
     free(x);
     free(g);
     free(routes);

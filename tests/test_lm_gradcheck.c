@@ -78,24 +78,11 @@ static double objective(amod_lm *m, const int64_t *ids, int B, int T, int predic
     return predictor ? st.predictor_loss : (double)loss + st.capacity_loss;
 }
 
-/* Same routing before and after a perturbation, so the objective is smooth around the point. */
-static int same_routes(amod_lm *m, int B, int32_t *saved, int save) {
-    size_t off = 0;
-    int same = 1;
-    for (int l = 0; l < amod_lm_get_config(m)->n_layers; l++) {
-        int k;
-        const int32_t *idx = amod_lm_routed(m, l, &k);
-        if (idx) same = route_record(saved, &off, idx, (size_t)k * B, save) && same;
-    }
-    return same;
-}
-
 /* What a probe evaluates: the objective of one batch, the model's or the predictors'. */
 typedef struct {
     amod_lm *m;
     const int64_t *ids;
     int B, T, predictor;
-    int32_t *routes;
 } probe_ctx;
 
 static double probe_objective(void *ctx) {
@@ -103,9 +90,8 @@ static double probe_objective(void *ctx) {
     return objective(c->m, c->ids, c->B, c->T, c->predictor);
 }
 
-static int probe_same_routes(void *ctx) {
-    probe_ctx *c = ctx;
-    return same_routes(c->m, c->B, c->routes, 0);
+static const int32_t *probe_routed(void *ctx, int layer, int *k) {
+    return amod_lm_routed(((probe_ctx *)ctx)->m, layer, k);
 }
 
 static void gradcheck(const char *label, const shape *s, const routing *rt, uint64_t seed) {
@@ -119,10 +105,12 @@ static void gradcheck(const char *label, const shape *s, const routing *rt, uint
     amod_rng r;
     rng_seed(&r, seed + 2);
     for (int i = 0; i < B * T; i++) ids[i] = (int64_t)(rng_next(&r) % (uint64_t)s->vocab);
-    int32_t *routes = malloc((size_t)64 * B * T * sizeof *routes);
+    probe_ctx pc = {m, ids, B, T, 0};
+    fd_check fc = {.label = label, .ctx = &pc, .objective = probe_objective, .routed = probe_routed,
+                   .layers = s->layers, .batch = B};
     double base = objective(m, ids, B, T, 0);
     CHECK(base == objective(m, ids, B, T, 0), "%s: forward is not deterministic", label);
-    same_routes(m, B, routes, 1);
+    fd_save_routes(&fc); /* the same routing before and after a perturbation: smooth there */
     for (int l = 0; l < s->layers; l++) { /* routed tokens keep their original order */
         int k;
         const int32_t *idx = amod_lm_routed(m, l, &k);
@@ -135,15 +123,11 @@ static void gradcheck(const char *label, const shape *s, const routing *rt, uint
     float *g = malloc(amod_lm_num_params(m) * sizeof *g);
     memcpy(g, amod_lm_grads(m), amod_lm_num_params(m) * sizeof *g);
 
-    probe_ctx pc = {m, ids, B, T, 0, routes};
-    fd_check fc = {label, probe_objective, probe_same_routes, &pc, 0, 0};
     for (int t = 0; t < amod_lm_num_tensors(m); t++) {
         int64_t shp[4];
         int nd = amod_lm_tensor_shape(m, t, shp);
-        size_t numel = 1, off = amod_lm_tensor_offset(m, t);
-        for (int d = 0; d < nd; d++) numel *= (size_t)shp[d];
-        double gmax = 0;
-        for (size_t j = 0; j < numel; j++) gmax = fmax(gmax, fabs(g[off + j]));
+        const size_t numel = shape_numel(nd, shp), off = amod_lm_tensor_offset(m, t);
+        const double gmax = abs_max(g + off, numel);
         const int pred = strstr(amod_lm_tensor_name(m, t), "mod_predictor") != NULL;
         pc.predictor = pred;
         for (int trial = 0; trial < 3; trial++) {
@@ -160,7 +144,7 @@ static void gradcheck(const char *label, const shape *s, const routing *rt, uint
            fc.worst);
     free(ids);
     free(g);
-    free(routes);
+    fd_free(&fc);
     amod_lm_free(m);
 }
 

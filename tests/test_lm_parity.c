@@ -64,9 +64,7 @@ static void check_fixture(const char *dir) {
         int compared = 0, expected = ref_grad_count(&ref);
         for (int i = 0; i < amod_lm_num_tensors(m); i++) {
             int64_t shape[4];
-            int nd = amod_lm_tensor_shape(m, i, shape);
-            size_t n = 1;
-            for (int d = 0; d < nd; d++) n *= (size_t)shape[d];
+            const size_t n = shape_numel(amod_lm_tensor_shape(m, i, shape), shape);
             snprintf(name, sizeof name, "grad.%s", amod_lm_tensor_name(m, i));
             e = compare(dir, amod_lm_grads(m) + amod_lm_tensor_offset(m, i), &ref, name, n, TOL_GRAD);
             grad = e > grad ? e : grad;

@@ -82,10 +82,8 @@ static worst check_model(const char *label, amod_vit *m, const st_file *inputs, 
             char names[3][128];
             size_t row0[3], rows[3];
             int64_t shape[4];
-            amod_vit_tensor_shape(m, i, shape);
-            size_t numel = 1;
-            for (int d = 0, nd = amod_vit_tensor_shape(m, i, shape); d < nd; d++) numel *= (size_t)shape[d];
-            size_t row_len = numel / (size_t)shape[0];
+            const int nd = amod_vit_tensor_shape(m, i, shape);
+            const size_t row_len = shape_numel(nd, shape) / (size_t)shape[0];
             int parts = amod_vit_export_names(m, i, style, names, row0, rows);
             for (int p = 0; p < parts; p++) {
                 snprintf(name, sizeof name, "grad.%s", names[p]);

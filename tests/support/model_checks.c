@@ -42,14 +42,52 @@ int ref_grad_count(const st_file *ref) {
     return n;
 }
 
+size_t shape_numel(int nd, const int64_t *shape) {
+    size_t n = 1;
+    for (int d = 0; d < nd; d++) n *= (size_t)shape[d];
+    return n;
+}
+
+double abs_max(const float *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+/* Records the routing (save), or compares it with the record: 0 when it differs. */
+static int routes(fd_check *c, int save) {
+    size_t off = 0;
+    for (int l = 0; l < c->layers; l++) {
+        int k;
+        const int32_t *idx = c->routed(c->ctx, l, &k);
+        if (!idx) continue;
+        size_t n = (size_t)k * c->batch;
+        if (save) memcpy(c->saved + off, idx, n * sizeof *idx);
+        else if (memcmp(c->saved + off, idx, n * sizeof *idx)) return 0;
+        off += n;
+    }
+    return 1;
+}
+
+void fd_save_routes(fd_check *c) {
+    size_t n = 1;
+    for (int l = 0; l < c->layers; l++) {
+        int k;
+        if (c->routed(c->ctx, l, &k)) n += (size_t)k * c->batch;
+    }
+    free(c->saved);
+    c->saved = malloc(n * sizeof *c->saved);
+    routes(c, 1);
+}
+
 void fd_probe(fd_check *c, float *p, size_t i, float h, double g, double gmax, const char *name, size_t index) {
     const float keep = p[i];
     p[i] = keep + h;
     double lp = c->objective(c->ctx);
-    int ok = c->same_routes(c->ctx);
+    int ok = routes(c, 0);
     p[i] = keep - h;
     double lm = c->objective(c->ctx);
-    ok = ok && c->same_routes(c->ctx);
+    ok = ok && routes(c, 0);
     p[i] = keep;
     if (!ok) return; /* the top-k choice flipped: not differentiable here */
     double fd = (lp - lm) / (2.0 * h);
@@ -60,10 +98,7 @@ void fd_probe(fd_check *c, float *p, size_t i, float h, double g, double gmax, c
     CHECK(e < 3e-2, "%s: %s[%zu] analytic %.5g vs numeric %.5g", c->label, name, index, g, fd);
 }
 
-int route_record(int32_t *saved, size_t *off, const int32_t *idx, size_t n, int save) {
-    int same = 1;
-    if (save) memcpy(saved + *off, idx, n * sizeof *idx);
-    else same = !memcmp(saved + *off, idx, n * sizeof *idx);
-    *off += n;
-    return same;
+void fd_free(fd_check *c) {
+    free(c->saved);
+    c->saved = NULL;
 }

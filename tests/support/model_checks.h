@@ -17,24 +17,32 @@ double ref_compare(const char *what, const float *got, const st_file *ref, const
 /* The number of gradients (grad.*) the reference holds. */
 int ref_grad_count(const st_file *ref);
 
-/* One gradient check: the objective the analytic gradient belongs to, and whether the
- * routing (top-k choices) is still the one the gradient was taken with. */
+/* The number of values of a tensor of nd dimensions. */
+size_t shape_numel(int nd, const int64_t *shape);
+/* max |x[i]| */
+double abs_max(const float *x, size_t n);
+
+/* One gradient check of a model with `layers` layers on a batch of `batch`: the objective
+ * the analytic gradient belongs to, and the tokens each layer routed in the last forward
+ * pass ([batch, *k]; NULL for a dense layer). */
 typedef struct {
     const char *label;
-    double (*objective)(void *ctx);
-    int (*same_routes)(void *ctx);
     void *ctx;
-    double worst; /* largest error so far */
-    int checked;  /* entries compared so far */
+    double (*objective)(void *ctx);
+    const int32_t *(*routed)(void *ctx, int layer, int *k);
+    int layers, batch;
+    int32_t *saved; /* the routing the gradient was taken with (fd_save_routes) */
+    double worst;   /* largest error so far */
+    int checked;    /* entries compared so far */
 } fd_check;
 
+/* Records the routing of the last forward pass: the one the analytic gradient belongs to. */
+void fd_save_routes(fd_check *c);
 /* Compares the analytic gradient g of entry p[i] with the central difference of step h and
  * CHECKs that the error, relative to max(gmax, |numeric|, 1e-2), is below 3e-2. An entry
  * whose step changes the routing is skipped (not differentiable there). name[index] names
  * the entry in a failure. */
 void fd_probe(fd_check *c, float *p, size_t i, float h, double g, double gmax, const char *name, size_t index);
-/* Records (save) or compares with the record the n routed token indices of one layer;
- * *off walks the record. Returns 0 when the comparison fails. */
-int route_record(int32_t *saved, size_t *off, const int32_t *idx, size_t n, int save);
+void fd_free(fd_check *c);
 
 #endif

@@ -260,22 +260,15 @@ amod_lm *amod_lm_load(const char *dir, amod_error *err) {
     if (lm_config_load(path, &cfg, &routing, err)) return NULL;
     amod_lm *m = lm_new(&cfg, err);
     if (!m) return NULL;
-    if (routing.mod.router != AMOD_ROUTER_NONE &&
-        amod_lm_set_mod(m, &routing.mod, routing.predictor_hidden, err)) {
-        amod_fail_prefix(err, path);
-        amod_lm_free(m);
-        return NULL;
+    if ((routing.mod.router != AMOD_ROUTER_NONE &&
+         amod_lm_set_mod(m, &routing.mod, routing.predictor_hidden, err)) ||
+        (routing.skip.mode != AMOD_LM_SKIP_NONE && amod_lm_set_mindskip(m, &routing.skip, err))) {
+        amod_fail_prefix(err, path); /* the routing comes from config.json */
+    } else if (!ptab_load(&m->pt, dir, load_tensor, m, err)) {
+        return m;
     }
-    if (routing.skip.mode != AMOD_LM_SKIP_NONE && amod_lm_set_mindskip(m, &routing.skip, err)) {
-        amod_fail_prefix(err, path);
-        amod_lm_free(m);
-        return NULL;
-    }
-    if (ptab_load(&m->pt, dir, load_tensor, m, err)) {
-        amod_lm_free(m);
-        return NULL;
-    }
-    return m;
+    amod_lm_free(m);
+    return NULL;
 }
 
 int amod_lm_load_params(amod_lm *m, const char *path, amod_error *err) { return ptab_load_some(&m->pt, path, err); }

@@ -230,15 +230,11 @@ amod_vit *amod_vit_load(const char *dir, amod_error *err) {
     if (amod_config_load(path, &cfg, &mod, err)) return NULL;
     amod_vit *m = vit_new(&cfg, err);
     if (!m) return NULL;
-    if (mod.router != AMOD_ROUTER_NONE && amod_vit_set_mod(m, &mod, err)) {
-        amod_vit_free(m);
-        return NULL;
-    }
-    if (ptab_load(&m->pt, dir, load_tensor, m, err)) {
-        amod_vit_free(m);
-        return NULL;
-    }
-    return m;
+    if ((mod.router == AMOD_ROUTER_NONE || !amod_vit_set_mod(m, &mod, err)) &&
+        !ptab_load(&m->pt, dir, load_tensor, m, err))
+        return m;
+    amod_vit_free(m);
+    return NULL;
 }
 
 int amod_vit_load_params(amod_vit *m, const char *path, amod_error *err) { return ptab_load_some(&m->pt, path, err); }

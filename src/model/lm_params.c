@@ -207,22 +207,19 @@ static amod_lm *lm_new(const amod_lm_config *cfg, amod_error *err) {
 
 static int is_norm(const char *n) { return strstr(n, "ln_") || strstr(n, "layernorm") || strstr(n, "norm.weight"); }
 
+static void init_tensor(void *model, const param_tensor *t, float *p, amod_rng *r) {
+    const int bias = ptab_is_bias(t->name);
+    if (is_norm(t->name) && !bias)
+        for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f;
+    else if (bias)
+        memset(p, 0, t->numel * sizeof *p);
+    else /* transformers' _init_weights: normal(0, initializer_range = 0.02) */
+        for (size_t j = 0; j < t->numel; j++) p[j] = rng_normal(r) * 0.02f;
+}
+
 amod_lm *amod_lm_create(const amod_lm_config *cfg, uint64_t seed, amod_error *err) {
     amod_lm *m = lm_new(cfg, err);
-    if (!m) return NULL;
-    amod_rng r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < m->pt.n_tensors; i++) {
-        const param_tensor *t = &m->pt.tensors[i];
-        float *p = m->pt.params + t->offset;
-        const int bias = ptab_is_bias(t->name);
-        if (is_norm(t->name) && !bias)
-            for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f;
-        else if (bias)
-            memset(p, 0, t->numel * sizeof *p);
-        else /* transformers' _init_weights: normal(0, initializer_range = 0.02) */
-            for (size_t j = 0; j < t->numel; j++) p[j] = rng_normal(&r) * 0.02f;
-    }
+    if (m) ptab_init(&m->pt, seed, init_tensor, m);
     return m;
 }
 

@@ -29,18 +29,23 @@ static int check_mod(const amod_lm *m, const amod_mod_config *mod, int predictor
 
 /* Fills the router tensors that were not in the old layout from a truncated normal (std
  * 0.02; biases zero), so that scores differ between tokens from the first step. */
+typedef struct {
+    char (*old)[96];
+    int n_old;
+} old_names;
+
+static void init_if_new(void *ctx, const param_tensor *t, float *p, amod_rng *r) {
+    const old_names *o = ctx;
+    int existed = 0;
+    for (int j = 0; j < o->n_old && !existed; j++) existed = !strcmp(o->old[j], t->name);
+    if (!t->router || existed) return;
+    const int bias = ptab_is_bias(t->name);
+    for (size_t j = 0; j < t->numel; j++) p[j] = bias ? 0.0f : rng_trunc_normal(r, 0.02f);
+}
+
 static void init_new(amod_lm *m, char (*old)[96], int n_old, uint64_t seed) {
-    amod_rng r;
-    rng_seed(&r, seed ^ 0x726f75746572ull);
-    for (int i = 0; i < m->pt.n_tensors; i++) {
-        const param_tensor *t = &m->pt.tensors[i];
-        int existed = 0;
-        for (int j = 0; j < n_old && !existed; j++) existed = !strcmp(old[j], t->name);
-        if (!t->router || existed) continue;
-        float *p = m->pt.params + t->offset;
-        const int bias = ptab_is_bias(t->name);
-        for (size_t j = 0; j < t->numel; j++) p[j] = bias ? 0.0f : rng_trunc_normal(&r, 0.02f);
-    }
+    old_names o = {old, n_old};
+    ptab_init(&m->pt, seed ^ 0x726f75746572ull, init_if_new, &o);
 }
 
 /* Which router tensors layer l has: the layout depends on nothing else. */

@@ -61,6 +61,13 @@ void ptab_free(param_table *t) {
     memset(t, 0, sizeof *t);
 }
 
+void ptab_init(param_table *t, uint64_t seed, void (*init)(void *model, const param_tensor *p, float *v, amod_rng *r),
+               void *model) {
+    amod_rng r;
+    rng_seed(&r, seed);
+    for (int i = 0; i < t->n_tensors; i++) init(model, &t->tensors[i], t->params + t->tensors[i].offset, &r);
+}
+
 int ptab_index(const param_table *t, const char *name) {
     for (int i = 0; i < t->n_tensors; i++)
         if (!strcmp(t->tensors[i].name, name)) return i;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "io/safetensors.h"
 
 typedef struct {
@@ -36,6 +37,11 @@ void ptab_add(param_table *t, const char *name, int router, int ndim, int64_t d0
  * zero, and so are all gradients. On failure the table is left as it was. */
 int ptab_build(param_table *t, int cap, void (*enumerate)(void *model), void *model, amod_error *err);
 void ptab_free(param_table *t);
+
+/* Visits the tensors in order with one generator seeded with seed: init(model, tensor,
+ * values, rng) fills (or leaves) the tensor's values. */
+void ptab_init(param_table *t, uint64_t seed, void (*init)(void *model, const param_tensor *p, float *v, amod_rng *r),
+               void *model);
 
 /* Index of the tensor called name, or -1. */
 int ptab_index(const param_table *t, const char *name);

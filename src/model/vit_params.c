@@ -239,31 +239,30 @@ amod_vit *amod_vit_load(const char *dir, amod_error *err) {
 
 int amod_vit_load_params(amod_vit *m, const char *path, amod_error *err) { return ptab_load_some(&m->pt, path, err); }
 
+/* timm's initialisation. */
+static void init_tensor(void *model, const param_tensor *t, float *p, amod_rng *r) {
+    const amod_vit_config *cfg = &((const amod_vit *)model)->cfg;
+    const char *n = t->name;
+    const int is_bias = ptab_is_bias(n);
+    int is_norm = strstr(n, "norm") != NULL;
+    if (!strcmp(n, "cls_token")) {
+        for (size_t j = 0; j < t->numel; j++) p[j] = rng_normal(r) * 1e-6f;
+    } else if (!strncmp(n, "patch_embed", 11)) {
+        /* PyTorch's Conv2d default: uniform(+-1/sqrt(fan_in)) for weight and bias */
+        float bound = 1.0f / sqrtf((float)(cfg->in_chans * cfg->patch_size * cfg->patch_size));
+        for (size_t j = 0; j < t->numel; j++) p[j] = (2.0f * rng_uniform(r) - 1.0f) * bound;
+    } else if (is_norm) {
+        for (size_t j = 0; j < t->numel; j++) p[j] = is_bias ? 0.0f : 1.0f;
+    } else if (is_bias) {
+        memset(p, 0, t->numel * sizeof *p);
+    } else {
+        for (size_t j = 0; j < t->numel; j++) p[j] = rng_trunc_normal(r, 0.02f);
+    }
+}
+
 amod_vit *amod_vit_create(const amod_vit_config *cfg, uint64_t seed, amod_error *err) {
     amod_vit *m = vit_new(cfg, err);
-    if (!m) return NULL;
-    amod_rng r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < m->pt.n_tensors; i++) {
-        const param_tensor *t = &m->pt.tensors[i];
-        float *p = m->pt.params + t->offset;
-        const char *n = t->name;
-        const int is_bias = ptab_is_bias(n);
-        int is_norm = strstr(n, "norm") != NULL;
-        if (!strcmp(n, "cls_token")) {
-            for (size_t j = 0; j < t->numel; j++) p[j] = rng_normal(&r) * 1e-6f;
-        } else if (!strncmp(n, "patch_embed", 11)) {
-            /* PyTorch's Conv2d default: uniform(+-1/sqrt(fan_in)) for weight and bias */
-            float bound = 1.0f / sqrtf((float)(cfg->in_chans * cfg->patch_size * cfg->patch_size));
-            for (size_t j = 0; j < t->numel; j++) p[j] = (2.0f * rng_uniform(&r) - 1.0f) * bound;
-        } else if (is_norm) {
-            for (size_t j = 0; j < t->numel; j++) p[j] = is_bias ? 0.0f : 1.0f;
-        } else if (is_bias) {
-            memset(p, 0, t->numel * sizeof *p);
-        } else {
-            for (size_t j = 0; j < t->numel; j++) p[j] = rng_trunc_normal(&r, 0.02f);
-        }
-    }
+    if (m) ptab_init(&m->pt, seed, init_tensor, m);
     return m;
 }
 

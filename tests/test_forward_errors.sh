@@ -3,31 +3,8 @@
 # names the file and the problem, must not crash (no signal, no sanitizer report), and
 # must not leave an output file behind.
 set -u
-AMOD=${AMOD_BIN:-build/amod}
-FIX=${AMOD_FIXTURES:-tests/fixtures}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-# expect_error NAME PATTERN -- command...: non-zero exit (not a signal), stderr matches PATTERN
-expect_error() {
-  local name=$1 pattern=$2; shift 3
-  rm -f "$T/out.st"
-  "$@" >"$T/stdout" 2>"$T/stderr"
-  local rc=$?
-  local msg; msg=$(cat "$T/stderr")
-  if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then
-    echo "FAIL $name: exit status $rc"; fails=$((fails+1))
-  elif ! grep -qE -- "$pattern" "$T/stderr"; then
-    echo "FAIL $name: message '$msg' does not match '$pattern'"; fails=$((fails+1))
-  elif [ "$(wc -l <"$T/stderr")" -ne 1 ]; then
-    echo "FAIL $name: expected one line, got:"; cat "$T/stderr"; fails=$((fails+1))
-  elif [ -e "$T/out.st" ] || ls "$T"/out.st.* >/dev/null 2>&1; then
-    echo "FAIL $name: an output file was left behind"; fails=$((fails+1))
-  else
-    echo "ok   $name: $msg"
-  fi
-}
+. "$(dirname "$0")/support/common.sh"
+NO_OUTPUT=$T/out.st
 
 # mkst FILE JSON DATA_BYTES: a safetensors file with this header and zeroed data
 mkst() {
@@ -106,7 +83,6 @@ expect_error "NaN weight" "model.safetensors: tensor '.*' holds a non-finite val
 # An existing output is never replaced by a half-written one.
 echo keep >"$T/out.st"
 "$AMOD" forward "$FIX/vit_timm_tiny" --input "$T/shape.st" --out "$T/out.st" 2>/dev/null
-[ "$(cat "$T/out.st")" = keep ] || { echo "FAIL: a failed run replaced the existing output"; fails=$((fails+1)); }
+[ "$(cat "$T/out.st")" = keep ] || fail "a failed run replaced the existing output"
 
-echo "test_forward_errors: $fails failures"
-[ $fails -eq 0 ]
+finish test_forward_errors

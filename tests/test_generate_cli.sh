@@ -5,38 +5,25 @@ set -u
 # One-row decoding steps are tiny parallel regions: on a busy machine spinning OpenMP workers
 # only slow them down (and the sanitizer build a lot), so they sleep while waiting here.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-AMOD=${AMOD_BIN:-build/amod}
-FIX=${AMOD_FIXTURES:-tests/fixtures}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails+1)); }
+. "$(dirname "$0")/support/common.sh"
 
 for m in gpt2_hf_tiny llama_hf_tiny; do
   M=$FIX/$m
-  "$AMOD" generate "$M" --prompt "The quick brown fox" --tokens 24 >"$T/cached" || bad "$m: generate failed"
-  "$AMOD" generate "$M" --prompt "The quick brown fox" --tokens 24 --no-cache >"$T/full" || bad "$m: --no-cache failed"
-  cmp -s "$T/cached" "$T/full" && ok "$m: greedy, KV cache = recomputed prefix" || bad "$m: greedy outputs differ"
+  "$AMOD" generate "$M" --prompt "The quick brown fox" --tokens 24 >"$T/cached" || fail "$m: generate failed"
+  "$AMOD" generate "$M" --prompt "The quick brown fox" --tokens 24 --no-cache >"$T/full" || fail "$m: --no-cache failed"
+  cmp -s "$T/cached" "$T/full" && ok "$m: greedy, KV cache = recomputed prefix" || fail "$m: greedy outputs differ"
   [ "$(head -c 19 "$T/cached")" = "The quick brown fox" ] && [ "$(wc -c <"$T/cached")" -eq 43 ] &&
-    ok "$m: prompt bytes + 24 new bytes" || bad "$m: output is not the prompt plus 24 bytes"
+    ok "$m: prompt bytes + 24 new bytes" || fail "$m: output is not the prompt plus 24 bytes"
   "$AMOD" generate "$M" --prompt "abc" --tokens 16 --temperature 0.9 --top-k 20 --seed 5 --print-ids >"$T/s1"
   "$AMOD" generate "$M" --prompt "abc" --tokens 16 --temperature 0.9 --top-k 20 --seed 5 --print-ids --no-cache >"$T/s2"
   "$AMOD" generate "$M" --prompt "abc" --tokens 16 --temperature 0.9 --top-k 20 --seed 6 --print-ids >"$T/s3"
-  cmp -s "$T/s1" "$T/s2" && ok "$m: sampled, KV cache = recomputed prefix" || bad "$m: sampled outputs differ"
-  cmp -s "$T/s1" "$T/s3" && bad "$m: another seed gives the same sample" || ok "$m: the seed matters"
-  [ "$(tr ',' '\n' <"$T/s1" | wc -l)" -eq 19 ] && ok "$m: --print-ids prints 3 + 16 ids" || bad "$m: --print-ids count"
+  cmp -s "$T/s1" "$T/s2" && ok "$m: sampled, KV cache = recomputed prefix" || fail "$m: sampled outputs differ"
+  cmp -s "$T/s1" "$T/s3" && fail "$m: another seed gives the same sample" || ok "$m: the seed matters"
+  [ "$(tr ',' '\n' <"$T/s1" | wc -l)" -eq 19 ] && ok "$m: --print-ids prints 3 + 16 ids" || fail "$m: --print-ids count"
 done
 "$AMOD" generate "$FIX/gpt2_hf_tiny" --ids 72,105 --tokens 5 --print-ids | grep -qE '^72,105(,[0-9]+){5}$' &&
-  ok "--ids" || bad "--ids"
+  ok "--ids" || fail "--ids"
 
-expect_error() { # NAME PATTERN -- command...
-  local name=$1 pattern=$2; shift 3
-  "$@" >/dev/null 2>"$T/err"; local rc=$?
-  if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then bad "$name: exit status $rc"
-  elif ! grep -qE -- "$pattern" "$T/err" || [ "$(wc -l <"$T/err")" -ne 1 ]; then bad "$name: '$(cat "$T/err")'"
-  else ok "$name: $(cat "$T/err")"; fi
-}
 G=$FIX/gpt2_hf_tiny
 expect_error "too long" "a prompt of 5 tokens plus 61 new ones does not fit the model's 64 positions" -- "$AMOD" generate "$G" --prompt hello --tokens 61
 expect_error "id outside the vocabulary" "token id 256 at \[0, 1\] is outside the vocabulary 0..255" -- "$AMOD" generate "$G" --ids 1,256
@@ -46,5 +33,4 @@ expect_error "missing prompt file" "nope.txt: cannot open" -- "$AMOD" generate "
 expect_error "two prompts" "exactly one of --prompt, --prompt-file and --ids" -- "$AMOD" generate "$G" --prompt a --ids 1
 expect_error "negative temperature" "--temperature must be >= 0" -- "$AMOD" generate "$G" --prompt a --temperature -1
 expect_error "not a language model" "config.json: model_type 'none given' is not a supported language model" -- "$AMOD" generate "$FIX/vit_timm_tiny" --prompt a
-echo "test_generate_cli: $fails failures"
-[ $fails -eq 0 ]
+finish test_generate_cli

@@ -454,7 +454,7 @@ static void test_resize(void) {
     for (int f = 0; f < 2; f++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             int w = sizes[s][0], h = sizes[s][1];
-            CHECK(amod_image_resize(&img, w, h, (amod_resize_filter)f, &out, &err) == 0, "resize: %s", err.msg);
+            CHECK(amod_image_resize(&img, w, h, (amod_resize)f, &out, &err) == 0, "resize: %s", err.msg);
             int constant = out.width == w && out.height == h;
             for (int i = 0; constant && i < w * h; i++)
                 constant = out.rgb[3 * i] == 200 && out.rgb[3 * i + 1] == 17 && out.rgb[3 * i + 2] == 90;

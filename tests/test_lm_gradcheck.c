@@ -10,6 +10,7 @@
 
 #include "amod/lm.h"
 #include "core/rng.h"
+#include "model_checks.h"
 #include "test_support.h"
 
 typedef struct {
@@ -77,19 +78,20 @@ static double objective(amod_lm *m, const int64_t *ids, int B, int T, int predic
     return predictor ? st.predictor_loss : (double)loss + st.capacity_loss;
 }
 
-/* Same routing before and after a perturbation, so the objective is smooth around the point. */
-static int same_routes(amod_lm *m, int B, int32_t *saved, int save) {
-    size_t off = 0;
-    for (int l = 0; l < amod_lm_get_config(m)->n_layers; l++) {
-        int k;
-        const int32_t *idx = amod_lm_routed(m, l, &k);
-        if (!idx) continue;
-        size_t n = (size_t)k * B;
-        if (save) memcpy(saved + off, idx, n * sizeof *idx);
-        else if (memcmp(saved + off, idx, n * sizeof *idx)) return 0;
-        off += n;
-    }
-    return 1;
+/* What a probe evaluates: the objective of one batch, the model's or the predictors'. */
+typedef struct {
+    amod_lm *m;
+    const int64_t *ids;
+    int B, T, predictor;
+} probe_ctx;
+
+static double probe_objective(void *ctx) {
+    probe_ctx *c = ctx;
+    return objective(c->m, c->ids, c->B, c->T, c->predictor);
+}
+
+static const int32_t *probe_routed(void *ctx, int layer, int *k) {
+    return amod_lm_routed(((probe_ctx *)ctx)->m, layer, k);
 }
 
 static void gradcheck(const char *label, const shape *s, const routing *rt, uint64_t seed) {
@@ -103,10 +105,12 @@ static void gradcheck(const char *label, const shape *s, const routing *rt, uint
     amod_rng r;
     rng_seed(&r, seed + 2);
     for (int i = 0; i < B * T; i++) ids[i] = (int64_t)(rng_next(&r) % (uint64_t)s->vocab);
-    int32_t *routes = malloc((size_t)64 * B * T * sizeof *routes);
+    probe_ctx pc = {m, ids, B, T, 0};
+    fd_check fc = {.label = label, .ctx = &pc, .objective = probe_objective, .routed = probe_routed,
+                   .layers = s->layers, .batch = B};
     double base = objective(m, ids, B, T, 0);
     CHECK(base == objective(m, ids, B, T, 0), "%s: forward is not deterministic", label);
-    same_routes(m, B, routes, 1);
+    fd_save_routes(&fc); /* the same routing before and after a perturbation: smooth there */
     for (int l = 0; l < s->layers; l++) { /* routed tokens keep their original order */
         int k;
         const int32_t *idx = amod_lm_routed(m, l, &k);
@@ -119,46 +123,28 @@ static void gradcheck(const char *label, const shape *s, const routing *rt, uint
     float *g = malloc(amod_lm_num_params(m) * sizeof *g);
     memcpy(g, amod_lm_grads(m), amod_lm_num_params(m) * sizeof *g);
 
-    double worst = 0;
-    int checked = 0;
     for (int t = 0; t < amod_lm_num_tensors(m); t++) {
         int64_t shp[4];
         int nd = amod_lm_tensor_shape(m, t, shp);
-        size_t numel = 1, off = amod_lm_tensor_offset(m, t);
-        for (int d = 0; d < nd; d++) numel *= (size_t)shp[d];
-        double gmax = 0;
-        for (size_t j = 0; j < numel; j++) gmax = fmax(gmax, fabs(g[off + j]));
+        const size_t numel = shape_numel(nd, shp), off = amod_lm_tensor_offset(m, t);
+        const double gmax = abs_max(g + off, numel);
         const int pred = strstr(amod_lm_tensor_name(m, t), "mod_predictor") != NULL;
+        pc.predictor = pred;
         for (int trial = 0; trial < 3; trial++) {
             /* embedding rows of tokens absent from the batch have no gradient: probe used rows */
             size_t i = off + (size_t)(rng_next(&r) % numel);
             if (strstr(amod_lm_tensor_name(m, t), "wte") || strstr(amod_lm_tensor_name(m, t), "embed_tokens"))
                 i = off + (size_t)ids[rng_next(&r) % (uint64_t)(B * T)] * s->dim + rng_next(&r) % (uint64_t)s->dim;
             /* the predictor is piecewise linear (ReLU): a short step rarely crosses a kink */
-            const float h = pred ? 2e-3f : 1e-2f;
-            float keep = p[i];
-            p[i] = keep + h;
-            double lp = objective(m, ids, B, T, pred);
-            int ok = same_routes(m, B, routes, 0);
-            p[i] = keep - h;
-            double lm = objective(m, ids, B, T, pred);
-            ok = ok && same_routes(m, B, routes, 0);
-            p[i] = keep;
-            if (!ok) continue; /* the top-k choice flipped: not differentiable here */
-            double fd = (lp - lm) / (2.0 * h);
-            double scale = fmax(fmax(gmax, fabs(fd)), 1e-2);
-            double e = fabs(fd - g[i]) / scale;
-            if (e > worst) worst = e;
-            checked++;
-            CHECK(e < 3e-2, "%s: %s[%zu] analytic %.5g vs numeric %.5g", label, amod_lm_tensor_name(m, t), i - off,
-                  g[i], fd);
+            fd_probe(&fc, p, i, pred ? 2e-3f : 1e-2f, g[i], gmax, amod_lm_tensor_name(m, t), i - off);
         }
     }
-    CHECK(checked > amod_lm_num_tensors(m) / 2, "%s: only %d entries could be checked", label, checked);
-    printf("%-44s %3d entries, worst error %.2e (relative to the tensor's largest gradient)\n", label, checked, worst);
+    CHECK(fc.checked > amod_lm_num_tensors(m) / 2, "%s: only %d entries could be checked", label, fc.checked);
+    printf("%-44s %3d entries, worst error %.2e (relative to the tensor's largest gradient)\n", label, fc.checked,
+           fc.worst);
     free(ids);
     free(g);
-    free(routes);
+    fd_free(&fc);
     amod_lm_free(m);
 }
 

@@ -12,23 +12,14 @@
 #include "amod/lm.h"
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "model_checks.h"
 #include "test_support.h"
 
 #define TOL_ACT 1e-4
 #define TOL_GRAD 1e-3
 
 static double compare(const char *what, const float *got, const st_file *ref, const char *name, size_t n, double tol) {
-    const st_tensor *t = st_find(ref, name);
-    CHECK(t != NULL, "%s: reference has no '%s'", what, name);
-    if (!t) return 1e9;
-    CHECK(t->numel == n, "%s: '%s' has %zu values, amod gives %zu", what, name, t->numel, n);
-    if (t->numel != n) return 1e9;
-    float *want = malloc(n * sizeof *want);
-    st_read_f32(ref, t, want);
-    double e = rel_max_err(got, want, n);
-    free(want);
-    CHECK(e <= tol, "%s: '%s' relative max error %.3g > %.0e", what, name, e, tol);
-    return e;
+    return ref_compare(what, got, ref, name, n, tol, 0);
 }
 
 static void check_fixture(const char *dir) {
@@ -70,18 +61,15 @@ static void check_fixture(const char *dir) {
         amod_lm_zero_grad(m);
         rc = amod_lm_backward(m, &err);
         CHECK(rc == 0, "%s: backward: %s", dir, err.msg);
-        int compared = 0, expected = 0;
+        int compared = 0, expected = ref_grad_count(&ref);
         for (int i = 0; i < amod_lm_num_tensors(m); i++) {
             int64_t shape[4];
-            int nd = amod_lm_tensor_shape(m, i, shape);
-            size_t n = 1;
-            for (int d = 0; d < nd; d++) n *= (size_t)shape[d];
+            const size_t n = shape_numel(amod_lm_tensor_shape(m, i, shape), shape);
             snprintf(name, sizeof name, "grad.%s", amod_lm_tensor_name(m, i));
             e = compare(dir, amod_lm_grads(m) + amod_lm_tensor_offset(m, i), &ref, name, n, TOL_GRAD);
             grad = e > grad ? e : grad;
             compared++;
         }
-        for (int i = 0; i < ref.n; i++) expected += !strncmp(ref.tensors[i].name, "grad.", 5);
         CHECK(compared == expected, "%s: compared %d gradients, the reference has %d", dir, compared, expected);
     }
     printf("%-16s logits/loss/attn max rel err %.2e   grads %.2e\n", dir, act, grad);

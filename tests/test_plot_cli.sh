@@ -2,11 +2,8 @@
 # amod plot: CSV columns to a PNG; a malformed CSV, a missing column or no usable row each
 # give one line naming the file, and no PNG is left behind.
 set -u
-AMOD=${AMOD_BIN:-build/amod}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails+1)); }
+. "$(dirname "$0")/support/common.sh"
+NO_OUTPUT=$T/bad.png
 
 printf 'epoch,test_acc,run\n1,0.5,a\n2,0.7,a\n1,0.4,b\n2,,b\n3,0.8,b\n' >"$T/log.csv"
 if "$AMOD" plot --out "$T/p.png" --title t --y-scale 100 --series "A=$T/log.csv:epoch:test_acc:run=a" \
@@ -16,18 +13,6 @@ else
   fail "plot did not write a PNG"
 fi
 
-# expect_error NAME PATTERN -- command...
-expect_error() {
-  local name=$1 pattern=$2; shift 3
-  rm -f "$T/bad.png"
-  "$@" >/dev/null 2>"$T/stderr"
-  local rc=$?
-  if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then fail "$name: exit status $rc"
-  elif ! grep -qE -- "$pattern" "$T/stderr" || [ "$(wc -l <"$T/stderr")" -ne 1 ]; then fail "$name: $(cat "$T/stderr")"
-  elif ls "$T"/bad.png* >/dev/null 2>&1; then fail "$name: a PNG was left behind"
-  else echo "ok   $name: $(cat "$T/stderr")"
-  fi
-}
 printf 'a,b\n1,2\n3\n' >"$T/ragged.csv"
 expect_error "ragged CSV" "ragged.csv: line 3 has 1 fields, the header 2" -- \
   "$AMOD" plot --out "$T/bad.png" --series "x=$T/ragged.csv:a:b"
@@ -37,5 +22,4 @@ expect_error "no rows" "no rows with a number in 'test_acc' where run is c" -- \
 expect_error "missing file" "nothing.csv: cannot open" -- "$AMOD" plot --out "$T/bad.png" --series "x=$T/nothing.csv:a:b"
 expect_error "bad spec" "is not NAME=CSV:XCOL:YCOL" -- "$AMOD" plot --out "$T/bad.png" --series "x"
 
-[ $fails -eq 0 ] && echo "test_plot_cli: all passed" || echo "test_plot_cli: $fails failures"
-[ $fails -eq 0 ]
+finish test_plot_cli

@@ -3,12 +3,8 @@
 # correlation tables are written; bad images, bad indices and bad options exit non-zero with
 # one clear line naming the file and the problem, and leave no output behind.
 set -u
-AMOD=${AMOD_BIN:-build/amod}
-FIX=${AMOD_FIXTURES:-tests/fixtures}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails+1)); }
+. "$(dirname "$0")/support/common.sh"
+NO_OUTPUT=$T/out.png
 
 # A 32x32 RGB PNG (a bright rectangle on a gradient).
 echo 'iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAAHL0lEQVR42g2WERuGMBSFhz0vhcNhOAzDMBwOwzAMwzAMwzAMD4bhMAyH3/cH9uy599z3vAZjKAylwRqcoTJ4Q21oDK2hMwRDNPSGwTAaJsNsWAyrYTPshsNwGi6DDLfhMSTDa/gM+f+6KSgKygJb4AqqAl9QFzQFbUFXEApiQV8wFIwFU8FcsBSsBVvBXnAUnAVXgQrugqcgFbwFX0H+/92UFCVliS1xJVWJL6lLmpK2pCsJJbGkLxlKxpKpZC5ZStaSrWQvOUrOkqtEJXfJU5JK3pKvJP8nYyyFpbRYi7NUFm+pLY2ltXSWYImW3jJYRstkmS2LZbVslt1yWE7LZZHltjyWZHktnyX/524chaN0WIdzVA7vqB2No3V0juCIjt4xOEbH5Jgdi2N1bI7dcThOx+WQ43Y8juR4HZ8j/7dqKoqKssJWuIqqwlfUFU1FW9FVhIpY0VcMFWPFVDFXLBVrxVaxVxwVZ8VVoYq74qlIFW/FV5H/mTGewlN6rMd5Ko/31F6NV+vVeQWv6NV7DV6j1+Q1ey1eq9fmtXsdXqfn8shzex5P8ryez5P/iTQ1RU1ZY2tcTVXja+paTa22Vlcr1Iq1+lpDrbHWVGuutdRaa2219lpHrbPmqlHNXfPUpJq35qvJ/7ybhqKhbLANrqFq8A11o6ZR26hrFBrFRn2jodHYaGo0N1oarY22Rnujo9HZcDWo4W54GlLD2/A15P81mZaipWyxLa6lavEtdaumVduqaxVaxVZ9q6HV2GpqNbdaWq2ttlZ7q6PV2XK1qOVueVpSy9vyteT/rZqOoqPssB2uo+rwHXWnplPbqesUOsVOfaeh09hp6jR3WjqtnbZOe6ej09lxdajj7ng6Usfb8XXkPwlMoAiUARtwgSrgA3VQE9QGdUEhKAb1QUPQGDQFzUFL0Bq0Be1BR9AZuAIK3IEnkAJv4AvkP2dMpIiUERtxkSriI3VUE9VGdVEhKkb1UUPUGDVFzVFL1Bq1Re1RR9QZuSKK3JEnkiJv5IvkP8VMT9FT9tge11P1+J66V9Or7dX1Cr1ir77X0GvsNfWaey291l5br73X0evsuXrUc/c8Pann7fl68p+RZqAYKAfsgBuoBvxAPagZ1A7qBoVBcVA/aBg0DpoGzYOWQeugbdA+6Bh0DlwDGrgHnoE08A58A/lPYDNSjJQjdsSNVCN+pB7VjGpHdaPCqDiqHzWMGkdNo+ZRy6h11DZqH3WMOkeuEY3cI89IGnlHvpH857uZKCbKCTvhJqoJP1FPaia1k7pJYVKc1E8aJo2TpknzpGXSOmmbtE86Jp0T14Qm7olnIk28E99E/reHmSlmyhk742aqGT9Tz2pmtbO6WWFWnNXPGmaNs6ZZ86xl1jprm7XPOmadM9eMZu6ZZybNvDPfTP53k1koFsoFu+AWqgW/UC9qFrWLukVhUVzULxoWjYumRfOiZdG6aFu0LzoWnQvXghbuhWchLbwL30L+N59ZKVbKFbviVqoVv1Kvala1q7pVYVVc1a8aVo2rplXzqmXVumpbta86Vp0r14pW7pVnJa28K99K/veq2Sg2yg274TaqDb9Rb2o2tZu6TWFT3NRvGjaNm6ZN86Zl07pp27RvOjadG9eGNu6NZyNtvBvfRv63ttkpdsodu+N2qh2/U+9qdrW7ul1hV9zV7xp2jbumXfOuZde6a9u17zp2nTvXjnbunWcn7bw7307+O4E5KA7KA3vgDqoDf1Afag61h7pD4VA81B8aDo2HpkPzoeXQemg7tB86Dp0H14EO7oPnIB28B99B/huHOSlOyhN74k6qE39Sn2pOtae6U+FUPNWfGk6Np6ZT86nl1HpqO7WfOk6dJ9eJTu6T5ySdvCffSf77jLkoLsoLe+Euqgt/UV9qLrWXukvhUrzUXxoujZemS/Ol5dJ6abu0XzounRfXhS7ui+ciXbwX30X+25IRhSiFFU5UwotaaqRW6qQgRamXBmmUJmmWFmmVNmmXDukUl5C4xSOSeMUn8t/FzE1xU97YG3dT3fib+qa5aW+6m3ATb/qb4Wa8mW7mm+Vmvdlu9pvj5ry5bnRz3zw36ea9+W7y3/TMQ/FQPtgH91A9+If6oXloH7qH8BAf+ofhYXyYHuaH5WF92B72h+PhfLge9HA/PA/p4X34HvLfI02iSJQJm3CJKuETdaJJtIkuERIx0SeGxJiYEnNiSayJLbEnjsSZuBJK3IknkRJv4kvkv6Wal+KlfLEv7qV68S/1S/PSvnQv4SW+9C/Dy/gyvcwvy8v6sr3sL8fL+XK96OV+eV7Sy/vyveS/A5uP4qP8sB/uo/rwH/VH89F+dB/hI370H8PH+DF9zB/Lx/qxfewfx8f5cX3o4/54PtLH+/F95L9hm0yRKTM24zJVxmfqTJNpM10mZGKmzwyZMTNl5sySWTNbZs8cmTNzZZS5M08mZd7Ml8n5B24p9b36KzGEAAAAAElFTkSuQmCC' | base64 -d >"$T/square.png"
@@ -68,18 +64,6 @@ else
 fi
 
 # ---- what fails, clearly ----
-expect_error() {
-  local name=$1 pattern=$2; shift 3
-  rm -f "$T/out.png"
-  "$@" >"$T/stdout" 2>"$T/stderr"
-  local rc=$? msg; msg=$(cat "$T/stderr")
-  if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then fail "$name: exit status $rc ($msg)"
-  elif ! grep -qE -- "$pattern" "$T/stderr"; then fail "$name: message '$msg' does not match '$pattern'"
-  elif [ "$(wc -l <"$T/stderr")" -ne 1 ]; then fail "$name: expected one line, got: $msg"
-  elif [ -e "$T/out.png" ] || ls "$T"/out.png.* >/dev/null 2>&1; then fail "$name: output left behind"
-  else echo "ok   $name: $msg"
-  fi
-}
 route() { "$AMOD" route "$T/amod" "$@" --out "$T/out.png"; }
 head -c 100 "$T/square.png" >"$T/corrupt.png"
 printf 'not an image' >"$T/text.jpg"
@@ -102,5 +86,4 @@ expect_error "importance past the end" "index 12 is past the end" -- "$AMOD" imp
 expect_error "importance out-dir is a file" "square.png: exists and is not a directory" -- "$AMOD" importance "$T/amod" --data "$T/data" --n 2 --out-dir "$T/square.png"
 expect_error "importance dense model" "no MoD layers" -- "$AMOD" importance "$FIX/vit_timm_tiny" --data "$T/data" --n 2 --out-dir "$T/imp3"
 
-[ $fails -eq 0 ] && echo "test_route_cli: all passed" || echo "test_route_cli: $fails failure(s)"
-exit $((fails > 0))
+finish test_route_cli

@@ -4,26 +4,8 @@
 # baselines; and bad input (missing directory, corrupt IDX, label out of range, NaN loss) each
 # gives one clear line, a non-zero exit, and leaves the last good checkpoint as it was.
 set -u
-AMOD=${AMOD_BIN:-build/amod}
-SRC=${AMOD_SRC:-.}
-. "$SRC/tests/support/tiny_idx.sh"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails+1)); }
-ok() { echo "ok   $*"; }
-
-# expect_error NAME PATTERN -- command...: non-zero exit (not a signal), one line matching PATTERN
-expect_error() {
-  local name=$1 pattern=$2; shift 3
-  "$@" >"$T/stdout" 2>"$T/stderr"
-  local rc=$?
-  if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then fail "$name: exit status $rc"; cat "$T/stderr"
-  elif ! grep -qE -- "$pattern" "$T/stderr"; then fail "$name: '$(cat "$T/stderr")' does not match '$pattern'"
-  elif [ "$(wc -l <"$T/stderr")" -ne 1 ]; then fail "$name: expected one line, got:"; cat "$T/stderr"
-  else ok "$name: $(cat "$T/stderr")"
-  fi
-}
+. "$(dirname "$0")/support/common.sh"
+. "$(dirname "$0")/support/tiny_idx.sh"
 
 make_tiny_idx "$T/data/toy" 96 32
 MODEL=(--data "$T/data" --dataset toy --img-size 8 --patch-size 2 --embed-dim 16 --depth 2 --heads 2)
@@ -102,5 +84,4 @@ grep -q '"step":[[:space:]]*1,' "$T/nan/last/trainer.json" || fail "last/ is not
 "$AMOD" eval "$T/nan/last" --data "$T/data" --dataset toy >/dev/null || fail "the kept checkpoint does not load"
 ls -d "$T/nan/"*.new "$T/nan/"*.old "$T/nan/last/"*.tmp >/dev/null 2>&1 && fail "leftover temporary files" || ok "no temporary files left"
 
-[ $fails -eq 0 ] && echo "test_train_cli: all passed" || echo "test_train_cli: $fails failures"
-[ $fails -eq 0 ]
+finish test_train_cli

@@ -5,13 +5,8 @@
 # RUN/last.old when the kill fell between the two renames, which the next start restores),
 # and the final weights and optimizer state equal those of an uninterrupted run, byte for byte.
 set -u
-AMOD=${AMOD_BIN:-build/amod}
-SRC=${AMOD_SRC:-.}
-. "$SRC/tests/support/tiny_idx.sh"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails+1)); }
+. "$(dirname "$0")/support/common.sh"
+. "$(dirname "$0")/support/tiny_idx.sh"
 make_tiny_idx "$T/data/toy" 96 32
 ARGS=(--data "$T/data" --dataset toy --img-size 8 --patch-size 2 --embed-dim 16 --depth 2 --heads 2
       --epochs 12 --batch-size 16 --lr 3e-3 --warmup-steps 2 --seed 5 --augment --threads 1 --quiet --ckpt-every 1)
@@ -63,5 +58,4 @@ for f in model.safetensors optimizer.safetensors; do
   cmp -s "$T/whole/last/$f" "$T/run/last/$f" && echo "ok   last/$f equals the uninterrupted run's" || fail "last/$f differs"
 done
 ls "$T/run" | grep -q '\.tmp$' && fail "temporary files left: $(ls "$T/run")"
-echo "test_train_crash: $fails failures"
-[ $fails -eq 0 ]
+finish test_train_crash

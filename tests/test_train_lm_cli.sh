@@ -3,51 +3,39 @@
 # checkpoints reload (dense, MoD with its router and predictor, Llama), Router-Tuning changes
 # only the router tensors, eval reports what routing skipped, and bad input fails clearly.
 set -u
-AMOD=${AMOD_BIN:-build/amod}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/support/common.sh"
 export OMP_NUM_THREADS=1
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails+1)); }
 for i in $(seq 1 400); do echo "the cat sat on the mat $((i % 7)) times, said the dog."; done >"$T/corpus.txt"
 SMALL="--layers 2 --width 32 --heads 2 --ff 64 --context 64 --seq 32 --batch 8 --log-every 20 --lr 3e-3 --warmup 10"
 
-"$AMOD" train-lm "$T/dense" --data "$T/corpus.txt" $SMALL --steps 80 >"$T/dense.log" || bad "dense training failed"
+"$AMOD" train-lm "$T/dense" --data "$T/corpus.txt" $SMALL --steps 80 >"$T/dense.log" || fail "dense training failed"
 first=$(grep -m1 '^step' "$T/dense.log" | awk '{print $4}')
 last=$(grep '^step' "$T/dense.log" | tail -1 | awk '{print $4}')
-awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 2) }' && ok "dense loss $first -> $last" || bad "loss did not fall: $first -> $last"
-[ -s "$T/dense/model.safetensors" ] && grep -q '"model_type":	"gpt2"' "$T/dense/config.json" && ok "checkpoint written" || bad "no checkpoint"
-"$AMOD" eval-lm "$T/dense" --data "$T/corpus.txt" --seq 32 >"$T/eval" || bad "eval failed"
+awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 2) }' && ok "dense loss $first -> $last" || fail "loss did not fall: $first -> $last"
+[ -s "$T/dense/model.safetensors" ] && grep -q '"model_type":	"gpt2"' "$T/dense/config.json" && ok "checkpoint written" || fail "no checkpoint"
+"$AMOD" eval-lm "$T/dense" --data "$T/corpus.txt" --seq 32 >"$T/eval" || fail "eval failed"
 ppl=$(awk '/^perplexity/ {print $2}' "$T/eval")
-awk -v p="$ppl" 'BEGIN { exit !(p < 12) }' && ok "held-out perplexity $ppl" || bad "held-out perplexity $ppl"
-grep -q "attention skipped 0.0000" "$T/eval" && ok "dense skips nothing" || bad "dense eval: $(cat "$T/eval")"
+awk -v p="$ppl" 'BEGIN { exit !(p < 12) }' && ok "held-out perplexity $ppl" || fail "held-out perplexity $ppl"
+grep -q "attention skipped 0.0000" "$T/eval" && ok "dense skips nothing" || fail "dense eval: $(cat "$T/eval")"
 
-"$AMOD" train-lm "$T/mod" --data "$T/corpus.txt" $SMALL --steps 30 --router linear --capacity 0.25 --predictor 8 >"$T/mod.log" || bad "MoD training failed"
-grep -q "predictor acc" "$T/mod.log" && ok "MoD training reports the predictor's accuracy" || bad "no predictor accuracy"
-grep -q '"router":	"linear"' "$T/mod/config.json" && ok "MoD routing saved in config.json" || bad "MoD config"
-"$AMOD" eval-lm "$T/mod" --data "$T/corpus.txt" --seq 32 >"$T/eval" || bad "MoD eval failed"
-grep -q "attention skipped 0.3750" "$T/eval" && ok "MoD C=0.25 on layer 1 of 2 skips 37.5%" || bad "MoD eval: $(cat "$T/eval")"
-"$AMOD" eval-lm "$T/mod" --data "$T/corpus.txt" --seq 32 --route predictor --max-windows 4 >/dev/null && ok "predictor routing eval" || bad "predictor eval"
-"$AMOD" generate "$T/mod" --prompt "the cat" --tokens 20 >/dev/null && ok "MoD model generates" || bad "MoD generate"
+"$AMOD" train-lm "$T/mod" --data "$T/corpus.txt" $SMALL --steps 30 --router linear --capacity 0.25 --predictor 8 >"$T/mod.log" || fail "MoD training failed"
+grep -q "predictor acc" "$T/mod.log" && ok "MoD training reports the predictor's accuracy" || fail "no predictor accuracy"
+grep -q '"router":	"linear"' "$T/mod/config.json" && ok "MoD routing saved in config.json" || fail "MoD config"
+"$AMOD" eval-lm "$T/mod" --data "$T/corpus.txt" --seq 32 >"$T/eval" || fail "MoD eval failed"
+grep -q "attention skipped 0.3750" "$T/eval" && ok "MoD C=0.25 on layer 1 of 2 skips 37.5%" || fail "MoD eval: $(cat "$T/eval")"
+"$AMOD" eval-lm "$T/mod" --data "$T/corpus.txt" --seq 32 --route predictor --max-windows 4 >/dev/null && ok "predictor routing eval" || fail "predictor eval"
+"$AMOD" generate "$T/mod" --prompt "the cat" --tokens 20 >/dev/null && ok "MoD model generates" || fail "MoD generate"
 
 "$AMOD" train-lm "$T/llama" --arch llama --kv-heads 1 --data "$T/corpus.txt" $SMALL --steps 20 >/dev/null &&
-  "$AMOD" eval-lm "$T/llama" --data "$T/corpus.txt" --seq 32 --max-windows 4 >/dev/null && ok "llama (MQA) trains and reloads" || bad "llama"
+  "$AMOD" eval-lm "$T/llama" --data "$T/corpus.txt" --seq 32 --max-windows 4 >/dev/null && ok "llama (MQA) trains and reloads" || fail "llama"
 
 "$AMOD" train-lm "$T/rt" --init "$T/dense" --data "$T/corpus.txt" --seq 32 --batch 8 --steps 20 --log-every 10 \
-  --router-tuning --mindskip sequence --skip-layers 0 --skip-target 0.5 --skip-lambda 4 --lr 1e-2 >"$T/rt.log" || bad "router tuning failed"
-grep -q "training 32 of" "$T/rt.log" && ok "Router-Tuning trains the 32 router weights only" || bad "$(head -1 "$T/rt.log")"
+  --router-tuning --mindskip sequence --skip-layers 0 --skip-target 0.5 --skip-lambda 4 --lr 1e-2 >"$T/rt.log" || fail "router tuning failed"
+grep -q "training 32 of" "$T/rt.log" && ok "Router-Tuning trains the 32 router weights only" || fail "$(head -1 "$T/rt.log")"
 "$AMOD" diff "$T/rt/model.safetensors" "$T/dense/model.safetensors" --tol 0 >"$T/diff" &&
-  ok "base weights unchanged by Router-Tuning ($(tail -1 "$T/diff"))" || bad "base weights changed: $(tail -3 "$T/diff")"
-grep -q "mindskip_router" "$T/rt/model.safetensors" && ok "router tensor saved" || bad "no router tensor"
+  ok "base weights unchanged by Router-Tuning ($(tail -1 "$T/diff"))" || fail "base weights changed: $(tail -3 "$T/diff")"
+grep -q "mindskip_router" "$T/rt/model.safetensors" && ok "router tensor saved" || fail "no router tensor"
 
-expect_error() { # NAME PATTERN -- command...
-  local name=$1 pattern=$2; shift 3
-  "$@" >/dev/null 2>"$T/err"; local rc=$?
-  if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then bad "$name: exit status $rc"
-  elif ! grep -qE -- "$pattern" "$T/err" || [ "$(wc -l <"$T/err")" -ne 1 ]; then bad "$name: '$(cat "$T/err")'"
-  else ok "$name: $(cat "$T/err")"; fi
-}
 printf 'tiny' >"$T/tiny.txt"
 expect_error "missing corpus" "nope.txt: cannot open" -- "$AMOD" train-lm "$T/x" --data "$T/nope.txt"
 expect_error "tiny corpus" "tiny.txt: 4 bytes is too small a corpus" -- "$AMOD" train-lm "$T/x" --data "$T/tiny.txt"
@@ -55,5 +43,4 @@ expect_error "sequence past the positions" "--seq 128 is longer than the model's
 expect_error "router tuning without routers" "nothing to train: --router-tuning needs routers" -- "$AMOD" train-lm "$T/x" --init "$T/dense" --data "$T/corpus.txt" --seq 32 --router-tuning --steps 1
 expect_error "eval window too long" "shorter than one window of 4096" -- "$AMOD" eval-lm "$T/dense" --data "$T/corpus.txt" --seq 4096
 expect_error "bad width" "--width 30 is not divisible by --heads 4" -- "$AMOD" train-lm "$T/x" --data "$T/corpus.txt" --width 30 --heads 4
-echo "test_train_lm_cli: $fails failures"
-[ $fails -eq 0 ]
+finish test_train_lm_cli

@@ -12,8 +12,8 @@
 # - rank 0 alone prints and writes; a global batch that does not divide by the ranks and ranks
 #   given different data stop with a clear error and no hang.
 set -u
-AMOD=${AMOD_BIN:-build/amod}
-. "${AMOD_SRC:-.}/tests/support/mpi_test.sh"
+. "$(dirname "$0")/support/common.sh"
+. "$(dirname "$0")/support/mpi_test.sh"
 for i in $(seq 1 400); do echo "the cat sat on the mat $((i % 7)) times, said the dog."; done >"$T/corpus.txt"
 MODEL=(--layers 2 --width 32 --heads 2 --ff 64 --context 64)
 STEPS=(--seq 32 --batch 8 --steps 20 --log-every 10 --seed 3)
@@ -62,5 +62,4 @@ EOS
 chmod +x "$T/diffdata.sh"
 "${MPI[@]}" "$T/diffdata.sh" >/dev/null 2>"$T/e" && fail "different data accepted" \
   || { grep -q "ranks disagree on the training data" "$T/e" && ok "different data refused" || { fail "different data message"; cat "$T/e"; }; }
-echo "test_train_lm_mpi: $fails failures"
-[ $fails -eq 0 ]
+finish test_train_lm_mpi

@@ -11,10 +11,9 @@
 # - a global batch that does not divide by the ranks, and ranks given different data, stop with
 #   a clear error and no hang.
 set -u
-AMOD=${AMOD_BIN:-build/amod}
-SRC=${AMOD_SRC:-.}
-. "$SRC/tests/support/mpi_test.sh"
-. "$SRC/tests/support/tiny_idx.sh"
+. "$(dirname "$0")/support/common.sh"
+. "$(dirname "$0")/support/mpi_test.sh"
+. "$(dirname "$0")/support/tiny_idx.sh"
 
 make_tiny_idx "$T/data/toy" 128 32
 MODEL=(--data "$T/data" --dataset toy --img-size 8 --patch-size 2 --embed-dim 16 --depth 2 --heads 2)
@@ -66,5 +65,4 @@ start=$(date +%s)
   took=$(( $(date +%s) - start ))
   if [ $took -lt 120 ] && ! ls "$T"/dies/*/*.tmp >/dev/null 2>&1; then ok "a dead rank stops the run in ${took}s, no partial files"
   else fail "dead rank: ${took}s, leftovers: $(ls "$T"/dies/*/ 2>/dev/null)"; fi; }
-echo "test_train_mpi: $fails failures"
-[ $fails -eq 0 ]
+finish test_train_mpi

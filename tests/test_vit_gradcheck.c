@@ -7,6 +7,7 @@
 
 #include "amod/amod.h"
 #include "core/rng.h"
+#include "model_checks.h"
 #include "test_support.h"
 
 typedef struct {
@@ -41,20 +42,21 @@ static double loss_at(amod_vit *m, const float *x, const int64_t *y, int B) {
     return loss;
 }
 
-/* Same routing before and after a perturbation, so the loss is smooth around the point. */
-static int same_routes(amod_vit *m, int B, int32_t *saved, int save) {
-    const amod_vit_config *c = amod_vit_get_config(m);
-    size_t off = 0;
-    for (int l = 0; l < c->depth; l++) {
-        int k;
-        const int32_t *idx = amod_vit_routed(m, l, &k);
-        if (!idx) continue;
-        size_t n = (size_t)k * B;
-        if (save) memcpy(saved + off, idx, n * sizeof *idx);
-        else if (memcmp(saved + off, idx, n * sizeof *idx)) return 0;
-        off += n;
-    }
-    return 1;
+/* What a probe evaluates: the loss on one batch. */
+typedef struct {
+    amod_vit *m;
+    const float *x;
+    const int64_t *y;
+    int B;
+} probe_ctx;
+
+static double probe_loss(void *ctx) {
+    probe_ctx *c = ctx;
+    return loss_at(c->m, c->x, c->y, c->B);
+}
+
+static const int32_t *probe_routed(void *ctx, int layer, int *k) {
+    return amod_vit_routed(((probe_ctx *)ctx)->m, layer, k);
 }
 
 static void gradcheck(const char *label, const shape *s, amod_router router, float capacity, uint64_t seed) {
@@ -80,9 +82,11 @@ static void gradcheck(const char *label, const shape *s, amod_router router, flo
     for (size_t i = 0; i < nx; i++) x[i] = rng_normal(&r);
     for (int b = 0; b < B; b++) y[b] = (int64_t)(rng_next(&r) % (uint64_t)s->classes);
 
-    int32_t *routes = malloc(64 * 1024 * sizeof *routes);
+    probe_ctx pc = {m, x, y, B};
+    fd_check fc = {.label = label, .ctx = &pc, .objective = probe_loss, .routed = probe_routed, .layers = s->depth,
+                   .batch = B};
     CHECK(loss_at(m, x, y, B) == loss_at(m, x, y, B), "%s: forward is not deterministic", label);
-    same_routes(m, B, routes, 1);
+    fd_save_routes(&fc); /* the same routing before and after a perturbation: smooth there */
     amod_vit_zero_grad(m);
     CHECK(amod_vit_backward(m, &err) == 0, "%s: backward: %s", label, err.msg);
     float *p = amod_vit_params(m);
@@ -90,41 +94,22 @@ static void gradcheck(const char *label, const shape *s, amod_router router, flo
     memcpy(g, amod_vit_grads(m), amod_vit_num_params(m) * sizeof *g);
 
     /* a few entries of every tensor, in double-sided differences */
-    double worst = 0;
-    int checked = 0;
     for (int t = 0; t < amod_vit_num_tensors(m); t++) {
         int64_t shp[4];
         int nd = amod_vit_tensor_shape(m, t, shp);
-        size_t numel = 1;
-        for (int d = 0; d < nd; d++) numel *= (size_t)shp[d];
-        double gmax = 0;
-        for (size_t j = 0; j < numel; j++) gmax = fmax(gmax, fabs(g[amod_vit_tensor_offset(m, t) + j]));
+        const size_t numel = shape_numel(nd, shp), off = amod_vit_tensor_offset(m, t);
+        const double gmax = abs_max(g + off, numel);
         for (int trial = 0; trial < 3; trial++) {
-            size_t i = amod_vit_tensor_offset(m, t) + (size_t)(rng_next(&r) % numel);
-            const float h = 1e-2f;
-            float keep = p[i];
-            p[i] = keep + h;
-            double lp = loss_at(m, x, y, B);
-            int ok = same_routes(m, B, routes, 0);
-            p[i] = keep - h;
-            double lm = loss_at(m, x, y, B);
-            ok = ok && same_routes(m, B, routes, 0);
-            p[i] = keep;
-            if (!ok) continue; /* the top-k choice flipped: not differentiable here */
-            double fd = (lp - lm) / (2.0 * h);
-            double scale = fmax(fmax(gmax, fabs(fd)), 1e-2);
-            double e = fabs(fd - g[i]) / scale;
-            if (e > worst) worst = e;
-            checked++;
-            CHECK(e < 3e-2, "%s: %s[%zu] analytic %.5g vs numeric %.5g", label, amod_vit_tensor_name(m, t),
-                  i - amod_vit_tensor_offset(m, t), g[i], fd);
+            size_t i = off + (size_t)(rng_next(&r) % numel);
+            fd_probe(&fc, p, i, 1e-2f, g[i], gmax, amod_vit_tensor_name(m, t), i - off);
         }
     }
-    CHECK(checked > amod_vit_num_tensors(m) / 2, "%s: only %d entries could be checked", label, checked);
-    printf("%-28s %d entries, worst error %.2e (relative to the tensor's largest gradient)\n", label, checked, worst);
+    CHECK(fc.checked > amod_vit_num_tensors(m) / 2, "%s: only %d entries could be checked", label, fc.checked);
+    printf("%-28s %d entries, worst error %.2e (relative to the tensor's largest gradient)\n", label, fc.checked,
+           fc.worst);
     free(x);
     free(g);
-    free(routes);
+    fd_free(&fc);
     amod_vit_free(m);
 }
 

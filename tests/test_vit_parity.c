@@ -8,6 +8,7 @@
 
 #include "amod/amod.h"
 #include "io/safetensors.h"
+#include "model_checks.h"
 #include "test_support.h"
 
 #define TOL_ACT 1e-4
@@ -17,32 +18,10 @@ typedef struct {
     double act, grad;
 } worst;
 
+/* Gradients that are zero in exact arithmetic are compared in absolute terms. */
 static double compare(const char *what, const float *got, const st_file *ref, const char *name, size_t n,
                       double tol) {
-    const st_tensor *t = st_find(ref, name);
-    CHECK(t != NULL, "%s: reference has no '%s'", what, name);
-    if (!t) return 1e9;
-    CHECK(t->numel == n, "%s: '%s' has %zu values, amod gives %zu", what, name, t->numel, n);
-    if (t->numel != n) return 1e9;
-    float *want = malloc(n * sizeof *want);
-    st_read_f32(ref, t, want);
-    double e = rel_max_err(got, want, n);
-    /* A gradient that is zero in exact arithmetic (the key bias: softmax ignores a constant
-     * added to a query's scores) holds float noise on both sides, ~1e-9 against ~1e-2 for real
-     * gradients: compare it in absolute terms instead. */
-    double ref_max = 0, got_max = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (fabs(want[i]) > ref_max) ref_max = fabs(want[i]);
-        if (fabs(got[i]) > got_max) got_max = fabs(got[i]);
-    }
-    if (ref_max < 1e-7 && !strncmp(name, "grad.", 5)) {
-        CHECK(got_max < 1e-6, "%s: '%s' should be zero, amod gives %.3g", what, name, got_max);
-        free(want);
-        return 0.0;
-    }
-    free(want);
-    CHECK(e <= tol, "%s: '%s' relative max error %.3g > %.0e", what, name, e, tol);
-    return e;
+    return ref_compare(what, got, ref, name, n, tol, 1);
 }
 
 static float *read_input(const st_file *ref, int64_t **labels, int *batch) {
@@ -103,10 +82,8 @@ static worst check_model(const char *label, amod_vit *m, const st_file *inputs, 
             char names[3][128];
             size_t row0[3], rows[3];
             int64_t shape[4];
-            amod_vit_tensor_shape(m, i, shape);
-            size_t numel = 1;
-            for (int d = 0, nd = amod_vit_tensor_shape(m, i, shape); d < nd; d++) numel *= (size_t)shape[d];
-            size_t row_len = numel / (size_t)shape[0];
+            const int nd = amod_vit_tensor_shape(m, i, shape);
+            const size_t row_len = shape_numel(nd, shape) / (size_t)shape[0];
             int parts = amod_vit_export_names(m, i, style, names, row0, rows);
             for (int p = 0; p < parts; p++) {
                 snprintf(name, sizeof name, "grad.%s", names[p]);
@@ -117,8 +94,7 @@ static worst check_model(const char *label, amod_vit *m, const st_file *inputs, 
                 compared++;
             }
         }
-        int expected = 0;
-        for (int i = 0; i < ref->n; i++) expected += !strncmp(ref->tensors[i].name, "grad.", 5);
+        int expected = ref_grad_count(ref);
         CHECK(compared == expected, "%s: compared %d gradients, the reference has %d", label, compared, expected);
     }
     printf("%-34s logits/loss/attn/blocks max rel err %.2e   grads %.2e\n", label, w.act, w.grad);

@@ -1,5 +1,4 @@
-/* Data set images for analysis/inputs.c. A translation unit of its own because data/dataset.h
- * and io/image.h both name an enumerator AMOD_RESIZE_BILINEAR and cannot be included together. */
+/* Data set images for analysis/inputs.c, through the data loader's eval pipeline. */
 #ifndef AMOD_ANALYSIS_INPUTS_DATA_H
 #define AMOD_ANALYSIS_INPUTS_DATA_H
 

@@ -6,6 +6,7 @@
 
 #include "analysis/inputs.h"
 #include "cli/cli_util.h"
+#include "core/error.h"
 
 int cli_data_option(const char *cmd, int argc, char **argv, int *i, cli_data_opts *o) {
     const char *a = argv[*i], *v;
@@ -29,6 +30,14 @@ int cli_data_option(const char *cmd, int argc, char **argv, int *i, cli_data_opt
         return 0;
     }
     return 1;
+}
+
+int cli_analysis_option(const char *cmd, int argc, char **argv, int *i, cli_analysis_opts *o) {
+    int r = cli_mod_option(cmd, argc, argv, i, &o->mod);
+    if (!r) r = cli_data_option(cmd, argc, argv, i, &o->data);
+    if (r || strcmp(argv[*i], "--batch")) return r;
+    const char *v = cli_value(cmd, argc, argv, i);
+    return !v || cli_parse_int(cmd, "--batch", v, 1, 1 << 16, &o->batch) ? -1 : 1;
 }
 
 int cli_data_indices(const char *cmd, const cli_data_opts *o, long default_n, int64_t **idx, int *count) {
@@ -64,6 +73,23 @@ int cli_data_indices(const char *cmd, const cli_data_opts *o, long default_n, in
     *count = (int)n;
     return 0;
 }
+
+int cli_load_routed(const char *cmd, const char *path, const cli_mod_opts *mo, const char *goal, amod_vit **m,
+                    amod_mod_config *mod, amod_error *err) {
+    if (!(*m = amod_vit_load(path, err))) return -1;
+    if (cli_mod_build(cmd, mo, amod_vit_get_config(*m), amod_vit_get_mod(*m), mod)) {
+        err->msg[0] = 0; /* already reported */
+    } else if (mod->router == AMOD_ROUTER_NONE) {
+        amod_fail(err, "%s: the model has no MoD layers (router none); give --router to %s", path, goal);
+    } else if (!amod_vit_set_mod(*m, mod, err)) {
+        return 0;
+    }
+    amod_vit_free(*m);
+    *m = NULL;
+    return -1;
+}
+
+const char *cli_data_split(const cli_data_opts *o) { return o->split ? o->split : "test"; }
 
 void cli_base_name(const char *path, char *out, size_t cap) {
     size_t n = strlen(path);

@@ -7,12 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "data/dataset.h"
 
-int cli_error(const char *cmd, const char *msg) {
-    fprintf(stderr, "amod %s: %s\n", cmd, msg);
-    return 1;
+int cli_main(const char *cmd, int argc, char **argv, void (*usage)(void),
+             int (*parse)(int argc, char **argv, void *opts), int (*run)(const void *opts, amod_error *err),
+             void *opts) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage();
+            return 0;
+        }
+    if (parse(argc, argv, opts)) return 2;
+    amod_error err = {{0}};
+    if (run(opts, &err)) {
+        if (err.msg[0]) cli_error(cmd, err.msg);
+        return 1;
+    }
+    return 0;
 }
+
+int cli_error(const char *cmd, const char *msg) { return cli_fail(cmd, 1, "%s", msg); }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
@@ -24,16 +39,29 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     return 2;
 }
 
-int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+int cli_fail(const char *cmd, int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "amod %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return status;
+}
+
+int cli_strtol(const char *s, long lo, long hi, long *out) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "amod %s: %s expects an integer in [%ld, %ld], got '%s'\n", cmd, opt, lo, hi, s);
-        return -1;
-    }
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
     *out = v;
     return 0;
+}
+
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+    if (!cli_strtol(s, lo, hi, out)) return 0;
+    fprintf(stderr, "amod %s: %s expects an integer in [%ld, %ld], got '%s'\n", cmd, opt, lo, hi, s);
+    return -1;
 }
 
 int cli_parse_float(const char *cmd, const char *opt, const char *s, float *out) {
@@ -54,6 +82,25 @@ const char *cli_value(const char *cmd, int argc, char **argv, int *i) {
         return NULL;
     }
     return argv[++*i];
+}
+
+const char *cli_named_value(int argc, char **argv, int *i, const char *name, int *missing) {
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n)) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n]) return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_positional(const char *cmd, const char *arg, const char **slot) {
+    if (arg[0] == '-') return cli_usage_error(cmd, "unknown option '%s'", arg), -1;
+    if (*slot) return cli_usage_error(cmd, "unexpected argument '%s'", arg), -1;
+    *slot = arg;
+    return 0;
 }
 
 int cli_mod_option(const char *cmd, int argc, char **argv, int *i, cli_mod_opts *o) {
@@ -110,6 +157,21 @@ int cli_mod_build(const char *cmd, const cli_mod_opts *o, const amod_vit_config 
         return -1;
     }
     return 0;
+}
+
+FILE *cli_text_open(cli_text *t, const char *path, amod_error *err) {
+    t->text = NULL;
+    t->size = 0;
+    t->f = open_memstream(&t->text, &t->size);
+    if (!t->f) amod_fail(err, "%s: out of memory", path);
+    return t->f;
+}
+
+int cli_text_save(cli_text *t, const char *path, amod_error *err) {
+    int rc = fclose(t->f) != 0 ? amod_fail(err, "%s: out of memory", path)
+                               : amod_write_file_atomic(path, t->text, t->size, err);
+    free(t->text);
+    return rc;
 }
 
 int cli_load_split(const char *cmd, const char *data_dir, const char *name, const char *split, int num_classes,

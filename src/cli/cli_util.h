@@ -2,16 +2,38 @@
 #ifndef AMOD_CLI_UTIL_H
 #define AMOD_CLI_UTIL_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 #include "amod/amod.h"
 
+/* A subcommand made of usage, parse and run: --help or -h anywhere prints the usage (exit
+ * status 0); parse fills *opts or reports a usage error (2); run fails with a message in err,
+ * printed as "amod NAME: message" unless run reported the problem itself and left the message
+ * empty (1). Returns the exit status. */
+int cli_main(const char *cmd, int argc, char **argv, void (*usage)(void),
+             int (*parse)(int argc, char **argv, void *opts), int (*run)(const void *opts, amod_error *err),
+             void *opts);
 /* Prints "amod NAME: message" to stderr and returns exit status 1 (2 for usage errors). */
 int cli_error(const char *cmd, const char *msg);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "amod NAME: message" to stderr and returns status. */
+int cli_fail(const char *cmd, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A whole decimal integer in [lo, hi]: 0, or -1 (and nothing printed). */
+int cli_strtol(const char *s, long lo, long hi, long *out);
 /* Parses a number or reports which option was malformed. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_float(const char *cmd, const char *opt, const char *s, float *out);
 /* Value of the option at argv[*i] (advancing *i), or NULL with a message if missing. */
 const char *cli_value(const char *cmd, int argc, char **argv, int *i);
+/* When argv[*i] is option NAME, given as "NAME VALUE" or "NAME=VALUE": its value (advancing *i
+ * past a separate value), or NULL with *missing set when no value follows. NULL, *missing
+ * untouched, when argv[*i] is another argument. */
+const char *cli_named_value(int argc, char **argv, int *i, const char *name, int *missing);
+/* An argument no option claimed: an unknown option when it starts with '-', else the
+ * positional argument *slot when that is still unset, else one too many. 0 when stored; -1
+ * after the usage error. */
+int cli_positional(const char *cmd, const char *arg, const char **slot);
 /* MoD options shared by several commands. */
 typedef struct {
     int router_set, capacity_set, start_set, layers_set;
@@ -26,6 +48,15 @@ int cli_mod_option(const char *cmd, int argc, char **argv, int *i, cli_mod_opts 
 /* Builds the MoD config from the options on top of base (the checkpoint's own setting). */
 int cli_mod_build(const char *cmd, const cli_mod_opts *o, const amod_vit_config *cfg,
                   const amod_mod_config *base, amod_mod_config *out);
+/* Text built in memory and then written to a file atomically: write to the FILE that
+ * cli_text_open returns, then cli_text_save (which also closes and frees it). */
+typedef struct {
+    FILE *f;
+    char *text;
+    size_t size;
+} cli_text;
+FILE *cli_text_open(cli_text *t, const char *path, amod_error *err);
+int cli_text_save(cli_text *t, const char *path, amod_error *err);
 /* Loads split "train" or "test" of data set NAME from DATA_DIR/NAME, checking every label
  * against num_classes; prints the problem and returns -1 on failure. */
 struct amod_dataset;

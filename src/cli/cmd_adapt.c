@@ -32,12 +32,8 @@ int amod_cmd_adapt(int argc, char **argv) {
         if (r > 0) continue;
         if (!strcmp(a, "--out")) {
             if (!(out = cli_value(CMD, argc, argv, &i))) return 2;
-        } else if (a[0] == '-') {
-            return cli_usage_error(CMD, "unknown option '%s'", a);
-        } else if (!in) {
-            in = a;
-        } else {
-            return cli_usage_error(CMD, "unexpected argument '%s'", a);
+        } else if (cli_positional(CMD, a, &in)) {
+            return 2;
         }
     }
     if (!in || !out) return cli_usage_error(CMD, "CKPT_DIR and --out DIR are required");

@@ -1,14 +1,16 @@
 /* amod data: make and inspect the IDX data sets (docs/DATA.md). */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/npm.h"
+
+static const char *CMD = "data";
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -24,73 +26,61 @@ static void usage(FILE *f) {
 }
 
 /* Parses a whole decimal integer in [lo, hi]; prints the problem and returns -1 otherwise. */
-static int parse_int(const char *opt, const char *s, long long lo, long long hi, long long *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "amod data: %s: '%s' is not an integer in %lld..%lld\n", opt, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+static int parse_int(const char *opt, const char *s, long lo, long hi, long *out) {
+    if (!cli_strtol(s, lo, hi, out)) return 0;
+    return cli_fail(CMD, -1, "%s: '%s' is not an integer in %ld..%ld", opt, s, lo, hi);
 }
 
-/* Options are "--name value" pairs; vals[i] receives the value of names[i] (NULL if absent).
- * Returns 1 after printing the help for --help, -1 after printing a problem. */
-static int parse_options(int argc, char **argv, const char *const *names, const char **vals, int n) {
+/* Options of action argv[0] are "--name value" pairs; vals[i] receives the value of names[i]
+ * (NULL if absent), and the first `required` of them must be there. Returns the exit status
+ * when the action ends here (0 after the help for --help, 2 after printing a problem), else
+ * -1. */
+static int parse_options(int argc, char **argv, const char *const *names, const char **vals, int n, int required) {
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "%s %s", CMD, argv[0]);
     for (int i = 0; i < n; i++) vals[i] = NULL;
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
             usage(stdout);
-            return 1;
+            return 0;
         }
         int hit = -1;
         for (int i = 0; i < n; i++)
             if (!strcmp(argv[a], names[i])) hit = i;
-        if (hit < 0) {
-            fprintf(stderr, "amod data %s: unknown option '%s'\n", argv[0], argv[a]);
-            return -1;
-        }
-        if (a + 1 >= argc) {
-            fprintf(stderr, "amod data %s: %s needs a value\n", argv[0], argv[a]);
-            return -1;
-        }
+        if (hit < 0) return cli_fail(cmd, 2, "unknown option '%s'", argv[a]);
+        if (a + 1 >= argc) return cli_fail(cmd, 2, "%s needs a value", argv[a]);
         vals[hit] = argv[++a];
     }
-    return 0;
+    for (int i = 0; i < required; i++)
+        if (!vals[i])
+            return required == 1 ? cli_fail(cmd, 2, "%s is required", names[0])
+                                 : cli_fail(cmd, 2, "%s and %s are required", names[0], names[1]);
+    return -1;
 }
 
 static int convert_npm(int argc, char **argv) {
     static const char *const names[] = {"--package-dir", "--out", "--test-per-class", "--expect-train",
                                         "--expect-test"};
     const char *v[5];
-    int po = parse_options(argc, argv, names, v, 5);
-    if (po) return po < 0 ? 2 : 0;
-    if (!v[0] || !v[1]) {
-        fprintf(stderr, "amod data convert-npm: --package-dir and --out are required\n");
-        return 2;
-    }
+    int status = parse_options(argc, argv, names, v, 5, 2);
+    if (status >= 0) return status;
     amod_npm_options opt = {.test_per_class = 1000, .expect_train = -1, .expect_test = -1};
-    long long n;
+    long n;
     if (v[2]) {
         if (parse_int("--test-per-class", v[2], 1, 1000000000, &n)) return 2;
         opt.test_per_class = (int)n;
     }
     if (v[3]) {
-        if (parse_int("--expect-train", v[3], 0, 1LL << 32, &n)) return 2;
+        if (parse_int("--expect-train", v[3], 0, 1L << 32, &n)) return 2;
         opt.expect_train = n;
     }
     if (v[4]) {
-        if (parse_int("--expect-test", v[4], 0, 1LL << 32, &n)) return 2;
+        if (parse_int("--expect-test", v[4], 0, 1L << 32, &n)) return 2;
         opt.expect_test = n;
     }
     amod_npm_report rep;
     amod_error err = {{0}};
-    if (amod_npm_convert(v[0], v[1], &opt, &rep, &err)) {
-        fprintf(stderr, "amod data: %s\n", err.msg);
-        return 1;
-    }
+    if (amod_npm_convert(v[0], v[1], &opt, &rep, &err)) return cli_error(CMD, err.msg);
     printf("%s %s (%s layout, %d classes, %lld empty entries skipped) -> %s\n", rep.package, rep.version,
            rep.layout, rep.num_classes, (long long)rep.skipped_empty, v[1]);
     printf("train: %lld images, test: %lld images (last %d of each class)\n", (long long)rep.train,
@@ -107,40 +97,28 @@ static int check_record(const char *dir, const cJSON *rec, const char *split, co
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(rec, split);
     const cJSON *total = cJSON_GetObjectItemCaseSensitive(s, "total");
     const cJSON *per = cJSON_GetObjectItemCaseSensitive(s, "per_class");
-    if (!cJSON_IsNumber(total) || !cJSON_IsArray(per)) {
-        fprintf(stderr, "amod data: %s/counts.json: no %s.total or %s.per_class\n", dir, split, split);
-        return -1;
-    }
-    if ((int64_t)total->valuedouble != ds->count) {
-        fprintf(stderr, "amod data: %s/counts.json records %lld %s images, the IDX files hold %lld\n", dir,
-                (long long)total->valuedouble, split, (long long)ds->count);
-        return -1;
-    }
+    if (!cJSON_IsNumber(total) || !cJSON_IsArray(per))
+        return cli_fail(CMD, -1, "%s/counts.json: no %s.total or %s.per_class", dir, split, split);
+    if ((int64_t)total->valuedouble != ds->count)
+        return cli_fail(CMD, -1, "%s/counts.json records %lld %s images, the IDX files hold %lld", dir,
+                        (long long)total->valuedouble, split, (long long)ds->count);
     int k = 0;
     for (const cJSON *c = per->child; c; c = c->next, k++)
-        if (k >= ds->num_classes || !cJSON_IsNumber(c) || (int64_t)c->valuedouble != counts[k]) {
-            fprintf(stderr, "amod data: %s/counts.json: %s count of class %d disagrees with the IDX files\n", dir,
-                    split, k);
-            return -1;
-        }
-    if (k != ds->num_classes) {
-        fprintf(stderr, "amod data: %s/counts.json records %d classes for %s, the labels have %d\n", dir, k, split,
-                ds->num_classes);
-        return -1;
-    }
+        if (k >= ds->num_classes || !cJSON_IsNumber(c) || (int64_t)c->valuedouble != counts[k])
+            return cli_fail(CMD, -1, "%s/counts.json: %s count of class %d disagrees with the IDX files", dir, split,
+                            k);
+    if (k != ds->num_classes)
+        return cli_fail(CMD, -1, "%s/counts.json records %d classes for %s, the labels have %d", dir, k, split,
+                        ds->num_classes);
     return 0;
 }
 
 static int info(int argc, char **argv) {
     static const char *const names[] = {"--dir", "--classes"};
     const char *v[2];
-    int po = parse_options(argc, argv, names, v, 2);
-    if (po) return po < 0 ? 2 : 0;
-    if (!v[0]) {
-        fprintf(stderr, "amod data info: --dir is required\n");
-        return 2;
-    }
-    long long classes = 0;
+    int status = parse_options(argc, argv, names, v, 2, 1);
+    if (status >= 0) return status;
+    long classes = 0;
     if (v[1] && parse_int("--classes", v[1], 1, 256, &classes)) return 2;
 
     char path[4096];
@@ -160,8 +138,7 @@ static int info(int argc, char **argv) {
         amod_dataset ds;
         amod_error err = {{0}};
         if (amod_dataset_load(v[0], splits[s], (int)classes, &ds, &err)) {
-            fprintf(stderr, "amod data: %s\n", err.msg);
-            rc = 1;
+            rc = cli_error(CMD, err.msg);
             break;
         }
         int64_t counts[256];
@@ -183,27 +160,19 @@ static int info(int argc, char **argv) {
 static int show(int argc, char **argv) {
     static const char *const names[] = {"--dir", "--split", "--index"};
     const char *v[3];
-    int po = parse_options(argc, argv, names, v, 3);
-    if (po) return po < 0 ? 2 : 0;
-    if (!v[0]) {
-        fprintf(stderr, "amod data show: --dir is required\n");
-        return 2;
-    }
-    long long index = 0;
-    if (v[2] && parse_int("--index", v[2], 0, 1LL << 32, &index)) return 2;
+    int status = parse_options(argc, argv, names, v, 3, 1);
+    if (status >= 0) return status;
+    long index = 0;
+    if (v[2] && parse_int("--index", v[2], 0, 1L << 32, &index)) return 2;
     amod_dataset ds;
     amod_error err = {{0}};
-    if (amod_dataset_load(v[0], v[1] ? v[1] : "train", 0, &ds, &err)) {
-        fprintf(stderr, "amod data: %s\n", err.msg);
-        return 1;
-    }
+    if (amod_dataset_load(v[0], v[1] ? v[1] : "train", 0, &ds, &err)) return cli_error(CMD, err.msg);
     if (index >= ds.count) {
-        fprintf(stderr, "amod data: %s: index %lld, the split has %lld images\n", v[0], index, (long long)ds.count);
         amod_dataset_free(&ds);
-        return 1;
+        return cli_fail(CMD, 1, "%s: index %ld, the split has %lld images", v[0], index, (long long)ds.count);
     }
     static const char ramp[] = " .:-=+*#%@";
-    printf("%s %s[%lld]: label %d\n", v[0], v[1] ? v[1] : "train", index, ds.labels[index]);
+    printf("%s %s[%ld]: label %d\n", v[0], v[1] ? v[1] : "train", index, ds.labels[index]);
     const uint8_t *p = ds.pixels + (size_t)index * (size_t)ds.channels * (size_t)ds.height * (size_t)ds.width;
     for (int y = 0; y < ds.height; y++) {
         for (int x = 0; x < ds.width; x++) {
@@ -225,7 +194,7 @@ int amod_cmd_data(int argc, char **argv) {
     if (!strcmp(argv[1], "convert-npm")) return convert_npm(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info")) return info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "show")) return show(argc - 1, argv + 1);
-    fprintf(stderr, "amod data: unknown action '%s'\n", argv[1]);
+    cli_fail(CMD, 2, "unknown action '%s'", argv[1]);
     usage(stderr);
     return 2;
 }

@@ -68,12 +68,8 @@ int amod_cmd_eval(int argc, char **argv) {
             else if (!strcmp(a, "--json")) json = v;
             else if (!strcmp(a, "--batch-size") && cli_parse_int(CMD, a, v, 1, 65536, &batch)) return 2;
             else if (!strcmp(a, "--threads") && cli_parse_int(CMD, a, v, 1, 1024, &threads)) return 2;
-        } else if (a[0] == '-') {
-            return cli_usage_error(CMD, "unknown option '%s'", a);
-        } else if (!ckpt) {
-            ckpt = a;
-        } else {
-            return cli_usage_error(CMD, "unexpected argument '%s'", a);
+        } else if (cli_positional(CMD, a, &ckpt)) {
+            return 2;
         }
     }
     if (!ckpt) return cli_usage_error(CMD, "CKPT_DIR is required");

@@ -37,7 +37,8 @@ typedef struct {
     cli_lm_opts lm;
 } options;
 
-static int parse(int argc, char **argv, options *o) {
+static int parse(int argc, char **argv, void *opts) {
+    options *o = opts;
     memset(o, 0, sizeof *o);
     cli_lm_init(&o->lm);
     o->seq = 128, o->batch = 8, o->val_frac = 0.05f;
@@ -64,12 +65,8 @@ static int parse(int argc, char **argv, options *o) {
             if (strcmp(v, "topk") && strcmp(v, "predictor"))
                 return cli_usage_error(CMD, "--route must be topk or predictor, got '%s'", v), -1;
             o->predictor = !strcmp(v, "predictor");
-        } else if (a[0] == '-') {
-            return cli_usage_error(CMD, "unknown option '%s'", a), -1;
-        } else if (!o->model) {
-            o->model = a;
-        } else {
-            return cli_usage_error(CMD, "unexpected argument '%s'", a), -1;
+        } else if (cli_positional(CMD, a, &o->model)) {
+            return -1;
         }
     }
     if (!o->model || !o->data) return cli_usage_error(CMD, "LM_DIR and --data are required"), -1;
@@ -82,7 +79,8 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int run(const options *o, amod_error *err) {
+static int run(const void *opts, amod_error *err) {
+    const options *o = opts;
     unsigned char *bytes = NULL;
     size_t n = 0, n_train = 0;
     if (cli_lm_read_corpus(o->data, o->val_frac, &bytes, &n, &n_train, err)) return -1;
@@ -139,17 +137,6 @@ done:
 }
 
 int amod_cmd_eval_lm(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
     options o;
-    if (parse(argc, argv, &o)) return 2;
-    amod_error err = {{0}};
-    if (run(&o, &err)) {
-        cli_error(CMD, err.msg);
-        return 1;
-    }
-    return 0;
+    return cli_main(CMD, argc, argv, usage, parse, run, &o);
 }

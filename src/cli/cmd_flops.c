@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +9,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "io/config.h"
 #include "model/flops.h"
 #include "model/isoflop.h"
+
+static const char *CMD = "flops";
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -37,17 +39,6 @@ static void usage(FILE *f) {
             "  --json          machine-readable output (counts in MACs)\n");
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "amod flops: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return 2;
-}
-
 /* "0.125" or "12.5%"; anything else (or a non-finite number) is refused. */
 static int parse_capacity(const char *s, double *out) {
     char *end;
@@ -64,15 +55,6 @@ static int parse_capacity(const char *s, double *out) {
 }
 
 static int capacity_out_of_range(double c) { return !(c > 0.0 && c <= 1.0); }
-
-static int parse_int(const char *s, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < INT_MIN || v > INT_MAX) return -1;
-    *out = (int)v;
-    return 0;
-}
 
 static double gmacs(int64_t macs) { return (double)macs / 1e9; }
 
@@ -207,23 +189,10 @@ static int print_json(const report *r) {
     }
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
-    if (!text) return fail("out of memory writing JSON");
+    if (!text) return cli_fail(CMD, 2, "out of memory writing JSON");
     printf("%s\n", text);
     cJSON_free(text);
     return 0;
-}
-
-/* The value of --name VALUE or --name=VALUE at argv[*i]; NULL when argv[*i] is another option. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n]) return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
 }
 
 int amod_cmd_flops(int argc, char **argv) {
@@ -237,27 +206,27 @@ int amod_cmd_flops(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = 1;
-        } else if ((v = opt_value(argc, argv, &i, "--router", &missing))) {
+        } else if ((v = cli_named_value(argc, argv, &i, "--router", &missing))) {
             router_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--capacity", &missing))) {
+        } else if ((v = cli_named_value(argc, argv, &i, "--capacity", &missing))) {
             cap_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--mod-start", &missing))) {
+        } else if ((v = cli_named_value(argc, argv, &i, "--mod-start", &missing))) {
             start_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--mod-layers", &missing))) {
+        } else if ((v = cli_named_value(argc, argv, &i, "--mod-layers", &missing))) {
             list_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--isoflop", &missing))) {
+        } else if ((v = cli_named_value(argc, argv, &i, "--isoflop", &missing))) {
             iso_s = v;
         } else if (missing) {
-            return fail("%s needs a value", a);
+            return cli_fail(CMD, 2, "%s needs a value", a);
         } else if (a[0] == '-' && a[1]) {
-            return fail("unknown option '%s' (amod flops --help lists them)", a);
+            return cli_fail(CMD, 2, "unknown option '%s' (amod flops --help lists them)", a);
         } else if (model) {
-            return fail("one MODEL only, got '%s' and '%s'", model, a);
+            return cli_fail(CMD, 2, "one MODEL only, got '%s' and '%s'", model, a);
         } else {
             model = a;
         }
     }
-    if (!model) return fail("no MODEL given (amod flops --help)");
+    if (!model) return cli_fail(CMD, 2, "no MODEL given (amod flops --help)");
 
     amod_error err = {{0}};
     amod_vit_config cfg;
@@ -266,46 +235,48 @@ int amod_cmd_flops(int argc, char **argv) {
         if (stat(model, &st) == 0 && S_ISDIR(st.st_mode)) { /* a checkpoint directory */
             char path[4096];
             snprintf(path, sizeof path, "%s/config.json", model);
-            if (amod_config_load(path, &cfg, NULL, &err)) return fail("%s", err.msg);
+            if (amod_config_load(path, &cfg, NULL, &err)) return cli_fail(CMD, 2, "%s", err.msg);
         } else {
-            return fail("%s", err.msg);
+            return cli_fail(CMD, 2, "%s", err.msg);
         }
     }
 
     amod_router router = AMOD_ROUTER_NONE;
     if (router_s && amod_router_parse(router_s, &router))
-        return fail("unknown router '%s' (known: attention, linear, random, none)", router_s);
+        return cli_fail(CMD, 2, "unknown router '%s' (known: attention, linear, random, none)", router_s);
     int wants_mod = cap_s || start_s || list_s;
     if (router_s && router == AMOD_ROUTER_NONE && wants_mod)
-        return fail("--router none is dense; it takes no --capacity, --mod-start or --mod-layers");
+        return cli_fail(CMD, 2, "--router none is dense; it takes no --capacity, --mod-start or --mod-layers");
     if (!router_s && wants_mod) router = AMOD_ROUTER_ATTENTION;
-    if (start_s && list_s) return fail("give either --mod-start or --mod-layers, not both");
+    if (start_s && list_s) return cli_fail(CMD, 2, "give either --mod-start or --mod-layers, not both");
 
     amod_mod_config mod;
     memset(&mod, 0, sizeof mod);
     mod.router = router;
     double capacity = 0.5;
     if (cap_s && parse_capacity(cap_s, &capacity))
-        return fail("--capacity '%s' is not a number (e.g. 0.125 or 12.5%%)", cap_s);
+        return cli_fail(CMD, 2, "--capacity '%s' is not a number (e.g. 0.125 or 12.5%%)", cap_s);
     /* Checked as a double: 1e300 would not survive the conversion to float. */
-    if (capacity_out_of_range(capacity)) return fail("capacity %g is outside (0, 1]", capacity);
+    if (capacity_out_of_range(capacity)) return cli_fail(CMD, 2, "capacity %g is outside (0, 1]", capacity);
     mod.capacity = (float)capacity;
-    if (mod.capacity == 0.0f) return fail("capacity %g is too small to represent as a float", capacity);
+    if (mod.capacity == 0.0f) return cli_fail(CMD, 2, "capacity %g is too small to represent as a float", capacity);
     if (list_s) {
-        if (amod_mod_set_list(&mod, cfg.depth, list_s, &err)) return fail("%s", err.msg);
+        if (amod_mod_set_list(&mod, cfg.depth, list_s, &err)) return cli_fail(CMD, 2, "%s", err.msg);
     } else {
-        int start = 1;
-        if (start_s && parse_int(start_s, &start)) return fail("--mod-start '%s' is not a layer number", start_s);
+        long start = 1;
+        if (start_s && cli_strtol(start_s, INT_MIN, INT_MAX, &start))
+            return cli_fail(CMD, 2, "--mod-start '%s' is not a layer number", start_s);
         if (start < 0 || start >= cfg.depth)
-            return fail("--mod-start %d is outside [0, %d] for depth %d", start, cfg.depth - 1, cfg.depth);
-        amod_mod_set_start(&mod, cfg.depth, start);
+            return cli_fail(CMD, 2, "--mod-start %ld is outside [0, %d] for depth %d", start, cfg.depth - 1,
+                            cfg.depth);
+        amod_mod_set_start(&mod, cfg.depth, (int)start);
     }
     int routed = router != AMOD_ROUTER_NONE;
-    if (routed && amod_mod_validate(&mod, &cfg, &err)) return fail("%s", err.msg);
+    if (routed && amod_mod_validate(&mod, &cfg, &err)) return cli_fail(CMD, 2, "%s", err.msg);
 
     amod_flops f, dense;
     if (amod_flops_count(&cfg, routed ? &mod : NULL, &f, &err) || amod_flops_count(&cfg, NULL, &dense, &err))
-        return fail("%s", err.msg);
+        return cli_fail(CMD, 2, "%s", err.msg);
 
     amod_isoflop iso[2];
     amod_isoflop_kind kinds[2];
@@ -317,15 +288,15 @@ int amod_cmd_flops(int argc, char **argv) {
         } else if (amod_isoflop_kind_parse(iso_s, &kinds[0]) == 0) {
             n_iso = 1;
         } else {
-            return fail("--isoflop '%s' is not one of depth, width, both", iso_s);
+            return cli_fail(CMD, 2, "--isoflop '%s' is not one of depth, width, both", iso_s);
         }
         for (int i = 0; i < n_iso; i++)
             if (amod_isoflop_baseline(&cfg, routed ? &mod : NULL, kinds[i], &iso[i], &err))
-                return fail("%s", err.msg);
+                return cli_fail(CMD, 2, "%s", err.msg);
     }
 
     report r = {model, &cfg, routed ? &mod : NULL, capacity, &f, dense.total, iso, kinds, n_iso};
-    if (json) return print_json(&r) ? 2 : 0;
+    if (json) return print_json(&r);
     print_text(&r);
     return 0;
 }

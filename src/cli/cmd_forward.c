@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_forward.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -27,29 +28,24 @@ static void usage(void) {
 }
 
 typedef struct {
-    const char *model, *input, *out, *router_weights;
-    int grads, attn, block_out, hf_style;
+    cli_forward_opts fw;
+    const char *router_weights;
+    int block_out, hf_style;
     cli_mod_opts mod;
 } options;
 
-static int parse(int argc, char **argv, options *o) {
+static int parse(int argc, char **argv, void *opts) {
+    options *o = opts;
     memset(o, 0, sizeof *o);
     o->hf_style = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_mod_option(CMD, argc, argv, &i, &o->mod);
+        if (!r) r = cli_forward_option(CMD, argc, argv, &i, &o->fw);
         if (r < 0) return -1;
         if (r > 0) continue;
-        if (!strcmp(a, "--input")) {
-            if (!(o->input = cli_value(CMD, argc, argv, &i))) return -1;
-        } else if (!strcmp(a, "--out")) {
-            if (!(o->out = cli_value(CMD, argc, argv, &i))) return -1;
-        } else if (!strcmp(a, "--router-weights")) {
+        if (!strcmp(a, "--router-weights")) {
             if (!(o->router_weights = cli_value(CMD, argc, argv, &i))) return -1;
-        } else if (!strcmp(a, "--grads")) {
-            o->grads = 1;
-        } else if (!strcmp(a, "--attn")) {
-            o->attn = 1;
         } else if (!strcmp(a, "--hf-names")) {
             const char *v = cli_value(CMD, argc, argv, &i);
             if (!v) return -1;
@@ -60,21 +56,11 @@ static int parse(int argc, char **argv, options *o) {
             o->hf_style = !strcmp(v, "module") ? 1 : 0;
         } else if (!strcmp(a, "--block-out")) {
             o->block_out = 1;
-        } else if (a[0] == '-') {
-            cli_usage_error(CMD, "unknown option '%s'", a);
-            return -1;
-        } else if (!o->model) {
-            o->model = a;
-        } else {
-            cli_usage_error(CMD, "unexpected argument '%s'", a);
+        } else if (cli_positional(CMD, a, &o->fw.model)) {
             return -1;
         }
     }
-    if (!o->model || !o->input || !o->out) {
-        cli_usage_error(CMD, "MODEL_DIR, --input and --out are required");
-        return -1;
-    }
-    return 0;
+    return cli_forward_check(CMD, &o->fw, "MODEL_DIR");
 }
 
 /* Reads and checks the input images and the optional labels against the model. */
@@ -120,7 +106,7 @@ static int read_inputs(const char *path, const amod_vit_config *cfg, float **x, 
 
 static int write_grads(st_writer *w, amod_vit *m, int style, amod_error *err) {
     for (int i = 0; i < amod_vit_num_tensors(m); i++) {
-        char names[3][128], name[160];
+        char names[3][128];
         size_t row0[3], rows[3];
         int64_t shape[4];
         int nd = amod_vit_tensor_shape(m, i, shape);
@@ -132,16 +118,17 @@ static int write_grads(st_writer *w, amod_vit *m, int style, amod_error *err) {
             int64_t s[4];
             memcpy(s, shape, sizeof s);
             s[0] = (int64_t)rows[p];
-            snprintf(name, sizeof name, "grad.%s", names[p]);
             const float *g = amod_vit_grads(m) + amod_vit_tensor_offset(m, i) + row0[p] * row_len;
-            if (st_writer_add_f32(w, name, nd, s, g, err)) return -1;
+            if (cli_forward_add_grad(w, names[p], nd, s, g, err)) return -1;
         }
     }
     return 0;
 }
 
-static int run(const options *o, amod_error *err) {
-    amod_vit *m = amod_vit_load(o->model, err);
+static int run(const void *opts, amod_error *err) {
+    const options *o = opts;
+    const cli_forward_opts *fw = &o->fw;
+    amod_vit *m = amod_vit_load(fw->model, err);
     if (!m) return -1;
     const amod_vit_config *cfg = amod_vit_get_config(m);
     float *x = NULL, *logits = NULL;
@@ -156,41 +143,32 @@ static int run(const options *o, amod_error *err) {
     }
     if (amod_vit_set_mod(m, &mod, err)) goto done;
     if (o->router_weights && amod_vit_load_params(m, o->router_weights, err)) goto done;
-    if (read_inputs(o->input, cfg, &x, &labels, &B, err)) goto done;
-    if (o->grads && !labels) {
-        amod_fail(err, "%s: --grads needs 'labels' in the input file", o->input);
+    if (read_inputs(fw->input, cfg, &x, &labels, &B, err)) goto done;
+    if (fw->grads && !labels) {
+        amod_fail(err, "%s: --grads needs 'labels' in the input file", fw->input);
         goto done;
     }
-    amod_vit_set_grad_enabled(m, o->grads);
-    amod_vit_keep_attention(m, o->attn);
+    amod_vit_set_grad_enabled(m, fw->grads);
+    amod_vit_keep_attention(m, fw->attn);
     logits = malloc((size_t)B * cfg->num_classes * sizeof *logits);
     float loss = 0;
     if (!logits || amod_vit_forward(m, x, B, labels, logits, &loss, err)) goto done;
-    int64_t shape[4] = {B, cfg->num_classes};
-    if (st_writer_add_f32(&w, "logits", 2, shape, logits, err)) goto done;
-    if (labels) {
-        int64_t one = 1;
-        if (st_writer_add_f32(&w, "loss", 1, &one, &loss, err)) goto done;
-    }
+    const int64_t shape[2] = {B, cfg->num_classes};
+    if (cli_forward_add_logits(&w, 2, shape, logits, labels ? &loss : NULL, err)) goto done;
     const int N = amod_vit_num_tokens(cfg);
-    char name[64];
     for (int l = 0; l < cfg->depth; l++) {
-        if (o->attn && amod_vit_attention(m, l)) {
-            int64_t s[4] = {B, cfg->num_heads, N, N};
-            snprintf(name, sizeof name, "attn_probs.%d", l);
-            if (st_writer_add_f32(&w, name, 4, s, amod_vit_attention(m, l), err)) goto done;
-        }
-        if (o->block_out) {
-            int64_t s[3] = {B, N, cfg->embed_dim};
-            snprintf(name, sizeof name, "block_out.%d", l);
-            if (st_writer_add_f32(&w, name, 3, s, amod_vit_block_output(m, l), err)) goto done;
-        }
+        const int64_t attn[4] = {B, cfg->num_heads, N, N}, out[3] = {B, N, cfg->embed_dim};
+        if (fw->attn && amod_vit_attention(m, l) &&
+            cli_forward_add_layer(&w, "attn_probs", l, 4, attn, amod_vit_attention(m, l), err))
+            goto done;
+        if (o->block_out && cli_forward_add_layer(&w, "block_out", l, 3, out, amod_vit_block_output(m, l), err))
+            goto done;
     }
-    if (o->grads) {
+    if (fw->grads) {
         amod_vit_zero_grad(m);
         if (amod_vit_backward(m, err) || write_grads(&w, m, o->hf_style, err)) goto done;
     }
-    rc = st_writer_save(&w, o->out, err);
+    rc = st_writer_save(&w, fw->out, err);
 done:
     st_writer_free(&w);
     free(x);
@@ -202,17 +180,6 @@ done:
 
 int amod_cmd_forward(int argc, char **argv) {
     if (amod_forward_is_lm(argc, argv)) return amod_cmd_forward_lm(argc, argv); /* GPT-2, Llama */
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
     options o;
-    if (parse(argc, argv, &o)) return 2;
-    amod_error err = {{0}};
-    if (run(&o, &err)) {
-        if (err.msg[0]) cli_error(CMD, err.msg);
-        return 1;
-    }
-    return 0;
+    return cli_main(CMD, argc, argv, usage, parse, run, &o);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/cli_forward.h"
 #include "cli/cli_lm.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
@@ -40,100 +41,77 @@ static void usage(void) {
 }
 
 typedef struct {
-    const char *model, *input, *out;
-    int grads, attn;
+    cli_forward_opts fw;
     cli_lm_opts lm;
 } options;
 
-static int parse(int argc, char **argv, options *o) {
+static int parse(int argc, char **argv, void *opts) {
+    options *o = opts;
     memset(o, 0, sizeof *o);
     cli_lm_init(&o->lm);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_lm_option(CMD, argc, argv, &i, &o->lm);
+        if (!r) r = cli_forward_option(CMD, argc, argv, &i, &o->fw);
         if (r < 0) return -1;
         if (r > 0) continue;
-        if (!strcmp(a, "--input")) {
-            if (!(o->input = cli_value(CMD, argc, argv, &i))) return -1;
-        } else if (!strcmp(a, "--out")) {
-            if (!(o->out = cli_value(CMD, argc, argv, &i))) return -1;
-        } else if (!strcmp(a, "--grads")) {
-            o->grads = 1;
-        } else if (!strcmp(a, "--attn")) {
-            o->attn = 1;
-        } else if (a[0] == '-') {
-            cli_usage_error(CMD, "unknown option '%s' for a language model", a);
-            return -1;
-        } else if (!o->model) {
-            o->model = a;
-        } else {
-            cli_usage_error(CMD, "unexpected argument '%s'", a);
-            return -1;
-        }
+        if (a[0] == '-') return cli_usage_error(CMD, "unknown option '%s' for a language model", a), -1;
+        if (cli_positional(CMD, a, &o->fw.model)) return -1;
     }
-    if (!o->model || !o->input || !o->out) {
-        cli_usage_error(CMD, "LM_DIR, --input and --out are required");
-        return -1;
-    }
-    return 0;
+    return cli_forward_check(CMD, &o->fw, "LM_DIR");
 }
 
-static int write_outputs(st_writer *w, amod_lm *m, const options *o, const float *logits, float loss, int B, int T,
-                         amod_error *err) {
+static int write_outputs(st_writer *w, amod_lm *m, const cli_forward_opts *fw, const float *logits, float loss,
+                         int B, int T, amod_error *err) {
     const amod_lm_config *c = amod_lm_get_config(m);
-    int64_t shape[4] = {B, T, c->vocab_size};
-    if (st_writer_add_f32(w, "logits", 3, shape, logits, err)) return -1;
-    if (T >= 2) {
-        int64_t one = 1;
-        if (st_writer_add_f32(w, "loss", 1, &one, &loss, err)) return -1;
-    }
-    char name[160];
-    for (int l = 0; o->attn && l < c->n_layers; l++) {
+    const int64_t shape[3] = {B, T, c->vocab_size}, attn[4] = {B, c->n_heads, T, T};
+    if (cli_forward_add_logits(w, 3, shape, logits, T >= 2 ? &loss : NULL, err)) return -1;
+    for (int l = 0; fw->attn && l < c->n_layers; l++) {
         const float *p = amod_lm_attention(m, l);
-        if (!p) continue;
-        int64_t s[4] = {B, c->n_heads, T, T};
-        snprintf(name, sizeof name, "attn_probs.%d", l);
-        if (st_writer_add_f32(w, name, 4, s, p, err)) return -1;
+        if (p && cli_forward_add_layer(w, "attn_probs", l, 4, attn, p, err)) return -1;
     }
-    if (!o->grads) return 0;
+    if (!fw->grads) return 0;
     amod_lm_zero_grad(m);
     if (amod_lm_backward(m, err)) return -1;
     for (int i = 0; i < amod_lm_num_tensors(m); i++) {
         int64_t s[4];
         int nd = amod_lm_tensor_shape(m, i, s);
-        snprintf(name, sizeof name, "grad.%s", amod_lm_tensor_name(m, i));
-        if (st_writer_add_f32(w, name, nd, s, amod_lm_grads(m) + amod_lm_tensor_offset(m, i), err)) return -1;
+        if (cli_forward_add_grad(w, amod_lm_tensor_name(m, i), nd, s, amod_lm_grads(m) + amod_lm_tensor_offset(m, i),
+                                 err))
+            return -1;
     }
     return 0;
 }
 
-static int run(const options *o, amod_error *err) {
-    amod_lm *m = amod_lm_load(o->model, err);
+static int run(const void *opts, amod_error *err) {
+    const options *o = opts;
+    const cli_forward_opts *fw = &o->fw;
+    amod_lm *m = amod_lm_load(fw->model, err);
     if (!m) return -1;
     int64_t *ids = NULL;
     float *logits = NULL, loss = 0;
     int B = 0, T = 0, rc = -1;
     st_writer w = {0};
     if (cli_lm_apply(&o->lm, m, err)) goto done;
-    if (cli_lm_read_ids(o->input, "input_ids", &ids, &B, &T, err)) goto done;
-    if (o->grads && T < 2) {
-        amod_fail(err, "%s: --grads needs sequences of at least 2 tokens for the next-token loss", o->input);
+    if (cli_lm_read_ids(fw->input, "input_ids", &ids, &B, &T, err)) goto done;
+    if (fw->grads && T < 2) {
+        amod_fail(err, "%s: --grads needs sequences of at least 2 tokens for the next-token loss", fw->input);
         goto done;
     }
     const amod_lm_config *c = amod_lm_get_config(m);
-    amod_lm_set_grad_enabled(m, o->grads);
-    amod_lm_keep_attention(m, o->attn);
+    amod_lm_set_grad_enabled(m, fw->grads);
+    amod_lm_keep_attention(m, fw->attn);
     logits = malloc((size_t)B * T * c->vocab_size * sizeof *logits);
     if (!logits) {
         amod_fail(err, "out of memory for logits [%d, %d, %d]", B, T, c->vocab_size);
         goto done;
     }
     if (amod_lm_forward(m, ids, B, T, logits, T >= 2 ? &loss : NULL, err)) {
-        amod_fail_prefix(err, o->input); /* name the file the bad ids came from */
+        amod_fail_prefix(err, fw->input); /* name the file the bad ids came from */
         goto done;
     }
-    if (write_outputs(&w, m, o, logits, loss, B, T, err)) goto done;
-    rc = st_writer_save(&w, o->out, err);
+    if (write_outputs(&w, m, fw, logits, loss, B, T, err)) goto done;
+    rc = st_writer_save(&w, fw->out, err);
 done:
     st_writer_free(&w);
     free(ids);
@@ -143,17 +121,6 @@ done:
 }
 
 int amod_cmd_forward_lm(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
     options o;
-    if (parse(argc, argv, &o)) return 2;
-    amod_error err = {{0}};
-    if (run(&o, &err)) {
-        if (err.msg[0]) cli_error(CMD, err.msg);
-        return 1;
-    }
-    return 0;
+    return cli_main(CMD, argc, argv, usage, parse, run, &o);
 }

@@ -35,7 +35,8 @@ typedef struct {
     int no_cache, print_ids, stats;
 } options;
 
-static int parse(int argc, char **argv, options *o) {
+static int parse(int argc, char **argv, void *opts) {
+    options *o = opts;
     memset(o, 0, sizeof *o);
     o->tokens = -1, o->seed = 1;
     for (int i = 1; i < argc; i++) {
@@ -64,13 +65,7 @@ static int parse(int argc, char **argv, options *o) {
             o->print_ids = 1;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
-        } else if (a[0] == '-') {
-            cli_usage_error(CMD, "unknown option '%s'", a);
-            return -1;
-        } else if (!o->model) {
-            o->model = a;
-        } else {
-            cli_usage_error(CMD, "unexpected argument '%s'", a);
+        } else if (cli_positional(CMD, a, &o->model)) {
             return -1;
         }
     }
@@ -131,7 +126,8 @@ static void print_tokens(const int64_t *ids, int n, int as_ids, int first) {
     }
 }
 
-static int run(const options *o, amod_error *err) {
+static int run(const void *opts, amod_error *err) {
+    const options *o = opts;
     amod_lm *m = amod_lm_load(o->model, err);
     if (!m) return -1;
     int64_t *prompt = NULL, *out = NULL;
@@ -169,17 +165,6 @@ done:
 }
 
 int amod_cmd_generate(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
     options o;
-    if (parse(argc, argv, &o)) return 2;
-    amod_error err = {{0}};
-    if (run(&o, &err)) {
-        cli_error(CMD, err.msg);
-        return 1;
-    }
-    return 0;
+    return cli_main(CMD, argc, argv, usage, parse, run, &o);
 }

@@ -39,25 +39,20 @@ typedef struct {
     const char *ckpt[MAX_CKPT];
     int n_ckpt;
     const char *out_dir;
-    long batch;
-    cli_mod_opts mod;
-    cli_data_opts data;
+    cli_analysis_opts an;
 } options;
 
-static int parse(int argc, char **argv, options *o) {
+static int parse(int argc, char **argv, void *opts) {
+    options *o = opts;
     memset(o, 0, sizeof *o);
     o->out_dir = "importance";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int r = cli_mod_option(CMD, argc, argv, &i, &o->mod);
-        if (!r) r = cli_data_option(CMD, argc, argv, &i, &o->data);
+        int r = cli_analysis_option(CMD, argc, argv, &i, &o->an);
         if (r < 0) return -1;
         if (r > 0) continue;
         if (!strcmp(a, "--out-dir")) {
             if (!(o->out_dir = cli_value(CMD, argc, argv, &i))) return -1;
-        } else if (!strcmp(a, "--batch")) {
-            const char *v = cli_value(CMD, argc, argv, &i);
-            if (!v || cli_parse_int(CMD, a, v, 1, 1 << 16, &o->batch)) return -1;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error(CMD, "unknown option '%s'", a), -1;
         } else {
@@ -66,7 +61,7 @@ static int parse(int argc, char **argv, options *o) {
         }
     }
     if (!o->n_ckpt) return cli_usage_error(CMD, "no CHECKPOINT given"), -1;
-    if (!o->data.dir) return cli_usage_error(CMD, "--data DIR is required (the loss needs labels)"), -1;
+    if (!o->an.data.dir) return cli_usage_error(CMD, "--data DIR is required (the loss needs labels)"), -1;
     return 0;
 }
 
@@ -132,25 +127,16 @@ fail:;
 
 static int analyse(const options *o, const char *path, const int64_t *idx, int n_idx, result *r, amod_error *err) {
     cli_base_name(path, r->name, sizeof r->name);
-    amod_vit *m = amod_vit_load(path, err);
-    if (!m) return -1;
+    amod_vit *m;
+    if (cli_load_routed(CMD, path, &o->an.mod, "score its tokens", &m, &r->mod, err)) return -1;
     const amod_vit_config *cfg = amod_vit_get_config(m);
     const int N = amod_vit_num_tokens(cfg);
     amod_inputs in;
     amod_inputs_init(&in, cfg);
     int rc = -1;
-    if (cli_mod_build(CMD, &o->mod, cfg, amod_vit_get_mod(m), &r->mod)) {
-        err->msg[0] = 0; /* already reported */
-        goto done;
-    }
-    if (r->mod.router == AMOD_ROUTER_NONE) {
-        amod_fail(err, "%s: the model has no MoD layers (router none); give --router to score its tokens", path);
-        goto done;
-    }
-    if (amod_vit_set_mod(m, &r->mod, err) ||
-        amod_inputs_add_data(&in, o->data.dir, o->data.split ? o->data.split : "test", idx, n_idx, err))
-        goto done; /* these messages name their files */
-    int batch = o->batch ? (int)o->batch : (TOKEN_BUDGET / N > 0 ? TOKEN_BUDGET / N : 1);
+    if (amod_inputs_add_data(&in, o->an.data.dir, cli_data_split(&o->an.data), idx, n_idx, err))
+        goto done; /* the message names the file */
+    int batch = o->an.batch ? (int)o->an.batch : (TOKEN_BUDGET / N > 0 ? TOKEN_BUDGET / N : 1);
     if (measure(m, path, &in, batch, r, err)) goto done;
     rc = 0;
 done:
@@ -159,18 +145,11 @@ done:
     return rc;
 }
 
-/* Writes text built in a memory stream to path atomically. */
-static int save_stream(const char *path, FILE *f, char **text, size_t *size, amod_error *err) {
-    if (fclose(f) != 0) return amod_fail(err, "%s: out of memory", path);
-    return amod_write_file_atomic(path, *text, *size, err);
-}
-
 static int write_tokens(const char *path, const result *r, int n_ckpt, const int64_t *idx, const int *layers,
                         int n_layers, amod_error *err) {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    if (!f) return amod_fail(err, "%s: out of memory", path);
+    cli_text txt;
+    FILE *f = cli_text_open(&txt, path, err);
+    if (!f) return -1;
     fprintf(f, "checkpoint,router,image,token,dense_loss,importance");
     for (int c = 0; c < n_layers; c++) fprintf(f, ",score_layer%d", layers[c]);
     fputc('\n', f);
@@ -189,16 +168,13 @@ static int write_tokens(const char *path, const result *r, int n_ckpt, const int
                 fputc('\n', f);
             }
     }
-    int rc = save_stream(path, f, &text, &size, err);
-    free(text);
-    return rc;
+    return cli_text_save(&txt, path, err);
 }
 
 static int write_correlation(const char *path, const result *r, int n_ckpt, amod_error *err) {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    if (!f) return amod_fail(err, "%s: out of memory", path);
+    cli_text txt;
+    FILE *f = cli_text_open(&txt, path, err);
+    if (!f) return -1;
     fprintf(f, "checkpoint,router,capacity,layer,n,pearson_r,pearson_p,spearman_rho,spearman_p\n");
     for (int j = 0; j < n_ckpt; j++)
         for (int l = 0; l < r[j].rt.depth; l++)
@@ -206,9 +182,7 @@ static int write_correlation(const char *path, const result *r, int n_ckpt, amod
                 fprintf(f, "%s,%s,%g,%d,%zu,%.6f,%.6g,%.6f,%.6g\n", r[j].name, amod_router_name(r[j].mod.router),
                         r[j].mod.capacity, l, r[j].pearson[l].n, r[j].pearson[l].r, r[j].pearson[l].p,
                         r[j].spearman[l].r, r[j].spearman[l].p);
-    int rc = save_stream(path, f, &text, &size, err);
-    free(text);
-    return rc;
+    return cli_text_save(&txt, path, err);
 }
 
 /* A bar per MoD layer, the checkpoints (routers) side by side. */
@@ -259,12 +233,13 @@ static void print_table(const result *r, int n_ckpt) {
     }
 }
 
-static int run(const options *o, amod_error *err) {
+static int run(const void *opts, amod_error *err) {
+    const options *o = opts;
     int64_t *idx = NULL;
     int n_idx = 0, rc = -1, n_done = 0;
     result *r = NULL;
     char path[4096];
-    if (cli_data_indices(CMD, &o->data, 500, &idx, &n_idx)) {
+    if (cli_data_indices(CMD, &o->an.data, 500, &idx, &n_idx)) {
         err->msg[0] = 0;
         return -1;
     }
@@ -306,17 +281,6 @@ done:
 }
 
 int amod_cmd_importance(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
     options o;
-    if (parse(argc, argv, &o)) return 2;
-    amod_error err = {{0}};
-    if (run(&o, &err)) {
-        if (err.msg[0]) cli_error(CMD, err.msg);
-        return 1;
-    }
-    return 0;
+    return cli_main(CMD, argc, argv, usage, parse, run, &o);
 }

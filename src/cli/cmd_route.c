@@ -37,27 +37,22 @@ typedef struct {
     const char *ckpt[MAX_ARGS], *image[MAX_ARGS];
     int n_ckpt, n_image;
     const char *out, *dump;
-    long batch;
-    cli_mod_opts mod;
-    cli_data_opts data;
+    cli_analysis_opts an;
 } options;
 
-static int parse(int argc, char **argv, options *o) {
+static int parse(int argc, char **argv, void *opts) {
+    options *o = opts;
     memset(o, 0, sizeof *o);
-    o->batch = 64;
+    o->an.batch = 64;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int r = cli_mod_option(CMD, argc, argv, &i, &o->mod);
-        if (!r) r = cli_data_option(CMD, argc, argv, &i, &o->data);
+        int r = cli_analysis_option(CMD, argc, argv, &i, &o->an);
         if (r < 0) return -1;
         if (r > 0) continue;
         if (!strcmp(a, "--out")) {
             if (!(o->out = cli_value(CMD, argc, argv, &i))) return -1;
         } else if (!strcmp(a, "--dump")) {
             if (!(o->dump = cli_value(CMD, argc, argv, &i))) return -1;
-        } else if (!strcmp(a, "--batch")) {
-            const char *v = cli_value(CMD, argc, argv, &i);
-            if (!v || cli_parse_int(CMD, a, v, 1, 1 << 16, &o->batch)) return -1;
         } else if (a[0] == '-' && a[1]) {
             cli_usage_error(CMD, "unknown option '%s'", a);
             return -1;
@@ -94,27 +89,18 @@ typedef struct {
 static int route_one(const options *o, const char *path, const int64_t *idx, int n_idx, run_ckpt *c,
                      amod_error *err) {
     cli_base_name(path, c->name, sizeof c->name);
-    amod_vit *m = amod_vit_load(path, err);
-    if (!m) return -1;
+    amod_vit *m;
+    if (cli_load_routed(CMD, path, &o->an.mod, "route it", &m, &c->mod, err)) return -1;
     const amod_vit_config *cfg = amod_vit_get_config(m);
     int rc = -1;
-    if (cli_mod_build(CMD, &o->mod, cfg, amod_vit_get_mod(m), &c->mod)) {
-        err->msg[0] = 0; /* already reported */
-        goto done;
-    }
-    if (c->mod.router == AMOD_ROUTER_NONE) {
-        amod_fail(err, "%s: the model has no MoD layers (router none); give --router to route it", path);
-        goto done;
-    }
-    if (amod_vit_set_mod(m, &c->mod, err)) goto done;
     c->patch_size = cfg->patch_size;
     c->img_size = cfg->img_size;
     amod_inputs_init(&c->in, cfg);
     for (int i = 0; i < o->n_image; i++)
         if (amod_inputs_add_file(&c->in, o->image[i], err)) goto done;
-    if (n_idx && amod_inputs_add_data(&c->in, o->data.dir, o->data.split ? o->data.split : "test", idx, n_idx, err))
+    if (n_idx && amod_inputs_add_data(&c->in, o->an.data.dir, cli_data_split(&o->an.data), idx, n_idx, err))
         goto done;
-    if (amod_routing_collect(m, c->in.x, c->in.count, (int)o->batch, &c->rt, err)) {
+    if (amod_routing_collect(m, c->in.x, c->in.count, (int)o->an.batch, &c->rt, err)) {
         amod_error e = *err;
         amod_fail(err, "%s: %s", path, e.msg);
         goto done;
@@ -147,10 +133,9 @@ static void csv_field(FILE *f, const char *s) {
 }
 
 static int dump_csv(const char *path, const run_ckpt *c, int n_ckpt, amod_error *err) {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    if (!f) return amod_fail(err, "%s: out of memory", path);
+    cli_text txt;
+    FILE *f = cli_text_open(&txt, path, err);
+    if (!f) return -1;
     fprintf(f, "image,name,label,checkpoint,router,layer,token,patch_row,patch_col,score,kept\n");
     for (int i = 0; i < c[0].in.count; i++)
         for (int j = 0; j < n_ckpt; j++) {
@@ -173,13 +158,7 @@ static int dump_csv(const char *path, const run_ckpt *c, int n_ckpt, amod_error 
                 }
             }
         }
-    if (fclose(f) != 0) {
-        free(text);
-        return amod_fail(err, "%s: out of memory", path);
-    }
-    int rc = amod_write_file_atomic(path, text, size, err);
-    free(text);
-    return rc;
+    return cli_text_save(&txt, path, err);
 }
 
 static int dump_safetensors(const char *path, const run_ckpt *c, int n_ckpt, amod_error *err) {
@@ -252,11 +231,12 @@ done:
     return rc;
 }
 
-static int run(const options *o, amod_error *err) {
+static int run(const void *opts, amod_error *err) {
+    const options *o = opts;
     int64_t *idx = NULL;
     int n_idx = 0, rc = -1;
     run_ckpt *c = NULL;
-    if (cli_data_indices(CMD, &o->data, 8, &idx, &n_idx)) {
+    if (cli_data_indices(CMD, &o->an.data, 8, &idx, &n_idx)) {
         err->msg[0] = 0;
         return -1;
     }
@@ -288,17 +268,6 @@ done:
 }
 
 int amod_cmd_route(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
     options o;
-    if (parse(argc, argv, &o)) return 2;
-    amod_error err = {{0}};
-    if (run(&o, &err)) {
-        if (err.msg[0]) cli_error(CMD, err.msg);
-        return 1;
-    }
-    return 0;
+    return cli_main(CMD, argc, argv, usage, parse, run, &o);
 }

@@ -58,7 +58,8 @@ static int float_opt(const char *a, int argc, char **argv, int *i, float *out) {
     return v ? cli_parse_float(CMD, a, v, out) : -1;
 }
 
-static int parse(int argc, char **argv, options *o) {
+static int parse(int argc, char **argv, void *opts) {
+    options *o = opts;
     memset(o, 0, sizeof *o);
     cli_lm_init(&o->lm);
     long layers = 4, width = 128, heads = 4, kv = 0, ff = 0, ctx = 256;
@@ -97,9 +98,7 @@ static int parse(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--val-frac")) rc = float_opt(a, argc, argv, &i, &o->val_frac);
         else if (!strcmp(a, "--router-tuning")) o->router_tuning = 1;
         else if (!strcmp(a, "--check-ranks")) o->check_ranks = 1;
-        else if (a[0] == '-') return cli_usage_error(CMD, "unknown option '%s'", a), -1;
-        else if (!o->out) o->out = a;
-        else return cli_usage_error(CMD, "unexpected argument '%s'", a), -1;
+        else if (cli_positional(CMD, a, &o->out)) return -1;
         if (rc) return -1;
     }
     if (!o->out || !o->data) return cli_usage_error(CMD, "OUT_DIR and --data are required"), -1;
@@ -176,18 +175,10 @@ static int run(const options *o, amod_error *err) {
     return rc;
 }
 
+/* cli_main passes the options untyped. */
+static int run_opts(const void *o, amod_error *err) { return run(o, err); }
+
 int amod_cmd_train_lm(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
     options o;
-    if (parse(argc, argv, &o)) return 2;
-    amod_error err = {{0}};
-    if (run(&o, &err)) {
-        cli_error(CMD, err.msg);
-        return 1;
-    }
-    return 0;
+    return cli_main(CMD, argc, argv, usage, parse, run_opts, &o);
 }

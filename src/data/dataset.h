@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "amod/amod.h"
+#include "core/resize.h"
 #include "data/rng.h"
 
 #define AMOD_DATA_MAX_CHANNELS 3
@@ -39,13 +40,11 @@ void amod_dataset_class_counts(const amod_dataset *ds, int64_t *counts);
 /* Per-channel mean and standard deviation of pixel / 255 over the whole set. */
 void amod_dataset_stats(const amod_dataset *ds, double *mean, double *std);
 
-typedef enum amod_resize { AMOD_RESIZE_NEAREST = 0, AMOD_RESIZE_BILINEAR = 1 } amod_resize;
-
 /* How a loader builds batches. Start from amod_batch_config_default. */
 typedef struct amod_batch_config {
     int channels;       /* C: the data set's channels, or any C when the data set is grayscale */
     int height, width;  /* batch image size (e.g. 32 for 28 x 28 data); resized when it differs */
-    amod_resize resize; /* sampling when resizing (half-pixel centres, like PyTorch, align_corners=False) */
+    amod_resize resize; /* NEAREST or BILINEAR when resizing (half-pixel centres, like PyTorch, align_corners=False) */
     float mean[AMOD_DATA_MAX_CHANNELS], std[AMOD_DATA_MAX_CHANNELS]; /* per batch channel */
     int crop_padding;   /* > 0: random crop of the (resized) image padded with this many zeros */
     int hflip;          /* 1: horizontal flip with probability 1/2. Suits Fashion-MNIST, not digits */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "amod/amod.h"
+#include "core/resize.h"
 
 /* Largest picture we decode or allocate, in pixels: guards against decompression bombs. */
 #define AMOD_IMAGE_MAX_PIXELS (1L << 27)
@@ -54,15 +55,11 @@ int amod_image_require_square(const amod_image *img, const char *name, amod_erro
 
 /* ---- geometry ---- */
 
-typedef enum amod_resize_filter {
-    AMOD_RESIZE_BICUBIC = 0,  /* Keys cubic, a = -0.5: timm's default for ViT/DeiT */
-    AMOD_RESIZE_BILINEAR = 1, /* triangle: Hugging Face ViTImageProcessor's default */
-} amod_resize_filter;
-
 /* Resizes to width x height with PIL's separable resampling (same coefficients, same 22-bit
  * fixed point, horizontal pass then vertical, 8-bit in between), so the result equals
- * PIL's Image.resize. Downscaling widens the filter by the scale factor: antialiased. */
-int amod_image_resize(const amod_image *src, int width, int height, amod_resize_filter filter,
+ * PIL's Image.resize. Downscaling widens the filter by the scale factor: antialiased.
+ * filter: AMOD_RESIZE_BICUBIC or AMOD_RESIZE_BILINEAR. */
+int amod_image_resize(const amod_image *src, int width, int height, amod_resize filter,
                       amod_image *dst, amod_error *err);
 /* Copies the width x height window at (x, y) of src; parts outside src are black. */
 int amod_image_crop(const amod_image *src, int x, int y, int width, int height, amod_image *dst,
@@ -96,7 +93,7 @@ typedef struct amod_image_transform {
     float mean[3], std[3];
     double crop_pct; /* 0 for the default above */
     int squash;
-    amod_resize_filter filter;
+    amod_resize filter;
 } amod_image_transform;
 
 /* Fills t from a model's config: its img_size, in_chans, mean, std; bicubic; default crop. */

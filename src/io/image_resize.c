@@ -39,7 +39,7 @@ static void coeffs_free(coeffs *c) {
     free(c->k);
 }
 
-static int coeffs_make(coeffs *c, int in_size, int out_size, amod_resize_filter f, amod_error *err) {
+static int coeffs_make(coeffs *c, int in_size, int out_size, amod_resize f, amod_error *err) {
     double (*filter)(double) = f == AMOD_RESIZE_BILINEAR ? triangle : bicubic;
     double support = f == AMOD_RESIZE_BILINEAR ? 1.0 : 2.0;
     double scale = (double)in_size / out_size, filterscale = scale < 1.0 ? 1.0 : scale;
@@ -114,7 +114,7 @@ static void pass_vertical(unsigned char *dst, int dst_h, const unsigned char *sr
     }
 }
 
-int amod_image_resize(const amod_image *src, int width, int height, amod_resize_filter filter,
+int amod_image_resize(const amod_image *src, int width, int height, amod_resize filter,
                       amod_image *dst, amod_error *err) {
     dst->width = dst->height = 0;
     dst->rgb = NULL;

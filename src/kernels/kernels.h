@@ -70,6 +70,18 @@ void route_select(int32_t *idx, const float *scores, int B, int N, int k, int P)
 void route_gather(float *out, const float *x, const int32_t *idx, int B, int N, int k, int D);
 /* x[b, idx[b, j]] = rows[b, j] for every selected row. */
 void route_scatter(float *x, const float *rows, const int32_t *idx, int B, int N, int k, int D);
+/* x[b, idx[b, j]] += rows[b, j] for every selected row. */
+void route_scatter_add(float *x, const float *rows, const int32_t *idx, int B, int N, int k, int D);
+/* The MoD layer's output: out = x [B, N, D], then x + s (y - x) on every selected row, where
+ * y [B, k, D] is the block's output on the gathered rows and s the row's router score
+ * (scores [B, N]; NULL: s = 1, as for A-MoD and the random router). */
+void route_combine(float *out, const float *x, const float *y, const int32_t *idx, const float *scores, int B,
+                   int N, int k, int D);
+/* Backward of route_combine for dout [B, N, D]: dx [B, N, D] for the path around the block,
+ * dy [B, k, D] for the block. With scores, from the linear router r = x . w: the scores'
+ * gradient also goes into dx (ds w) and, when dw is not NULL, into the router weight (ds x). */
+void route_combine_backward(float *dx, float *dy, float *dw, const float *dout, const float *x, const float *y,
+                            const int32_t *idx, const float *scores, const float *w, int B, int N, int k, int D);
 
 /* small helpers */
 /* sums[c] += sum over rows of x[r, c] */

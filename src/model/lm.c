@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
 #include "core/error.h"
 #include "kernels/kernels.h"
 #include "kernels/lm_kernels.h"
@@ -29,18 +30,6 @@ static int needs_col_sum(const amod_lm *m, int l) {
 
 /* ---- activation memory: one arena, carved in two passes (measure, then assign) ---- */
 
-typedef struct {
-    char *base;
-    size_t used;
-} carver;
-
-static void *take(carver *c, size_t floats) {
-    size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-    void *p = c->base ? c->base + c->used : NULL;
-    c->used += bytes;
-    return p;
-}
-
 /* Tokens per sequence MoD layer l runs on: top-k's ceil(C T), or up to T when the causal
  * predictor decides (the count is known only during the pass). */
 static int layer_tokens(const amod_lm *m, int l, int T) {
@@ -49,72 +38,72 @@ static int layer_tokens(const amod_lm *m, int l, int T) {
     return amod_mod_tokens(m->mod.capacity, T, 0);
 }
 
-static void carve(amod_lm *m, carver *c, int B, int T) {
+static void carve(amod_lm *m, arena_carver *c, int B, int T) {
     const amod_lm_config *cfg = &m->cfg;
     const int D = cfg->d_model, H = cfg->n_heads, KV = cfg->n_kv_heads, hd = cfg->head_dim, F = cfg->d_ff;
     const int W = (H + 2 * KV) * hd, qd = H * hd, gpt2 = cfg->arch == AMOD_LM_GPT2;
     const size_t BT = (size_t)B * T;
     int max_pred = 0;
-    m->ids = take(c, 2 * BT);
-    m->pos_dense = take(c, BT);
-    for (int l = 0; l <= cfg->n_layers; l++) m->resid[l] = take(c, BT * D);
+    m->ids = arena_take(c, 2 * BT);
+    m->pos_dense = arena_take(c, BT);
+    for (int l = 0; l <= cfg->n_layers; l++) m->resid[l] = arena_take(c, BT * D);
     for (int l = 0; l < cfg->n_layers; l++) {
         lm_layer_acts *a = &m->la[l];
         const int mod = lm_is_mod(m, l), skip = lm_is_skip(m, l);
         a->k = layer_tokens(m, l, T);
         const size_t R = (size_t)B * a->k;
-        a->idx = mod ? take(c, R) : NULL;
-        a->pos = mod ? take(c, R) : m->pos_dense;
-        a->scores = mod ? take(c, BT) : NULL;
-        a->xs = mod ? take(c, R * D) : m->resid[l];
-        a->ln1 = take(c, R * D);
-        a->mu1 = gpt2 ? take(c, R) : NULL;
-        a->rs1 = take(c, R);
-        a->qkv = take(c, R * W);
-        a->probs = keeps_probs(m, l) ? take(c, (size_t)B * H * a->k * a->k) : NULL;
-        a->col_sum = needs_col_sum(m, l) ? take(c, BT) : NULL;
-        a->ao = take(c, R * qd);
-        a->proj = take(c, R * D);
-        a->x2 = take(c, R * D);
-        a->ln2 = take(c, R * D);
-        a->mu2 = gpt2 ? take(c, R) : NULL;
-        a->rs2 = take(c, R);
-        a->h1 = take(c, R * F);
-        a->h3 = gpt2 ? NULL : take(c, R * F);
-        a->g = take(c, R * F);
-        a->y = mod ? take(c, R * D) : m->resid[l + 1];
+        a->idx = mod ? arena_take(c, R) : NULL;
+        a->pos = mod ? arena_take(c, R) : m->pos_dense;
+        a->scores = mod ? arena_take(c, BT) : NULL;
+        a->xs = mod ? arena_take(c, R * D) : m->resid[l];
+        a->ln1 = arena_take(c, R * D);
+        a->mu1 = gpt2 ? arena_take(c, R) : NULL;
+        a->rs1 = arena_take(c, R);
+        a->qkv = arena_take(c, R * W);
+        a->probs = keeps_probs(m, l) ? arena_take(c, (size_t)B * H * a->k * a->k) : NULL;
+        a->col_sum = needs_col_sum(m, l) ? arena_take(c, BT) : NULL;
+        a->ao = arena_take(c, R * qd);
+        a->proj = arena_take(c, R * D);
+        a->x2 = arena_take(c, R * D);
+        a->ln2 = arena_take(c, R * D);
+        a->mu2 = gpt2 ? arena_take(c, R) : NULL;
+        a->rs2 = arena_take(c, R);
+        a->h1 = arena_take(c, R * F);
+        a->h3 = gpt2 ? NULL : arena_take(c, R * F);
+        a->g = arena_take(c, R * F);
+        a->y = mod ? arena_take(c, R * D) : m->resid[l + 1];
         const int P = has_predictor(m, l) ? m->pred_hidden : 0;
-        a->p_h = P ? take(c, BT * P) : NULL;
-        a->p_z = P || mod ? take(c, BT) : NULL;
-        a->p_target = P ? take(c, BT) : NULL;
+        a->p_h = P ? arena_take(c, BT * P) : NULL;
+        a->p_z = P || mod ? arena_take(c, BT) : NULL;
+        a->p_target = P ? arena_take(c, BT) : NULL;
         if (P > max_pred) max_pred = P;
-        a->sk_in = skip ? take(c, (size_t)B * D) : NULL;
-        a->sk_s = skip ? take(c, BT) : NULL;
-        a->sk_gate = skip ? take(c, BT) : NULL;
+        a->sk_in = skip ? arena_take(c, (size_t)B * D) : NULL;
+        a->sk_s = skip ? arena_take(c, BT) : NULL;
+        a->sk_gate = skip ? arena_take(c, BT) : NULL;
     }
-    m->normed = take(c, BT * D);
-    m->nmu = take(c, BT);
-    m->nrs = take(c, BT);
-    m->logits = take(c, BT * cfg->vocab_size);
-    m->dlogits = m->grad_enabled ? take(c, BT * cfg->vocab_size) : NULL;
+    m->normed = arena_take(c, BT * D);
+    m->nmu = arena_take(c, BT);
+    m->nrs = arena_take(c, BT);
+    m->logits = arena_take(c, BT * cfg->vocab_size);
+    m->dlogits = m->grad_enabled ? arena_take(c, BT * cfg->vocab_size) : NULL;
     if (!m->grad_enabled) {
         m->d_a = m->d_b = NULL;
         return;
     }
-    m->d_a = take(c, BT * D);
-    m->d_b = take(c, BT * D);
-    m->d_dy = take(c, BT * D);
-    m->d_x2 = take(c, BT * D);
-    m->d_ln = take(c, BT * D);
-    m->d_proj = take(c, BT * D);
-    m->d_ao = take(c, BT * qd);
-    m->d_qkv = take(c, BT * W);
-    m->d_h1 = take(c, BT * F);
-    m->d_h3 = take(c, BT * F);
-    m->d_attn = take(c, causal_attention_scratch_floats(T));
-    m->d_normed = take(c, BT * D);
-    m->d_gate = take(c, BT);
-    m->d_pred = max_pred ? take(c, BT * (max_pred + 1)) : NULL;
+    m->d_a = arena_take(c, BT * D);
+    m->d_b = arena_take(c, BT * D);
+    m->d_dy = arena_take(c, BT * D);
+    m->d_x2 = arena_take(c, BT * D);
+    m->d_ln = arena_take(c, BT * D);
+    m->d_proj = arena_take(c, BT * D);
+    m->d_ao = arena_take(c, BT * qd);
+    m->d_qkv = arena_take(c, BT * W);
+    m->d_h1 = arena_take(c, BT * F);
+    m->d_h3 = arena_take(c, BT * F);
+    m->d_attn = arena_take(c, causal_attention_scratch_floats(T));
+    m->d_normed = arena_take(c, BT * D);
+    m->d_gate = arena_take(c, BT);
+    m->d_pred = max_pred ? arena_take(c, BT * (max_pred + 1)) : NULL;
 }
 
 void lm_free_acts(amod_lm *m) {
@@ -126,14 +115,11 @@ void lm_free_acts(amod_lm *m) {
 int lm_ensure_acts(amod_lm *m, int B, int T, amod_error *err) {
     if (m->act_arena && B <= m->act_B && T == m->act_T) return 0;
     lm_free_acts(m);
-    carver c = {NULL, 0};
+    arena_carver c = {NULL, 0};
     carve(m, &c, B, T);
-    m->act_arena = aligned_alloc(64, c.used);
-    if (!m->act_arena)
+    if (!(m->act_arena = arena_start(&c)))
         return amod_fail(err, "out of memory: activations need %zu MiB for %d sequences of %d tokens", c.used >> 20,
                          B, T);
-    c.base = m->act_arena;
-    c.used = 0;
     carve(m, &c, B, T);
     m->act_B = B;
     m->act_T = T;
@@ -396,11 +382,7 @@ int amod_lm_backward(amod_lm *m, amod_error *err) {
             lm_mod_combine_backward(m, l, dnext, m->d_dy, dcur, m->resid[l], B, T);
             memcpy(m->d_x2, m->d_dy, (size_t)B * k * D * sizeof(float));
             block_backward(m, l, B, m->d_dy, m->d_x2);
-            for (int bj = 0; bj < B * k; bj++) { /* scatter-add into the chosen rows */
-                float *d = dnext + ((size_t)(bj / k) * T + a->idx[bj]) * D;
-                const float *s = m->d_x2 + (size_t)bj * D;
-                for (int i = 0; i < D; i++) d[i] += s[i];
-            }
+            route_scatter_add(dnext, m->d_x2, a->idx, B, T, k, D);
             /* the predictor sees a stop-gradient copy of x: only its own weights learn */
             if (has_predictor(m, l)) lm_predictor_backward(m, l, m->resid[l], B, T, 1.0f / pred_layers);
         } else {

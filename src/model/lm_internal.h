@@ -9,14 +9,7 @@
 
 #include "amod/lm.h"
 #include "core/rng.h"
-
-typedef struct {
-    char name[96]; /* Hugging Face name */
-    int ndim;
-    int64_t shape[4];
-    size_t offset, numel;
-    int router; /* 1 for amod's router tensors (the ones Router-Tuning trains) */
-} lm_tensor;
+#include "model/param_table.h"
 
 /* Parameter pointers of one block; NULL where the architecture has none. GPT-2's weights
  * are Conv1D [in, out], Llama's are Linear [out, in]. */
@@ -61,10 +54,8 @@ struct amod_lm {
     amod_lm_mindskip skip;
     int freeze_base;
 
-    float *params, *grads;
-    size_t n_params, n_base_params; /* router tensors follow the base model's */
-    lm_tensor *tensors;
-    int n_tensors, cap_tensors;
+    param_table pt;       /* Hugging Face names */
+    size_t n_base_params; /* router tensors follow the base model's */
     float *wte, *wpe, *lnf_w, *lnf_b, *head_w;
     lm_block blk[AMOD_MAX_LAYERS];
     float *rope_cos, *rope_sin; /* [max_positions, hd/2], Llama */
@@ -89,7 +80,6 @@ struct amod_lm {
 
 /* lm_params.c */
 int lm_build_layout(amod_lm *m, amod_error *err);
-int lm_tensor_index(const amod_lm *m, const char *name);
 /* Gradient of a parameter pointer, or NULL when that parameter is frozen. */
 float *lm_grad(const amod_lm *m, const float *p);
 /* The prefix of block tensor names: "transformer.h.3" or "model.layers.3". */

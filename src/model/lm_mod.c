@@ -80,49 +80,22 @@ void lm_mod_route(amod_lm *m, int l, const float *x, int B, int T) {
     route_gather(a->xs, x, a->idx, B, T, a->k, D);
 }
 
-static float scale_of(const amod_lm *m, const lm_layer_acts *a, int b, int t, int T) {
-    return m->mod.router == AMOD_ROUTER_LINEAR ? a->scores[(size_t)b * T + t] : 1.0f;
+/* The router's scores scale the block's update only for the linear router. */
+static const float *update_scale(const amod_lm *m, const lm_layer_acts *a) {
+    return m->mod.router == AMOD_ROUTER_LINEAR ? a->scores : NULL;
 }
 
 void lm_mod_combine(const amod_lm *m, int l, float *out, const float *x, int B, int T) {
     const lm_layer_acts *a = &m->la[l];
-    const int D = m->cfg.d_model, k = a->k;
-    memcpy(out, x, (size_t)B * T * D * sizeof *out);
-#pragma omp parallel for schedule(static)
-    for (int bj = 0; bj < B * k; bj++) {
-        int b = bj / k, t = a->idx[bj];
-        float s = scale_of(m, a, b, t, T);
-        const float *xi = x + ((size_t)b * T + t) * D, *yi = a->y + (size_t)bj * D;
-        float *o = out + ((size_t)b * T + t) * D;
-        for (int i = 0; i < D; i++) o[i] = xi[i] + s * (yi[i] - xi[i]);
-    }
+    route_combine(out, x, a->y, a->idx, update_scale(m, a), B, T, a->k, m->cfg.d_model);
 }
 
 void lm_mod_combine_backward(amod_lm *m, int l, float *dx, float *dy, const float *dout, const float *x, int B,
                              int T) {
     const lm_layer_acts *a = &m->la[l];
-    const int D = m->cfg.d_model, k = a->k, linear = m->mod.router == AMOD_ROUTER_LINEAR;
     const float *w = m->blk[l].router_w;
-    float *dw = linear ? lm_grad(m, w) : NULL;
-    memcpy(dx, dout, (size_t)B * T * D * sizeof *dx); /* tokens that skip pass straight through */
-    for (int bj = 0; bj < B * k; bj++) {
-        int b = bj / k, t = a->idx[bj];
-        float s = scale_of(m, a, b, t, T);
-        const float *g = dout + ((size_t)b * T + t) * D, *xi = x + ((size_t)b * T + t) * D;
-        const float *yi = a->y + (size_t)bj * D;
-        float *d = dx + ((size_t)b * T + t) * D, *dyj = dy + (size_t)bj * D;
-        float ds = 0.0f;
-        for (int i = 0; i < D; i++) {
-            dyj[i] = s * g[i];
-            d[i] = (1.0f - s) * g[i];
-            ds += g[i] * (yi[i] - xi[i]);
-        }
-        if (linear) { /* r = x . w: the input and the router weight both get ds */
-            for (int i = 0; i < D; i++) d[i] += ds * w[i];
-            if (dw)
-                for (int i = 0; i < D; i++) dw[i] += ds * xi[i];
-        }
-    }
+    route_combine_backward(dx, dy, lm_grad(m, w), dout, x, a->y, a->idx, update_scale(m, a), w, B, T, a->k,
+                           m->cfg.d_model);
 }
 
 /* ---- the causal predictor: Linear(D, P) -> ReLU -> Linear(P, 1) on a stop-gradient x ---- */

@@ -16,15 +16,7 @@ void lm_block_prefix(const amod_lm *m, int l, char *out, size_t size) {
 }
 
 static void add(amod_lm *m, int router, const char *name, int ndim, int64_t d0, int64_t d1) {
-    lm_tensor *t = &m->tensors[m->n_tensors++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->ndim = ndim;
-    t->shape[0] = d0;
-    t->shape[1] = d1;
-    t->numel = (size_t)d0 * (ndim > 1 ? (size_t)d1 : 1);
-    t->offset = m->n_params;
-    t->router = router;
-    m->n_params += t->numel;
+    ptab_add(&m->pt, name, router, ndim, d0, d1, 0, 0);
 }
 
 /* Block tensor: "{prefix}.{suffix}". */
@@ -37,12 +29,11 @@ static void add_blk(amod_lm *m, int l, int router, const char *suffix, int ndim,
 
 /* Enumerates the tensors in a fixed order: base model first, then the router tensors, so
  * that Router-Tuning's trainable part is one tail of the buffer. */
-static void enumerate(amod_lm *m) {
+static void enumerate(void *model) {
+    amod_lm *m = model;
     const amod_lm_config *c = &m->cfg;
     const int D = c->d_model, F = c->d_ff, V = c->vocab_size;
     const int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    m->n_tensors = 0;
-    m->n_params = 0;
     if (c->arch == AMOD_LM_GPT2) {
         add(m, 0, "transformer.wte.weight", 2, V, D);
         add(m, 0, "transformer.wpe.weight", 2, c->max_positions, D);
@@ -89,7 +80,7 @@ static void enumerate(amod_lm *m) {
         add(m, 0, "model.norm.weight", 1, D, 0);
     }
     if (!c->tie_embeddings) add(m, 0, "lm_head.weight", 2, V, D);
-    m->n_base_params = m->n_params;
+    m->n_base_params = m->pt.n_params;
     for (int l = 0; l < c->n_layers; l++) {
         if (lm_is_mod(m, l) && m->mod.router == AMOD_ROUTER_LINEAR) {
             add_blk(m, l, 1, "mod_router.weight", 2, 1, D);
@@ -104,38 +95,25 @@ static void enumerate(amod_lm *m) {
     }
 }
 
-int lm_tensor_index(const amod_lm *m, const char *name) {
-    for (int i = 0; i < m->n_tensors; i++)
-        if (!strcmp(m->tensors[i].name, name)) return i;
-    return -1;
-}
-
-static float *param(amod_lm *m, const char *name) {
-    int i = lm_tensor_index(m, name);
-    return i < 0 ? NULL : m->params + m->tensors[i].offset;
-}
-
 float *lm_grad(const amod_lm *m, const float *p) {
     if (!p) return NULL;
-    size_t off = (size_t)(p - m->params);
-    return m->freeze_base && off < m->n_base_params ? NULL : m->grads + off;
+    return m->freeze_base && (size_t)(p - m->pt.params) < m->n_base_params ? NULL : ptab_grad(&m->pt, p);
 }
 
 static void bind(amod_lm *m) {
     const int gpt2 = m->cfg.arch == AMOD_LM_GPT2;
-    char pre[48], name[128];
-    m->wte = param(m, gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight");
-    m->wpe = gpt2 ? param(m, "transformer.wpe.weight") : NULL;
-    m->lnf_w = param(m, gpt2 ? "transformer.ln_f.weight" : "model.norm.weight");
-    m->lnf_b = gpt2 ? param(m, "transformer.ln_f.bias") : NULL;
-    m->head_w = m->cfg.tie_embeddings ? m->wte : param(m, "lm_head.weight");
+    param_table *pt = &m->pt;
+    char pre[48];
+    m->wte = ptab_find(pt, "%s", gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight");
+    m->wpe = gpt2 ? ptab_find(pt, "transformer.wpe.weight") : NULL;
+    m->lnf_w = ptab_find(pt, "%s", gpt2 ? "transformer.ln_f.weight" : "model.norm.weight");
+    m->lnf_b = gpt2 ? ptab_find(pt, "transformer.ln_f.bias") : NULL;
+    m->head_w = m->cfg.tie_embeddings ? m->wte : ptab_find(pt, "lm_head.weight");
     for (int l = 0; l < m->cfg.n_layers; l++) {
         lm_block *b = &m->blk[l];
         memset(b, 0, sizeof *b);
         lm_block_prefix(m, l, pre, sizeof pre);
-#define P(field, suffix)                                   \
-    snprintf(name, sizeof name, "%s.%s", pre, suffix);     \
-    b->field = param(m, name)
+#define P(field, suffix) b->field = ptab_find(pt, "%s.%s", pre, suffix)
         if (gpt2) {
             P(ln1_w, "ln_1.weight");
             P(ln1_b, "ln_1.bias");
@@ -180,33 +158,11 @@ static void bind(amod_lm *m) {
 /* (Re)builds the buffer for the current routing, keeping the values of tensors that exist in
  * both the old and the new layout. */
 int lm_build_layout(amod_lm *m, amod_error *err) {
-    lm_tensor *old_t = m->tensors;
-    float *old_p = m->params;
-    int old_n = m->n_tensors;
-    int cap = 8 + 24 * m->cfg.n_layers;
-    m->tensors = amod_zalloc((size_t)cap * sizeof *m->tensors, err);
-    if (!m->tensors) {
-        m->tensors = old_t;
+    const size_t old_base = m->n_base_params;
+    if (ptab_build(&m->pt, 8 + 24 * m->cfg.n_layers, enumerate, m, err)) {
+        m->n_base_params = old_base;
         return -1;
     }
-    enumerate(m);
-    m->params = amod_zalloc(m->n_params * sizeof(float), err);
-    float *grads = amod_zalloc(m->n_params * sizeof(float), err);
-    if (!m->params || !grads) {
-        free(m->params);
-        free(grads);
-        free(m->tensors);
-        m->tensors = old_t, m->params = old_p, m->n_tensors = old_n;
-        return -1;
-    }
-    for (int i = 0; i < old_n; i++) {
-        int j = lm_tensor_index(m, old_t[i].name);
-        if (j >= 0) memcpy(m->params + m->tensors[j].offset, old_p + old_t[i].offset, old_t[i].numel * sizeof(float));
-    }
-    free(old_t);
-    free(old_p);
-    free(m->grads);
-    m->grads = grads;
     bind(m);
     return 0;
 }
@@ -251,32 +207,26 @@ static amod_lm *lm_new(const amod_lm_config *cfg, amod_error *err) {
 
 static int is_norm(const char *n) { return strstr(n, "ln_") || strstr(n, "layernorm") || strstr(n, "norm.weight"); }
 
+static void init_tensor(void *model, const param_tensor *t, float *p, amod_rng *r) {
+    const int bias = ptab_is_bias(t->name);
+    if (is_norm(t->name) && !bias)
+        for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f;
+    else if (bias)
+        memset(p, 0, t->numel * sizeof *p);
+    else /* transformers' _init_weights: normal(0, initializer_range = 0.02) */
+        for (size_t j = 0; j < t->numel; j++) p[j] = rng_normal(r) * 0.02f;
+}
+
 amod_lm *amod_lm_create(const amod_lm_config *cfg, uint64_t seed, amod_error *err) {
     amod_lm *m = lm_new(cfg, err);
-    if (!m) return NULL;
-    amod_rng r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const lm_tensor *t = &m->tensors[i];
-        float *p = m->params + t->offset;
-        size_t len = strlen(t->name);
-        int bias = len > 5 && !strcmp(t->name + len - 5, ".bias");
-        if (is_norm(t->name) && !bias)
-            for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f;
-        else if (bias)
-            memset(p, 0, t->numel * sizeof *p);
-        else /* transformers' _init_weights: normal(0, initializer_range = 0.02) */
-            for (size_t j = 0; j < t->numel; j++) p[j] = rng_normal(&r) * 0.02f;
-    }
+    if (m) ptab_init(&m->pt, seed, init_tensor, m);
     return m;
 }
 
 void amod_lm_free(amod_lm *m) {
     if (!m) return;
     lm_free_acts(m);
-    free(m->params);
-    free(m->grads);
-    free(m->tensors);
+    ptab_free(&m->pt);
     free(m->rope_cos);
     free(m->rope_sin);
     free(m);
@@ -291,24 +241,12 @@ static const st_tensor *find_tensor(const st_file *f, const char *name) {
     return s;
 }
 
-static int load_tensor(amod_lm *m, const st_file *f, int i, amod_error *err) {
-    const lm_tensor *t = &m->tensors[i];
-    const st_tensor *s = find_tensor(f, t->name);
-    if (!s) return amod_fail(err, "%s: missing tensor '%s'", f->path, t->name);
-    if (!st_expect(f, s->name, t->ndim, t->shape, err)) return -1;
-    st_read_f32(f, s, m->params + t->offset);
-    return 0;
-}
-
-static int check_finite(const amod_lm *m, const char *path, amod_error *err) {
-    for (int i = 0; i < m->n_tensors; i++) {
-        const float *p = m->params + m->tensors[i].offset;
-        for (size_t j = 0; j < m->tensors[i].numel; j++)
-            if (!isfinite(p[j]))
-                return amod_fail(err, "%s: tensor '%s' holds a non-finite value at index %zu", path,
-                                 m->tensors[i].name, j);
-    }
-    return 0;
+static int load_tensor(void *model, const st_file *f, int i, amod_error *err) {
+    amod_lm *m = model;
+    const char *name = m->pt.tensors[i].name;
+    const st_tensor *s = find_tensor(f, name);
+    if (!s) return amod_fail(err, "%s: missing tensor '%s'", f->path, name);
+    return ptab_read(&m->pt, f, i, s->name, err);
 }
 
 amod_lm *amod_lm_load(const char *dir, amod_error *err) {
@@ -319,63 +257,24 @@ amod_lm *amod_lm_load(const char *dir, amod_error *err) {
     if (lm_config_load(path, &cfg, &routing, err)) return NULL;
     amod_lm *m = lm_new(&cfg, err);
     if (!m) return NULL;
-    if (routing.mod.router != AMOD_ROUTER_NONE &&
-        amod_lm_set_mod(m, &routing.mod, routing.predictor_hidden, err)) {
-        amod_fail_prefix(err, path);
-        amod_lm_free(m);
-        return NULL;
+    if ((routing.mod.router != AMOD_ROUTER_NONE &&
+         amod_lm_set_mod(m, &routing.mod, routing.predictor_hidden, err)) ||
+        (routing.skip.mode != AMOD_LM_SKIP_NONE && amod_lm_set_mindskip(m, &routing.skip, err))) {
+        amod_fail_prefix(err, path); /* the routing comes from config.json */
+    } else if (!ptab_load(&m->pt, dir, load_tensor, m, err)) {
+        return m;
     }
-    if (routing.skip.mode != AMOD_LM_SKIP_NONE && amod_lm_set_mindskip(m, &routing.skip, err)) {
-        amod_fail_prefix(err, path);
-        amod_lm_free(m);
-        return NULL;
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    st_file f;
-    if (st_open(&f, path, err)) {
-        amod_lm_free(m);
-        return NULL;
-    }
-    int rc = 0;
-    for (int i = 0; i < m->n_tensors && !rc; i++) rc = load_tensor(m, &f, i, err);
-    st_close(&f);
-    if (!rc) rc = check_finite(m, path, err);
-    if (rc) {
-        amod_lm_free(m);
-        return NULL;
-    }
-    return m;
+    amod_lm_free(m);
+    return NULL;
 }
 
-int amod_lm_load_params(amod_lm *m, const char *path, amod_error *err) {
-    st_file f;
-    if (st_open(&f, path, err)) return -1;
-    int rc = 0;
-    for (int i = 0; i < f.n && !rc; i++) {
-        int ti = lm_tensor_index(m, f.tensors[i].name);
-        if (ti < 0) {
-            rc = amod_fail(err, "%s: tensor '%s' is not a parameter of this model", path, f.tensors[i].name);
-            break;
-        }
-        rc = load_tensor(m, &f, ti, err);
-    }
-    st_close(&f);
-    return rc ? rc : check_finite(m, path, err);
-}
+int amod_lm_load_params(amod_lm *m, const char *path, amod_error *err) { return ptab_load_some(&m->pt, path, err); }
 
 /* ---- saving ---- */
 
 int amod_lm_save(const amod_lm *m, const char *dir, amod_error *err) {
     char path[2048];
-    st_writer w = {0};
-    int rc = 0;
-    for (int i = 0; i < m->n_tensors && !rc; i++) {
-        const lm_tensor *t = &m->tensors[i];
-        rc = st_writer_add_f32(&w, t->name, t->ndim, t->shape, m->params + t->offset, err);
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (!rc) rc = st_writer_save(&w, path, err);
-    st_writer_free(&w);
+    int rc = ptab_save(&m->pt, dir, err);
     lm_routing r;
     memset(&r, 0, sizeof r);
     r.mod = m->mod;
@@ -389,16 +288,13 @@ int amod_lm_save(const amod_lm *m, const char *dir, amod_error *err) {
 /* ---- accessors ---- */
 
 const amod_lm_config *amod_lm_get_config(const amod_lm *m) { return &m->cfg; }
-size_t amod_lm_num_params(const amod_lm *m) { return m->n_params; }
-float *amod_lm_params(amod_lm *m) { return m->params; }
-float *amod_lm_grads(amod_lm *m) { return m->grads; }
-int amod_lm_num_tensors(const amod_lm *m) { return m->n_tensors; }
-const char *amod_lm_tensor_name(const amod_lm *m, int i) { return m->tensors[i].name; }
-size_t amod_lm_tensor_offset(const amod_lm *m, int i) { return m->tensors[i].offset; }
-int amod_lm_tensor_is_router(const amod_lm *m, int i) { return m->tensors[i].router; }
-int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]) {
-    memcpy(shape, m->tensors[i].shape, sizeof m->tensors[i].shape);
-    return m->tensors[i].ndim;
-}
-void amod_lm_zero_grad(amod_lm *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }
+size_t amod_lm_num_params(const amod_lm *m) { return m->pt.n_params; }
+float *amod_lm_params(amod_lm *m) { return m->pt.params; }
+float *amod_lm_grads(amod_lm *m) { return m->pt.grads; }
+int amod_lm_num_tensors(const amod_lm *m) { return m->pt.n_tensors; }
+const char *amod_lm_tensor_name(const amod_lm *m, int i) { return m->pt.tensors[i].name; }
+size_t amod_lm_tensor_offset(const amod_lm *m, int i) { return m->pt.tensors[i].offset; }
+int amod_lm_tensor_is_router(const amod_lm *m, int i) { return m->pt.tensors[i].router; }
+int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]) { return ptab_shape(&m->pt, i, shape); }
+void amod_lm_zero_grad(amod_lm *m) { ptab_zero_grad(&m->pt); }
 void amod_lm_freeze_base(amod_lm *m, int freeze) { m->freeze_base = !!freeze; }

@@ -29,19 +29,23 @@ static int check_mod(const amod_lm *m, const amod_mod_config *mod, int predictor
 
 /* Fills the router tensors that were not in the old layout from a truncated normal (std
  * 0.02; biases zero), so that scores differ between tokens from the first step. */
+typedef struct {
+    char (*old)[96];
+    int n_old;
+} old_names;
+
+static void init_if_new(void *ctx, const param_tensor *t, float *p, amod_rng *r) {
+    const old_names *o = ctx;
+    int existed = 0;
+    for (int j = 0; j < o->n_old && !existed; j++) existed = !strcmp(o->old[j], t->name);
+    if (!t->router || existed) return;
+    const int bias = ptab_is_bias(t->name);
+    for (size_t j = 0; j < t->numel; j++) p[j] = bias ? 0.0f : rng_trunc_normal(r, 0.02f);
+}
+
 static void init_new(amod_lm *m, char (*old)[96], int n_old, uint64_t seed) {
-    amod_rng r;
-    rng_seed(&r, seed ^ 0x726f75746572ull);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const lm_tensor *t = &m->tensors[i];
-        int existed = 0;
-        for (int j = 0; j < n_old && !existed; j++) existed = !strcmp(old[j], t->name);
-        if (!t->router || existed) continue;
-        float *p = m->params + t->offset;
-        size_t len = strlen(t->name);
-        int bias = len > 5 && !strcmp(t->name + len - 5, ".bias");
-        for (size_t j = 0; j < t->numel; j++) p[j] = bias ? 0.0f : rng_trunc_normal(&r, 0.02f);
-    }
+    old_names o = {old, n_old};
+    ptab_init(&m->pt, seed ^ 0x726f75746572ull, init_if_new, &o);
 }
 
 /* Which router tensors layer l has: the layout depends on nothing else. */
@@ -57,10 +61,10 @@ static int relayout(amod_lm *m, const int *old_kind, uint64_t seed, amod_error *
     for (int l = 0; l < m->cfg.n_layers; l++) same = same && router_kind(m, l) == old_kind[l];
     lm_free_acts(m);
     if (same) return 0;
-    int n_old = m->n_tensors;
+    int n_old = m->pt.n_tensors;
     char (*old)[96] = amod_alloc((size_t)(n_old + 1) * sizeof *old, err);
     if (!old) return -1;
-    for (int i = 0; i < n_old; i++) memcpy(old[i], m->tensors[i].name, sizeof old[i]);
+    for (int i = 0; i < n_old; i++) memcpy(old[i], m->pt.tensors[i].name, sizeof old[i]);
     int rc = lm_build_layout(m, err);
     if (!rc) init_new(m, old, n_old, seed);
     free(old);

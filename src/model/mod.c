@@ -46,49 +46,20 @@ void mod_route(amod_vit *m, int l, const float *x, int B) {
     route_gather(a->xs, x, a->idx, B, N, a->k, D);
 }
 
-static float scale_of(const amod_vit *m, const vit_layer_acts *a, int b, int token) {
-    return m->mod.router == AMOD_ROUTER_LINEAR ? a->scores[(size_t)b * m->n_tokens + token] : 1.0f;
+/* The router's scores scale the block's update only for the linear router. */
+static const float *update_scale(const amod_vit *m, const vit_layer_acts *a) {
+    return m->mod.router == AMOD_ROUTER_LINEAR ? a->scores : NULL;
 }
 
 void mod_combine(const amod_vit *m, int l, float *out, const float *x, int B) {
     const vit_layer_acts *a = &m->la[l];
-    const int N = m->n_tokens, D = m->cfg.embed_dim, k = a->k;
-    memcpy(out, x, (size_t)B * N * D * sizeof *out);
-#pragma omp parallel for schedule(static) if ((size_t)B * k * D >= AMOD_PAR_MIN_WORK)
-    for (int bj = 0; bj < B * k; bj++) {
-        int b = bj / k, t = a->idx[bj];
-        float s = scale_of(m, a, b, t);
-        const float *xi = x + ((size_t)b * N + t) * D, *yi = a->y + (size_t)bj * D;
-        float *o = out + ((size_t)b * N + t) * D;
-        for (int i = 0; i < D; i++) o[i] = xi[i] + s * (yi[i] - xi[i]);
-    }
+    route_combine(out, x, a->y, a->idx, update_scale(m, a), B, m->n_tokens, a->k, m->cfg.embed_dim);
 }
 
 void mod_combine_backward(amod_vit *m, int l, float *dx, float *dy, const float *dout, const float *x,
                           int B) {
     const vit_layer_acts *a = &m->la[l];
-    const int N = m->n_tokens, D = m->cfg.embed_dim, k = a->k;
-    const int linear = m->mod.router == AMOD_ROUTER_LINEAR;
     const float *w = m->blk[l].router_w;
-    float *dw = linear ? m->grads + (w - m->params) : NULL;
-    memcpy(dx, dout, (size_t)B * N * D * sizeof *dx); /* skipped tokens pass straight through */
-    for (int bj = 0; bj < B * k; bj++) {
-        int b = bj / k, t = a->idx[bj];
-        float s = scale_of(m, a, b, t);
-        const float *g = dout + ((size_t)b * N + t) * D, *xi = x + ((size_t)b * N + t) * D;
-        const float *yi = a->y + (size_t)bj * D;
-        float *d = dx + ((size_t)b * N + t) * D, *dyj = dy + (size_t)bj * D;
-        float ds = 0.0f;
-        for (int i = 0; i < D; i++) {
-            dyj[i] = s * g[i];
-            d[i] = (1.0f - s) * g[i];
-            ds += g[i] * (yi[i] - xi[i]);
-        }
-        if (linear) { /* r = x . w: the router weight and the input both get ds */
-            for (int i = 0; i < D; i++) {
-                d[i] += ds * w[i];
-                dw[i] += ds * xi[i];
-            }
-        }
-    }
+    route_combine_backward(dx, dy, ptab_grad(&m->pt, w), dout, x, a->y, a->idx, update_scale(m, a), w, B,
+                           m->n_tokens, a->k, m->cfg.embed_dim);
 }

@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
 #include "core/error.h"
 #include "kernels/kernels.h"
 #include "model/vit_internal.h"
 
-#define G(ptr) (m->grads + ((ptr) - m->params)) /* gradient of a parameter pointer */
+#define G(ptr) ptab_grad(&m->pt, (ptr)) /* gradient of a parameter pointer */
 
 static int is_mod_layer(const amod_vit *m, int l) {
     return m->mod.router != AMOD_ROUTER_NONE && m->mod.is_mod[l];
@@ -27,73 +28,61 @@ static int needs_col_sum(const amod_vit *m, int l) {
 
 /* ---- activation memory: one arena, carved in two passes (measure, then assign) ---- */
 
-typedef struct {
-    char *base;
-    size_t used;
-} carver;
-
-static float *take(carver *c, size_t floats) {
-    size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-    float *p = c->base ? (float *)(c->base + c->used) : NULL;
-    c->used += bytes;
-    return p;
-}
-
-static void carve(amod_vit *m, carver *c, int B) {
+static void carve(amod_vit *m, arena_carver *c, int B) {
     const amod_vit_config *cfg = &m->cfg;
     const int N = m->n_tokens, D = cfg->embed_dim, H = cfg->num_heads, Hm = cfg->mlp_hidden;
     const int g = cfg->img_size / cfg->patch_size, np = g * g;
     const size_t cpp = (size_t)cfg->in_chans * cfg->patch_size * cfg->patch_size;
-    m->cols = take(c, (size_t)B * np * cpp);
-    m->patch_out = take(c, (size_t)B * np * D);
-    for (int l = 0; l <= cfg->depth; l++) m->resid[l] = take(c, (size_t)B * N * D);
+    m->cols = arena_take(c, (size_t)B * np * cpp);
+    m->patch_out = arena_take(c, (size_t)B * np * D);
+    for (int l = 0; l <= cfg->depth; l++) m->resid[l] = arena_take(c, (size_t)B * N * D);
     for (int l = 0; l < cfg->depth; l++) {
         vit_layer_acts *a = &m->la[l];
         int mod = is_mod_layer(m, l);
         a->k = mod ? amod_mod_tokens(m->mod.capacity, N, cfg->num_prefix) : N;
         size_t R = (size_t)B * a->k;
-        a->idx = mod ? (int32_t *)take(c, R) : NULL;
-        a->scores = mod ? take(c, (size_t)B * N) : NULL;
-        a->xs = mod ? take(c, R * D) : m->resid[l];
-        a->ln1 = take(c, R * D);
-        a->mu1 = take(c, R);
-        a->rs1 = take(c, R);
-        a->qkv = take(c, R * 3 * D);
-        a->probs = keeps_probs(m, l) ? take(c, (size_t)B * H * a->k * a->k) : NULL;
-        a->col_sum = needs_col_sum(m, l) ? take(c, (size_t)B * N) : NULL;
-        a->ao = take(c, R * D);
-        a->x2 = take(c, R * D);
-        a->ln2 = take(c, R * D);
-        a->mu2 = take(c, R);
-        a->rs2 = take(c, R);
-        a->h1 = take(c, R * Hm);
-        a->g = take(c, R * Hm);
-        a->y = mod ? take(c, R * D) : m->resid[l + 1];
+        a->idx = mod ? (int32_t *)arena_take(c, R) : NULL;
+        a->scores = mod ? arena_take(c, (size_t)B * N) : NULL;
+        a->xs = mod ? arena_take(c, R * D) : m->resid[l];
+        a->ln1 = arena_take(c, R * D);
+        a->mu1 = arena_take(c, R);
+        a->rs1 = arena_take(c, R);
+        a->qkv = arena_take(c, R * 3 * D);
+        a->probs = keeps_probs(m, l) ? arena_take(c, (size_t)B * H * a->k * a->k) : NULL;
+        a->col_sum = needs_col_sum(m, l) ? arena_take(c, (size_t)B * N) : NULL;
+        a->ao = arena_take(c, R * D);
+        a->x2 = arena_take(c, R * D);
+        a->ln2 = arena_take(c, R * D);
+        a->mu2 = arena_take(c, R);
+        a->rs2 = arena_take(c, R);
+        a->h1 = arena_take(c, R * Hm);
+        a->g = arena_take(c, R * Hm);
+        a->y = mod ? arena_take(c, R * D) : m->resid[l + 1];
     }
-    m->pooled = take(c, (size_t)B * D);
-    m->normed = take(c, (size_t)B * D);
-    m->nmu = take(c, B);
-    m->nrs = take(c, B);
-    m->logits = take(c, (size_t)B * cfg->num_classes);
-    m->dlogits = take(c, (size_t)B * cfg->num_classes);
-    m->labels = (int64_t *)take(c, 2 * (size_t)B);
-    m->attn_tile = m->grad_enabled ? NULL : take(c, attention_tile_floats(N));
+    m->pooled = arena_take(c, (size_t)B * D);
+    m->normed = arena_take(c, (size_t)B * D);
+    m->nmu = arena_take(c, B);
+    m->nrs = arena_take(c, B);
+    m->logits = arena_take(c, (size_t)B * cfg->num_classes);
+    m->dlogits = arena_take(c, (size_t)B * cfg->num_classes);
+    m->labels = (int64_t *)arena_take(c, 2 * (size_t)B);
+    m->attn_tile = m->grad_enabled ? NULL : arena_take(c, attention_tile_floats(N));
     if (!m->grad_enabled) {
         m->d_a = m->d_b = NULL;
         return;
     }
     size_t rows = (size_t)B * N;
-    m->d_a = take(c, rows * D);
-    m->d_b = take(c, rows * D);
-    m->d_dy = take(c, rows * D);
-    m->d_x2 = take(c, rows * D);
-    m->d_ln = take(c, rows * D);
-    m->d_ao = take(c, rows * D);
-    m->d_qkv = take(c, rows * 3 * D);
-    m->d_g = take(c, rows * Hm);
-    m->d_attn = take(c, (size_t)omp_get_max_threads() * attention_scratch_floats(N, H));
-    m->d_pooled = take(c, 2 * (size_t)B * D);
-    m->d_patch = take(c, (size_t)B * np * D);
+    m->d_a = arena_take(c, rows * D);
+    m->d_b = arena_take(c, rows * D);
+    m->d_dy = arena_take(c, rows * D);
+    m->d_x2 = arena_take(c, rows * D);
+    m->d_ln = arena_take(c, rows * D);
+    m->d_ao = arena_take(c, rows * D);
+    m->d_qkv = arena_take(c, rows * 3 * D);
+    m->d_g = arena_take(c, rows * Hm);
+    m->d_attn = arena_take(c, (size_t)omp_get_max_threads() * attention_scratch_floats(N, H));
+    m->d_pooled = arena_take(c, 2 * (size_t)B * D);
+    m->d_patch = arena_take(c, (size_t)B * np * D);
 }
 
 void vit_free_acts(amod_vit *m) {
@@ -105,12 +94,10 @@ void vit_free_acts(amod_vit *m) {
 int vit_ensure_acts(amod_vit *m, int batch, amod_error *err) {
     if (m->act_arena && batch <= m->act_batch) return 0;
     vit_free_acts(m);
-    carver c = {NULL, 0};
+    arena_carver c = {NULL, 0};
     carve(m, &c, batch);
-    m->act_arena = aligned_alloc(64, c.used);
-    if (!m->act_arena) return amod_fail(err, "out of memory: activations need %zu MiB for batch %d", c.used >> 20, batch);
-    c.base = m->act_arena;
-    c.used = 0;
+    if (!(m->act_arena = arena_start(&c)))
+        return amod_fail(err, "out of memory: activations need %zu MiB for batch %d", c.used >> 20, batch);
     carve(m, &c, batch);
     m->act_batch = batch;
     return 0;
@@ -260,11 +247,7 @@ int amod_vit_backward(amod_vit *m, amod_error *err) {
             mod_combine_backward(m, l, dnext, m->d_dy, dcur, m->resid[l], B);
             memcpy(m->d_x2, m->d_dy, (size_t)B * k * D * sizeof(float));
             block_backward(m, l, B, m->d_dy, m->d_x2);
-            for (int bj = 0; bj < B * k; bj++) { /* scatter-add into the selected rows */
-                float *d = dnext + ((size_t)(bj / k) * N + a->idx[bj]) * D;
-                const float *s = m->d_x2 + (size_t)bj * D;
-                for (int i = 0; i < D; i++) d[i] += s[i];
-            }
+            route_scatter_add(dnext, m->d_x2, a->idx, B, N, k, D);
         } else {
             memcpy(dnext, dcur, (size_t)B * N * D * sizeof(float));
             block_backward(m, l, B, dcur, dnext);

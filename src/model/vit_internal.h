@@ -8,13 +8,7 @@
 
 #include "amod/amod.h"
 #include "core/rng.h"
-
-typedef struct {
-    char name[96]; /* timm name */
-    int ndim;
-    int64_t shape[4];
-    size_t offset, numel;
-} vit_tensor;
+#include "model/param_table.h"
 
 typedef struct {
     float *norm1_w, *norm1_b, *qkv_w, *qkv_b, *proj_w, *proj_b;
@@ -38,10 +32,7 @@ struct amod_vit {
     amod_mod_config mod;
     int n_tokens; /* N */
 
-    float *params, *grads;
-    size_t n_params;
-    vit_tensor *tensors;
-    int n_tensors;
+    param_table pt; /* timm names */
     float *patch_w, *patch_b, *cls, *pos, *norm_w, *norm_b, *head_w, *head_b;
     vit_block blk[AMOD_MAX_LAYERS];
 
@@ -62,8 +53,6 @@ struct amod_vit {
 
 /* vit_params.c */
 int vit_build_layout(amod_vit *m, amod_error *err);
-/* Tensor i's name in the model's own naming (HF splits qkv in three: part 0..2). */
-int vit_tensor_index(const amod_vit *m, const char *timm_name);
 
 /* vit.c */
 int vit_ensure_acts(amod_vit *m, int batch, amod_error *err);

@@ -10,36 +10,21 @@
 #include "io/safetensors.h"
 #include "model/vit_internal.h"
 
-static void add_tensor(amod_vit *m, const char *name, int ndim, int64_t d0, int64_t d1, int64_t d2,
-                       int64_t d3) {
-    vit_tensor *t = &m->tensors[m->n_tensors++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->ndim = ndim;
-    int64_t dims[4] = {d0, d1, d2, d3};
-    t->numel = 1;
-    for (int i = 0; i < ndim; i++) {
-        t->shape[i] = dims[i];
-        t->numel *= (size_t)dims[i];
-    }
-    t->offset = m->n_params;
-    m->n_params += t->numel;
-}
-
 /* Enumerates the tensors in a fixed order; the same order gives the same offsets. */
-static void enumerate(amod_vit *m) {
+static void enumerate(void *model) {
+    amod_vit *m = model;
+    param_table *pt = &m->pt;
     const amod_vit_config *c = &m->cfg;
     const int D = c->embed_dim, Hm = c->mlp_hidden, p = c->patch_size;
     char name[96];
-    m->n_tensors = 0;
-    m->n_params = 0;
-    add_tensor(m, "patch_embed.proj.weight", 4, D, c->in_chans, p, p);
-    add_tensor(m, "patch_embed.proj.bias", 1, D, 0, 0, 0);
-    add_tensor(m, "cls_token", 3, 1, 1, D, 0);
-    add_tensor(m, "pos_embed", 3, 1, m->n_tokens, D, 0);
+    ptab_add(pt, "patch_embed.proj.weight", 0, 4, D, c->in_chans, p, p);
+    ptab_add(pt, "patch_embed.proj.bias", 0, 1, D, 0, 0, 0);
+    ptab_add(pt, "cls_token", 0, 3, 1, 1, D, 0);
+    ptab_add(pt, "pos_embed", 0, 3, 1, m->n_tokens, D, 0);
     for (int l = 0; l < c->depth; l++) {
 #define ADD(suffix, ...)                                            \
     snprintf(name, sizeof name, "blocks.%d.%s", l, suffix);         \
-    add_tensor(m, name, __VA_ARGS__)
+    ptab_add(pt, name, 0, __VA_ARGS__)
         ADD("norm1.weight", 1, D, 0, 0, 0);
         ADD("norm1.bias", 1, D, 0, 0, 0);
         ADD("attn.qkv.weight", 2, 3 * D, D, 0, 0);
@@ -59,38 +44,25 @@ static void enumerate(amod_vit *m) {
         }
 #undef ADD
     }
-    add_tensor(m, "norm.weight", 1, D, 0, 0, 0);
-    add_tensor(m, "norm.bias", 1, D, 0, 0, 0);
-    add_tensor(m, "head.weight", 2, c->num_classes, D, 0, 0);
-    add_tensor(m, "head.bias", 1, c->num_classes, 0, 0, 0);
-}
-
-int vit_tensor_index(const amod_vit *m, const char *timm_name) {
-    for (int i = 0; i < m->n_tensors; i++)
-        if (!strcmp(m->tensors[i].name, timm_name)) return i;
-    return -1;
-}
-
-static float *param(amod_vit *m, const char *name) {
-    int i = vit_tensor_index(m, name);
-    return i < 0 ? NULL : m->params + m->tensors[i].offset;
+    ptab_add(pt, "norm.weight", 0, 1, D, 0, 0, 0);
+    ptab_add(pt, "norm.bias", 0, 1, D, 0, 0, 0);
+    ptab_add(pt, "head.weight", 0, 2, c->num_classes, D, 0, 0);
+    ptab_add(pt, "head.bias", 0, 1, c->num_classes, 0, 0, 0);
 }
 
 static void bind_pointers(amod_vit *m) {
-    char name[96];
-    m->patch_w = param(m, "patch_embed.proj.weight");
-    m->patch_b = param(m, "patch_embed.proj.bias");
-    m->cls = param(m, "cls_token");
-    m->pos = param(m, "pos_embed");
-    m->norm_w = param(m, "norm.weight");
-    m->norm_b = param(m, "norm.bias");
-    m->head_w = param(m, "head.weight");
-    m->head_b = param(m, "head.bias");
+    param_table *pt = &m->pt;
+    m->patch_w = ptab_find(pt, "patch_embed.proj.weight");
+    m->patch_b = ptab_find(pt, "patch_embed.proj.bias");
+    m->cls = ptab_find(pt, "cls_token");
+    m->pos = ptab_find(pt, "pos_embed");
+    m->norm_w = ptab_find(pt, "norm.weight");
+    m->norm_b = ptab_find(pt, "norm.bias");
+    m->head_w = ptab_find(pt, "head.weight");
+    m->head_b = ptab_find(pt, "head.bias");
     for (int l = 0; l < m->cfg.depth; l++) {
         vit_block *b = &m->blk[l];
-#define P(field, suffix)                                         \
-    snprintf(name, sizeof name, "blocks.%d.%s", l, suffix);      \
-    b->field = param(m, name)
+#define P(field, suffix) b->field = ptab_find(pt, "blocks.%d.%s", l, suffix)
         P(norm1_w, "norm1.weight");
         P(norm1_b, "norm1.bias");
         P(qkv_w, "attn.qkv.weight");
@@ -111,32 +83,7 @@ static void bind_pointers(amod_vit *m) {
 /* (Re)builds the buffer for the current config and MoD setting, keeping the values of
  * tensors that exist in both the old and the new layout. */
 int vit_build_layout(amod_vit *m, amod_error *err) {
-    vit_tensor *old_t = m->tensors;
-    float *old_p = m->params;
-    int old_n = m->n_tensors;
-    m->tensors = amod_zalloc((size_t)(16 + 14 * m->cfg.depth) * sizeof *m->tensors, err);
-    if (!m->tensors) {
-        m->tensors = old_t;
-        return -1;
-    }
-    enumerate(m);
-    m->params = amod_zalloc(m->n_params * sizeof(float), err);
-    float *grads = amod_zalloc(m->n_params * sizeof(float), err);
-    if (!m->params || !grads) {
-        free(m->params);
-        free(grads);
-        free(m->tensors);
-        m->tensors = old_t, m->params = old_p, m->n_tensors = old_n;
-        return -1;
-    }
-    for (int i = 0; i < old_n; i++) {
-        int j = vit_tensor_index(m, old_t[i].name);
-        if (j >= 0) memcpy(m->params + m->tensors[j].offset, old_p + old_t[i].offset, old_t[i].numel * sizeof(float));
-    }
-    free(old_t);
-    free(old_p);
-    free(m->grads);
-    m->grads = grads;
+    if (ptab_build(&m->pt, 16 + 14 * m->cfg.depth, enumerate, m, err)) return -1;
     bind_pointers(m);
     return 0;
 }
@@ -203,7 +150,7 @@ static int hf_parts(const char *timm, int style, int D, hf_part parts[3]) {
 
 int amod_vit_export_names(const amod_vit *m, int tensor, int style, char names[3][128], size_t row0[3],
                           size_t rows[3]) {
-    const vit_tensor *t = &m->tensors[tensor];
+    const param_tensor *t = &m->pt.tensors[tensor];
     if (m->cfg.naming == AMOD_NAMING_TIMM) {
         snprintf(names[0], 128, "%s", t->name);
         row0[0] = 0;
@@ -228,15 +175,11 @@ int amod_vit_export_names(const amod_vit *m, int tensor, int style, char names[3
 
 /* ---- loading ---- */
 
-static int load_tensor(amod_vit *m, const st_file *f, int ti, amod_error *err) {
-    const vit_tensor *t = &m->tensors[ti];
-    float *dst = m->params + t->offset;
-    if (m->cfg.naming == AMOD_NAMING_TIMM) {
-        const st_tensor *s = st_expect(f, t->name, t->ndim, t->shape, err);
-        if (!s) return -1;
-        st_read_f32(f, s, dst);
-        return 0;
-    }
+static int load_tensor(void *model, const st_file *f, int ti, amod_error *err) {
+    amod_vit *m = model;
+    const param_tensor *t = &m->pt.tensors[ti];
+    float *dst = m->pt.params + t->offset;
+    if (m->cfg.naming == AMOD_NAMING_TIMM) return ptab_read(&m->pt, f, ti, t->name, err);
     hf_part parts[3];
     size_t row_len = t->numel / (size_t)t->shape[0];
     for (int style = 0; style < 2; style++) {
@@ -254,17 +197,6 @@ static int load_tensor(amod_vit *m, const st_file *f, int ti, amod_error *err) {
         return 0;
     }
     return -1;
-}
-
-static int check_finite(const amod_vit *m, const char *path, amod_error *err) {
-    for (int i = 0; i < m->n_tensors; i++) {
-        const float *p = m->params + m->tensors[i].offset;
-        for (size_t j = 0; j < m->tensors[i].numel; j++)
-            if (!isfinite(p[j]))
-                return amod_fail(err, "%s: tensor '%s' holds a non-finite value at index %zu", path,
-                                 m->tensors[i].name, j);
-    }
-    return 0;
 }
 
 static amod_vit *vit_new(const amod_vit_config *cfg, amod_error *err) {
@@ -298,81 +230,46 @@ amod_vit *amod_vit_load(const char *dir, amod_error *err) {
     if (amod_config_load(path, &cfg, &mod, err)) return NULL;
     amod_vit *m = vit_new(&cfg, err);
     if (!m) return NULL;
-    if (mod.router != AMOD_ROUTER_NONE && amod_vit_set_mod(m, &mod, err)) {
-        amod_vit_free(m);
-        return NULL;
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    st_file f;
-    if (st_open(&f, path, err)) {
-        amod_vit_free(m);
-        return NULL;
-    }
-    int rc = 0;
-    for (int i = 0; i < m->n_tensors && !rc; i++) rc = load_tensor(m, &f, i, err);
-    st_close(&f);
-    if (!rc) rc = check_finite(m, path, err);
-    if (rc) {
-        amod_vit_free(m);
-        return NULL;
-    }
-    return m;
+    if ((mod.router == AMOD_ROUTER_NONE || !amod_vit_set_mod(m, &mod, err)) &&
+        !ptab_load(&m->pt, dir, load_tensor, m, err))
+        return m;
+    amod_vit_free(m);
+    return NULL;
 }
 
-int amod_vit_load_params(amod_vit *m, const char *path, amod_error *err) {
-    st_file f;
-    if (st_open(&f, path, err)) return -1;
-    int rc = 0;
-    for (int i = 0; i < f.n && !rc; i++) {
-        int ti = vit_tensor_index(m, f.tensors[i].name);
-        if (ti < 0) {
-            rc = amod_fail(err, "%s: tensor '%s' is not a parameter of this model", path, f.tensors[i].name);
-            break;
-        }
-        const vit_tensor *t = &m->tensors[ti];
-        const st_tensor *s = st_expect(&f, t->name, t->ndim, t->shape, err);
-        if (!s) rc = -1;
-        else st_read_f32(&f, s, m->params + t->offset);
+int amod_vit_load_params(amod_vit *m, const char *path, amod_error *err) { return ptab_load_some(&m->pt, path, err); }
+
+/* timm's initialisation. */
+static void init_tensor(void *model, const param_tensor *t, float *p, amod_rng *r) {
+    const amod_vit_config *cfg = &((const amod_vit *)model)->cfg;
+    const char *n = t->name;
+    const int is_bias = ptab_is_bias(n);
+    int is_norm = strstr(n, "norm") != NULL;
+    if (!strcmp(n, "cls_token")) {
+        for (size_t j = 0; j < t->numel; j++) p[j] = rng_normal(r) * 1e-6f;
+    } else if (!strncmp(n, "patch_embed", 11)) {
+        /* PyTorch's Conv2d default: uniform(+-1/sqrt(fan_in)) for weight and bias */
+        float bound = 1.0f / sqrtf((float)(cfg->in_chans * cfg->patch_size * cfg->patch_size));
+        for (size_t j = 0; j < t->numel; j++) p[j] = (2.0f * rng_uniform(r) - 1.0f) * bound;
+    } else if (is_norm) {
+        for (size_t j = 0; j < t->numel; j++) p[j] = is_bias ? 0.0f : 1.0f;
+    } else if (is_bias) {
+        memset(p, 0, t->numel * sizeof *p);
+    } else {
+        for (size_t j = 0; j < t->numel; j++) p[j] = rng_trunc_normal(r, 0.02f);
     }
-    st_close(&f);
-    return rc ? rc : check_finite(m, path, err);
 }
 
 amod_vit *amod_vit_create(const amod_vit_config *cfg, uint64_t seed, amod_error *err) {
     amod_vit *m = vit_new(cfg, err);
-    if (!m) return NULL;
-    amod_rng r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const vit_tensor *t = &m->tensors[i];
-        float *p = m->params + t->offset;
-        const char *n = t->name;
-        size_t len = strlen(n);
-        int is_bias = len > 5 && !strcmp(n + len - 5, ".bias");
-        int is_norm = strstr(n, "norm") != NULL;
-        if (!strcmp(n, "cls_token")) {
-            for (size_t j = 0; j < t->numel; j++) p[j] = rng_normal(&r) * 1e-6f;
-        } else if (!strncmp(n, "patch_embed", 11)) {
-            /* PyTorch's Conv2d default: uniform(+-1/sqrt(fan_in)) for weight and bias */
-            float bound = 1.0f / sqrtf((float)(cfg->in_chans * cfg->patch_size * cfg->patch_size));
-            for (size_t j = 0; j < t->numel; j++) p[j] = (2.0f * rng_uniform(&r) - 1.0f) * bound;
-        } else if (is_norm) {
-            for (size_t j = 0; j < t->numel; j++) p[j] = is_bias ? 0.0f : 1.0f;
-        } else if (is_bias) {
-            memset(p, 0, t->numel * sizeof *p);
-        } else {
-            for (size_t j = 0; j < t->numel; j++) p[j] = rng_trunc_normal(&r, 0.02f);
-        }
-    }
+    if (m) ptab_init(&m->pt, seed, init_tensor, m);
     return m;
 }
 
 void amod_vit_free(amod_vit *m) {
     if (!m) return;
     vit_free_acts(m);
-    free(m->params);
-    free(m->grads);
-    free(m->tensors);
+    ptab_free(&m->pt);
     free(m);
 }
 
@@ -380,15 +277,7 @@ void amod_vit_free(amod_vit *m) {
 
 int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err) {
     char path[2048];
-    st_writer w = {0};
-    int rc = 0;
-    for (int i = 0; i < m->n_tensors && !rc; i++) {
-        const vit_tensor *t = &m->tensors[i];
-        rc = st_writer_add_f32(&w, t->name, t->ndim, t->shape, m->params + t->offset, err);
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (!rc) rc = st_writer_save(&w, path, err);
-    st_writer_free(&w);
+    int rc = ptab_save(&m->pt, dir, err);
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (!rc) rc = amod_config_save(path, &m->cfg, &m->mod, err);
     return rc;
@@ -398,16 +287,13 @@ int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err) {
 
 const amod_vit_config *amod_vit_get_config(const amod_vit *m) { return &m->cfg; }
 const amod_mod_config *amod_vit_get_mod(const amod_vit *m) { return &m->mod; }
-size_t amod_vit_num_params(const amod_vit *m) { return m->n_params; }
-float *amod_vit_params(amod_vit *m) { return m->params; }
-float *amod_vit_grads(amod_vit *m) { return m->grads; }
-int amod_vit_num_tensors(const amod_vit *m) { return m->n_tensors; }
-const char *amod_vit_tensor_name(const amod_vit *m, int i) { return m->tensors[i].name; }
-size_t amod_vit_tensor_offset(const amod_vit *m, int i) { return m->tensors[i].offset; }
-int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]) {
-    memcpy(shape, m->tensors[i].shape, sizeof m->tensors[i].shape);
-    return m->tensors[i].ndim;
-}
+size_t amod_vit_num_params(const amod_vit *m) { return m->pt.n_params; }
+float *amod_vit_params(amod_vit *m) { return m->pt.params; }
+float *amod_vit_grads(amod_vit *m) { return m->pt.grads; }
+int amod_vit_num_tensors(const amod_vit *m) { return m->pt.n_tensors; }
+const char *amod_vit_tensor_name(const amod_vit *m, int i) { return m->pt.tensors[i].name; }
+size_t amod_vit_tensor_offset(const amod_vit *m, int i) { return m->pt.tensors[i].offset; }
+int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]) { return ptab_shape(&m->pt, i, shape); }
 uint64_t amod_vit_rng_state(const amod_vit *m) { return m->rng.state; }
 void amod_vit_set_rng_state(amod_vit *m, uint64_t state) { m->rng.state = state; }
-void amod_vit_zero_grad(amod_vit *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }
+void amod_vit_zero_grad(amod_vit *m) { ptab_zero_grad(&m->pt); }

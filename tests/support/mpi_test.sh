@@ -1,13 +1,8 @@
-# Preamble of the data-parallel shell tests, sourced with AMOD set: exits 0 when amod is built
-# without MPI; otherwise a temporary directory $T (removed at exit), ok / fail and the failure
-# count, and MPI, the mpirun command line (2 ranks on this machine, one thread each).
+# Preamble of the data-parallel shell tests, sourced after common.sh: exits 0 when amod is
+# built without MPI; otherwise MPI, the mpirun command line (2 ranks on this machine, one
+# thread each).
 if ! command -v mpirun >/dev/null || ! ldd "$AMOD" | grep -q libmpi; then
   echo "amod is built without MPI: nothing to test"; exit 0
 fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL $*"; fails=$((fails+1)); }
-ok() { echo "ok   $*"; }
 MPI=(mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl self,vader --timeout 300)
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive

@@ -192,3 +192,21 @@ int cli_load_split(const char *cmd, const char *data_dir, const char *name, cons
     }
     return 0;
 }
+
+int cli_ranks_join(amod_comm *comm, amod_error *err) {
+    *comm = (amod_comm){0, 1, 0, 0};
+    return amod_comm_launched() ? amod_comm_init(comm, NULL, NULL, err) : 0;
+}
+
+int cli_ranks_leave(const char *cmd, amod_comm *comm, int rc, const char *msg) {
+    if (comm->size > 1 && rc != 0 && rc < 128) {
+        if (msg && msg[0]) cli_error(cmd, msg);
+        fprintf(stderr, "amod %s: rank %d of %d failed; stopping every rank\n", cmd, comm->rank, comm->size);
+        amod_comm_abort(comm, rc > 0 ? rc : 1);
+    }
+    if (comm->size > 1 && rc == 0 && amod_comm_is_root(comm))
+        fprintf(stderr, "amod %s: %d ranks, %.1f s in gradient allreduce (%.1f MiB per rank)\n", cmd, comm->size,
+                comm->allreduce_seconds, comm->allreduce_bytes / 1048576.0);
+    if (amod_comm_launched()) amod_comm_finalize(comm);
+    return rc;
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "amod/amod.h"
+#include "core/comm.h"
 
 /* A subcommand made of usage, parse and run: --help or -h anywhere prints the usage (exit
  * status 0); parse fills *opts or reports a usage error (2); run fails with a message in err,
@@ -67,5 +68,13 @@ int cli_load_split(const char *cmd, const char *data_dir, const char *name, cons
     "  --capacity C         fraction of tokens a MoD layer processes, in (0, 1] (default 0.5)\n" \
     "  --mod-start S        MoD layers S, S+2, S+4, ... (default 1)\n"                        \
     "  --mod-layers 1,3,5   explicit MoD layers\n"
+
+/* Data-parallel commands (train, train-lm): joins the other ranks when mpirun started this
+ * process, else sets up a single process. */
+int cli_ranks_join(amod_comm *comm, amod_error *err);
+/* Ends such a command. After success rank 0 reports the time spent in allreduce; after a
+ * failure (0 < rc < 128, or rc < 0) on one rank, msg (when not empty) and the rank are reported
+ * and every rank is stopped, since the others would wait for it in a collective. Returns rc. */
+int cli_ranks_leave(const char *cmd, amod_comm *comm, int rc, const char *msg);
 
 #endif

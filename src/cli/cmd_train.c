@@ -362,29 +362,12 @@ static int train_main(int argc, char **argv, amod_comm *comm) {
 
 /* Under mpirun (Open MPI or any launcher that sets PMI_SIZE) the run is data-parallel:
  * one rank per process, the global --batch-size split evenly between them. */
-static int launched_by_mpi(void) {
-    const char *s = getenv("OMPI_COMM_WORLD_SIZE");
-    if (!s) s = getenv("PMI_SIZE");
-    return s != NULL;
-}
-
 int amod_cmd_train(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(), 0;
-    amod_comm comm = {0, 1, 0, 0};
+    amod_comm comm;
     amod_error err;
-    if (launched_by_mpi() && amod_comm_init(&comm, &argc, &argv, &err)) return cli_error(CMD, err.msg);
-    int rc = train_main(argc, argv, &comm);
-    if (comm.size > 1) {
-        if (rc == 0 && amod_comm_is_root(&comm))
-            fprintf(stderr, "amod train: %d ranks, %.1f s in gradient allreduce (%.1f MiB per rank)\n", comm.size,
-                    comm.allreduce_seconds, comm.allreduce_bytes / 1048576.0);
-        /* a failure on one rank must not leave the others waiting in a collective */
-        if (rc != 0 && rc < 128) {
-            fprintf(stderr, "amod train: rank %d of %d failed; stopping every rank\n", comm.rank, comm.size);
-            amod_comm_abort(&comm, rc);
-        }
-        amod_comm_finalize(&comm);
-    }
-    return rc;
+    if (cli_ranks_join(&comm, &err)) return cli_error(CMD, err.msg);
+    /* train_main reports its own errors */
+    return cli_ranks_leave(CMD, &comm, train_main(argc, argv, &comm), NULL);
 }

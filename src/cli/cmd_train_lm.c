@@ -159,20 +159,9 @@ done:
 /* Under mpirun: one rank per process. A failing rank reports and stops the others, which
  * would otherwise wait for it in a collective. */
 static int run(const options *o, amod_error *err) {
-    amod_comm comm = {0, 1, 0, 0};
-    const int launched = amod_comm_launched();
-    if (launched && amod_comm_init(&comm, NULL, NULL, err)) return -1;
-    int rc = train_and_save(o, &comm, err);
-    if (comm.size > 1 && rc) {
-        cli_error(CMD, err->msg);
-        fprintf(stderr, "amod %s: rank %d of %d failed; stopping every rank\n", CMD, comm.rank, comm.size);
-        amod_comm_abort(&comm, 1);
-    }
-    if (comm.size > 1 && amod_comm_is_root(&comm))
-        fprintf(stderr, "amod %s: %d ranks, %.1f s in gradient allreduce (%.1f MiB per rank)\n", CMD, comm.size,
-                comm.allreduce_seconds, comm.allreduce_bytes / 1048576.0);
-    if (launched) amod_comm_finalize(&comm);
-    return rc;
+    amod_comm comm;
+    if (cli_ranks_join(&comm, err)) return -1;
+    return cli_ranks_leave(CMD, &comm, train_and_save(o, &comm, err), err->msg);
 }
 
 /* cli_main passes the options untyped. */

@@ -4,12 +4,14 @@
 
 void rng_seed(amod_rng *r, uint64_t seed) { r->state = seed ^ 0x9E3779B97F4A7C15ull; }
 
-uint64_t rng_next(amod_rng *r) {
-    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+uint64_t amod_splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
+
+uint64_t rng_next(amod_rng *r) { return amod_splitmix64(&r->state); }
 
 float rng_uniform(amod_rng *r) { return (float)((rng_next(r) >> 40) * (1.0 / 16777216.0)); }
 

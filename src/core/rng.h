@@ -8,6 +8,10 @@ typedef struct {
     uint64_t state;
 } amod_rng;
 
+/* One step of splitmix64: advances *x and returns a well-mixed 64-bit value. Also the seeding
+ * step of the data pipeline's xoshiro256** (data/rng.h). */
+uint64_t amod_splitmix64(uint64_t *x);
+
 void rng_seed(amod_rng *r, uint64_t seed);
 uint64_t rng_next(amod_rng *r);
 /* Uniform in [0, 1). */

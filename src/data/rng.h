@@ -1,4 +1,7 @@
 /* A small deterministic PRNG for data handling: xoshiro256** seeded through splitmix64.
+ * Separate from core/rng.h's generator for initialisation because the data stream is
+ * counter-based (seed4: a sample's draws do not depend on what was drawn before it) and its
+ * state is checkpointed for an exact --resume.
  * Defined bit for bit here (no libc rand), so a seed gives the same shuffles and
  * augmentations on every machine. The state is a plain struct: copy it to checkpoint. */
 #ifndef AMOD_DATA_RNG_H
@@ -6,12 +9,12 @@
 
 #include <stdint.h>
 
+#include "core/rng.h" /* amod_splitmix64 */
+
 typedef struct amod_data_rng {
     uint64_t s[4];
 } amod_data_rng;
 
-/* One step of splitmix64: advances *x and returns a well-mixed 64-bit value. */
-uint64_t amod_splitmix64(uint64_t *x);
 void amod_data_rng_seed(amod_data_rng *r, uint64_t seed);
 /* Seeds from several words (e.g. seed, stream, epoch, index): a counter-based stream, so a
  * sample's randomness does not depend on what was drawn before it. */

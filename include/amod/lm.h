@@ -141,6 +141,11 @@ void amod_lm_set_skip_totals(amod_lm *m, const double totals[3]);
  * every MindSkip gate is open (kept = 1) or the measured fraction kept is used (kept < 0). */
 double amod_lm_macs_per_token(const amod_lm *m, int T, float kept);
 
+/* The state of the generator the random router draws its scores from (a resumed training
+ * run restores it). */
+uint64_t amod_lm_rng_state(const amod_lm *m);
+void amod_lm_set_rng_state(amod_lm *m, uint64_t state);
+
 /* Parameters, one contiguous buffer (and its gradients), tensors in a fixed order. */
 size_t amod_lm_num_params(const amod_lm *m);
 float *amod_lm_params(amod_lm *m);

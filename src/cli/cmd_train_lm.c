@@ -3,6 +3,7 @@
  * train/lm_trainer.c; this file reads the options and the corpus and writes the model. Under
  * mpirun the training is data-parallel (docs/DISTRIBUTED.md). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +14,20 @@
 #include "cli/commands.h"
 #include "core/comm.h"
 #include "core/error.h"
+#include "io/json.h"
+#include "train/checkpoint.h"
 #include "train/lm_trainer.h"
 
 static const char *CMD = "train-lm";
 
 static void usage(void) {
-    printf("usage: amod train-lm OUT_DIR --data FILE (--init LM_DIR | model options) [options]\n\n"
+    printf("usage: amod train-lm OUT_DIR --data FILE (--init LM_DIR | model options) [options]\n"
+           "       amod train-lm OUT_DIR --resume [--data FILE] [--threads N] [--log-every N]\n"
+           "                     [--ckpt-every N] [--max-steps K] [--check-ranks]\n\n"
            "Trains on random windows of the first (1 - val-frac) of FILE's bytes (token = byte)\n"
-           "and writes OUT_DIR/config.json + model.safetensors (Hugging Face names).\n\n"
+           "and writes OUT_DIR/config.json + model.safetensors (Hugging Face names).\n"
+           "Checkpoints go to OUT_DIR/last (model, optimizer.safetensors, trainer.json), written\n"
+           "whole under OUT_DIR/last.new and swapped in by renames.\n\n"
            "model (a new byte-level model when --init is not given):\n"
            "  --arch gpt2|llama    (default gpt2)\n"
            "  --layers L --width D --heads H --kv-heads K --ff F --context N\n"
@@ -36,15 +43,24 @@ static void usage(void) {
            "  --threads N          OpenMP threads (default: OpenMP's)\n"
            "  --router-tuning      freeze every weight but the routers (Router-Tuning)\n"
            "  --check-ranks        under mpirun: compare the ranks' weights after every step\n"
+           "checkpoints:\n"
+           "  --ckpt-every N       write OUT_DIR/last every N steps and at the end (default 0: never)\n"
+           "  --max-steps K        stop after K steps in all, writing OUT_DIR/last (the schedule\n"
+           "                       still runs to --steps); continue with --resume\n"
+           "  --resume             continue the run in OUT_DIR/last with its saved settings; the\n"
+           "                       result is the same bytes as an uninterrupted run\n"
            "Under mpirun the run is data-parallel: --batch is the global batch, split evenly.\n" CLI_LM_HELP);
 }
 
 typedef struct {
     const char *out, *data, *init;
     amod_lm_config cfg;
-    long steps, batch, seq, warmup, seed, log_every, threads;
+    long steps, batch, seq, warmup, seed, log_every, threads, ckpt_every, max_steps;
     float lr, min_lr_ratio, wd, clip, val_frac;
-    int router_tuning, check_ranks;
+    int router_tuning, check_ranks, resume, log_set, ckpt_set;
+    float resume_min_lr, resume_betas[2], resume_eps; /* read from a checkpoint */
+    uint64_t resume_seed;
+    const char *fixed; /* the first option that sets the run (model, training): not with --resume */
     cli_lm_opts lm;
 } options;
 
@@ -70,8 +86,18 @@ static int parse(int argc, char **argv, void *opts) {
         const char *a = argv[i];
         int r = cli_lm_option(CMD, argc, argv, &i, &o->lm), rc = 0;
         if (r < 0) return -1;
-        if (r > 0) continue;
+        if (r > 0) {
+            if (!o->fixed) o->fixed = a;
+            continue;
+        }
+        if (strcmp(a, "--data") && strcmp(a, "--threads") && strcmp(a, "--log-every") && strcmp(a, "--ckpt-every") &&
+            strcmp(a, "--max-steps") && strcmp(a, "--check-ranks") && strcmp(a, "--resume") && a[0] == '-' &&
+            !o->fixed)
+            o->fixed = a;
         if (!strcmp(a, "--data")) rc = !(o->data = cli_value(CMD, argc, argv, &i));
+        else if (!strcmp(a, "--resume")) o->resume = 1;
+        else if (!strcmp(a, "--ckpt-every")) rc = int_opt(a, argc, argv, &i, 0, 1L << 30, &o->ckpt_every), o->ckpt_set = 1;
+        else if (!strcmp(a, "--max-steps")) rc = int_opt(a, argc, argv, &i, 1, 1L << 30, &o->max_steps);
         else if (!strcmp(a, "--init")) rc = !(o->init = cli_value(CMD, argc, argv, &i));
         else if (!strcmp(a, "--arch")) {
             const char *v = cli_value(CMD, argc, argv, &i);
@@ -89,7 +115,7 @@ static int parse(int argc, char **argv, void *opts) {
         else if (!strcmp(a, "--batch")) rc = int_opt(a, argc, argv, &i, 1, 1 << 16, &o->batch);
         else if (!strcmp(a, "--seq")) rc = int_opt(a, argc, argv, &i, 2, 1 << 16, &o->seq);
         else if (!strcmp(a, "--warmup")) rc = int_opt(a, argc, argv, &i, 0, 1L << 30, &o->warmup);
-        else if (!strcmp(a, "--log-every")) rc = int_opt(a, argc, argv, &i, 1, 1L << 30, &o->log_every);
+        else if (!strcmp(a, "--log-every")) rc = int_opt(a, argc, argv, &i, 1, 1L << 30, &o->log_every), o->log_set = 1;
         else if (!strcmp(a, "--threads")) rc = int_opt(a, argc, argv, &i, 0, 1 << 12, &o->threads);
         else if (!strcmp(a, "--lr")) rc = float_opt(a, argc, argv, &i, &o->lr);
         else if (!strcmp(a, "--min-lr-ratio")) rc = float_opt(a, argc, argv, &i, &o->min_lr_ratio);
@@ -100,6 +126,11 @@ static int parse(int argc, char **argv, void *opts) {
         else if (!strcmp(a, "--check-ranks")) o->check_ranks = 1;
         else if (cli_positional(CMD, a, &o->out)) return -1;
         if (rc) return -1;
+    }
+    if (o->resume) {
+        if (o->fixed) return cli_usage_error(CMD, "%s cannot be given with --resume (the run keeps its settings)", o->fixed), -1;
+        if (!o->out) return cli_usage_error(CMD, "OUT_DIR is required"), -1;
+        return 0;
     }
     if (!o->out || !o->data) return cli_usage_error(CMD, "OUT_DIR and --data are required"), -1;
     if (!(o->lr > 0) || !(o->wd >= 0) || !(o->clip >= 0) || !(o->min_lr_ratio >= 0 && o->min_lr_ratio <= 1))
@@ -125,34 +156,203 @@ static void train_config(const options *o, amod_comm *comm, amod_lm_train_config
     c->weight_decay = o->wd, c->clip = o->clip, c->seed = (uint64_t)o->seed;
     c->router_tuning = o->router_tuning, c->check_ranks = o->check_ranks, c->threads = (int)o->threads;
     c->log_every = o->log_every, c->log = stdout, c->comm = comm;
+    c->ckpt_every = o->ckpt_every, c->max_steps = o->max_steps;
 }
 
-/* Every rank reads the corpus and builds the model; rank 0 alone writes it. */
-static int train_and_save(const options *o, amod_comm *comm, amod_error *err) {
+/* ---- OUT_DIR/last/trainer.json: {"format": 1, "command": "train-lm", "config": {...},
+ * "state": {...}}; floats as their shortest decimal, 64-bit values as hex strings. ---- */
+
+typedef struct {
+    const options *o;
+    const amod_lm_train_config *tc;
+} ckpt_ctx;
+
+static void add_float(cJSON *obj, const char *key, float v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", (double)v);
+    cJSON_AddNumberToObject(obj, key, strtod(buf, NULL));
+}
+
+static void add_hex(cJSON *obj, const char *key, uint64_t v) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
+    cJSON_AddStringToObject(obj, key, buf);
+}
+
+static int save_state(const char *path, const options *o, const amod_lm_train_config *c, const amod_lm_position *pos,
+                      amod_error *err) {
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return amod_fail(err, "out of memory");
+    cJSON_AddNumberToObject(root, "format", 1);
+    cJSON_AddStringToObject(root, "command", "train-lm");
+    cJSON *j = cJSON_AddObjectToObject(root, "config");
+    cJSON_AddStringToObject(j, "data", o->data);
+    add_float(j, "val_frac", o->val_frac);
+    cJSON_AddNumberToObject(j, "steps", (double)c->steps);
+    cJSON_AddNumberToObject(j, "batch", c->batch);
+    cJSON_AddNumberToObject(j, "seq", c->seq);
+    add_float(j, "lr", c->lr);
+    add_float(j, "min_lr", c->min_lr);
+    cJSON_AddNumberToObject(j, "warmup_steps", (double)c->warmup_steps);
+    add_float(j, "beta1", c->beta1);
+    add_float(j, "beta2", c->beta2);
+    add_float(j, "eps", c->eps);
+    add_float(j, "weight_decay", c->weight_decay);
+    add_float(j, "clip", c->clip);
+    add_hex(j, "seed", c->seed);
+    cJSON_AddBoolToObject(j, "router_tuning", c->router_tuning);
+    cJSON_AddNumberToObject(j, "log_every", (double)c->log_every);
+    cJSON_AddNumberToObject(j, "ckpt_every", (double)c->ckpt_every);
+    cJSON *st = cJSON_AddObjectToObject(root, "state");
+    cJSON_AddNumberToObject(st, "step", (double)pos->step);
+    add_hex(st, "sampler_rng", pos->sampler_rng);
+    add_hex(st, "model_rng", pos->model_rng);
+    return amod_json_write(path, root, err);
+}
+
+static const cJSON *item(const char *path, const cJSON *obj, const char *key, int string, amod_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || (string ? !cJSON_IsString(v) : !cJSON_IsNumber(v) && !cJSON_IsBool(v))) {
+        amod_fail(err, "%s: missing or malformed \"%s\"", path, key);
+        return NULL;
+    }
+    return v;
+}
+
+static int get_num(const char *path, const cJSON *obj, const char *key, double *out, amod_error *err) {
+    const cJSON *v = item(path, obj, key, 0, err);
+    if (!v) return -1;
+    *out = cJSON_IsBool(v) ? (double)cJSON_IsTrue(v) : v->valuedouble;
+    return 0;
+}
+
+static int get_hex(const char *path, const cJSON *obj, const char *key, uint64_t *out, amod_error *err) {
+    const cJSON *v = item(path, obj, key, 1, err);
+    char *end;
+    if (!v) return -1;
+    errno = 0;
+    *out = strtoull(v->valuestring, &end, 16);
+    if (errno || *end || end == v->valuestring) return amod_fail(err, "%s: malformed \"%s\"", path, key);
+    return 0;
+}
+
+/* Fills the run's options (o) and position from trainer.json; o->data is kept when given. */
+static int load_state(const char *path, options *o, char **data, amod_lm_position *pos, amod_error *err) {
+    cJSON *root = amod_json_read_object(path, err);
+    if (!root) return -1;
+    int rc = -1;
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "config");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "state");
+    if (!cJSON_IsString(cmd) || strcmp(cmd->valuestring, "train-lm") || !cJSON_IsObject(j) || !cJSON_IsObject(st)) {
+        amod_fail(err, "%s: not a train-lm checkpoint", path);
+        goto done;
+    }
+    double v[14];
+    static const char *keys[] = {"val_frac", "steps",  "batch", "seq", "lr",   "min_lr",    "warmup_steps",
+                                 "beta1",    "beta2",  "eps",   "weight_decay", "clip", "router_tuning", "log_every"};
+    for (int i = 0; i < 14; i++)
+        if (get_num(path, j, keys[i], &v[i], err)) goto done;
+    double every, step;
+    uint64_t seed;
+    if (get_num(path, j, "ckpt_every", &every, err) || get_hex(path, j, "seed", &seed, err) ||
+        get_num(path, st, "step", &step, err) || get_hex(path, st, "sampler_rng", &pos->sampler_rng, err) ||
+        get_hex(path, st, "model_rng", &pos->model_rng, err))
+        goto done;
+    const cJSON *d = item(path, j, "data", 1, err);
+    if (!d) goto done;
+    if (!o->data && !(*data = strdup(d->valuestring))) {
+        amod_fail(err, "out of memory");
+        goto done;
+    }
+    if (!o->data) o->data = *data;
+    o->val_frac = (float)v[0], o->steps = (long)v[1], o->batch = (long)v[2], o->seq = (long)v[3];
+    o->lr = (float)v[4], o->min_lr_ratio = 0, o->warmup = (long)v[6];
+    o->wd = (float)v[10], o->clip = (float)v[11], o->router_tuning = v[12] != 0, o->seed = (long)seed;
+    if (!o->log_set) o->log_every = (long)v[13];
+    if (!o->ckpt_set) o->ckpt_every = (long)every;
+    o->resume_min_lr = (float)v[5], o->resume_betas[0] = (float)v[7], o->resume_betas[1] = (float)v[8];
+    o->resume_eps = (float)v[9], o->resume_seed = seed;
+    pos->step = (int64_t)step;
+    rc = 0;
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* Rank 0 writes OUT_DIR/last: the model, the optimizer state and trainer.json. */
+static int write_checkpoint(void *ctx, const amod_lm *m, const amod_adamw *opt, const amod_lm_position *pos,
+                            amod_error *err) {
+    const ckpt_ctx *k = ctx;
+    char fresh[4096], file[4200];
+    if (amod_checkpoint_begin(k->o->out, "last", fresh, sizeof fresh, err) || amod_lm_save(m, fresh, err))
+        return -1;
+    snprintf(file, sizeof file, "%s/optimizer.safetensors", fresh);
+    if (amod_adamw_save(opt, file, err)) return -1;
+    snprintf(file, sizeof file, "%s/trainer.json", fresh);
+    if (save_state(file, k->o, k->tc, pos, err) || amod_checkpoint_commit(k->o->out, "last", err)) return -1;
+    return 0;
+}
+
+/* Every rank reads the corpus and builds the model (or reads the checkpoint); rank 0 alone
+ * writes. */
+static int train_and_save(const options *opts, amod_comm *comm, amod_error *err) {
+    options o = *opts;
     unsigned char *bytes = NULL;
+    char *data = NULL, last[4096], optim[4200];
     size_t n = 0, n_train = 0;
-    if (cli_lm_read_corpus(o->data, o->val_frac, &bytes, &n, &n_train, err)) return -1;
-    amod_lm *m = o->init ? amod_lm_load(o->init, err) : amod_lm_create(&o->cfg, (uint64_t)o->seed, err);
+    amod_lm *m = NULL;
+    amod_lm_position pos = {0, 0, 0};
     int rc = -1, root = amod_comm_is_root(comm);
+    int have = amod_checkpoint_dir(o.out, "last", last, sizeof last, err) == 0;
+    if (o.resume) {
+        char state[4200];
+        if (!have) goto done; /* err names the directory */
+        snprintf(state, sizeof state, "%s/trainer.json", last);
+        snprintf(optim, sizeof optim, "%s/optimizer.safetensors", last);
+        if (load_state(state, &o, &data, &pos, err)) goto done;
+    } else if (have) {
+        amod_fail(err, "%s: a run is already there (continue it with --resume, or choose another directory)", o.out);
+        goto done;
+    }
+    memset(err, 0, sizeof *err);
+    if (cli_lm_read_corpus(o.data, o.val_frac, &bytes, &n, &n_train, err)) goto done;
+    if (o.resume) m = amod_lm_load(last, err);
+    else m = o.init ? amod_lm_load(o.init, err) : amod_lm_create(&o.cfg, (uint64_t)o.seed, err);
     if (!m) goto done;
     if (amod_lm_get_config(m)->vocab_size < 256) {
-        amod_fail(err, "%s: a byte-level corpus needs a vocabulary of at least 256 tokens (the model has %d)", o->data,
+        amod_fail(err, "%s: a byte-level corpus needs a vocabulary of at least 256 tokens (the model has %d)", o.data,
                   amod_lm_get_config(m)->vocab_size);
         goto done;
     }
-    if (cli_lm_apply(&o->lm, m, err)) goto done;
-    if (root && mkdir(o->out, 0755) && errno != EEXIST) {
-        amod_fail(err, "%s: cannot create the output directory: %s", o->out, strerror(errno));
+    if (!o.resume && cli_lm_apply(&o.lm, m, err)) goto done;
+    if (root && mkdir(o.out, 0755) && errno != EEXIST) {
+        amod_fail(err, "%s: cannot create the output directory: %s", o.out, strerror(errno));
         goto done;
     }
     amod_lm_train_config tc;
-    train_config(o, comm, &tc);
-    if (amod_lm_train(m, bytes, n_train, &tc, NULL, err)) goto done;
-    rc = root ? amod_lm_save(m, o->out, err) : 0;
-    if (!rc && root) printf("saved %s\n", o->out);
+    train_config(&o, comm, &tc);
+    if (o.resume) {
+        tc.min_lr = o.resume_min_lr, tc.beta1 = o.resume_betas[0], tc.beta2 = o.resume_betas[1];
+        tc.eps = o.resume_eps, tc.seed = o.resume_seed;
+        tc.resume = &pos, tc.resume_optimizer = optim;
+    }
+    ckpt_ctx k = {&o, &tc};
+    tc.checkpoint = write_checkpoint, tc.checkpoint_ctx = &k;
+    amod_lm_train_result res;
+    if (amod_lm_train(m, bytes, n_train, &tc, &res, err)) goto done;
+    if (res.stopped) {
+        if (root)
+            printf("stopped at step %lld; %s/last is kept (continue with --resume)\n", (long long)res.step, o.out);
+        rc = 0;
+        goto done;
+    }
+    rc = root ? amod_lm_save(m, o.out, err) : 0;
+    if (!rc && root) printf("saved %s\n", o.out);
 done:
     amod_lm_free(m);
     free(bytes);
+    free(data);
     return rc;
 }
 

@@ -298,3 +298,7 @@ int amod_lm_tensor_is_router(const amod_lm *m, int i) { return m->pt.tensors[i].
 int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]) { return ptab_shape(&m->pt, i, shape); }
 void amod_lm_zero_grad(amod_lm *m) { ptab_zero_grad(&m->pt); }
 void amod_lm_freeze_base(amod_lm *m, int freeze) { m->freeze_base = !!freeze; }
+
+uint64_t amod_lm_rng_state(const amod_lm *m) { return m->rng.state; }
+
+void amod_lm_set_rng_state(amod_lm *m, uint64_t state) { m->rng.state = state; }

@@ -58,19 +58,18 @@ static int recover(const ckpt_paths *p, amod_error *err) {
     return 0;
 }
 
-int amod_checkpoint_save(const char *run_dir, const char *name, const amod_vit *m, const amod_adamw *opt,
-                         const amod_train_config *cfg, const amod_train_state *st, amod_error *err) {
+int amod_checkpoint_begin(const char *run_dir, const char *name, char *fresh, size_t cap, amod_error *err) {
     ckpt_paths p;
-    char file[4096];
     if (paths(run_dir, name, &p, err) || amod_mkdir_p(run_dir, err) || recover(&p, err)) return -1;
     if (remove_flat_dir(p.fresh, err) || remove_flat_dir(p.old, err)) return -1;
     if (mkdir(p.fresh, 0755) != 0) return amod_fail(err, "%s: cannot create: %s", p.fresh, strerror(errno));
-    if (amod_vit_save(m, p.fresh, err)) return -1;
-    if (path_join(file, sizeof file, p.fresh, "optimizer.safetensors", err) ||
-        amod_adamw_save(opt, file, err))
-        return -1;
-    if (path_join(file, sizeof file, p.fresh, "trainer.json", err) || amod_train_state_save(file, cfg, st, err))
-        return -1;
+    if (snprintf(fresh, cap, "%s", p.fresh) >= (int)cap) return amod_fail(err, "%s: path too long", p.fresh);
+    return 0;
+}
+
+int amod_checkpoint_commit(const char *run_dir, const char *name, amod_error *err) {
+    ckpt_paths p;
+    if (paths(run_dir, name, &p, err)) return -1;
     if (is_dir(p.dir) && rename(p.dir, p.old) != 0)
         return amod_fail(err, "%s: cannot move aside: %s", p.dir, strerror(errno));
     if (rename(p.fresh, p.dir) != 0) {
@@ -79,6 +78,18 @@ int amod_checkpoint_save(const char *run_dir, const char *name, const amod_vit *
         return amod_fail(err, "%s: cannot move into place: %s", p.dir, strerror(e));
     }
     return remove_flat_dir(p.old, err);
+}
+
+int amod_checkpoint_save(const char *run_dir, const char *name, const amod_vit *m, const amod_adamw *opt,
+                         const amod_train_config *cfg, const amod_train_state *st, amod_error *err) {
+    char fresh[4096], file[4096];
+    if (amod_checkpoint_begin(run_dir, name, fresh, sizeof fresh, err)) return -1;
+    if (amod_vit_save(m, fresh, err)) return -1;
+    if (path_join(file, sizeof file, fresh, "optimizer.safetensors", err) || amod_adamw_save(opt, file, err))
+        return -1;
+    if (path_join(file, sizeof file, fresh, "trainer.json", err) || amod_train_state_save(file, cfg, st, err))
+        return -1;
+    return amod_checkpoint_commit(run_dir, name, err);
 }
 
 int amod_checkpoint_dir(const char *run_dir, const char *name, char *out, size_t cap, amod_error *err) {

@@ -17,6 +17,12 @@
 int amod_checkpoint_save(const char *run_dir, const char *name, const amod_vit *m, const amod_adamw *opt,
                          const amod_train_config *cfg, const amod_train_state *st, amod_error *err);
 
+/* The directory swap on its own, for any kind of checkpoint (the language-model trainer's
+ * too): begin makes an empty RUN/NAME.new (clearing leftovers) and writes its path into
+ * fresh; the caller fills it; commit swaps it in as RUN/NAME. */
+int amod_checkpoint_begin(const char *run_dir, const char *name, char *fresh, size_t cap, amod_error *err);
+int amod_checkpoint_commit(const char *run_dir, const char *name, amod_error *err);
+
 /* Writes RUN/NAME into out after finishing a swap a crash interrupted; fails, naming the
  * run, when there is no such checkpoint. */
 int amod_checkpoint_dir(const char *run_dir, const char *name, char *out, size_t cap, amod_error *err);

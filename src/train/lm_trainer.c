@@ -47,8 +47,12 @@ typedef struct {
 } lm_trainer;
 
 static int check_config(const amod_lm_train_config *c, const amod_lm *m, size_t n_train, amod_error *err) {
-    if (c->steps < 0 || c->batch < 1 || c->seq < 2 || c->warmup_steps < 0 || c->log_every < 0)
-        return amod_fail(err, "steps, warmup and log_every must be >= 0, batch >= 1, seq >= 2");
+    if (c->steps < 0 || c->batch < 1 || c->seq < 2 || c->warmup_steps < 0 || c->log_every < 0 ||
+        c->max_steps < 0 || c->ckpt_every < 0)
+        return amod_fail(err, "steps, warmup, log_every, max_steps and ckpt_every must be >= 0, batch >= 1, seq >= 2");
+    if (c->resume && (c->resume->step < 0 || c->resume->step > c->steps))
+        return amod_fail(err, "the checkpoint's step %lld is outside the run's %lld steps",
+                         (long long)c->resume->step, (long long)c->steps);
     if (!(c->lr > 0) || !(c->min_lr >= 0) || !(c->weight_decay >= 0) || !(c->clip >= 0) || !isfinite(c->clip))
         return amod_fail(err, "lr must be > 0, min_lr, weight decay and clip finite and >= 0");
     if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->eps > 0))
@@ -190,10 +194,20 @@ static void log_line(lm_trainer *t, int64_t s, const double metrics[3], float lr
     fflush(f);
 }
 
-static int loop(lm_trainer *t, amod_lm_train_result *res, amod_error *err) {
+/* Rank 0 writes the checkpoint after s steps. */
+static int checkpoint(lm_trainer *t, int64_t s, amod_error *err) {
+    if (!t->root || !t->cfg->checkpoint) return 0;
+    amod_lm_position pos = {s, t->rng.state, amod_lm_rng_state(t->m)};
+    return t->cfg->checkpoint(t->cfg->checkpoint_ctx, t->m, &t->opt, &pos, err);
+}
+
+static int loop(lm_trainer *t, int64_t start, amod_lm_train_result *res, amod_error *err) {
     const amod_lm_train_config *c = t->cfg;
+    const int64_t end = c->max_steps > 0 && c->max_steps < c->steps ? c->max_steps : c->steps;
+    int64_t saved = start;
+    res->step = start;
     t->t0 = now();
-    for (int64_t s = 0; s < c->steps; s++) {
+    for (int64_t s = start; s < end; s++) {
         double metrics[3] = {0, 0, 0};
         float lr = 0;
         if (step(t, s, metrics, &lr, err)) return -1;
@@ -209,7 +223,14 @@ static int loop(lm_trainer *t, amod_lm_train_result *res, amod_error *err) {
         } else if (last) {
             res->last_loss = t->sum_loss / (double)t->n_loss;
         }
+        res->step = s + 1;
+        if (c->ckpt_every > 0 && (s + 1) % c->ckpt_every == 0) {
+            if (checkpoint(t, s + 1, err)) return -1;
+            saved = s + 1;
+        }
     }
+    res->stopped = end < c->steps && start < end;
+    if (saved != end && (c->ckpt_every > 0 || res->stopped || c->resume) && checkpoint(t, end, err)) return -1;
     return 0;
 }
 
@@ -236,6 +257,16 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
     amod_lm_freeze_base(m, cfg->router_tuning);
     double t_start = now();
     int rc = setup_optimizer(&t, err);
+    int64_t start = 0;
+    if (!rc && cfg->resume) {
+        start = cfg->resume->step;
+        t.rng.state = cfg->resume->sampler_rng;
+        amod_lm_set_rng_state(m, cfg->resume->model_rng);
+        rc = amod_adamw_load(&t.opt, cfg->resume_optimizer, err);
+        if (!rc && t.opt.step != start)
+            rc = amod_fail(err, "%s: the optimizer took %lld steps, the trainer state says %lld", cfg->resume_optimizer,
+                           (long long)t.opt.step, (long long)start);
+    }
     if (!rc) rc = check_ranks(&t, err);
     if (!rc) rc = (t.ids = amod_alloc((size_t)t.local * cfg->seq * sizeof *t.ids, err)) ? 0 : -1;
     if (!rc) {
@@ -243,11 +274,12 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
         if (t.root && cfg->log) {
             fprintf(cfg->log, "training %zu of %zu parameters, %lld steps of %d x %d bytes", t.opt.n,
                     amod_lm_num_params(m), (long long)cfg->steps, cfg->batch, cfg->seq);
+            if (start > 0) fprintf(cfg->log, ", resuming after step %lld", (long long)start);
             if (t.comm->size > 1) fprintf(cfg->log, " (%d ranks of %d sequences)", t.comm->size, t.local);
             fprintf(cfg->log, "\n");
             fflush(cfg->log);
         }
-        rc = loop(&t, res, err);
+        rc = loop(&t, start, res, err);
     }
     res->elapsed = now() - t_start;
     free(t.ids);

@@ -18,6 +18,14 @@
 
 #include "amod/lm.h"
 #include "core/comm.h"
+#include "train/optim.h"
+
+/* Where a run stands after `step` updates: the window sampler's and the model's (random
+ * router) generators. With the optimizer state and the weights, all a resumed run needs. */
+typedef struct amod_lm_position {
+    int64_t step;
+    uint64_t sampler_rng, model_rng;
+} amod_lm_position;
 
 typedef struct amod_lm_train_config {
     int64_t steps;         /* optimisation steps */
@@ -35,12 +43,25 @@ typedef struct amod_lm_train_config {
     int64_t log_every;     /* steps between progress lines (and a line at the end); 0: none */
     FILE *log;             /* where rank 0 prints them; NULL: nowhere */
     amod_comm *comm;       /* NULL: one process */
+    int64_t max_steps;     /* stop after this many steps in all (schedule unchanged); 0: run to steps */
+    int64_t ckpt_every;    /* steps between checkpoints; 0: only when max_steps stops the run */
+    /* Writes a checkpoint (rank 0 only calls it): every ckpt_every steps, at the end when
+     * ckpt_every > 0 or the run was resumed, and when max_steps stops the run. NULL: no checkpoints. */
+    int (*checkpoint)(void *ctx, const amod_lm *m, const amod_adamw *opt, const amod_lm_position *pos,
+                      amod_error *err);
+    void *checkpoint_ctx;
+    /* Resuming: the position to continue from and the optimizer state file saved with it
+     * (the weights are the model's own); NULL: a fresh run. */
+    const amod_lm_position *resume;
+    const char *resume_optimizer;
 } amod_lm_train_config;
 
 typedef struct amod_lm_train_result {
     size_t trainable;      /* parameters updated */
     double last_loss;      /* mean training loss over the last logging window */
     double elapsed;        /* seconds */
+    int64_t step;          /* steps taken in all when it returned */
+    int stopped;           /* max_steps stopped it before the last step */
 } amod_lm_train_result;
 
 /* 1000 steps of 16 x 128 bytes, lr 1e-3 with 100 warmup steps decaying to 1e-4, AdamW betas

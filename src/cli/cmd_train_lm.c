@@ -167,17 +167,6 @@ typedef struct {
     const amod_lm_train_config *tc;
 } ckpt_ctx;
 
-static void add_float(cJSON *obj, const char *key, float v) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.9g", (double)v);
-    cJSON_AddNumberToObject(obj, key, strtod(buf, NULL));
-}
-
-static void add_hex(cJSON *obj, const char *key, uint64_t v) {
-    char buf[24];
-    snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
-    cJSON_AddStringToObject(obj, key, buf);
-}
 
 static int save_state(const char *path, const options *o, const amod_lm_train_config *c, const amod_lm_position *pos,
                       amod_error *err) {
@@ -187,26 +176,26 @@ static int save_state(const char *path, const options *o, const amod_lm_train_co
     cJSON_AddStringToObject(root, "command", "train-lm");
     cJSON *j = cJSON_AddObjectToObject(root, "config");
     cJSON_AddStringToObject(j, "data", o->data);
-    add_float(j, "val_frac", o->val_frac);
+    amod_json_add_float(j, "val_frac", o->val_frac);
     cJSON_AddNumberToObject(j, "steps", (double)c->steps);
     cJSON_AddNumberToObject(j, "batch", c->batch);
     cJSON_AddNumberToObject(j, "seq", c->seq);
-    add_float(j, "lr", c->lr);
-    add_float(j, "min_lr", c->min_lr);
+    amod_json_add_float(j, "lr", c->lr);
+    amod_json_add_float(j, "min_lr", c->min_lr);
     cJSON_AddNumberToObject(j, "warmup_steps", (double)c->warmup_steps);
-    add_float(j, "beta1", c->beta1);
-    add_float(j, "beta2", c->beta2);
-    add_float(j, "eps", c->eps);
-    add_float(j, "weight_decay", c->weight_decay);
-    add_float(j, "clip", c->clip);
-    add_hex(j, "seed", c->seed);
+    amod_json_add_float(j, "beta1", c->beta1);
+    amod_json_add_float(j, "beta2", c->beta2);
+    amod_json_add_float(j, "eps", c->eps);
+    amod_json_add_float(j, "weight_decay", c->weight_decay);
+    amod_json_add_float(j, "clip", c->clip);
+    amod_json_add_hex64(j, "seed", c->seed);
     cJSON_AddBoolToObject(j, "router_tuning", c->router_tuning);
     cJSON_AddNumberToObject(j, "log_every", (double)c->log_every);
     cJSON_AddNumberToObject(j, "ckpt_every", (double)c->ckpt_every);
     cJSON *st = cJSON_AddObjectToObject(root, "state");
     cJSON_AddNumberToObject(st, "step", (double)pos->step);
-    add_hex(st, "sampler_rng", pos->sampler_rng);
-    add_hex(st, "model_rng", pos->model_rng);
+    amod_json_add_hex64(st, "sampler_rng", pos->sampler_rng);
+    amod_json_add_hex64(st, "model_rng", pos->model_rng);
     return amod_json_write(path, root, err);
 }
 
@@ -228,11 +217,8 @@ static int get_num(const char *path, const cJSON *obj, const char *key, double *
 
 static int get_hex(const char *path, const cJSON *obj, const char *key, uint64_t *out, amod_error *err) {
     const cJSON *v = item(path, obj, key, 1, err);
-    char *end;
     if (!v) return -1;
-    errno = 0;
-    *out = strtoull(v->valuestring, &end, 16);
-    if (errno || *end || end == v->valuestring) return amod_fail(err, "%s: malformed \"%s\"", path, key);
+    if (amod_json_hex64(v, out)) return amod_fail(err, "%s: malformed \"%s\"", path, key);
     return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "io/json.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,4 +73,24 @@ int amod_json_write(const char *path, cJSON *root, amod_error *err) {
     int rc = amod_write_file_atomic(path, text, strlen(text), err);
     free(text);
     return rc;
+}
+
+void amod_json_add_float(cJSON *obj, const char *key, float v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", (double)v);
+    cJSON_AddNumberToObject(obj, key, strtod(buf, NULL));
+}
+
+void amod_json_add_hex64(cJSON *obj, const char *key, uint64_t v) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
+    cJSON_AddStringToObject(obj, key, buf);
+}
+
+int amod_json_hex64(const cJSON *v, uint64_t *out) {
+    if (!cJSON_IsString(v) || strncmp(v->valuestring, "0x", 2)) return -1;
+    const char *digits = v->valuestring + 2;
+    if (!*digits || strlen(digits) > 16 || strspn(digits, "0123456789abcdefABCDEF") != strlen(digits)) return -1;
+    *out = strtoull(digits, NULL, 16);
+    return 0;
 }

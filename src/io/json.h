@@ -3,6 +3,7 @@
 #define AMOD_IO_JSON_H
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 
 #include "amod/amod.h"
 
@@ -12,6 +13,12 @@
 cJSON *amod_json_read_object(const char *path, amod_error *err);
 /* The same for text in memory; name is used in messages. */
 cJSON *amod_json_parse_object(const char *name, const char *text, size_t size, amod_error *err);
+/* A float as the shortest decimal that reads back to it (0.001, not 0.0010000000474974513). */
+void amod_json_add_float(cJSON *obj, const char *key, float v);
+/* A 64-bit value (seed, generator state) as a hex string "0x...": JSON numbers are doubles. */
+void amod_json_add_hex64(cJSON *obj, const char *key, uint64_t v);
+/* Reads such a string back; -1 when v is not one. */
+int amod_json_hex64(const cJSON *v, uint64_t *out);
 /* Writes root, indented, to path (tmp + rename) and deletes root. */
 int amod_json_write(const char *path, cJSON *root, amod_error *err);
 

@@ -24,18 +24,6 @@ void amod_train_config_default(amod_train_config *cfg) {
     cfg->log_every = 50;
 }
 
-/* A float as the shortest decimal that reads back to it (0.001, not 0.0010000000474974513). */
-static void add_float(cJSON *obj, const char *key, float v) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.9g", (double)v);
-    cJSON_AddNumberToObject(obj, key, strtod(buf, NULL));
-}
-
-static void add_hex(cJSON *obj, const char *key, uint64_t v) {
-    char buf[24];
-    snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
-    cJSON_AddStringToObject(obj, key, buf);
-}
 
 int amod_train_state_save(const char *path, const amod_train_config *cfg, const amod_train_state *st,
                           amod_error *err) {
@@ -46,15 +34,15 @@ int amod_train_state_save(const char *path, const amod_train_config *cfg, const 
     cJSON_AddStringToObject(c, "data_dir", cfg->data_dir);
     cJSON_AddNumberToObject(c, "epochs", cfg->epochs);
     cJSON_AddNumberToObject(c, "batch_size", cfg->batch_size);
-    add_float(c, "lr", cfg->lr);
-    add_float(c, "min_lr", cfg->min_lr);
+    amod_json_add_float(c, "lr", cfg->lr);
+    amod_json_add_float(c, "min_lr", cfg->min_lr);
     cJSON_AddNumberToObject(c, "warmup_steps", (double)cfg->warmup_steps);
-    add_float(c, "weight_decay", cfg->weight_decay);
-    add_float(c, "beta1", cfg->beta1);
-    add_float(c, "beta2", cfg->beta2);
-    add_float(c, "eps", cfg->eps);
-    add_float(c, "clip", cfg->clip);
-    add_hex(c, "seed", cfg->seed);
+    amod_json_add_float(c, "weight_decay", cfg->weight_decay);
+    amod_json_add_float(c, "beta1", cfg->beta1);
+    amod_json_add_float(c, "beta2", cfg->beta2);
+    amod_json_add_float(c, "eps", cfg->eps);
+    amod_json_add_float(c, "clip", cfg->clip);
+    amod_json_add_hex64(c, "seed", cfg->seed);
     cJSON_AddNumberToObject(c, "crop_padding", cfg->crop_padding);
     cJSON_AddBoolToObject(c, "hflip", cfg->hflip);
     cJSON_AddNumberToObject(c, "eval_every", cfg->eval_every);
@@ -63,8 +51,8 @@ int amod_train_state_save(const char *path, const amod_train_config *cfg, const 
     cJSON_AddNumberToObject(s, "step", (double)st->step);
     cJSON_AddNumberToObject(s, "epoch", (double)st->loader.epoch);
     cJSON_AddNumberToObject(s, "epoch_pos", (double)st->loader.pos);
-    add_hex(s, "loader_seed", st->loader.seed);
-    add_hex(s, "model_rng", st->model_rng);
+    amod_json_add_hex64(s, "loader_seed", st->loader.seed);
+    amod_json_add_hex64(s, "model_rng", st->model_rng);
     cJSON_AddNumberToObject(s, "loss_sum", st->loss_sum);
     cJSON_AddNumberToObject(s, "loss_steps", (double)st->loss_steps);
     cJSON_AddNumberToObject(s, "best_acc", st->best_acc);
@@ -121,9 +109,7 @@ static int get_float(const reader *r, const char *key, double lo, double hi, flo
 static int get_hex(const reader *r, const char *key, uint64_t *out) {
     const cJSON *v = item(r, key);
     if (!v) return -1;
-    char *end = NULL;
-    if (cJSON_IsString(v) && !strncmp(v->valuestring, "0x", 2)) *out = strtoull(v->valuestring + 2, &end, 16);
-    if (!end || end == v->valuestring + 2 || *end)
+    if (amod_json_hex64(v, out))
         return amod_fail(r->err, "%s: %s.%s must be a hex string \"0x...\"", r->path, r->section, key);
     return 0;
 }

@@ -3,6 +3,15 @@
 
 #include "kernels/kernels.h"
 
+/* log(sum_i exp(z_i)) of one row, shifted by its maximum so no exp overflows. */
+static double log_sum_exp(const float *z, int K) {
+    float mx = z[0];
+    for (int i = 1; i < K; i++) mx = z[i] > mx ? z[i] : mx;
+    double sum = 0.0;
+    for (int i = 0; i < K; i++) sum += exp((double)(z[i] - mx));
+    return mx + log(sum);
+}
+
 int cross_entropy(float *loss, float *dlogits, const float *logits, const int64_t *labels, int B,
                   int K) {
     double total = 0.0;
@@ -10,11 +19,7 @@ int cross_entropy(float *loss, float *dlogits, const float *logits, const int64_
         if (labels[b] < 0 || labels[b] >= K) return -1;
     for (int b = 0; b < B; b++) {
         const float *z = logits + (size_t)b * K;
-        float mx = z[0];
-        for (int i = 1; i < K; i++) mx = z[i] > mx ? z[i] : mx;
-        double sum = 0.0;
-        for (int i = 0; i < K; i++) sum += exp((double)(z[i] - mx));
-        double lse = mx + log(sum);
+        double lse = log_sum_exp(z, K);
         total += lse - z[labels[b]];
         if (dlogits) {
             float *d = dlogits + (size_t)b * K;
@@ -29,10 +34,6 @@ int cross_entropy(float *loss, float *dlogits, const float *logits, const int64_
 void cross_entropy_rows(float *losses, const float *logits, const int64_t *labels, int B, int K) {
     for (int b = 0; b < B; b++) {
         const float *z = logits + (size_t)b * K;
-        float mx = z[0];
-        for (int i = 1; i < K; i++) mx = z[i] > mx ? z[i] : mx;
-        double sum = 0.0;
-        for (int i = 0; i < K; i++) sum += exp((double)(z[i] - mx));
-        losses[b] = (float)(mx + log(sum) - z[labels[b]]);
+        losses[b] = (float)(log_sum_exp(z, K) - z[labels[b]]);
     }
 }

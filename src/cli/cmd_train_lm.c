@@ -3,7 +3,6 @@
  * train/lm_trainer.c; this file reads the options and the corpus and writes the model. Under
  * mpirun the training is data-parallel (docs/DISTRIBUTED.md). */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +13,8 @@
 #include "cli/commands.h"
 #include "core/comm.h"
 #include "core/error.h"
-#include "io/json.h"
 #include "train/checkpoint.h"
+#include "train/lm_state.h"
 #include "train/lm_trainer.h"
 
 static const char *CMD = "train-lm";
@@ -58,8 +57,6 @@ typedef struct {
     long steps, batch, seq, warmup, seed, log_every, threads, ckpt_every, max_steps;
     float lr, min_lr_ratio, wd, clip, val_frac;
     int router_tuning, check_ranks, resume, log_set, ckpt_set;
-    float resume_min_lr, resume_betas[2], resume_eps; /* read from a checkpoint */
-    uint64_t resume_seed;
     const char *fixed; /* the first option that sets the run (model, training): not with --resume */
     cli_lm_opts lm;
 } options;
@@ -159,124 +156,26 @@ static void train_config(const options *o, amod_comm *comm, amod_lm_train_config
     c->ckpt_every = o->ckpt_every, c->max_steps = o->max_steps;
 }
 
-/* ---- OUT_DIR/last/trainer.json: {"format": 1, "command": "train-lm", "config": {...},
- * "state": {...}}; floats as their shortest decimal, 64-bit values as hex strings. ---- */
-
+/* What the checkpoint callback needs besides the model, optimizer and position. */
 typedef struct {
-    const options *o;
+    const char *out, *data;
+    float val_frac;
     const amod_lm_train_config *tc;
 } ckpt_ctx;
-
-
-static int save_state(const char *path, const options *o, const amod_lm_train_config *c, const amod_lm_position *pos,
-                      amod_error *err) {
-    cJSON *root = cJSON_CreateObject();
-    if (!root) return amod_fail(err, "out of memory");
-    cJSON_AddNumberToObject(root, "format", 1);
-    cJSON_AddStringToObject(root, "command", "train-lm");
-    cJSON *j = cJSON_AddObjectToObject(root, "config");
-    cJSON_AddStringToObject(j, "data", o->data);
-    amod_json_add_float(j, "val_frac", o->val_frac);
-    cJSON_AddNumberToObject(j, "steps", (double)c->steps);
-    cJSON_AddNumberToObject(j, "batch", c->batch);
-    cJSON_AddNumberToObject(j, "seq", c->seq);
-    amod_json_add_float(j, "lr", c->lr);
-    amod_json_add_float(j, "min_lr", c->min_lr);
-    cJSON_AddNumberToObject(j, "warmup_steps", (double)c->warmup_steps);
-    amod_json_add_float(j, "beta1", c->beta1);
-    amod_json_add_float(j, "beta2", c->beta2);
-    amod_json_add_float(j, "eps", c->eps);
-    amod_json_add_float(j, "weight_decay", c->weight_decay);
-    amod_json_add_float(j, "clip", c->clip);
-    amod_json_add_hex64(j, "seed", c->seed);
-    cJSON_AddBoolToObject(j, "router_tuning", c->router_tuning);
-    cJSON_AddNumberToObject(j, "log_every", (double)c->log_every);
-    cJSON_AddNumberToObject(j, "ckpt_every", (double)c->ckpt_every);
-    cJSON *st = cJSON_AddObjectToObject(root, "state");
-    cJSON_AddNumberToObject(st, "step", (double)pos->step);
-    amod_json_add_hex64(st, "sampler_rng", pos->sampler_rng);
-    amod_json_add_hex64(st, "model_rng", pos->model_rng);
-    return amod_json_write(path, root, err);
-}
-
-static const cJSON *item(const char *path, const cJSON *obj, const char *key, int string, amod_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!v || (string ? !cJSON_IsString(v) : !cJSON_IsNumber(v) && !cJSON_IsBool(v))) {
-        amod_fail(err, "%s: missing or malformed \"%s\"", path, key);
-        return NULL;
-    }
-    return v;
-}
-
-static int get_num(const char *path, const cJSON *obj, const char *key, double *out, amod_error *err) {
-    const cJSON *v = item(path, obj, key, 0, err);
-    if (!v) return -1;
-    *out = cJSON_IsBool(v) ? (double)cJSON_IsTrue(v) : v->valuedouble;
-    return 0;
-}
-
-static int get_hex(const char *path, const cJSON *obj, const char *key, uint64_t *out, amod_error *err) {
-    const cJSON *v = item(path, obj, key, 1, err);
-    if (!v) return -1;
-    if (amod_json_hex64(v, out)) return amod_fail(err, "%s: malformed \"%s\"", path, key);
-    return 0;
-}
-
-/* Fills the run's options (o) and position from trainer.json; o->data is kept when given. */
-static int load_state(const char *path, options *o, char **data, amod_lm_position *pos, amod_error *err) {
-    cJSON *root = amod_json_read_object(path, err);
-    if (!root) return -1;
-    int rc = -1;
-    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "config");
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "state");
-    if (!cJSON_IsString(cmd) || strcmp(cmd->valuestring, "train-lm") || !cJSON_IsObject(j) || !cJSON_IsObject(st)) {
-        amod_fail(err, "%s: not a train-lm checkpoint", path);
-        goto done;
-    }
-    double v[14];
-    static const char *keys[] = {"val_frac", "steps",  "batch", "seq", "lr",   "min_lr",    "warmup_steps",
-                                 "beta1",    "beta2",  "eps",   "weight_decay", "clip", "router_tuning", "log_every"};
-    for (int i = 0; i < 14; i++)
-        if (get_num(path, j, keys[i], &v[i], err)) goto done;
-    double every, step;
-    uint64_t seed;
-    if (get_num(path, j, "ckpt_every", &every, err) || get_hex(path, j, "seed", &seed, err) ||
-        get_num(path, st, "step", &step, err) || get_hex(path, st, "sampler_rng", &pos->sampler_rng, err) ||
-        get_hex(path, st, "model_rng", &pos->model_rng, err))
-        goto done;
-    const cJSON *d = item(path, j, "data", 1, err);
-    if (!d) goto done;
-    if (!o->data && !(*data = strdup(d->valuestring))) {
-        amod_fail(err, "out of memory");
-        goto done;
-    }
-    if (!o->data) o->data = *data;
-    o->val_frac = (float)v[0], o->steps = (long)v[1], o->batch = (long)v[2], o->seq = (long)v[3];
-    o->lr = (float)v[4], o->min_lr_ratio = 0, o->warmup = (long)v[6];
-    o->wd = (float)v[10], o->clip = (float)v[11], o->router_tuning = v[12] != 0, o->seed = (long)seed;
-    if (!o->log_set) o->log_every = (long)v[13];
-    if (!o->ckpt_set) o->ckpt_every = (long)every;
-    o->resume_min_lr = (float)v[5], o->resume_betas[0] = (float)v[7], o->resume_betas[1] = (float)v[8];
-    o->resume_eps = (float)v[9], o->resume_seed = seed;
-    pos->step = (int64_t)step;
-    rc = 0;
-done:
-    cJSON_Delete(root);
-    return rc;
-}
 
 /* Rank 0 writes OUT_DIR/last: the model, the optimizer state and trainer.json. */
 static int write_checkpoint(void *ctx, const amod_lm *m, const amod_adamw *opt, const amod_lm_position *pos,
                             amod_error *err) {
     const ckpt_ctx *k = ctx;
     char fresh[4096], file[4200];
-    if (amod_checkpoint_begin(k->o->out, "last", fresh, sizeof fresh, err) || amod_lm_save(m, fresh, err))
+    if (amod_checkpoint_begin(k->out, "last", fresh, sizeof fresh, err) || amod_lm_save(m, fresh, err))
         return -1;
     snprintf(file, sizeof file, "%s/optimizer.safetensors", fresh);
     if (amod_adamw_save(opt, file, err)) return -1;
     snprintf(file, sizeof file, "%s/trainer.json", fresh);
-    if (save_state(file, k->o, k->tc, pos, err) || amod_checkpoint_commit(k->o->out, "last", err)) return -1;
+    if (amod_lm_train_state_save(file, k->data, k->val_frac, k->tc, pos, err) ||
+        amod_checkpoint_commit(k->out, "last", err))
+        return -1;
     return 0;
 }
 
@@ -285,18 +184,24 @@ static int write_checkpoint(void *ctx, const amod_lm *m, const amod_adamw *opt, 
 static int train_and_save(const options *opts, amod_comm *comm, amod_error *err) {
     options o = *opts;
     unsigned char *bytes = NULL;
-    char *data = NULL, last[4096], optim[4200];
+    char saved_data[4096], last[4096], optim[4200];
     size_t n = 0, n_train = 0;
     amod_lm *m = NULL;
     amod_lm_position pos = {0, 0, 0};
+    amod_lm_train_config tc;
+    train_config(&o, comm, &tc);
     int rc = -1, root = amod_comm_is_root(comm);
     int have = amod_checkpoint_dir(o.out, "last", last, sizeof last, err) == 0;
-    if (o.resume) {
+    if (o.resume) { /* the run's own settings; only the knobs allowed with --resume may differ */
         char state[4200];
         if (!have) goto done; /* err names the directory */
         snprintf(state, sizeof state, "%s/trainer.json", last);
         snprintf(optim, sizeof optim, "%s/optimizer.safetensors", last);
-        if (load_state(state, &o, &data, &pos, err)) goto done;
+        if (amod_lm_train_state_load(state, saved_data, sizeof saved_data, &o.val_frac, &tc, &pos, err)) goto done;
+        if (!o.data) o.data = saved_data;
+        if (o.log_set) tc.log_every = o.log_every;
+        if (o.ckpt_set) tc.ckpt_every = o.ckpt_every;
+        tc.resume = &pos, tc.resume_optimizer = optim;
     } else if (have) {
         amod_fail(err, "%s: a run is already there (continue it with --resume, or choose another directory)", o.out);
         goto done;
@@ -316,14 +221,7 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
         amod_fail(err, "%s: cannot create the output directory: %s", o.out, strerror(errno));
         goto done;
     }
-    amod_lm_train_config tc;
-    train_config(&o, comm, &tc);
-    if (o.resume) {
-        tc.min_lr = o.resume_min_lr, tc.beta1 = o.resume_betas[0], tc.beta2 = o.resume_betas[1];
-        tc.eps = o.resume_eps, tc.seed = o.resume_seed;
-        tc.resume = &pos, tc.resume_optimizer = optim;
-    }
-    ckpt_ctx k = {&o, &tc};
+    ckpt_ctx k = {o.out, o.data, o.val_frac, &tc};
     tc.checkpoint = write_checkpoint, tc.checkpoint_ctx = &k;
     amod_lm_train_result res;
     if (amod_lm_train(m, bytes, n_train, &tc, &res, err)) goto done;
@@ -338,7 +236,6 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
 done:
     amod_lm_free(m);
     free(bytes);
-    free(data);
     return rc;
 }
 

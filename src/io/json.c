@@ -1,6 +1,7 @@
 #include "io/json.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,3 +95,66 @@ int amod_json_hex64(const cJSON *v, uint64_t *out) {
     *out = strtoull(digits, NULL, 16);
     return 0;
 }
+
+static const cJSON *field(const amod_json_fields *r, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (!v) amod_fail(r->err, "%s: %s.%s is missing", r->path, r->section, key);
+    return v;
+}
+
+int amod_json_field_num(const amod_json_fields *r, const char *key, double lo, double hi, double *out) {
+    const cJSON *v = field(r, key);
+    if (!v) return -1;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
+        return amod_fail(r->err, "%s: %s.%s must be a number in [%g, %g]", r->path, r->section, key, lo, hi);
+    *out = v->valuedouble;
+    return 0;
+}
+
+int amod_json_field_i64(const amod_json_fields *r, const char *key, int64_t lo, int64_t hi, int64_t *out) {
+    double d = 0;
+    if (amod_json_field_num(r, key, (double)lo, (double)hi, &d)) return -1;
+    if (d != floor(d)) return amod_fail(r->err, "%s: %s.%s must be an integer", r->path, r->section, key);
+    *out = (int64_t)d;
+    return 0;
+}
+
+int amod_json_field_int(const amod_json_fields *r, const char *key, int lo, int hi, int *out) {
+    int64_t v = 0;
+    if (amod_json_field_i64(r, key, lo, hi, &v)) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int amod_json_field_float(const amod_json_fields *r, const char *key, double lo, double hi, float *out) {
+    double d = 0;
+    if (amod_json_field_num(r, key, lo, hi, &d)) return -1;
+    *out = (float)d;
+    return 0;
+}
+
+int amod_json_field_hex64(const amod_json_fields *r, const char *key, uint64_t *out) {
+    const cJSON *v = field(r, key);
+    if (!v) return -1;
+    if (amod_json_hex64(v, out))
+        return amod_fail(r->err, "%s: %s.%s must be a hex string \"0x...\"", r->path, r->section, key);
+    return 0;
+}
+
+int amod_json_field_bool(const amod_json_fields *r, const char *key, int *out) {
+    const cJSON *v = field(r, key);
+    if (!v) return -1;
+    if (!cJSON_IsBool(v)) return amod_fail(r->err, "%s: %s.%s must be true or false", r->path, r->section, key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+int amod_json_field_str(const amod_json_fields *r, const char *key, char *out, size_t cap) {
+    const cJSON *v = field(r, key);
+    if (!v) return -1;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
+        return amod_fail(r->err, "%s: %s.%s must be a string shorter than %zu bytes", r->path, r->section, key, cap);
+    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+    return 0;
+}
+

@@ -61,105 +61,35 @@ int amod_train_state_save(const char *path, const amod_train_config *cfg, const 
     return amod_json_write(path, root, err);
 }
 
-/* Readers: each fails naming the file and the key. */
-typedef struct {
-    const char *path;
-    const cJSON *obj;
-    const char *section;
-    amod_error *err;
-} reader;
-
-static const cJSON *item(const reader *r, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
-    if (!v) amod_fail(r->err, "%s: %s.%s is missing", r->path, r->section, key);
-    return v;
-}
-
-static int get_num(const reader *r, const char *key, double lo, double hi, double *out) {
-    const cJSON *v = item(r, key);
-    if (!v) return -1;
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
-        return amod_fail(r->err, "%s: %s.%s must be a number in [%g, %g]", r->path, r->section, key, lo, hi);
-    *out = v->valuedouble;
-    return 0;
-}
-
-static int get_i64(const reader *r, const char *key, int64_t lo, int64_t hi, int64_t *out) {
-    double d = 0;
-    if (get_num(r, key, (double)lo, (double)hi, &d)) return -1;
-    if (d != floor(d)) return amod_fail(r->err, "%s: %s.%s must be an integer", r->path, r->section, key);
-    *out = (int64_t)d;
-    return 0;
-}
-
-static int get_int(const reader *r, const char *key, int lo, int hi, int *out) {
-    int64_t v;
-    if (get_i64(r, key, lo, hi, &v)) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int get_float(const reader *r, const char *key, double lo, double hi, float *out) {
-    double d = 0;
-    if (get_num(r, key, lo, hi, &d)) return -1;
-    *out = (float)d;
-    return 0;
-}
-
-static int get_hex(const reader *r, const char *key, uint64_t *out) {
-    const cJSON *v = item(r, key);
-    if (!v) return -1;
-    if (amod_json_hex64(v, out))
-        return amod_fail(r->err, "%s: %s.%s must be a hex string \"0x...\"", r->path, r->section, key);
-    return 0;
-}
-
-static int get_bool(const reader *r, const char *key, int *out) {
-    const cJSON *v = item(r, key);
-    if (!v) return -1;
-    if (!cJSON_IsBool(v)) return amod_fail(r->err, "%s: %s.%s must be true or false", r->path, r->section, key);
-    *out = cJSON_IsTrue(v);
-    return 0;
-}
-
-static int get_str(const reader *r, const char *key, char *out, size_t cap) {
-    const cJSON *v = item(r, key);
-    if (!v) return -1;
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
-        return amod_fail(r->err, "%s: %s.%s must be a string shorter than %zu bytes", r->path, r->section, key, cap);
-    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
-    return 0;
-}
-
-static int read_config(const reader *r, amod_train_config *c) {
+static int read_config(const amod_json_fields *r, amod_train_config *c) {
     const double big = 9e15;
-    return get_bool(r, "hflip", &c->hflip) || get_str(r, "dataset", c->dataset, sizeof c->dataset) ||
-                   get_str(r, "data_dir", c->data_dir, sizeof c->data_dir) ||
-                   get_int(r, "epochs", 1, 1000000, &c->epochs) ||
-                   get_int(r, "batch_size", 1, 1 << 20, &c->batch_size) || get_float(r, "lr", 0, 1e30, &c->lr) ||
-                   get_float(r, "min_lr", 0, 1e30, &c->min_lr) ||
-                   get_i64(r, "warmup_steps", 0, (int64_t)big, &c->warmup_steps) ||
-                   get_float(r, "weight_decay", 0, 1e30, &c->weight_decay) ||
-                   get_float(r, "beta1", 0, 1, &c->beta1) || get_float(r, "beta2", 0, 1, &c->beta2) ||
-                   get_float(r, "eps", 0, 1, &c->eps) || get_float(r, "clip", 0, 1e30, &c->clip) ||
-                   get_hex(r, "seed", &c->seed) || get_int(r, "crop_padding", 0, 4096, &c->crop_padding) ||
-                   get_int(r, "eval_every", 1, 1000000, &c->eval_every) ||
-                   get_i64(r, "ckpt_every", 0, (int64_t)big, &c->ckpt_every)
+    return amod_json_field_bool(r, "hflip", &c->hflip) || amod_json_field_str(r, "dataset", c->dataset, sizeof c->dataset) ||
+                   amod_json_field_str(r, "data_dir", c->data_dir, sizeof c->data_dir) ||
+                   amod_json_field_int(r, "epochs", 1, 1000000, &c->epochs) ||
+                   amod_json_field_int(r, "batch_size", 1, 1 << 20, &c->batch_size) || amod_json_field_float(r, "lr", 0, 1e30, &c->lr) ||
+                   amod_json_field_float(r, "min_lr", 0, 1e30, &c->min_lr) ||
+                   amod_json_field_i64(r, "warmup_steps", 0, (int64_t)big, &c->warmup_steps) ||
+                   amod_json_field_float(r, "weight_decay", 0, 1e30, &c->weight_decay) ||
+                   amod_json_field_float(r, "beta1", 0, 1, &c->beta1) || amod_json_field_float(r, "beta2", 0, 1, &c->beta2) ||
+                   amod_json_field_float(r, "eps", 0, 1, &c->eps) || amod_json_field_float(r, "clip", 0, 1e30, &c->clip) ||
+                   amod_json_field_hex64(r, "seed", &c->seed) || amod_json_field_int(r, "crop_padding", 0, 4096, &c->crop_padding) ||
+                   amod_json_field_int(r, "eval_every", 1, 1000000, &c->eval_every) ||
+                   amod_json_field_i64(r, "ckpt_every", 0, (int64_t)big, &c->ckpt_every)
                ? -1
                : 0;
 }
 
-static int read_state(const reader *r, amod_train_state *s) {
+static int read_state(const amod_json_fields *r, amod_train_state *s) {
     const double big = 9e15;
-    return get_i64(r, "step", 0, (int64_t)big, &s->step) ||
-                   get_i64(r, "epoch", 0, (int64_t)big, &s->loader.epoch) ||
-                   get_i64(r, "epoch_pos", 0, (int64_t)big, &s->loader.pos) ||
-                   get_hex(r, "loader_seed", &s->loader.seed) || get_hex(r, "model_rng", &s->model_rng) ||
-                   get_num(r, "loss_sum", -big, big, &s->loss_sum) ||
-                   get_i64(r, "loss_steps", 0, (int64_t)big, &s->loss_steps) ||
-                   get_num(r, "best_acc", -1, 1, &s->best_acc) ||
-                   get_i64(r, "best_epoch", -1, (int64_t)big, &s->best_epoch) ||
-                   get_num(r, "elapsed_s", 0, big, &s->elapsed)
+    return amod_json_field_i64(r, "step", 0, (int64_t)big, &s->step) ||
+                   amod_json_field_i64(r, "epoch", 0, (int64_t)big, &s->loader.epoch) ||
+                   amod_json_field_i64(r, "epoch_pos", 0, (int64_t)big, &s->loader.pos) ||
+                   amod_json_field_hex64(r, "loader_seed", &s->loader.seed) || amod_json_field_hex64(r, "model_rng", &s->model_rng) ||
+                   amod_json_field_num(r, "loss_sum", -big, big, &s->loss_sum) ||
+                   amod_json_field_i64(r, "loss_steps", 0, (int64_t)big, &s->loss_steps) ||
+                   amod_json_field_num(r, "best_acc", -1, 1, &s->best_acc) ||
+                   amod_json_field_i64(r, "best_epoch", -1, (int64_t)big, &s->best_epoch) ||
+                   amod_json_field_num(r, "elapsed_s", 0, big, &s->elapsed)
                ? -1
                : 0;
 }
@@ -178,7 +108,7 @@ int amod_train_state_load(const char *path, amod_train_config *cfg, amod_train_s
     if (!rc) {
         amod_train_config_default(cfg);
         memset(st, 0, sizeof *st);
-        reader rc_ = {path, c, "config", err}, rs = {path, s, "state", err};
+        amod_json_fields rc_ = {path, c, "config", err}, rs = {path, s, "state", err};
         rc = read_config(&rc_, cfg) || read_state(&rs, st) ? -1 : 0;
     }
     cJSON_Delete(root);

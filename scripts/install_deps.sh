@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages amod builds and tests with. Skips apt-get when everything is present.
 set -euo pipefail
+# oneDNN (libdnnl-dev) runs the matrix products; OpenBLAS is the fallback.
 # clang, its sanitizer/libFuzzer runtimes and its OpenMP (libomp) build the fuzzers.
-pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev libpng-dev libjpeg-dev
+pkgs=(build-essential cmake pkg-config libopenblas-dev libdnnl-dev libcjson-dev libpng-dev libjpeg-dev
       clang libclang-rt-14-dev libomp-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do

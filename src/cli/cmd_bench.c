@@ -17,6 +17,7 @@
 #include "core/rng.h"
 #include "core/threads.h"
 #include "io/config.h"
+#include "kernels/gemm.h"
 #include "model/flops.h"
 #include "model/isoflop.h"
 #include "train/optim.h"
@@ -48,8 +49,9 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* Runs in the child: builds the model, times `iters` steps after `warmup`, returns the median. */
-static int measure(const bench_model *bm, int batch, int threads, int train, int warmup, int iters,
-                   double *median_s, amod_error *err) {
+static int measure(const bench_model *bm, const char *gemm, int batch, int threads, int train, int warmup,
+                   int iters, double *median_s, amod_error *err) {
+    if (gemm && amod_gemm_select(gemm, err)) return -1;
     amod_threads_init(threads);
     amod_vit *m = amod_vit_create(&bm->cfg, 1, err);
     if (!m) return -1;
@@ -92,7 +94,8 @@ static int measure(const bench_model *bm, int batch, int threads, int train, int
     return rc;
 }
 
-static bench_result run_isolated(const bench_model *bm, int batch, int threads, int train, int warmup, int iters) {
+static bench_result run_isolated(const bench_model *bm, const char *gemm, int batch, int threads, int train,
+                                 int warmup, int iters) {
     bench_result res = {0};
     int fd[2];
     if (pipe(fd)) return res;
@@ -102,7 +105,7 @@ static bench_result run_isolated(const bench_model *bm, int batch, int threads, 
         close(fd[0]);
         double med = -1;
         amod_error err;
-        if (measure(bm, batch, threads, train, warmup, iters, &med, &err)) {
+        if (measure(bm, gemm, batch, threads, train, warmup, iters, &med, &err)) {
             fprintf(stderr, "amod bench: %s: %s\n", bm->label, err.msg);
             med = -1;
         }
@@ -150,11 +153,13 @@ static int parse_list(const char *s, int *out, int max) {
 static void usage(void) {
     printf("usage: amod bench [--model PRESET|DIR] [--batch 32[,8,...]] [--threads 2[,1]] [--mode infer,train]\n"
            "                  [--capacities 0.5,0.125] [--routers attention,linear] [--no-isoflop]\n"
-           "                  [--warmup 2] [--iters 10] [--json FILE] [--quick]\n\n"
+           "                  [--warmup 2] [--iters 10] [--gemm onednn,openblas] [--json FILE] [--quick]\n\n"
            "Times dense, MoD (each router x capacity, MoD layers 1,3,5,...) and isoFLOP baselines\n"
            "(fewer layers, narrower) with random weights. Prints a markdown table; --json writes JSON.\n"
            "GFLOP/s counts 2 FLOPs per multiply-accumulate (amod flops) and 3 forward passes per\n"
-           "training step. --quick: 1 warm-up, 2 iterations, batch 2 (a smoke test).\n");
+           "training step. --quick: 1 warm-up, 2 iterations, batch 2 (a smoke test).\n"
+           "--gemm: the matrix-product paths to time, each row once per path, alternately (default:\n"
+           "the one amod chose for this CPU, printed in the header).\n");
 }
 
 int amod_cmd_bench(int argc, char **argv) {
@@ -165,6 +170,9 @@ int amod_cmd_bench(int argc, char **argv) {
     int nc = 2;
     amod_router routers[4] = {AMOD_ROUTER_ATTENTION, AMOD_ROUTER_LINEAR};
     int nr = 2;
+    const char *gemms[2] = {NULL, NULL};
+    int ng = 1;
+    char gemm_list[64] = "";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         long n;
@@ -205,6 +213,16 @@ int amod_cmd_bench(int argc, char **argv) {
                     return 2;
                 }
             free(copy);
+        } else if (!strcmp(a, "--gemm")) {
+            ng = 0;
+            snprintf(gemm_list, sizeof gemm_list, "%s", v);
+            for (char *save = NULL, *tok = strtok_r(gemm_list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (strcmp(tok, "onednn") && strcmp(tok, "openblas"))
+                    return cli_usage_error(CMD, "--gemm takes onednn, openblas or both, not '%s'", tok);
+                if (ng == 2) return cli_usage_error(CMD, "--gemm takes at most two paths");
+                gemms[ng++] = tok;
+            }
+            if (!ng) return cli_usage_error(CMD, "--gemm takes onednn, openblas or both");
         } else if (!strcmp(a, "--routers")) {
             nr = 0;
             char *copy = strdup(v), *save = NULL;
@@ -219,6 +237,9 @@ int amod_cmd_bench(int argc, char **argv) {
         }
     }
     amod_error err;
+    for (int g = 0; g < ng; g++)
+        if (gemms[g] && amod_gemm_select(gemms[g], &err)) return cli_error(CMD, err.msg);
+    if (ng == 1 && gemms[0]) amod_gemm_select(NULL, &err); /* back to the automatic path for the header */
     amod_vit_config cfg;
     if (amod_vit_preset(model, &cfg, &err)) {
         char path[4096];
@@ -258,26 +279,32 @@ int amod_cmd_bench(int argc, char **argv) {
         }
     }
 
+    char path[256];
+    amod_gemm_describe(path, sizeof path);
     FILE *jf = NULL;
     char jtmp[4096];
     if (json) {
         snprintf(jtmp, sizeof jtmp, "%s.tmp", json);
         if (!(jf = fopen(jtmp, "w"))) return cli_error(CMD, "cannot write the --json file");
-        fprintf(jf, "{\"model\": \"%s\", \"blas_core\": \"%s\", \"warmup\": %d, \"iters\": %d, \"rows\": [\n", model,
-                amod_blas_core(), warmup, iters);
+        fprintf(jf, "{\"model\": \"%s\", \"gemm\": \"%s\", \"warmup\": %d, \"iters\": %d, \"rows\": [\n", model,
+                path, warmup, iters);
     }
-    printf("model %s, OpenBLAS core %s, median of %d runs after %d warm-up\n\n", model, amod_blas_core(), iters, warmup);
-    printf("| model | mode | batch | threads | images/s | ms/step | GFLOP/s | peak MiB | speedup vs dense | dense/model FLOPs | speedup / FLOPs ratio |\n");
-    printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    printf("model %s, products on %s, median of %d runs after %d warm-up\n", model, path, iters, warmup);
+    if (amod_gemm_warning()) printf("%s\n", amod_gemm_warning());
+    printf("\n");
+    printf("| model | gemm | mode | batch | threads | images/s | ms/step | GFLOP/s | peak MiB | speedup vs dense | dense/model FLOPs | speedup / FLOPs ratio |\n");
+    printf("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     int first = 1, failed = 0;
     for (int mi = 0; mi < nm; mi++)
         for (int b = 0; b < nb; b++)
             for (int t = 0; t < nt; t++)
-                for (int i = 0, have_dense = 0; i < n_models; i++) {
-                    static bench_result dense;
-                    bench_result r = run_isolated(&models[i], batches[b], threads[t], modes[mi], warmup, iters);
+                for (int i = 0, have_dense = 0; i < n_models; i++)
+                    for (int g = 0; g < ng; g++) { /* the paths alternate row by row */
+                    static bench_result dense[2];
+                    bench_result r = run_isolated(&models[i], gemms[g], batches[b], threads[t], modes[mi], warmup, iters);
+                    const char *gname = gemms[g] ? gemms[g] : amod_gemm_active()->backend == AMOD_GEMM_ONEDNN ? "onednn" : "openblas";
                     if (i == 0) {
-                        dense = r;
+                        dense[g] = r;
                         have_dense = r.ok;
                     }
                     const char *mode = modes[mi] ? "train" : "infer";
@@ -286,17 +313,17 @@ int amod_cmd_bench(int argc, char **argv) {
                         continue;
                     }
                     /* what a MoD model buys: its speedup next to the FLOPs it saves */
-                    double speedup = have_dense ? r.img_s / dense.img_s : NAN;
-                    double fratio = have_dense ? dense.macs / r.macs : NAN;
-                    printf("| %s | %s | %d | %d | %.1f | %.1f | %.0f | %.0f | %.2fx | %.2fx | %.2f |\n", models[i].label,
-                           mode, batches[b], threads[t], r.img_s, r.ms, r.gflops, r.peak_kb / 1024.0, speedup, fratio,
+                    double speedup = have_dense ? r.img_s / dense[g].img_s : NAN;
+                    double fratio = have_dense ? dense[g].macs / r.macs : NAN;
+                    printf("| %s | %s | %s | %d | %d | %.1f | %.1f | %.0f | %.0f | %.2fx | %.2fx | %.2f |\n", models[i].label,
+                           gname, mode, batches[b], threads[t], r.img_s, r.ms, r.gflops, r.peak_kb / 1024.0, speedup, fratio,
                            speedup / fratio);
                     fflush(stdout);
                     if (jf) {
-                        fprintf(jf, "%s  {\"row\": \"%s_%s\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, "
+                        fprintf(jf, "%s  {\"row\": \"%s_%s\", \"gemm\": \"%s\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, "
                                     "\"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"gflops\": %.2f, \"peak_mib\": %.1f, "
                                     "\"gmacs_per_image\": %.4f, \"speedup_vs_dense\": %.4f, \"flops_ratio\": %.4f}",
-                                first ? "" : ",\n", models[i].key, mode, models[i].label, mode, batches[b], threads[t], r.img_s, r.ms,
+                                first ? "" : ",\n", models[i].key, mode, gname, models[i].label, mode, batches[b], threads[t], r.img_s, r.ms,
                                 r.gflops, r.peak_kb / 1024.0, r.macs * 1e-9, have_dense ? speedup : 0.0,
                                 have_dense ? fratio : 0.0);
                         first = 0;

@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/cpu.h"
+#include "core/threads.h"
+#include "kernels/gemm.h"
 
 typedef struct {
     const char *name;
@@ -14,7 +17,7 @@ static const command commands[] = {
     {"forward", amod_cmd_forward, "run a model on a safetensors batch: logits, loss, gradients, attention"},
     {"diff", amod_cmd_diff, "compare two safetensors files tensor by tensor (relative max error)"},
     {"bench", amod_cmd_bench, "images/s, GFLOP/s and peak memory: dense vs MoD vs isoFLOP, inference and training"},
-    {"version", NULL, "print the version"},
+    {"version", NULL, "print the version; --verbose: the CPU's features and the matrix-product path"},
     {"generate", amod_cmd_generate, "continue a prompt with a GPT-2 / Llama model (KV cache, byte-level)"},
     {"train-lm", amod_cmd_train_lm, "train a byte-level GPT-2 / Llama: dense, MoD, or Router-Tuning (MindSkip)"},
     {"eval-lm", amod_cmd_eval_lm, "perplexity, attention skipped, FLOPs and tokens/s of a byte-level LM"},
@@ -34,15 +37,48 @@ static void usage(FILE *f) {
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 }
 
+static int version(int argc, char **argv) {
+    int verbose = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) verbose = 1;
+        else {
+            fprintf(stderr, "amod version: unknown option '%s' (usage: amod version [--verbose])\n", argv[i]);
+            return 2;
+        }
+    }
+    printf("amod 0.1.0\n");
+    if (!verbose) return 0;
+    amod_error err;
+    int rc = amod_gemm_setup(&err);
+    const amod_cpu_features *f = amod_cpu();
+    char flags[512], path[256];
+    amod_cpu_flags(f, flags, sizeof flags);
+    amod_gemm_describe(path, sizeof path);
+    printf("cpu: %s family %d model %d: %s\n", f->vendor, f->family, f->model, flags);
+    printf("matrix products: %s\n", path);
+    printf("why: %s\n", amod_gemm_active()->note);
+    printf("threads: %d (OpenMP; the product library runs inside amod's threads)\n", amod_threads_count());
+    if (amod_gemm_warning()) printf("%s\n", amod_gemm_warning());
+    if (rc) {
+        fprintf(stderr, "amod: %s\n", err.msg);
+        return 2;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "version")) {
-        printf("amod 0.1.0\n");
-        return 0;
+    if (!strcmp(argv[1], "version")) return version(argc - 1, argv + 1);
+    /* an impossible AMOD_GEMM is refused before any work; a slow path is said once */
+    amod_error err;
+    if (amod_gemm_setup(&err)) {
+        fprintf(stderr, "amod: %s\n", err.msg);
+        return 2;
     }
+    if (amod_gemm_warning() && strcmp(argv[1], "bench")) fprintf(stderr, "%s\n", amod_gemm_warning());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (commands[i].run && !strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "amod: unknown command '%s'\n", argv[1]);

@@ -1,14 +1,13 @@
-/* One threading system: OpenMP. OpenBLAS is kept single-threaded and amod splits large
- * products across OpenMP threads itself, so BLAS worker threads never compete with OpenMP
- * threads for the cores (which made a 2-core machine 5x slower). */
+/* One threading system: OpenMP. The matrix-product libraries run single-threaded inside
+ * amod's OpenMP regions (amod splits large products across the threads itself), so BLAS
+ * worker threads never compete with OpenMP threads for the cores (which made a 2-core
+ * machine 5x slower). */
 #ifndef AMOD_CORE_THREADS_H
 #define AMOD_CORE_THREADS_H
 
-/* Sets the number of threads (0: all cores) and makes OpenBLAS single-threaded. Safe to call
- * more than once; the library calls it with 0 on first use. */
+/* Sets the number of threads (0: all cores) and the matrix-product path. Safe to call more
+ * than once; the library calls it with 0 on first use. */
 void amod_threads_init(int n);
 int amod_threads_count(void);
-/* The kernel family OpenBLAS uses (e.g. "Cooperlake", "SkylakeX", "Haswell"). */
-const char *amod_blas_core(void);
 
 #endif

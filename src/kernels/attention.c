@@ -1,12 +1,12 @@
 /* Multi-head softmax attention, one (batch, head) pair per task. The products run on
  * OpenBLAS with strided views into qkv, so q, k and v are never copied. */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/fastmath.h"
+#include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
 size_t attention_scratch_floats(int n, int H) {
@@ -75,10 +75,10 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
             for (int i0 = 0; i0 < n; i0 += block) {
                 int rows = n - i0 < block ? n - i0 : block;
                 float *p = probs ? probs + (size_t)bh * n * n : tile;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, hd, scale, q + (size_t)i0 * ld, ld,
+                amod_sgemm(0, 1, rows, n, hd, scale, q + (size_t)i0 * ld, ld,
                             k, ld, 0.0f, p, n);
                 softmax_rows(p, rows, n);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n, 1.0f, p, n, v, ld, 0.0f,
+                amod_sgemm(0, 0, rows, hd, n, 1.0f, p, n, v, ld, 0.0f,
                             o + (size_t)i0 * D, D);
                 if (col_sum) add_column_sums(col_sum + (size_t)b * n, p, rows, n);
             }
@@ -103,8 +103,8 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
             const float *p = probs + (size_t)bh * n * n;
             const float *g = dout + (size_t)b * n * D + h * hd;
             /* dV = P^T dO; dP = dO V^T */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hd, n, 1.0f, p, n, g, D, 0.0f, dv, ld);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hd, 1.0f, g, D, v, ld, 0.0f, dp, n);
+            amod_sgemm(1, 0, n, hd, n, 1.0f, p, n, g, D, 0.0f, dv, ld);
+            amod_sgemm(0, 1, n, n, hd, 1.0f, g, D, v, ld, 0.0f, dp, n);
             /* dS = P * (dP - rowsum(P * dP)), scaled once here for both dQ and dK */
             for (int i = 0; i < n; i++) {
                 const float *pr = p + (size_t)i * n;
@@ -114,8 +114,8 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
 #pragma omp simd
                 for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, dp, n, k, ld, 0.0f, dq, ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hd, n, 1.0f, dp, n, q, ld, 0.0f, dk, ld);
+            amod_sgemm(0, 0, n, hd, n, 1.0f, dp, n, k, ld, 0.0f, dq, ld);
+            amod_sgemm(1, 0, n, hd, n, 1.0f, dp, n, q, ld, 0.0f, dk, ld);
         }
     }
 }

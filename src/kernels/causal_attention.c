@@ -2,11 +2,11 @@
  * forward pass and one (batch, key/value head) group per task on the backward pass, so the
  * heads sharing a key/value head add into its gradient without racing. The products run on
  * OpenBLAS with strided views into qkv. */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gemm.h"
 #include "kernels/lm_kernels.h"
 
 #ifdef _OPENMP
@@ -54,9 +54,9 @@ void causal_attention_forward(float *out, float *probs, float *col_sum, const fl
                         *v = base + (size_t)(H + KV + g) * hd;
             float *p = probs ? probs + (size_t)bh * T * T : tile;
             if (!p) continue; /* out of memory for the tile: leave this head untouched */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld, 0.0f, p, T);
+            amod_sgemm(0, 1, T, T, hd, scale, q, ld, k, ld, 0.0f, p, T);
             causal_softmax(p, T);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
+            amod_sgemm(0, 0, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
                         out + (size_t)b * T * ldo + (size_t)h * hd, ldo);
             if (col_sum) {
                 float *cs = col_sum + (size_t)b * T;
@@ -96,8 +96,8 @@ void causal_attention_backward(float *dqkv, const float *dout, const float *qkv,
                 const float *go = dout + (size_t)b * T * ldo + (size_t)h * hd;
                 float first = h == g * group ? 0.0f : 1.0f; /* the group's first head overwrites */
                 /* dV += P^T dO; dP = dO V^T */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, go, ldo, first, dv, ld);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, go, ldo, v, ld, 0.0f, dp, T);
+                amod_sgemm(1, 0, T, hd, T, 1.0f, p, T, go, ldo, first, dv, ld);
+                amod_sgemm(0, 1, T, T, hd, 1.0f, go, ldo, v, ld, 0.0f, dp, T);
                 /* dS = P (dP - rowsum(P dP)) / sqrt(hd); masked entries have P = 0 */
                 for (int i = 0; i < T; i++) {
                     const float *pr = p + (size_t)i * T;
@@ -106,8 +106,8 @@ void causal_attention_backward(float *dqkv, const float *dout, const float *qkv,
                     for (int j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
                     for (int j = i + 1; j < T; j++) dr[j] = 0.0f;
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, dp, T, k, ld, 0.0f, dq, ld);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, dp, T, q, ld, first, dk, ld);
+                amod_sgemm(0, 0, T, hd, T, 1.0f, dp, T, k, ld, 0.0f, dq, ld);
+                amod_sgemm(1, 0, T, hd, T, 1.0f, dp, T, q, ld, first, dk, ld);
             }
         }
     }

@@ -1,10 +1,10 @@
 /* Matrix products with bias, on OpenBLAS sgemm. Weights are stored as PyTorch's Linear
  * does, [n_out, n_in], so the forward product is in @ w^T. */
-#include <cblas.h>
 #include <omp.h>
 #include <string.h>
 
 #include "core/threads.h"
+#include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
 /* Each OpenMP thread takes a contiguous share [lo, hi) of n items. */
@@ -42,7 +42,7 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
                 for (int r = r0; r < r1; r++) memcpy(out + (size_t)r * n_out, b, (size_t)n_out * sizeof *b);
                 beta = 1.0f;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, n_out, n_in, 1.0f,
+            amod_sgemm(0, 1, r1 - r0, n_out, n_in, 1.0f,
                         in + (size_t)r0 * n_in, n_in, w, n_in, beta, out + (size_t)r0 * n_out, n_out);
         }
     }
@@ -57,14 +57,14 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
         if (din) { /* split by rows of the batch */
             share(rows, &lo, &hi);
             if (hi > lo)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, n_in, n_out, 1.0f,
+                amod_sgemm(0, 0, hi - lo, n_in, n_out, 1.0f,
                             dout + (size_t)lo * n_out, n_out, w, n_in, accumulate_din ? 1.0f : 0.0f,
                             din + (size_t)lo * n_in, n_in);
         }
         if (dw) { /* split by output features, so no two threads add into the same row of dw */
             share(n_out, &lo, &hi);
             if (hi > lo)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, n_in, rows, 1.0f, dout + lo,
+                amod_sgemm(1, 0, hi - lo, n_in, rows, 1.0f, dout + lo,
                             n_out, in, n_in, 1.0f, dw + (size_t)lo * n_in, n_in);
         }
     }

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/threads.h"
+#include "kernels/gemm.h"
 #include "train/optim.h"
 #include "train/schedule.h"
 
@@ -276,7 +277,9 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
                     amod_lm_num_params(m), (long long)cfg->steps, cfg->batch, cfg->seq);
             if (start > 0) fprintf(cfg->log, ", resuming after step %lld", (long long)start);
             if (t.comm->size > 1) fprintf(cfg->log, " (%d ranks of %d sequences)", t.comm->size, t.local);
-            fprintf(cfg->log, "\n");
+            char path[256];
+            amod_gemm_describe(path, sizeof path);
+            fprintf(cfg->log, "\ncompute: %s, %d threads\n", path, amod_threads_count());
             fflush(cfg->log);
         }
         rc = loop(&t, start, res, err);

@@ -12,6 +12,7 @@
 #include "core/comm.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "kernels/gemm.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/optim.h"
@@ -337,6 +338,9 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
         rc = t.images && t.logits && t.labels ? 0 : -1;
     }
     if (!rc) {
+        char path[256];
+        amod_gemm_describe(path, sizeof path);
+        amod_progress_note(&t.prog, "compute: %s, %d threads", path, amod_threads_count());
         t.res->epochs = t.ld.state.epoch;
         rc = loop(&t, err);
     }

@@ -1,0 +1,145 @@
+#include "kernels/gemm.h"
+
+#include <cblas.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/error.h"
+
+#ifdef AMOD_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+static amod_gemm_plan plan;
+static char warning[448];
+static int setup_rc;
+static amod_error setup_err;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* Debian's OpenBLAS is built with DYNAMIC_ARCH and picks its kernels from the CPU model: a
+ * model newer than the library (Emerald Rapids in 0.3.21) gets the generic Prescott kernels,
+ * and an inherited OPENBLAS_CORETYPE pins whatever it names. The library exports its core
+ * selection, so amod selects the plan's core by setting the variable for the re-detection
+ * and putting the caller's value back for child processes. Builds without DYNAMIC_ARCH lack
+ * the symbols; the core they have is then reported as is. */
+static void select_openblas_core(const char *core) {
+    const char *now = openblas_get_corename();
+    if (now && !strcasecmp(now, core)) return;
+    void (*quit)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit");
+    void (*init)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init");
+    if (!quit || !init) return;
+    const char *old = getenv("OPENBLAS_CORETYPE");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    quit();
+    init();
+    if (saved) setenv("OPENBLAS_CORETYPE", saved, 1);
+    else unsetenv("OPENBLAS_CORETYPE");
+    free(saved);
+}
+
+/* Chooses the plan for a request and applies it: the OpenBLAS core, the warning. */
+static int apply(amod_gemm_request *req, amod_error *err) {
+    const amod_cpu_features *cpu = amod_cpu();
+    int rc = amod_gemm_choose(cpu, req, &plan, err);
+    if (rc) return rc;
+    warning[0] = 0;
+    openblas_set_num_threads(1); /* amod splits products over OpenMP itself */
+    if (plan.backend == AMOD_GEMM_OPENBLAS) {
+        select_openblas_core(plan.openblas_core);
+        const char *got = openblas_get_corename();
+        if (got && strcasecmp(got, plan.openblas_core)) {
+            snprintf(warning, sizeof warning,
+                     "amod: warning: OpenBLAS runs its %s kernels, not %s (a build without DYNAMIC_ARCH?): "
+                     "products are slower than this CPU allows; build amod with oneDNN (apt-get install "
+                     "libdnnl-dev) for kernels chosen from the CPU's features",
+                     got, plan.openblas_core);
+            snprintf(plan.openblas_core, sizeof plan.openblas_core, "%s", got);
+            plan.slow = 1;
+        }
+    }
+    if (plan.slow && !warning[0]) snprintf(warning, sizeof warning, "amod: warning: %s", plan.note);
+    return 0;
+}
+
+static amod_gemm_request request_from_environment(void) {
+    const char *respect = getenv("AMOD_RESPECT_OPENBLAS_CORETYPE");
+    amod_gemm_request req = {
+        .gemm = getenv("AMOD_GEMM"),
+        .coretype = getenv("OPENBLAS_CORETYPE"),
+        .respect_coretype = respect && strcmp(respect, "0") != 0,
+#ifdef AMOD_HAVE_ONEDNN
+        .have_onednn = 1,
+#endif
+    };
+    return req;
+}
+
+static void setup_once(void) {
+    amod_gemm_request req = request_from_environment();
+    setup_rc = apply(&req, &setup_err);
+    if (setup_rc) { /* an impossible request: run the automatic path, keep the reason */
+        req.gemm = NULL;
+        apply(&req, NULL);
+        snprintf(plan.note, sizeof plan.note, "%.300s (ignored)", setup_err.msg);
+    }
+}
+
+int amod_gemm_select(const char *name, amod_error *err) {
+    pthread_once(&once, setup_once);
+    amod_gemm_request req = request_from_environment();
+    req.gemm = name;
+    amod_gemm_plan before = plan;
+    if (apply(&req, err)) {
+        plan = before;
+        return -1;
+    }
+    return 0;
+}
+
+int amod_gemm_setup(amod_error *err) {
+    pthread_once(&once, setup_once);
+    if (setup_rc && err) *err = setup_err;
+    return setup_rc;
+}
+
+const amod_gemm_plan *amod_gemm_active(void) {
+    pthread_once(&once, setup_once);
+    return &plan;
+}
+
+const char *amod_gemm_warning(void) {
+    pthread_once(&once, setup_once);
+    return warning[0] ? warning : NULL;
+}
+
+void amod_gemm_describe(char *buf, int size) {
+    pthread_once(&once, setup_once);
+#ifdef AMOD_HAVE_ONEDNN
+    if (plan.backend == AMOD_GEMM_ONEDNN) {
+        const dnnl_version_t *v = dnnl_version();
+        snprintf(buf, (size_t)size, "oneDNN %d.%d.%d, %s kernels (CPU: %s)", v->major, v->minor, v->patch,
+                 plan.kernels, plan.cpu_best);
+        return;
+    }
+#endif
+    snprintf(buf, (size_t)size, "OpenBLAS %s core, %s kernels (CPU: %s)", plan.openblas_core, plan.kernels,
+             plan.cpu_best);
+}
+
+void amod_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                const float *B, int ldb, float beta, float *C, int ldc) {
+    pthread_once(&once, setup_once);
+#ifdef AMOD_HAVE_ONEDNN
+    if (plan.backend == AMOD_GEMM_ONEDNN) {
+        dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#endif
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+                alpha, A, lda, B, ldb, beta, C, ldc);
+}

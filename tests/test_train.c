@@ -126,9 +126,14 @@ static void test_loss_goes_down_and_checkpoint_reloads(const amod_dataset *train
     if (back) {
         float x[4 * SIDE * SIDE], la[4 * CLASSES], lb[4 * CLASSES];
         for (int i = 0; i < 4 * SIDE * SIDE; i++) x[i] = (float)((i * 31) % 17) / 8.0f - 1.0f;
-        CHECK(amod_vit_forward(m, x, 4, NULL, la, NULL, &err) == 0, "forward: %s", err.msg);
-        CHECK(amod_vit_forward(back, x, 4, NULL, lb, NULL, &err) == 0, "forward: %s", err.msg);
-        CHECK(!memcmp(la, lb, sizeof la), "reloaded logits differ");
+        /* in the same mode: inference fuses GELU into fc1's product, training keeps its input */
+        for (int grad = 0; grad <= 1; grad++) {
+            amod_vit_set_grad_enabled(m, grad);
+            amod_vit_set_grad_enabled(back, grad);
+            CHECK(amod_vit_forward(m, x, 4, NULL, la, NULL, &err) == 0, "forward: %s", err.msg);
+            CHECK(amod_vit_forward(back, x, 4, NULL, lb, NULL, &err) == 0, "forward: %s", err.msg);
+            CHECK(!memcmp(la, lb, sizeof la), "reloaded logits differ (gradients %s)", grad ? "on" : "off");
+        }
         CHECK(amod_vit_get_mod(back)->router == AMOD_ROUTER_ATTENTION && amod_vit_get_mod(back)->capacity == 0.5f,
               "MoD settings survive the checkpoint");
         amod_vit_free(back);

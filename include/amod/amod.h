@@ -137,7 +137,11 @@ int amod_vit_export_names(const amod_vit *m, int tensor, int style, char names[3
 
 /* Parameters, in a fixed order, one contiguous buffer (and its gradient buffer). */
 size_t amod_vit_num_params(const amod_vit *m);
+/* Writable parameters; taking this pointer counts as changing the weights (their packed
+ * copies for inference are made again on the next forward). A program that keeps the pointer
+ * and writes through it later calls amod_vit_weights_changed() before the next forward. */
 float *amod_vit_params(amod_vit *m);
+void amod_vit_weights_changed(amod_vit *m);
 float *amod_vit_grads(amod_vit *m);
 int amod_vit_num_tensors(const amod_vit *m);
 /* Name (timm naming), shape and offset of parameter tensor i. */

@@ -57,31 +57,41 @@ static void add_column_sums(float *cs, const float *p, int rows, int n) {
     }
 }
 
-void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
-                       int D, int H, float *scratch) {
+/* One (image, head, query block) task: scores, softmax, output rows, column sums. */
+static void attention_rows(float *out, float *p, float *col_sum, const float *qkv, int b, int h, int i0, int rows,
+                           int n, int D, int H) {
     const int hd = D / H, ld = 3 * D;
     const float scale = 1.0f / sqrtf((float)hd);
+    const float *q = qkv + (size_t)b * n * ld + h * hd, *k = q + D, *v = q + 2 * D;
+    float *o = out + (size_t)b * n * D + h * hd;
+    amod_sgemm(0, 1, rows, n, hd, scale, q + (size_t)i0 * ld, ld, k, ld, 0.0f, p, n);
+    softmax_rows(p, rows, n);
+    amod_sgemm(0, 0, rows, hd, n, 1.0f, p, n, v, ld, 0.0f, o + (size_t)i0 * D, D);
+    if (col_sum) add_column_sums(col_sum + (size_t)b * n, p, rows, n);
+}
+
+void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
+                       int D, int H, float *scratch) {
     if (col_sum) memset(col_sum, 0, (size_t)B * n * sizeof *col_sum);
-#pragma omp parallel if ((size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK)
+    const int par = (size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK;
+    if (probs) { /* the whole map is kept: one task per (image, head) */
+#pragma omp parallel for schedule(static) if (par)
+        for (int bh = 0; bh < B * H; bh++)
+            attention_rows(out, probs + (size_t)bh * n * n, col_sum, qkv, bh / H, bh % H, 0, n, n, D, H);
+        return;
+    }
+    /* Blocks of at most ATTN_ROW_BLOCK query rows, of equal size, each a task of its own: at
+     * batch 1 the three heads of DeiT-Tiny alone would leave one of two threads idle a third
+     * of the time. */
+    const int nblk = (n + ATTN_ROW_BLOCK - 1) / ATTN_ROW_BLOCK, tasks = B * H * nblk;
+#pragma omp parallel if (par)
     {
-        float *tile = probs ? NULL : scratch + (size_t)omp_get_thread_num() * ATTN_ROW_BLOCK * n;
+        float *tile = scratch + (size_t)omp_get_thread_num() * ATTN_ROW_BLOCK * n;
 #pragma omp for schedule(static)
-        for (int bh = 0; bh < B * H; bh++) {
-            int b = bh / H, h = bh % H;
-            const float *q = qkv + (size_t)b * n * ld + h * hd, *k = q + D, *v = q + 2 * D;
-            float *o = out + (size_t)b * n * D + h * hd;
-            /* with the map kept, one block of all n rows; without, blocks of ATTN_ROW_BLOCK rows */
-            int block = probs ? n : ATTN_ROW_BLOCK;
-            for (int i0 = 0; i0 < n; i0 += block) {
-                int rows = n - i0 < block ? n - i0 : block;
-                float *p = probs ? probs + (size_t)bh * n * n : tile;
-                amod_sgemm(0, 1, rows, n, hd, scale, q + (size_t)i0 * ld, ld,
-                            k, ld, 0.0f, p, n);
-                softmax_rows(p, rows, n);
-                amod_sgemm(0, 0, rows, hd, n, 1.0f, p, n, v, ld, 0.0f,
-                            o + (size_t)i0 * D, D);
-                if (col_sum) add_column_sums(col_sum + (size_t)b * n, p, rows, n);
-            }
+        for (int t = 0; t < tasks; t++) {
+            const int bh = t / nblk, blk = t % nblk;
+            const int i0 = (int)((long long)n * blk / nblk), i1 = (int)((long long)n * (blk + 1) / nblk);
+            attention_rows(out, tile, col_sum, qkv, bh / H, bh % H, i0, i1 - i0, n, D, H);
         }
     }
 }

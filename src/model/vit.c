@@ -1,13 +1,14 @@
 /* The ViT forward and backward passes, with Mixture-of-Depths layers that run their block
  * on the k selected tokens only. */
-#include <omp.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "core/error.h"
 #include "kernels/kernels.h"
+#include "kernels/linear_packed.h"
 #include "model/vit_internal.h"
 
 #define G(ptr) ptab_grad(&m->pt, (ptr)) /* gradient of a parameter pointer */
@@ -131,10 +132,14 @@ int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err) {
     }
     rng_seed(&m->rng, mod->seed);
     vit_free_acts(m);
+    linear_engine_weights_changed(m->lin); /* the layout may have moved */
     return 0;
 }
 
+void amod_vit_weights_changed(amod_vit *m) { linear_engine_weights_changed(m->lin); }
+
 void amod_vit_set_grad_enabled(amod_vit *m, int enabled) {
+    linear_engine_weights_changed(m->lin);
     if (m->grad_enabled != !!enabled) vit_free_acts(m);
     m->grad_enabled = !!enabled;
 }
@@ -146,7 +151,68 @@ void amod_vit_keep_attention(amod_vit *m, int keep) {
 
 /* ---- forward ---- */
 
+/* Rows per tile of a block's row-local work: a tile's MLP activations (rows x mlp_hidden)
+ * stay in the core's L2 from fc1 to fc2. */
+#define BLOCK_ROW_TILE 128
+
+/* This thread's share [lo, hi) of n rows. */
+static void thread_rows(int n, int *lo, int *hi) {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    *lo = (int)((long long)n * t / nt);
+    *hi = (int)((long long)n * (t + 1) / nt);
+}
+
+/* The block on oneDNN with packed weights: one parallel region before attention and one
+ * after, each thread taking its rows through every row-local step in tiles, the bias,
+ * residual and (without gradients) GELU applied as each product is stored. -1 when oneDNN
+ * refused a shape (nothing is half-done that the plain path does not redo). */
+static int block_forward_packed(amod_vit *m, int l, int B) {
+    const vit_block *p = &m->blk[l];
+    vit_layer_acts *a = &m->la[l];
+    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k, keep_h1 = m->grad_enabled;
+    const float eps = m->cfg.ln_eps;
+    int failed = 0;
+#pragma omp parallel reduction(| : failed)
+    {
+        int lo, hi;
+        thread_rows(R, &lo, &hi);
+        for (int r = lo; r < hi && !failed; r += BLOCK_ROW_TILE) {
+            const int n = hi - r < BLOCK_ROW_TILE ? hi - r : BLOCK_ROW_TILE;
+            const size_t o = (size_t)r * D;
+            layernorm_forward(a->ln1 + o, a->mu1 + r, a->rs1 + r, a->xs + o, p->norm1_w, p->norm1_b, n, D, eps);
+            failed |= linear_packed_forward(m->lin, a->qkv + 3 * o, a->ln1 + o, p->qkv_w, p->qkv_b, NULL, LINEAR_BIAS,
+                                            n, D, 3 * D) != 0;
+        }
+    }
+    if (failed) return -1;
+    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, m->attn_tile);
+#pragma omp parallel reduction(| : failed)
+    {
+        int lo, hi;
+        thread_rows(R, &lo, &hi);
+        for (int r = lo; r < hi && !failed; r += BLOCK_ROW_TILE) {
+            const int n = hi - r < BLOCK_ROW_TILE ? hi - r : BLOCK_ROW_TILE;
+            const size_t o = (size_t)r * D, oh = (size_t)r * Hm;
+            failed |= linear_packed_forward(m->lin, a->x2 + o, a->ao + o, p->proj_w, p->proj_b, a->xs + o,
+                                            LINEAR_BIAS_ADD, n, D, D) != 0;
+            layernorm_forward(a->ln2 + o, a->mu2 + r, a->rs2 + r, a->x2 + o, p->norm2_w, p->norm2_b, n, D, eps);
+            if (keep_h1) { /* GELU's backward needs its input */
+                failed |= linear_packed_forward(m->lin, a->h1 + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL, LINEAR_BIAS,
+                                                n, D, Hm) != 0;
+                gelu_forward(a->g + oh, a->h1 + oh, (size_t)n * Hm);
+            } else {
+                failed |= linear_packed_forward(m->lin, a->g + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL,
+                                                LINEAR_BIAS_GELU, n, D, Hm) != 0;
+            }
+            failed |= linear_packed_forward(m->lin, a->y + o, a->g + oh, p->fc2_w, p->fc2_b, a->x2 + o,
+                                            LINEAR_BIAS_ADD, n, Hm, D) != 0;
+        }
+    }
+    return failed ? -1 : 0;
+}
+
 void vit_block_forward(amod_vit *m, int l, int B) {
+    if (m->lin && !block_forward_packed(m, l, B)) return;
     const vit_block *p = &m->blk[l];
     vit_layer_acts *a = &m->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
@@ -168,6 +234,9 @@ int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t 
     const amod_vit_config *cfg = &m->cfg;
     if (batch < 1) return amod_fail(err, "batch size %d must be positive", batch);
     if (vit_ensure_acts(m, batch, err)) return -1;
+    /* with gradients the weights change between steps: their packed copies are made anew (a
+     * few microseconds a matrix, next to a training step's milliseconds) */
+    if (m->grad_enabled) linear_engine_weights_changed(m->lin);
     const int B = batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
     const int g = cfg->img_size / cfg->patch_size, np = g * g;
     const int cpp = cfg->in_chans * cfg->patch_size * cfg->patch_size;

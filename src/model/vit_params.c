@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/config.h"
 #include "io/safetensors.h"
+#include "kernels/linear_packed.h"
 #include "model/vit_internal.h"
 
 /* Enumerates the tensors in a fixed order; the same order gives the same offsets. */
@@ -214,6 +215,7 @@ static amod_vit *vit_new(const amod_vit_config *cfg, amod_error *err) {
     m->mod.router = AMOD_ROUTER_NONE;
     m->mod.capacity = 1.0f;
     m->grad_enabled = 1;
+    m->lin = linear_engine_create();
     rng_seed(&m->rng, 0);
     if (vit_build_layout(m, err)) {
         amod_vit_free(m);
@@ -237,7 +239,10 @@ amod_vit *amod_vit_load(const char *dir, amod_error *err) {
     return NULL;
 }
 
-int amod_vit_load_params(amod_vit *m, const char *path, amod_error *err) { return ptab_load_some(&m->pt, path, err); }
+int amod_vit_load_params(amod_vit *m, const char *path, amod_error *err) {
+    linear_engine_weights_changed(m->lin);
+    return ptab_load_some(&m->pt, path, err);
+}
 
 /* timm's initialisation. */
 static void init_tensor(void *model, const param_tensor *t, float *p, amod_rng *r) {
@@ -269,6 +274,7 @@ amod_vit *amod_vit_create(const amod_vit_config *cfg, uint64_t seed, amod_error 
 void amod_vit_free(amod_vit *m) {
     if (!m) return;
     vit_free_acts(m);
+    linear_engine_free(m->lin);
     ptab_free(&m->pt);
     free(m);
 }
@@ -288,7 +294,10 @@ int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err) {
 const amod_vit_config *amod_vit_get_config(const amod_vit *m) { return &m->cfg; }
 const amod_mod_config *amod_vit_get_mod(const amod_vit *m) { return &m->mod; }
 size_t amod_vit_num_params(const amod_vit *m) { return m->pt.n_params; }
-float *amod_vit_params(amod_vit *m) { return m->pt.params; }
+float *amod_vit_params(amod_vit *m) {
+    linear_engine_weights_changed(m->lin); /* the caller may write through the pointer */
+    return m->pt.params;
+}
 float *amod_vit_grads(amod_vit *m) { return m->pt.grads; }
 int amod_vit_num_tensors(const amod_vit *m) { return m->pt.n_tensors; }
 const char *amod_vit_tensor_name(const amod_vit *m, int i) { return m->pt.tensors[i].name; }

@@ -1,0 +1,230 @@
+#include "kernels/linear_packed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/gemm.h"
+
+#ifndef AMOD_HAVE_ONEDNN
+
+linear_engine *linear_engine_create(void) { return NULL; }
+void linear_engine_free(linear_engine *e) { (void)e; }
+void linear_engine_weights_changed(linear_engine *e) { (void)e; }
+int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
+                          const float *residual, linear_epilogue epi, int rows, int n_in, int n_out) {
+    (void)e, (void)out, (void)in, (void)w, (void)b, (void)residual, (void)epi, (void)rows, (void)n_in, (void)n_out;
+    return -1;
+}
+
+#else
+
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+
+/* A weight matrix in the layout a primitive asked for. */
+typedef struct {
+    const float *w;
+    int n_in, n_out;
+    dnnl_memory_desc_t md;
+    dnnl_memory_t mem;
+    unsigned long version; /* the engine's version when packed */
+} packed_weight;
+
+/* A matmul for one shape and epilogue. */
+typedef struct {
+    int rows, n_in, n_out, bias, epi;
+    dnnl_primitive_t prim;
+    dnnl_memory_desc_t src, wei, bia, dst;
+    size_t scratch;
+} matmul_prim;
+
+struct linear_engine {
+    dnnl_engine_t eng;
+    pthread_mutex_t mu;
+    unsigned long version;
+    packed_weight *packs;
+    int n_packs, cap_packs;
+    matmul_prim *prims;
+    int n_prims, cap_prims;
+};
+
+linear_engine *linear_engine_create(void) {
+    if (amod_gemm_active()->backend != AMOD_GEMM_ONEDNN) return NULL;
+    linear_engine *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    if (dnnl_engine_create(&e->eng, dnnl_cpu, 0) != dnnl_success) {
+        free(e);
+        return NULL;
+    }
+    pthread_mutex_init(&e->mu, NULL);
+    e->version = 1;
+    return e;
+}
+
+void linear_engine_free(linear_engine *e) {
+    if (!e) return;
+    for (int i = 0; i < e->n_packs; i++) dnnl_memory_destroy(e->packs[i].mem);
+    for (int i = 0; i < e->n_prims; i++) dnnl_primitive_destroy(e->prims[i].prim);
+    free(e->packs);
+    free(e->prims);
+    dnnl_engine_destroy(e->eng);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+void linear_engine_weights_changed(linear_engine *e) {
+    if (!e) return;
+    pthread_mutex_lock(&e->mu);
+    e->version++;
+    pthread_mutex_unlock(&e->mu);
+}
+
+static int grow(void **arr, int *cap, int n, size_t elem) {
+    if (n < *cap) return 0;
+    int nc = *cap ? 2 * *cap : 16;
+    void *p = realloc(*arr, (size_t)nc * elem);
+    if (!p) return -1;
+    *arr = p;
+    *cap = nc;
+    return 0;
+}
+
+static int md2(dnnl_memory_desc_t *md, dnnl_dim_t a, dnnl_dim_t b, dnnl_format_tag_t tag) {
+    dnnl_dims_t dims = {a, b};
+    return dnnl_memory_desc_init_by_tag(md, 2, dims, dnnl_f32, tag) == dnnl_success ? 0 : -1;
+}
+
+/* Called with the lock held. */
+static matmul_prim *find_prim(linear_engine *e, int rows, int n_in, int n_out, int bias, int epi) {
+    for (int i = 0; i < e->n_prims; i++) {
+        matmul_prim *p = &e->prims[i];
+        if (p->rows == rows && p->n_in == n_in && p->n_out == n_out && p->bias == bias && p->epi == epi) return p;
+    }
+    if (grow((void **)&e->prims, &e->cap_prims, e->n_prims, sizeof *e->prims)) return NULL;
+    matmul_prim p = {.rows = rows, .n_in = n_in, .n_out = n_out, .bias = bias, .epi = epi};
+    dnnl_memory_desc_t res;
+    if (md2(&p.src, rows, n_in, dnnl_ab) || md2(&p.wei, n_in, n_out, dnnl_format_tag_any) ||
+        md2(&p.bia, 1, n_out, dnnl_ab) || md2(&p.dst, rows, n_out, dnnl_ab) || md2(&res, rows, n_out, dnnl_ab))
+        return NULL;
+    dnnl_matmul_desc_t desc;
+    if (dnnl_matmul_desc_init(&desc, &p.src, &p.wei, bias ? &p.bia : NULL, &p.dst) != dnnl_success) return NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    int ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
+             /* a scratchpad per call: the same primitive runs on several threads at once */
+             dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success;
+    if (ok && epi != LINEAR_BIAS) {
+        ok = dnnl_post_ops_create(&po) == dnnl_success &&
+             (epi == LINEAR_BIAS_GELU ? dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f)
+                                      : dnnl_post_ops_append_binary(po, dnnl_binary_add, &res)) == dnnl_success &&
+             dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+    }
+    ok = ok && dnnl_primitive_desc_create(&pd, &desc, attr, e->eng, NULL) == dnnl_success;
+    if (ok) {
+        p.wei = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        p.scratch = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+        ok = dnnl_primitive_create(&p.prim, pd) == dnnl_success;
+    }
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (!ok) return NULL;
+    e->prims[e->n_prims] = p;
+    return &e->prims[e->n_prims++];
+}
+
+/* Runs a one-off primitive (a reorder) on the calling thread's stream. */
+static int run_reorder(linear_engine *e, dnnl_memory_t from, dnnl_memory_t to) {
+    const dnnl_memory_desc_t *src, *dst;
+    dnnl_memory_get_memory_desc(from, &src);
+    dnnl_memory_get_memory_desc(to, &dst);
+    dnnl_primitive_desc_t pd;
+    if (dnnl_reorder_primitive_desc_create(&pd, src, e->eng, dst, e->eng, NULL) != dnnl_success) return -1;
+    dnnl_primitive_t r;
+    dnnl_stream_t s;
+    int ok = dnnl_primitive_create(&r, pd) == dnnl_success;
+    dnnl_primitive_desc_destroy(pd);
+    if (!ok) return -1;
+    ok = dnnl_stream_create(&s, e->eng, dnnl_stream_default_flags) == dnnl_success;
+    if (ok) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+        ok = dnnl_primitive_execute(r, s, 2, args) == dnnl_success && dnnl_stream_wait(s) == dnnl_success;
+        dnnl_stream_destroy(s);
+    }
+    dnnl_primitive_destroy(r);
+    return ok ? 0 : -1;
+}
+
+/* The weight in the primitive's layout, packed now when missing or stale. Lock held. */
+static dnnl_memory_t find_pack(linear_engine *e, const float *w, int n_in, int n_out, const dnnl_memory_desc_t *md) {
+    packed_weight *pw = NULL;
+    for (int i = 0; i < e->n_packs && !pw; i++)
+        if (e->packs[i].w == w && e->packs[i].n_in == n_in && e->packs[i].n_out == n_out &&
+            dnnl_memory_desc_equal(&e->packs[i].md, md))
+            pw = &e->packs[i];
+    if (!pw) {
+        if (grow((void **)&e->packs, &e->cap_packs, e->n_packs, sizeof *e->packs)) return NULL;
+        packed_weight fresh = {.w = w, .n_in = n_in, .n_out = n_out, .md = *md};
+        if (dnnl_memory_create(&fresh.mem, md, e->eng, DNNL_MEMORY_ALLOCATE) != dnnl_success) return NULL;
+        e->packs[e->n_packs] = fresh;
+        pw = &e->packs[e->n_packs++];
+    }
+    if (pw->version != e->version) {
+        dnnl_memory_desc_t user; /* [n_out, n_in] row-major is the K x N matrix with strides (1, K) */
+        dnnl_memory_t from;
+        if (md2(&user, n_in, n_out, dnnl_ba) ||
+            dnnl_memory_create(&from, &user, e->eng, (void *)w) != dnnl_success)
+            return NULL;
+        int rc = run_reorder(e, from, pw->mem);
+        dnnl_memory_destroy(from);
+        if (rc) return NULL;
+        pw->version = e->version;
+    }
+    return pw->mem;
+}
+
+int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
+                          const float *residual, linear_epilogue epi, int rows, int n_in, int n_out) {
+    if (!e || rows < 1) return rows < 1 ? 0 : -1;
+    pthread_mutex_lock(&e->mu);
+    matmul_prim *p = find_prim(e, rows, n_in, n_out, b != NULL, epi);
+    dnnl_memory_t wmem = p ? find_pack(e, w, n_in, n_out, &p->wei) : NULL;
+    /* copies: the arrays may move when another thread adds a shape */
+    matmul_prim mp = p ? *p : (matmul_prim){0};
+    pthread_mutex_unlock(&e->mu);
+    if (!p || !wmem) return -1;
+
+    dnnl_stream_t s;
+    if (dnnl_stream_create(&s, e->eng, dnnl_stream_default_flags) != dnnl_success) return -1;
+    dnnl_memory_t src = NULL, dst = NULL, bia = NULL, res = NULL, scr = NULL;
+    unsigned char stack_scratch[4096] __attribute__((aligned(64)));
+    void *scratch = mp.scratch <= sizeof stack_scratch ? stack_scratch : malloc(mp.scratch);
+    dnnl_memory_desc_t scr_md;
+    dnnl_dims_t scr_dims = {(dnnl_dim_t)(mp.scratch ? mp.scratch : 1)};
+    int ok = scratch && dnnl_memory_create(&src, &mp.src, e->eng, (void *)in) == dnnl_success &&
+             dnnl_memory_create(&dst, &mp.dst, e->eng, out) == dnnl_success &&
+             (!b || dnnl_memory_create(&bia, &mp.bia, e->eng, (void *)b) == dnnl_success) &&
+             (epi != LINEAR_BIAS_ADD || dnnl_memory_create(&res, &mp.dst, e->eng, (void *)residual) == dnnl_success) &&
+             dnnl_memory_desc_init_by_tag(&scr_md, 1, scr_dims, dnnl_u8, dnnl_a) == dnnl_success &&
+             dnnl_memory_create(&scr, &scr_md, e->eng, scratch) == dnnl_success;
+    if (ok) {
+        dnnl_exec_arg_t args[6];
+        int n = 0;
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, src};
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, wmem};
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DST, dst};
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scr};
+        if (bia) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bia};
+        if (res) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, res};
+        ok = dnnl_primitive_execute(mp.prim, s, n, args) == dnnl_success && dnnl_stream_wait(s) == dnnl_success;
+    }
+    dnnl_memory_t all[] = {src, dst, bia, res, scr};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (all[i]) dnnl_memory_destroy(all[i]);
+    if (scratch != stack_scratch) free(scratch);
+    dnnl_stream_destroy(s);
+    return ok ? 0 : -1;
+}
+
+#endif

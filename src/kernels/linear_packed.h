@@ -1,0 +1,32 @@
+/* Linear layers on oneDNN's matmul with the weights packed once into its blocked layout, and
+ * the bias, a residual add or GELU applied as the product is stored (no extra pass over the
+ * output). Packing the weights on every call is what a plain sgemm does: at batch 1 and in
+ * MoD layers (a few dozen rows) it costs more than the product (docs/BENCHMARKS.md).
+ *
+ * A linear_engine belongs to one model: it keeps the packed copies of that model's weights
+ * and the primitives for the shapes seen. Packed copies are refreshed after
+ * linear_engine_weights_changed(). Calls may come from inside an OpenMP region, each thread
+ * with its own rows (they then run on the calling thread). */
+#ifndef AMOD_KERNELS_LINEAR_PACKED_H
+#define AMOD_KERNELS_LINEAR_PACKED_H
+
+typedef struct linear_engine linear_engine;
+
+typedef enum linear_epilogue {
+    LINEAR_BIAS = 0,     /* out = in w^T + b */
+    LINEAR_BIAS_ADD = 1, /* out = in w^T + b + residual (out may be residual) */
+    LINEAR_BIAS_GELU = 2 /* out = GELU(in w^T + b), exact (erf) GELU */
+} linear_epilogue;
+
+/* NULL when the packed path is not available: no oneDNN in the build, or the matrix-product
+ * plan is OpenBLAS (AMOD_GEMM=openblas). Callers then use linear_forward. */
+linear_engine *linear_engine_create(void);
+void linear_engine_free(linear_engine *e);
+/* The weights were written: packed copies are made again on their next use. */
+void linear_engine_weights_changed(linear_engine *e);
+/* out[rows, n_out] as the epilogue says, w [n_out, n_in] (PyTorch's layout), b may be NULL.
+ * 0, or -1 when oneDNN refused the shape (the caller falls back to linear_forward). */
+int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
+                          const float *residual, linear_epilogue epi, int rows, int n_in, int n_out);
+
+#endif

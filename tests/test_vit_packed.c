@@ -1,0 +1,75 @@
+/* Inference on packed weights (kernels/linear_packed.c): the packed copies follow the weights
+ * when they change, inference agrees with the training-mode forward, and the result does not
+ * depend on the thread count. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amod/amod.h"
+#include "test_support.h"
+
+enum { B = 3 };
+
+static void forward(amod_vit *m, const float *x, float *logits, int grad) {
+    amod_error err;
+    amod_vit_set_grad_enabled(m, grad);
+    CHECK(amod_vit_forward(m, x, B, NULL, logits, NULL, &err) == 0, "forward: %s", err.msg);
+}
+
+int main(void) {
+    amod_error err;
+    amod_vit *m = amod_vit_load(fixture_path("vit_timm_tiny"), &err);
+    CHECK(m != NULL, "load: %s", err.msg);
+    if (!m) return test_summary("test_vit_packed");
+    const amod_vit_config *c = amod_vit_get_config(m);
+    const size_t nx = (size_t)B * c->in_chans * c->img_size * c->img_size, nl = (size_t)B * c->num_classes;
+    float *x = malloc(nx * sizeof *x), *a = malloc(nl * sizeof *a), *b = malloc(nl * sizeof *b);
+    float *before = malloc(nl * sizeof *before);
+    for (size_t i = 0; i < nx; i++) x[i] = sinf((float)i * 0.37f);
+
+    /* inference (GELU fused into fc1's product) against the training-mode forward */
+    forward(m, x, a, 0);
+    forward(m, x, b, 1);
+    CHECK(rel_max_err(a, b, nl) < 1e-5, "inference vs training forward: rel err %g", rel_max_err(a, b, nl));
+    memcpy(before, a, nl * sizeof *a);
+
+    /* weights written through amod_vit_params(): the next inference sees them. m stays in
+     * inference mode throughout; ref runs with gradients (its weights repacked every time). */
+    amod_vit *ref = amod_vit_load(fixture_path("vit_timm_tiny"), &err);
+    CHECK(ref != NULL, "load: %s", err.msg);
+    if (!ref) return test_summary("test_vit_packed");
+    amod_vit_set_grad_enabled(ref, 1);
+    amod_vit_set_grad_enabled(m, 0);
+    CHECK(amod_vit_forward(m, x, B, NULL, before, NULL, &err) == 0, "forward: %s", err.msg);
+    const size_t np = amod_vit_num_params(m);
+    float *p = amod_vit_params(m), *q = amod_vit_params(ref);
+    for (size_t i = 0; i < np; i++) p[i] *= 0.9f, q[i] *= 0.9f;
+    CHECK(amod_vit_forward(m, x, B, NULL, a, NULL, &err) == 0, "forward: %s", err.msg);
+    CHECK(amod_vit_forward(ref, x, B, NULL, b, NULL, &err) == 0, "forward: %s", err.msg);
+    CHECK(rel_max_err(a, before, nl) > 1e-3, "the changed weights changed nothing (stale packed copies?)");
+    CHECK(rel_max_err(a, b, nl) < 1e-5, "after a change: inference vs training rel err %g", rel_max_err(a, b, nl));
+
+    /* a pointer kept and written later: amod_vit_weights_changed() */
+    memcpy(before, a, nl * sizeof *a);
+    for (size_t i = 0; i < np; i++) p[i] *= 1.1f, q[i] *= 1.1f;
+    amod_vit_weights_changed(m);
+    CHECK(amod_vit_forward(m, x, B, NULL, a, NULL, &err) == 0, "forward: %s", err.msg);
+    CHECK(amod_vit_forward(ref, x, B, NULL, b, NULL, &err) == 0, "forward: %s", err.msg);
+    CHECK(rel_max_err(a, before, nl) > 1e-3, "amod_vit_weights_changed: stale packed copies");
+    CHECK(rel_max_err(a, b, nl) < 1e-5, "after weights_changed: rel err %g", rel_max_err(a, b, nl));
+    amod_vit_free(ref);
+
+    /* the thread count changes the row split, not the function */
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    forward(m, x, a, 0);
+    omp_set_num_threads(threads > 1 ? threads : 2);
+    forward(m, x, b, 0);
+    omp_set_num_threads(threads);
+    CHECK(rel_max_err(a, b, nl) < 1e-5, "1 thread vs %d: rel err %g", threads > 1 ? threads : 2, rel_max_err(a, b, nl));
+
+    free(x), free(a), free(b), free(before);
+    amod_vit_free(m);
+    return test_summary("test_vit_packed");
+}

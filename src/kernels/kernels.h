@@ -19,6 +19,10 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                      const float *w, int rows, int n_in, int n_out, int accumulate_din);
 
+/* out[r] = x[r] . w for rows of dim: a router's scores (a product with one output column,
+ * which a GEMM library handles as a GEMM: a parallel region and packing for a dot product). */
+void rows_dot(float *out, const float *x, const float *w, int rows, int dim);
+
 /* layernorm.c: out = (x - mean) * rstd * w + b per row; keeps mean and rstd for backward. */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
                        const float *b, int rows, int dim, float eps);

@@ -71,6 +71,17 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
     if (db) column_sums_add(db, dout, rows, n_out);
 }
 
+void rows_dot(float *out, const float *x, const float *w, int rows, int dim) {
+#pragma omp parallel for schedule(static) if ((size_t)rows * dim >= 4 * AMOD_PAR_MIN_WORK)
+    for (int r = 0; r < rows; r++) {
+        const float *row = x + (size_t)r * dim;
+        float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+        for (int i = 0; i < dim; i++) s += row[i] * w[i];
+        out[r] = s;
+    }
+}
+
 void add_inplace(float *y, const float *x, size_t n) {
 #pragma omp parallel for simd schedule(static) if (n >= AMOD_PAR_MIN_WORK)
     for (size_t i = 0; i < n; i++) y[i] += x[i];

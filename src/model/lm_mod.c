@@ -62,7 +62,7 @@ void lm_mod_route(amod_lm *m, int l, const float *x, int B, int T) {
     switch (m->mod.router) {
     case AMOD_ROUTER_ATTENTION: scores_attention(m, l, a->scores, B, T); break;
     case AMOD_ROUTER_LINEAR:
-        linear_forward(a->scores, x, m->blk[l].router_w, NULL, B * T, D, 1);
+        rows_dot(a->scores, x, m->blk[l].router_w, B * T, D);
         m->stats.macs_per_token += (double)B * T * D;
         break;
     case AMOD_ROUTER_RANDOM:

@@ -35,7 +35,7 @@ void mod_route(amod_vit *m, int l, const float *x, int B) {
     switch (m->mod.router) {
     case AMOD_ROUTER_ATTENTION: scores_attention(m, l, a->scores, B); break;
     case AMOD_ROUTER_LINEAR:
-        linear_forward(a->scores, x, m->blk[l].router_w, NULL, B * N, D, 1);
+        rows_dot(a->scores, x, m->blk[l].router_w, B * N, D);
         break;
     case AMOD_ROUTER_RANDOM:
         for (size_t i = 0; i < (size_t)B * N; i++) a->scores[i] = rng_uniform(&m->rng);

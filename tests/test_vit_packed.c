@@ -2,6 +2,7 @@
  * when they change, inference agrees with the training-mode forward, and the result does not
  * depend on the thread count. */
 #include <math.h>
+#include <stdio.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,9 @@
 #include "test_support.h"
 
 enum { B = 3 };
+/* bfloat16 keeps 8 significant bits: each product's relative error is about 2^-8; through a
+ * few layers the logits move by up to a few percent of their largest value. */
+#define BF16_BOUND 2e-2
 
 static void forward(amod_vit *m, const float *x, float *logits, int grad) {
     amod_error err;
@@ -68,6 +72,23 @@ int main(void) {
     forward(m, x, b, 0);
     omp_set_num_threads(threads);
     CHECK(rel_max_err(a, b, nl) < 1e-5, "1 thread vs %d: rel err %g", threads > 1 ? threads : 2, rel_max_err(a, b, nl));
+
+    /* bf16 inference against float32: within a stated bound, or refused with a reason */
+    amod_vit_set_grad_enabled(m, 0);
+    forward(m, x, a, 0);
+    if (amod_vit_set_precision(m, AMOD_PRECISION_BF16, &err) == 0) {
+        forward(m, x, b, 0);
+        double e = rel_max_err(b, a, nl);
+        printf("bf16 vs f32 logits: rel max err %.2e (bound %.0e)\n", e, BF16_BOUND);
+        CHECK(e < BF16_BOUND && e > 0, "bf16 logits rel err %g (bound %g)", e, BF16_BOUND);
+        forward(m, x, before, 1); /* with gradients the product is float32 again */
+        CHECK(rel_max_err(before, a, nl) < 1e-5, "training forward under bf16 setting: rel err %g",
+              rel_max_err(before, a, nl));
+        CHECK(amod_vit_set_precision(m, AMOD_PRECISION_F32, &err) == 0, "back to f32: %s", err.msg);
+    } else {
+        printf("bf16 refused: %s\n", err.msg);
+        CHECK(strstr(err.msg, "bf16 inference needs") != NULL, "unclear refusal: %s", err.msg);
+    }
 
     free(x), free(a), free(b), free(before);
     amod_vit_free(m);

@@ -142,6 +142,12 @@ size_t amod_vit_num_params(const amod_vit *m);
  * and writes through it later calls amod_vit_weights_changed() before the next forward. */
 float *amod_vit_params(amod_vit *m);
 void amod_vit_weights_changed(amod_vit *m);
+
+/* Precision of the linear layers in forward passes without gradients (training is always
+ * float32). bf16 rounds inputs and weights to bfloat16 and accumulates in float32; it needs
+ * oneDNN and a CPU with AVX-512 BF16 or AMX, and fails with a message otherwise. */
+typedef enum amod_precision { AMOD_PRECISION_F32 = 0, AMOD_PRECISION_BF16 = 1 } amod_precision;
+int amod_vit_set_precision(amod_vit *m, amod_precision p, amod_error *err);
 float *amod_vit_grads(amod_vit *m);
 int amod_vit_num_tensors(const amod_vit *m);
 /* Name (timm naming), shape and offset of parameter tensor i. */

@@ -79,6 +79,8 @@ typedef struct amod_lm_stats {
     float attn_kept;         /* MindSkip: fraction of routed attention sublayers kept */
     float attn_skipped;      /* fraction of all attention sublayer runs (tokens x layers) skipped */
     double macs_per_token;   /* multiply-accumulates per token actually performed */
+    float decode_mod_kept;   /* after amod_lm_generate with the KV cache: the fraction of (new token,
+                                MoD layer) pairs whose block ran, as the causal predictors decided */
 } amod_lm_stats;
 
 typedef struct amod_lm amod_lm;

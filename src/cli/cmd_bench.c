@@ -49,6 +49,8 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* Runs in the child: builds the model, times `iters` steps after `warmup`, returns the median. */
+static int bf16_inference; /* --precision bf16 */
+
 static int measure(const bench_model *bm, const char *gemm, int batch, int threads, int train, int warmup,
                    int iters, double *median_s, amod_error *err) {
     if (gemm && amod_gemm_select(gemm, err)) return -1;
@@ -66,6 +68,7 @@ static int measure(const bench_model *bm, const char *gemm, int batch, int threa
     for (size_t i = 0; i < nx; i++) x[i] = rng_normal(&r);
     for (int b = 0; b < batch; b++) y[b] = (int64_t)(rng_next(&r) % (uint64_t)c->num_classes);
     amod_vit_set_grad_enabled(m, train);
+    if (!rc && !train && bf16_inference) rc = amod_vit_set_precision(m, AMOD_PRECISION_BF16, err);
     amod_adamw opt = {0};
     amod_adamw_config oc;
     amod_adamw_config_default(&oc);
@@ -153,13 +156,15 @@ static int parse_list(const char *s, int *out, int max) {
 static void usage(void) {
     printf("usage: amod bench [--model PRESET|DIR] [--batch 32[,8,...]] [--threads 2[,1]] [--mode infer,train]\n"
            "                  [--capacities 0.5,0.125] [--routers attention,linear] [--no-isoflop]\n"
-           "                  [--warmup 2] [--iters 10] [--gemm onednn,openblas] [--json FILE] [--quick]\n\n"
+           "                  [--warmup 2] [--iters 10] [--gemm onednn,openblas] [--precision f32|bf16]\n"
+           "                  [--json FILE] [--quick]\n\n"
            "Times dense, MoD (each router x capacity, MoD layers 1,3,5,...) and isoFLOP baselines\n"
            "(fewer layers, narrower) with random weights. Prints a markdown table; --json writes JSON.\n"
            "GFLOP/s counts 2 FLOPs per multiply-accumulate (amod flops) and 3 forward passes per\n"
            "training step. --quick: 1 warm-up, 2 iterations, batch 2 (a smoke test).\n"
            "--gemm: the matrix-product paths to time, each row once per path, alternately (default:\n"
-           "the one amod chose for this CPU, printed in the header).\n");
+           "the one amod chose for this CPU, printed in the header). --precision bf16: inference rows\n"
+           "with the linear layers in bfloat16 (training rows stay float32).\n");
 }
 
 int amod_cmd_bench(int argc, char **argv) {
@@ -213,6 +218,9 @@ int amod_cmd_bench(int argc, char **argv) {
                     return 2;
                 }
             free(copy);
+        } else if (!strcmp(a, "--precision")) {
+            if (strcmp(v, "f32") && strcmp(v, "bf16")) return cli_usage_error(CMD, "--precision takes f32 or bf16, not '%s'", v);
+            bf16_inference = !strcmp(v, "bf16");
         } else if (!strcmp(a, "--gemm")) {
             ng = 0;
             snprintf(gemm_list, sizeof gemm_list, "%s", v);
@@ -289,7 +297,8 @@ int amod_cmd_bench(int argc, char **argv) {
         fprintf(jf, "{\"model\": \"%s\", \"gemm\": \"%s\", \"warmup\": %d, \"iters\": %d, \"rows\": [\n", model,
                 path, warmup, iters);
     }
-    printf("model %s, products on %s, median of %d runs after %d warm-up\n", model, path, iters, warmup);
+    printf("model %s, products on %s%s, median of %d runs after %d warm-up\n", model, path,
+           bf16_inference ? ", inference linear layers in bf16" : "", iters, warmup);
     if (amod_gemm_warning()) printf("%s\n", amod_gemm_warning());
     printf("\n");
     printf("| model | gemm | mode | batch | threads | images/s | ms/step | GFLOP/s | peak MiB | speedup vs dense | dense/model FLOPs | speedup / FLOPs ratio |\n");

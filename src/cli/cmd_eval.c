@@ -17,16 +17,17 @@ static const char *CMD = "eval";
 
 static void usage(void) {
     printf("usage: amod eval CKPT_DIR [--data DIR] [--dataset NAME] [--split test|train] [MoD options]\n"
-           "                 [--batch-size N] [--threads N] [--json FILE]\n\n"
+           "                 [--batch-size N] [--threads N] [--precision f32|bf16] [--json FILE]\n\n"
            "Prints top-1 accuracy and mean loss of CKPT_DIR (model.safetensors + config.json, e.g.\n"
            "RUN_DIR/best) on DIR/NAME (default data/fashion-mnist, test split).\n\n"
            "options:\n" CLI_MOD_HELP
            "  --batch-size N       images per forward pass (default 256)\n"
+           "  --precision P        f32 (default) or bf16: the linear layers in bfloat16 (AVX-512 BF16)\n"
            "  --json FILE          also write the result as JSON (atomically)\n");
 }
 
 static int write_json(const char *path, const char *ckpt, const char *dataset, const char *split, amod_vit *m,
-                      const amod_eval_result *r, const amod_flops *f, amod_error *err) {
+                      const amod_eval_result *r, const amod_flops *f, const char *precision, amod_error *err) {
     const amod_mod_config *mod = amod_vit_get_mod(m);
     const amod_vit_config *cfg = amod_vit_get_config(m);
     cJSON *root = cJSON_CreateObject();
@@ -46,11 +47,13 @@ static int write_json(const char *path, const char *ckpt, const char *dataset, c
     cJSON_AddNumberToObject(root, "embed_dim", cfg->embed_dim);
     cJSON_AddNumberToObject(root, "macs_per_image", (double)f->total);
     cJSON_AddNumberToObject(root, "seconds", r->seconds);
+    cJSON_AddStringToObject(root, "precision", precision);
     return amod_json_write(path, root, err);
 }
 
 int amod_cmd_eval(int argc, char **argv) {
     const char *ckpt = NULL, *data = "data", *dataset = "fashion-mnist", *split = "test", *json = NULL, *v;
+    const char *precision = "f32";
     long batch = 256, threads = 0;
     cli_mod_opts mo = {0};
     for (int i = 1; i < argc; i++) {
@@ -60,12 +63,13 @@ int amod_cmd_eval(int argc, char **argv) {
         if (r < 0) return 2;
         if (r > 0) continue;
         if (!strcmp(a, "--data") || !strcmp(a, "--dataset") || !strcmp(a, "--split") || !strcmp(a, "--json") ||
-            !strcmp(a, "--batch-size") || !strcmp(a, "--threads")) {
+            !strcmp(a, "--batch-size") || !strcmp(a, "--threads") || !strcmp(a, "--precision")) {
             if (!(v = cli_value(CMD, argc, argv, &i))) return 2;
             if (!strcmp(a, "--data")) data = v;
             else if (!strcmp(a, "--dataset")) dataset = v;
             else if (!strcmp(a, "--split")) split = v;
             else if (!strcmp(a, "--json")) json = v;
+            else if (!strcmp(a, "--precision")) precision = v;
             else if (!strcmp(a, "--batch-size") && cli_parse_int(CMD, a, v, 1, 65536, &batch)) return 2;
             else if (!strcmp(a, "--threads") && cli_parse_int(CMD, a, v, 1, 1024, &threads)) return 2;
         } else if (cli_positional(CMD, a, &ckpt)) {
@@ -73,6 +77,8 @@ int amod_cmd_eval(int argc, char **argv) {
         }
     }
     if (!ckpt) return cli_usage_error(CMD, "CKPT_DIR is required");
+    if (strcmp(precision, "f32") && strcmp(precision, "bf16"))
+        return cli_usage_error(CMD, "--precision must be f32 or bf16, got '%s'", precision);
     if (strcmp(split, "test") && strcmp(split, "train"))
         return cli_usage_error(CMD, "--split must be test or train, got '%s'", split);
     amod_set_threads((int)threads);
@@ -86,14 +92,16 @@ int amod_cmd_eval(int argc, char **argv) {
     int rc = 1;
     if (cli_mod_build(CMD, &mo, amod_vit_get_config(m), amod_vit_get_mod(m), &mod) == 0 &&
         cli_load_split(CMD, data, dataset, split, amod_vit_get_config(m)->num_classes, &ds) == 0) {
-        if (amod_vit_set_mod(m, &mod, &err) || amod_flops_count(amod_vit_get_config(m), &mod, &f, &err) ||
+        if (amod_vit_set_mod(m, &mod, &err) ||
+            amod_vit_set_precision(m, strcmp(precision, "bf16") ? AMOD_PRECISION_F32 : AMOD_PRECISION_BF16, &err) ||
+            amod_flops_count(amod_vit_get_config(m), &mod, &f, &err) ||
             amod_evaluate(m, &ds, (int)batch, &r, &err) ||
-            (json && write_json(json, ckpt, dataset, split, m, &r, &f, &err))) {
+            (json && write_json(json, ckpt, dataset, split, m, &r, &f, precision, &err))) {
             cli_error(CMD, err.msg);
         } else {
-            printf("%s on %s %s: top-1 %.2f%% (%lld/%lld), mean loss %.4f, %.4f GMACs/image, %.1f s\n", ckpt,
+            printf("%s on %s %s: top-1 %.2f%% (%lld/%lld), mean loss %.4f, %.4f GMACs/image, %.1f s (%s)\n", ckpt,
                    dataset, split, 100 * r.accuracy, (long long)r.correct, (long long)r.count, r.loss, f.total / 1e9,
-                   r.seconds);
+                   r.seconds, precision);
             rc = 0;
         }
     }

@@ -153,8 +153,13 @@ static int run(const void *opts, amod_error *err) {
     fflush(stdout);
     if (o->stats) {
         double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        fprintf(stderr, "amod generate: %ld tokens in %.3f s (%.1f tokens/s, %s)\n", tokens, s,
+        amod_lm_stats st;
+        amod_lm_get_stats(m, &st);
+        fprintf(stderr, "amod generate: %ld tokens in %.3f s (%.1f tokens/s, %s", tokens, s,
                 s > 0 ? (double)tokens / s : 0.0, o->no_cache ? "no cache" : "KV cache");
+        if (amod_lm_get_mod(m)->router != AMOD_ROUTER_NONE && !o->no_cache)
+            fprintf(stderr, "; MoD blocks ran for %.1f%% of new tokens", 100.0 * st.decode_mod_kept);
+        fprintf(stderr, ")\n");
     }
     rc = 0;
 done:

@@ -11,8 +11,10 @@ linear_engine *linear_engine_create(void) { return NULL; }
 void linear_engine_free(linear_engine *e) { (void)e; }
 void linear_engine_weights_changed(linear_engine *e) { (void)e; }
 int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
-                          const float *residual, linear_epilogue epi, int rows, int n_in, int n_out) {
-    (void)e, (void)out, (void)in, (void)w, (void)b, (void)residual, (void)epi, (void)rows, (void)n_in, (void)n_out;
+                          const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
+                          int n_out) {
+    (void)e, (void)out, (void)in, (void)w, (void)b, (void)residual, (void)epi, (void)prec, (void)rows, (void)n_in,
+        (void)n_out;
     return -1;
 }
 
@@ -20,6 +22,7 @@ int linear_packed_forward(linear_engine *e, float *out, const float *in, const f
 
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
+#include <stdint.h>
 
 /* A weight matrix in the layout a primitive asked for. */
 typedef struct {
@@ -30,9 +33,9 @@ typedef struct {
     unsigned long version; /* the engine's version when packed */
 } packed_weight;
 
-/* A matmul for one shape and epilogue. */
+/* A matmul for one shape, epilogue and precision. */
 typedef struct {
-    int rows, n_in, n_out, bias, epi;
+    int rows, n_in, n_out, bias, epi, bf16;
     dnnl_primitive_t prim;
     dnnl_memory_desc_t src, wei, bia, dst;
     size_t scratch;
@@ -89,21 +92,28 @@ static int grow(void **arr, int *cap, int n, size_t elem) {
     return 0;
 }
 
-static int md2(dnnl_memory_desc_t *md, dnnl_dim_t a, dnnl_dim_t b, dnnl_format_tag_t tag) {
+static int md2t(dnnl_memory_desc_t *md, dnnl_dim_t a, dnnl_dim_t b, dnnl_data_type_t dt, dnnl_format_tag_t tag) {
     dnnl_dims_t dims = {a, b};
-    return dnnl_memory_desc_init_by_tag(md, 2, dims, dnnl_f32, tag) == dnnl_success ? 0 : -1;
+    return dnnl_memory_desc_init_by_tag(md, 2, dims, dt, tag) == dnnl_success ? 0 : -1;
+}
+
+static int md2(dnnl_memory_desc_t *md, dnnl_dim_t a, dnnl_dim_t b, dnnl_format_tag_t tag) {
+    return md2t(md, a, b, dnnl_f32, tag);
 }
 
 /* Called with the lock held. */
-static matmul_prim *find_prim(linear_engine *e, int rows, int n_in, int n_out, int bias, int epi) {
+static matmul_prim *find_prim(linear_engine *e, int rows, int n_in, int n_out, int bias, int epi, int bf16) {
     for (int i = 0; i < e->n_prims; i++) {
         matmul_prim *p = &e->prims[i];
-        if (p->rows == rows && p->n_in == n_in && p->n_out == n_out && p->bias == bias && p->epi == epi) return p;
+        if (p->rows == rows && p->n_in == n_in && p->n_out == n_out && p->bias == bias && p->epi == epi &&
+            p->bf16 == bf16)
+            return p;
     }
     if (grow((void **)&e->prims, &e->cap_prims, e->n_prims, sizeof *e->prims)) return NULL;
-    matmul_prim p = {.rows = rows, .n_in = n_in, .n_out = n_out, .bias = bias, .epi = epi};
+    matmul_prim p = {.rows = rows, .n_in = n_in, .n_out = n_out, .bias = bias, .epi = epi, .bf16 = bf16};
     dnnl_memory_desc_t res;
-    if (md2(&p.src, rows, n_in, dnnl_ab) || md2(&p.wei, n_in, n_out, dnnl_format_tag_any) ||
+    const dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
+    if (md2t(&p.src, rows, n_in, dt, dnnl_ab) || md2t(&p.wei, n_in, n_out, dt, dnnl_format_tag_any) ||
         md2(&p.bia, 1, n_out, dnnl_ab) || md2(&p.dst, rows, n_out, dnnl_ab) || md2(&res, rows, n_out, dnnl_ab))
         return NULL;
     dnnl_matmul_desc_t desc;
@@ -184,19 +194,38 @@ static dnnl_memory_t find_pack(linear_engine *e, const float *w, int n_in, int n
     return pw->mem;
 }
 
+/* float32 to bfloat16, rounded to nearest even (as oneDNN and PyTorch round). */
+static void to_bf16(uint16_t *dst, const float *src, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &src[i], sizeof u);
+        dst[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+}
+
 int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
-                          const float *residual, linear_epilogue epi, int rows, int n_in, int n_out) {
+                          const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
+                          int n_out) {
     if (!e || rows < 1) return rows < 1 ? 0 : -1;
+    const int bf16 = prec == LINEAR_BF16;
+    uint16_t *in16 = NULL;
+    if (bf16) { /* the inputs in bfloat16 for the product (the caller's array stays float32) */
+        if (!(in16 = malloc((size_t)rows * n_in * sizeof *in16))) return -1;
+        to_bf16(in16, in, (size_t)rows * n_in);
+        in = (const float *)(const void *)in16;
+    }
     pthread_mutex_lock(&e->mu);
-    matmul_prim *p = find_prim(e, rows, n_in, n_out, b != NULL, epi);
+    matmul_prim *p = find_prim(e, rows, n_in, n_out, b != NULL, epi, bf16);
     dnnl_memory_t wmem = p ? find_pack(e, w, n_in, n_out, &p->wei) : NULL;
     /* copies: the arrays may move when another thread adds a shape */
     matmul_prim mp = p ? *p : (matmul_prim){0};
     pthread_mutex_unlock(&e->mu);
-    if (!p || !wmem) return -1;
-
     dnnl_stream_t s;
-    if (dnnl_stream_create(&s, e->eng, dnnl_stream_default_flags) != dnnl_success) return -1;
+    if (!p || !wmem || dnnl_stream_create(&s, e->eng, dnnl_stream_default_flags) != dnnl_success) {
+        free(in16);
+        return -1;
+    }
     dnnl_memory_t src = NULL, dst = NULL, bia = NULL, res = NULL, scr = NULL;
     unsigned char stack_scratch[4096] __attribute__((aligned(64)));
     void *scratch = mp.scratch <= sizeof stack_scratch ? stack_scratch : malloc(mp.scratch);
@@ -223,6 +252,7 @@ int linear_packed_forward(linear_engine *e, float *out, const float *in, const f
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (all[i]) dnnl_memory_destroy(all[i]);
     if (scratch != stack_scratch) free(scratch);
+    free(in16);
     dnnl_stream_destroy(s);
     return ok ? 0 : -1;
 }

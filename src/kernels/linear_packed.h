@@ -18,6 +18,12 @@ typedef enum linear_epilogue {
     LINEAR_BIAS_GELU = 2 /* out = GELU(in w^T + b), exact (erf) GELU */
 } linear_epilogue;
 
+typedef enum linear_precision {
+    LINEAR_F32 = 0, /* float32 throughout: the reference */
+    LINEAR_BF16 = 1 /* inputs and weights rounded to bfloat16, products accumulated in float32
+                       (AVX-512 BF16 / AMX); for inference */
+} linear_precision;
+
 /* NULL when the packed path is not available: no oneDNN in the build, or the matrix-product
  * plan is OpenBLAS (AMOD_GEMM=openblas). Callers then use linear_forward. */
 linear_engine *linear_engine_create(void);
@@ -27,6 +33,7 @@ void linear_engine_weights_changed(linear_engine *e);
 /* out[rows, n_out] as the epilogue says, w [n_out, n_in] (PyTorch's layout), b may be NULL.
  * 0, or -1 when oneDNN refused the shape (the caller falls back to linear_forward). */
 int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
-                          const float *residual, linear_epilogue epi, int rows, int n_in, int n_out);
+                          const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
+                          int n_out);
 
 #endif

@@ -7,10 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "core/error.h"
 #include "core/rng.h"
 #include "kernels/kernels.h"
@@ -127,13 +123,15 @@ static float predictor_logit(const amod_lm *m, int l, const float *x) {
 }
 
 /* Feeds token tok at position pos through the model; logits into c->logits. */
-static void step(amod_lm *m, kv_cache *c, int64_t tok, int pos) {
+static void step(amod_lm *m, kv_cache *c, int64_t tok, int pos, long *mod_seen, long *mod_ran) {
     const amod_lm_config *cfg = &m->cfg;
     const int D = cfg->d_model;
     token_embed_forward(c->x, &tok, m->wte, m->wpe, 1, 1, pos, D);
     for (int l = 0; l < cfg->n_layers; l++) {
         if (lm_is_mod(m, l)) {
+            ++*mod_seen;
             if (predictor_logit(m, l, c->x) <= 0.0f) continue; /* this token skips the block */
+            ++*mod_ran;
             float r = 0.0f;
             for (int i = 0; i < D; i++) r += c->x[i] * m->blk[l].router_w[i];
             block_step(m, c, l, pos);
@@ -252,20 +250,15 @@ int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new,
             memcpy(c.logits, m->logits + (size_t)(n_prompt - 1) * V, (size_t)V * sizeof(float));
             amod_rng r;
             rng_seed(&r, g->seed);
-#ifdef _OPENMP
-            /* one row per step: waking a thread team for every tiny loop costs more than the
-             * loop itself (the matrix-vector products still use OpenBLAS's own threads) */
-            const int threads = omp_get_max_threads();
-            omp_set_num_threads(1);
-#endif
+            /* one row per step: the matrix-vector products split their columns over the
+             * threads (dense_row); the small per-row loops stay on one thread */
+            long mod_seen = 0, mod_ran = 0;
             for (int i = 0; i < n_new; i++) {
                 if (step_logits) memcpy(step_logits + (size_t)i * V, c.logits, (size_t)V * sizeof(float));
                 out[i] = pick(c.logits, V, g, &r, probs);
-                if (i + 1 < n_new) step(m, &c, out[i], n_prompt + i);
+                if (i + 1 < n_new) step(m, &c, out[i], n_prompt + i, &mod_seen, &mod_ran);
             }
-#ifdef _OPENMP
-            omp_set_num_threads(threads);
-#endif
+            m->stats.decode_mod_kept = mod_seen ? (float)((double)mod_ran / (double)mod_seen) : 1.0f;
         }
         free(c.mem);
     }

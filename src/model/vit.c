@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/cpu.h"
 #include "core/error.h"
 #include "kernels/kernels.h"
 #include "kernels/linear_packed.h"
@@ -138,6 +139,20 @@ int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err) {
 
 void amod_vit_weights_changed(amod_vit *m) { linear_engine_weights_changed(m->lin); }
 
+int amod_vit_set_precision(amod_vit *m, amod_precision p, amod_error *err) {
+    if (p == AMOD_PRECISION_BF16) {
+        const amod_cpu_features *f = amod_cpu();
+        if (!m->lin)
+            return amod_fail(err, "bf16 inference needs the oneDNN path (this build or AMOD_GEMM runs OpenBLAS)");
+        if (!f->avx512_bf16 && !f->amx_bf16)
+            return amod_fail(err, "bf16 inference needs AVX-512 BF16 or AMX, which this CPU lacks");
+    } else if (p != AMOD_PRECISION_F32) {
+        return amod_fail(err, "unknown precision %d", (int)p);
+    }
+    m->precision = p;
+    return 0;
+}
+
 void amod_vit_set_grad_enabled(amod_vit *m, int enabled) {
     linear_engine_weights_changed(m->lin);
     if (m->grad_enabled != !!enabled) vit_free_acts(m);
@@ -171,6 +186,8 @@ static int block_forward_packed(amod_vit *m, int l, int B) {
     vit_layer_acts *a = &m->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k, keep_h1 = m->grad_enabled;
     const float eps = m->cfg.ln_eps;
+    /* bfloat16 only without gradients: training is float32 */
+    const linear_precision prec = !m->grad_enabled && m->precision == AMOD_PRECISION_BF16 ? LINEAR_BF16 : LINEAR_F32;
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {
@@ -180,7 +197,7 @@ static int block_forward_packed(amod_vit *m, int l, int B) {
             const int n = hi - r < BLOCK_ROW_TILE ? hi - r : BLOCK_ROW_TILE;
             const size_t o = (size_t)r * D;
             layernorm_forward(a->ln1 + o, a->mu1 + r, a->rs1 + r, a->xs + o, p->norm1_w, p->norm1_b, n, D, eps);
-            failed |= linear_packed_forward(m->lin, a->qkv + 3 * o, a->ln1 + o, p->qkv_w, p->qkv_b, NULL, LINEAR_BIAS,
+            failed |= linear_packed_forward(m->lin, a->qkv + 3 * o, a->ln1 + o, p->qkv_w, p->qkv_b, NULL, LINEAR_BIAS, prec,
                                             n, D, 3 * D) != 0;
         }
     }
@@ -194,18 +211,18 @@ static int block_forward_packed(amod_vit *m, int l, int B) {
             const int n = hi - r < BLOCK_ROW_TILE ? hi - r : BLOCK_ROW_TILE;
             const size_t o = (size_t)r * D, oh = (size_t)r * Hm;
             failed |= linear_packed_forward(m->lin, a->x2 + o, a->ao + o, p->proj_w, p->proj_b, a->xs + o,
-                                            LINEAR_BIAS_ADD, n, D, D) != 0;
+                                            LINEAR_BIAS_ADD, prec, n, D, D) != 0;
             layernorm_forward(a->ln2 + o, a->mu2 + r, a->rs2 + r, a->x2 + o, p->norm2_w, p->norm2_b, n, D, eps);
             if (keep_h1) { /* GELU's backward needs its input */
-                failed |= linear_packed_forward(m->lin, a->h1 + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL, LINEAR_BIAS,
+                failed |= linear_packed_forward(m->lin, a->h1 + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL, LINEAR_BIAS, prec,
                                                 n, D, Hm) != 0;
                 gelu_forward(a->g + oh, a->h1 + oh, (size_t)n * Hm);
             } else {
                 failed |= linear_packed_forward(m->lin, a->g + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL,
-                                                LINEAR_BIAS_GELU, n, D, Hm) != 0;
+                                                LINEAR_BIAS_GELU, prec, n, D, Hm) != 0;
             }
             failed |= linear_packed_forward(m->lin, a->y + o, a->g + oh, p->fc2_w, p->fc2_b, a->x2 + o,
-                                            LINEAR_BIAS_ADD, n, Hm, D) != 0;
+                                            LINEAR_BIAS_ADD, prec, n, Hm, D) != 0;
         }
     }
     return failed ? -1 : 0;

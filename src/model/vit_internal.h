@@ -47,6 +47,7 @@ struct amod_vit {
     float *attn_tile, *d_a, *d_b, *d_dy, *d_x2, *d_g, *d_ln, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
 
     struct linear_engine *lin; /* packed weights and matmul primitives (NULL: plain sgemm path) */
+    amod_precision precision;  /* of the linear layers at inference */
     int batch, have_labels, grad_enabled, keep_attn;
     int subset; /* the last forward ran on a token subset (vit_tokens.c): no backward, no maps */
     amod_rng rng;

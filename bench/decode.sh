@@ -65,4 +65,5 @@ for k in ("dense", "mod", "mindskip", "torch"):
                  "torch": "torch KV-cache loop (dense)"}[k]
         print(f"| {label} | {med[k]:.1f} | {' '.join(f'{x:.1f}' for x in v[k])} | {med[k] / med['dense']:.2f}x |")
 PY
-echo "MoD decode: $(grep -o 'MoD blocks ran for [0-9.]*% of new tokens' "$OUT/stats.txt" | sort | uniq -c | sort -rn | head -1)"
+echo "MoD decode (runs of $TOKENS tokens): $(grep "^amod generate: $TOKENS tokens" "$OUT/stats.txt" |
+  grep -o 'MoD blocks ran for [0-9.]*% of new tokens' | sort | uniq -c | tr -s ' ' | tr '\n' ';')"

@@ -1,4 +1,5 @@
 #include "cli/cli_util.h"
+#include "core/threads.h"
 
 #include <errno.h>
 #include <math.h>
@@ -20,7 +21,9 @@ int cli_main(const char *cmd, int argc, char **argv, void (*usage)(void),
         }
     if (parse(argc, argv, opts)) return 2;
     amod_error err = {{0}};
-    if (run(opts, &err)) {
+    int rc = run(opts, &err);
+    if (rc >= 128) return rc; /* stopped by a signal: 128 + its number, already reported */
+    if (rc) {
         if (err.msg[0]) cli_error(cmd, err.msg);
         return 1;
     }
@@ -74,6 +77,34 @@ int cli_parse_float(const char *cmd, const char *opt, const char *s, float *out)
     }
     *out = (float)v;
     return 0;
+}
+
+int cli_parse_threads(const char *cmd, const char *opt, const char *s, long *out) {
+    const long hi = amod_threads_max(), cores = amod_cores();
+    long v;
+    if (cli_strtol(s, 1, 1L << 30, &v) == 0 && v > hi) {
+        fprintf(stderr, "amod %s: %s %ld is more than %ld (4 per core on this machine's %ld): OpenMP's threads would spin against each other\n",
+                cmd, opt, v, hi, cores);
+        return -1;
+    }
+    if (cli_parse_int(cmd, opt, s, 1, hi, out)) return -1;
+    if (*out > cores)
+        fprintf(stderr, "amod %s: warning: %s %ld is more than the %ld cores; expect it to be slower, not faster\n", cmd,
+                opt, *out, cores);
+    return 0;
+}
+
+volatile sig_atomic_t cli_stop_requested;
+
+static void on_stop_signal(int sig) { cli_stop_requested = sig; }
+
+void cli_catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 const char *cli_value(const char *cmd, int argc, char **argv, int *i) {

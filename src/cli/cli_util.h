@@ -2,6 +2,7 @@
 #ifndef AMOD_CLI_UTIL_H
 #define AMOD_CLI_UTIL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -11,7 +12,8 @@
 /* A subcommand made of usage, parse and run: --help or -h anywhere prints the usage (exit
  * status 0); parse fills *opts or reports a usage error (2); run fails with a message in err,
  * printed as "amod NAME: message" unless run reported the problem itself and left the message
- * empty (1). Returns the exit status. */
+ * empty (1); a run that returns 128 + N (stopped by signal N, reported) gives that status.
+ * Returns the exit status. */
 int cli_main(const char *cmd, int argc, char **argv, void (*usage)(void),
              int (*parse)(int argc, char **argv, void *opts), int (*run)(const void *opts, amod_error *err),
              void *opts);
@@ -25,6 +27,12 @@ int cli_strtol(const char *s, long lo, long hi, long *out);
 /* Parses a number or reports which option was malformed. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_float(const char *cmd, const char *opt, const char *s, float *out);
+/* --threads N: 1 .. 4 per core (amod_threads_max), with a warning above the core count. */
+int cli_parse_threads(const char *cmd, const char *opt, const char *s, long *out);
+/* SIGINT and SIGTERM set *cli_stop_requested (the signal's number) instead of killing the
+ * process, so that a training command can checkpoint and say how to resume. */
+extern volatile sig_atomic_t cli_stop_requested;
+void cli_catch_stop_signals(void);
 /* Value of the option at argv[*i] (advancing *i), or NULL with a message if missing. */
 const char *cli_value(const char *cmd, int argc, char **argv, int *i);
 /* When argv[*i] is option NAME, given as "NAME VALUE" or "NAME=VALUE": its value (advancing *i

@@ -188,6 +188,10 @@ int amod_cmd_bench(int argc, char **argv) {
             warmup = 1, iters = 2, batches[0] = 2, nb = 1;
         } else if (!strcmp(a, "--no-isoflop")) {
             isoflop = 0;
+        } else if (strcmp(a, "--model") && strcmp(a, "--json") && strcmp(a, "--batch") && strcmp(a, "--threads") &&
+                   strcmp(a, "--warmup") && strcmp(a, "--iters") && strcmp(a, "--mode") && strcmp(a, "--capacities") &&
+                   strcmp(a, "--routers") && strcmp(a, "--gemm") && strcmp(a, "--precision")) {
+            return cli_usage_error(CMD, "unknown option '%s'", a);
         } else if (!(v = cli_value(CMD, argc, argv, &i))) {
             return 2;
         } else if (!strcmp(a, "--model")) {
@@ -198,6 +202,12 @@ int amod_cmd_bench(int argc, char **argv) {
             if ((nb = parse_list(v, batches, 8)) < 1) return cli_usage_error(CMD, "bad --batch '%s'", v);
         } else if (!strcmp(a, "--threads")) {
             if ((nt = parse_list(v, threads, 8)) < 1) return cli_usage_error(CMD, "bad --threads '%s'", v);
+            for (int k = 0; k < nt; k++) {
+                char one[16];
+                long t;
+                snprintf(one, sizeof one, "%d", threads[k]);
+                if (cli_parse_threads(CMD, a, one, &t)) return 2;
+            }
         } else if (!strcmp(a, "--warmup")) {
             if (cli_parse_int(CMD, a, v, 0, 1000, &n)) return 2;
             warmup = (int)n;

@@ -71,7 +71,7 @@ int amod_cmd_eval(int argc, char **argv) {
             else if (!strcmp(a, "--json")) json = v;
             else if (!strcmp(a, "--precision")) precision = v;
             else if (!strcmp(a, "--batch-size") && cli_parse_int(CMD, a, v, 1, 65536, &batch)) return 2;
-            else if (!strcmp(a, "--threads") && cli_parse_int(CMD, a, v, 1, 1024, &threads)) return 2;
+            else if (!strcmp(a, "--threads") && cli_parse_threads(CMD, a, v, &threads)) return 2;
         } else if (cli_positional(CMD, a, &ckpt)) {
             return 2;
         }

@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/comm.h"
 #include "core/error.h"
+#include "core/runlock.h"
 #include "data/dataset.h"
 #include "model/isoflop.h"
 #include "train/checkpoint.h"
@@ -79,7 +82,20 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     long n;
     int flag = !strcmp(a, "--augment") || !strcmp(a, "--resume") || !strcmp(a, "--quiet") ||
                !strcmp(a, "--check-ranks");
+    static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--ckpt-every", "--max-steps",
+                                   "--threads", "--log-every", "--img-size", "--patch-size", "--embed-dim",
+                                   "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip",
+                                   "--warmup-steps", "--warmup-epochs", "--out", "--data", "--dataset", "--model",
+                                   "--init", "--isoflop"};
+    int known = flag;
+    for (size_t k = 0; k < sizeof valued / sizeof *valued && !known; k++) known = !strcmp(a, valued[k]);
+    if (!known) return cli_usage_error(CMD, "unknown option '%s'", a), -1;
     if (!flag && !(v = cli_value(CMD, argc, argv, i))) return -1;
+    if (!strcmp(a, "--threads")) {
+        if (cli_parse_threads(CMD, a, v, &n)) return -1;
+        c->threads = (int)n;
+        return 1;
+    }
 #define INT_OPT(name, lo, hi, field)                                   \
     if (!strcmp(a, name)) {                                            \
         if (parse_long(a, v, lo, hi, &n)) return -1;                   \
@@ -93,7 +109,6 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     INT_OPT("--eval-every", 1, 100000, c->eval_every)
     INT_OPT("--ckpt-every", 0, 1L << 40, c->ckpt_every)
     INT_OPT("--max-steps", 0, 1L << 40, c->max_steps)
-    INT_OPT("--threads", 1, 1024, c->threads)
     INT_OPT("--log-every", 1, 1L << 30, c->log_every)
     INT_OPT("--img-size", 1, 4096, o->img)
     INT_OPT("--patch-size", 1, 4096, o->patch)
@@ -156,6 +171,10 @@ static int parse(int argc, char **argv, options *o) {
         if (r < 0) return -1;
     }
     if (!o->out) return cli_usage_error(CMD, "--out RUN_DIR is required"), -1;
+    if (!(o->tc.lr > 0) || !(o->tc.min_lr >= 0) || o->tc.min_lr > o->tc.lr)
+        return cli_usage_error(CMD, "--lr must be positive and --min-lr in [0, --lr] (got --lr %g, --min-lr %g)",
+                               (double)o->tc.lr, (double)o->tc.min_lr),
+               -1;
     if (o->resume) {
         if (o->run_option)
             return cli_usage_error(CMD, "%s cannot be given with --resume: a resumed run keeps the settings in "
@@ -264,19 +283,6 @@ static void fill_config(options *o, const amod_dataset *train) {
     }
 }
 
-/* Ctrl-C or a TERM signal: the trainer checkpoints at the next step and returns. */
-static volatile sig_atomic_t stop_requested;
-static void on_signal(int sig) { stop_requested = sig; }
-
-static void catch_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static void print_result(const options *o, const amod_train_result *r) {
     char took[32];
     amod_format_duration(r->elapsed, took, sizeof took);
@@ -294,9 +300,31 @@ static void print_result(const options *o, const amod_train_result *r) {
     printf("\n");
 }
 
+static int train_locked(options *o, amod_comm *comm);
+
+/* Rank 0 holds RUN_DIR's lock for the whole command; a directory this command made is
+ * removed again when it fails before writing anything into it. */
 static int train_main(int argc, char **argv, amod_comm *comm) {
     options o;
     if (parse(argc, argv, &o)) return 2;
+    amod_error err;
+    amod_run_lock lock = {-1};
+    struct stat st;
+    const int root = amod_comm_is_root(comm), created = stat(o.out, &st) != 0;
+    if (root && amod_run_lock_take(&lock, o.out, "amod train", &err)) return cli_error(CMD, err.msg);
+    int rc = train_locked(&o, comm);
+    if (root && rc && created) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/.amod.lock", o.out);
+        unlink(path);
+        rmdir(o.out); /* only when empty: a run that wrote a checkpoint keeps it */
+    }
+    amod_run_lock_release(&lock);
+    return rc;
+}
+
+static int train_locked(options *opts, amod_comm *comm) {
+    options o = *opts;
     amod_error err;
     amod_vit *m = NULL;
     amod_train_config *c = &o.tc;
@@ -344,12 +372,13 @@ static int train_main(int argc, char **argv, amod_comm *comm) {
     int rc = 1;
     if (m) {
         amod_train_result res;
-        catch_signals();
-        c->stop = &stop_requested;
+        /* Ctrl-C or a TERM signal: the trainer checkpoints at the next step and returns */
+        cli_catch_stop_signals();
+        c->stop = &cli_stop_requested;
         c->comm = comm;
         if (amod_train(m, &train, &test, o.out, c, o.resume, &res, &err) == 0) {
             if (amod_comm_is_root(comm)) print_result(&o, &res);
-            rc = res.interrupted ? 128 + (int)stop_requested : 0;
+            rc = res.interrupted ? 128 + (int)cli_stop_requested : 0;
         } else {
             cli_error(CMD, err.msg);
         }

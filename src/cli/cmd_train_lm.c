@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli_lm.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/comm.h"
 #include "core/error.h"
+#include "core/runlock.h"
 #include "train/checkpoint.h"
 #include "train/lm_state.h"
 #include "train/lm_trainer.h"
@@ -38,7 +40,8 @@ static void usage(void) {
            "                       cosine decay to --min-lr-ratio (default 0.1) of the peak\n"
            "  --weight-decay W     AdamW decay on matrices (default 0.1); --clip C (default 1)\n"
            "  --val-frac F         fraction of the file held out (default 0.05)\n"
-           "  --seed S             (default 1); --log-every N (default 50)\n"
+           "  --seed S             initialisation, window order and new routers (default 1);\n"
+           "  --log-every N        (default 50)\n"
            "  --threads N          OpenMP threads (default: OpenMP's)\n"
            "  --router-tuning      freeze every weight but the routers (Router-Tuning)\n"
            "  --check-ranks        under mpirun: compare the ranks' weights after every step\n"
@@ -48,6 +51,9 @@ static void usage(void) {
            "                       still runs to --steps); continue with --resume\n"
            "  --resume             continue the run in OUT_DIR/last with its saved settings; the\n"
            "                       result is the same bytes as an uninterrupted run\n"
+           "  --force              replace a finished model already in OUT_DIR\n"
+           "Ctrl-C or SIGTERM checkpoints OUT_DIR/last after the current step and says how to resume.\n"
+           "OUT_DIR is locked while the command runs (OUT_DIR/.amod.lock).\n"
            "Under mpirun the run is data-parallel: --batch is the global batch, split evenly.\n" CLI_LM_HELP);
 }
 
@@ -56,7 +62,7 @@ typedef struct {
     amod_lm_config cfg;
     long steps, batch, seq, warmup, seed, log_every, threads, ckpt_every, max_steps;
     float lr, min_lr_ratio, wd, clip, val_frac;
-    int router_tuning, check_ranks, resume, log_set, ckpt_set;
+    int router_tuning, check_ranks, resume, log_set, ckpt_set, force;
     const char *fixed; /* the first option that sets the run (model, training): not with --resume */
     cli_lm_opts lm;
 } options;
@@ -85,6 +91,8 @@ static int parse(int argc, char **argv, void *opts) {
         if (r < 0) return -1;
         if (r > 0) {
             if (!o->fixed) o->fixed = a;
+            /* one seed for everything: initialisation, the windows' draw, new routers */
+            if (!strcmp(a, "--seed")) o->seed = o->lm.mod.seed;
             continue;
         }
         if (strcmp(a, "--data") && strcmp(a, "--threads") && strcmp(a, "--log-every") && strcmp(a, "--ckpt-every") &&
@@ -93,6 +101,7 @@ static int parse(int argc, char **argv, void *opts) {
             o->fixed = a;
         if (!strcmp(a, "--data")) rc = !(o->data = cli_value(CMD, argc, argv, &i));
         else if (!strcmp(a, "--resume")) o->resume = 1;
+        else if (!strcmp(a, "--force")) o->force = 1;
         else if (!strcmp(a, "--ckpt-every")) rc = int_opt(a, argc, argv, &i, 0, 1L << 30, &o->ckpt_every), o->ckpt_set = 1;
         else if (!strcmp(a, "--max-steps")) rc = int_opt(a, argc, argv, &i, 1, 1L << 30, &o->max_steps);
         else if (!strcmp(a, "--init")) rc = !(o->init = cli_value(CMD, argc, argv, &i));
@@ -113,7 +122,10 @@ static int parse(int argc, char **argv, void *opts) {
         else if (!strcmp(a, "--seq")) rc = int_opt(a, argc, argv, &i, 2, 1 << 16, &o->seq);
         else if (!strcmp(a, "--warmup")) rc = int_opt(a, argc, argv, &i, 0, 1L << 30, &o->warmup);
         else if (!strcmp(a, "--log-every")) rc = int_opt(a, argc, argv, &i, 1, 1L << 30, &o->log_every), o->log_set = 1;
-        else if (!strcmp(a, "--threads")) rc = int_opt(a, argc, argv, &i, 0, 1 << 12, &o->threads);
+        else if (!strcmp(a, "--threads")) {
+            const char *v = cli_value(CMD, argc, argv, &i);
+            rc = !v || cli_parse_threads(CMD, a, v, &o->threads);
+        }
         else if (!strcmp(a, "--lr")) rc = float_opt(a, argc, argv, &i, &o->lr);
         else if (!strcmp(a, "--min-lr-ratio")) rc = float_opt(a, argc, argv, &i, &o->min_lr_ratio);
         else if (!strcmp(a, "--weight-decay")) rc = float_opt(a, argc, argv, &i, &o->wd);
@@ -181,6 +193,15 @@ static int write_checkpoint(void *ctx, const amod_lm *m, const amod_adamw *opt, 
 
 /* Every rank reads the corpus and builds the model (or reads the checkpoint); rank 0 alone
  * writes. */
+static int file_exists(const char *dir, const char *name) {
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+/* Every rank reads the corpus and builds the model (or reads the checkpoint); rank 0 alone
+ * writes, holding OUT's lock for the whole command. */
 static int train_and_save(const options *opts, amod_comm *comm, amod_error *err) {
     options o = *opts;
     unsigned char *bytes = NULL;
@@ -191,13 +212,23 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
     amod_lm_train_config tc;
     train_config(&o, comm, &tc);
     int rc = -1, root = amod_comm_is_root(comm);
+    struct stat st;
+    const int created = stat(o.out, &st) != 0; /* made by this command: removed again if nothing is written */
+    amod_run_lock lock = {-1};
+    if (root && amod_run_lock_take(&lock, o.out, "amod train-lm", err)) return -1;
     int have = amod_checkpoint_dir(o.out, "last", last, sizeof last, err) == 0;
+    int trained = 0;
     if (o.resume) { /* the run's own settings; only the knobs allowed with --resume may differ */
         char state[4200];
         if (!have) goto done; /* err names the directory */
         snprintf(state, sizeof state, "%s/trainer.json", last);
         snprintf(optim, sizeof optim, "%s/optimizer.safetensors", last);
         if (amod_lm_train_state_load(state, saved_data, sizeof saved_data, &o.val_frac, &tc, &pos, err)) goto done;
+        if (o.max_steps > 0 && o.max_steps <= pos.step) {
+            amod_fail(err, "--max-steps %ld is not beyond the step the checkpoint %s holds (%lld): nothing would train",
+                      o.max_steps, last, (long long)pos.step);
+            goto done;
+        }
         if (!o.data) o.data = saved_data;
         if (o.log_set) tc.log_every = o.log_every;
         if (o.ckpt_set) tc.ckpt_every = o.ckpt_every;
@@ -205,9 +236,25 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
     } else if (have) {
         amod_fail(err, "%s: a run is already there (continue it with --resume, or choose another directory)", o.out);
         goto done;
+    } else if (!o.force && file_exists(o.out, "model.safetensors")) {
+        amod_fail(err, "%s holds a trained model (%s/model.safetensors): choose another directory, or --force to replace it",
+                  o.out, o.out);
+        goto done;
     }
     memset(err, 0, sizeof *err);
     if (cli_lm_read_corpus(o.data, o.val_frac, &bytes, &n, &n_train, err)) goto done;
+    {   /* the corpus's fingerprint: recorded by a new run, checked by a resumed one */
+        const uint64_t h = amod_hash_bytes(bytes, n, 0);
+        if (o.resume && tc.data_bytes && (tc.data_bytes != n || tc.data_hash != h)) {
+            amod_fail(err,
+                      "%s: %zu bytes (hash %016llx), but the run in %s trained on %llu bytes (hash %016llx) from %s: "
+                      "resume with the same corpus",
+                      o.data, n, (unsigned long long)h, o.out, (unsigned long long)tc.data_bytes,
+                      (unsigned long long)tc.data_hash, saved_data);
+            goto done;
+        }
+        tc.data_bytes = n, tc.data_hash = h;
+    }
     if (o.resume) m = amod_lm_load(last, err);
     else m = o.init ? amod_lm_load(o.init, err) : amod_lm_create(&o.cfg, (uint64_t)o.seed, err);
     if (!m) goto done;
@@ -217,14 +264,20 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
         goto done;
     }
     if (!o.resume && cli_lm_apply(&o.lm, m, err)) goto done;
-    if (root && mkdir(o.out, 0755) && errno != EEXIST) {
-        amod_fail(err, "%s: cannot create the output directory: %s", o.out, strerror(errno));
-        goto done;
-    }
     ckpt_ctx k = {o.out, o.data, o.val_frac, &tc};
     tc.checkpoint = write_checkpoint, tc.checkpoint_ctx = &k;
+    cli_catch_stop_signals();
+    tc.stop = &cli_stop_requested;
     amod_lm_train_result res;
+    trained = 1;
     if (amod_lm_train(m, bytes, n_train, &tc, &res, err)) goto done;
+    if (res.interrupted) {
+        if (root)
+            printf("interrupted by signal %d at step %lld; %s/last is kept: continue with amod train-lm %s --resume\n",
+                   (int)cli_stop_requested, (long long)res.step, o.out, o.out);
+        rc = 128 + (int)cli_stop_requested;
+        goto done;
+    }
     if (res.stopped) {
         if (root)
             printf("stopped at step %lld; %s/last is kept (continue with --resume)\n", (long long)res.step, o.out);
@@ -234,6 +287,13 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
     rc = root ? amod_lm_save(m, o.out, err) : 0;
     if (!rc && root) printf("saved %s\n", o.out);
 done:
+    if (root && rc && !trained && created) { /* leave no empty directory behind a refused command */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/.amod.lock", o.out);
+        unlink(path);
+        rmdir(o.out);
+    }
+    amod_run_lock_release(&lock);
     amod_lm_free(m);
     free(bytes);
     return rc;

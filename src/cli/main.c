@@ -1,4 +1,5 @@
 /* amod: the command-line tool. Dispatches to one file per subcommand. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,17 @@ static void usage(FILE *f) {
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 }
 
+/* A full disk or a closed pipe on standard output is an error like any other write error:
+ * results that did not arrive must not exit 0. */
+static int finish_stdout(const char *cmd, int rc) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "amod %s: cannot write standard output: %s\n", cmd, errno ? strerror(errno) : "write error");
+        return rc ? rc : 1;
+    }
+    return rc;
+}
+
 static int version(int argc, char **argv) {
     int verbose = 0;
     for (int i = 1; i < argc; i++) {
@@ -71,7 +83,7 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "version")) return version(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "version")) return finish_stdout("version", version(argc - 1, argv + 1));
     /* an impossible AMOD_GEMM is refused before any work; a slow path is said once */
     amod_error err;
     if (amod_gemm_setup(&err)) {
@@ -80,7 +92,10 @@ int main(int argc, char **argv) {
     }
     if (amod_gemm_warning() && strcmp(argv[1], "bench")) fprintf(stderr, "%s\n", amod_gemm_warning());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (commands[i].run && !strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (commands[i].run && !strcmp(argv[1], commands[i].name)) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            return finish_stdout(argv[1], rc);
+        }
     fprintf(stderr, "amod: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -6,9 +6,15 @@
 
 static int initialised = 0;
 
+int amod_cores(void) { return omp_get_num_procs(); }
+
+int amod_threads_max(void) { return 4 * amod_cores(); }
+
 void amod_threads_init(int n) {
     amod_gemm_setup(NULL); /* the product path, and OpenBLAS single-threaded */
+    if (n > amod_threads_max()) n = amod_threads_max();
     if (n > 0) omp_set_num_threads(n);
+    else if (omp_get_max_threads() > amod_threads_max()) omp_set_num_threads(amod_threads_max());
     initialised = 1;
 }
 

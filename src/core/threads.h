@@ -8,6 +8,11 @@
 /* Sets the number of threads (0: all cores) and the matrix-product path. Safe to call more
  * than once; the library calls it with 0 on first use. */
 void amod_threads_init(int n);
+/* The most threads amod runs: 4 per core. More only make OpenMP's threads spin against each
+ * other (256 threads on 2 cores took minutes for a step); amod_threads_init caps at it. */
+int amod_threads_max(void);
+/* The cores OpenMP sees. */
+int amod_cores(void);
 int amod_threads_count(void);
 
 #endif

@@ -14,9 +14,15 @@ static int path_join(char *out, size_t cap, const char *a, const char *b, amod_e
     return 0;
 }
 
+/* lstat: a symbolic link is never taken for the directory it points to */
 static int is_dir(const char *path) {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_link(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
 /* Removes a checkpoint directory: its files (it has no subdirectories), then itself. */
@@ -41,13 +47,23 @@ typedef struct {
     char dir[4096], fresh[4096], old[4096];
 } ckpt_paths;
 
+/* The checkpoint names must be real directories (or absent): rotation renames and deletes
+ * them, and through a link it would rename the link and empty whatever it points to. */
 static int paths(const char *run_dir, const char *name, ckpt_paths *p, amod_error *err) {
     char n[256];
     if (path_join(p->dir, sizeof p->dir, run_dir, name, err)) return -1;
     snprintf(n, sizeof n, "%s.new", name);
     if (path_join(p->fresh, sizeof p->fresh, run_dir, n, err)) return -1;
     snprintf(n, sizeof n, "%s.old", name);
-    return path_join(p->old, sizeof p->old, run_dir, n, err);
+    if (path_join(p->old, sizeof p->old, run_dir, n, err)) return -1;
+    const char *all[] = {p->dir, p->fresh, p->old};
+    for (int i = 0; i < 3; i++)
+        if (is_link(all[i]))
+            return amod_fail(err,
+                             "%s is a symbolic link: amod does not follow links inside a run directory (replace it "
+                             "with the directory itself)",
+                             all[i]);
+    return 0;
 }
 
 /* A crash between the two renames leaves NAME.old and no NAME: take NAME.old back. A

@@ -29,6 +29,8 @@ int amod_lm_train_state_save(const char *path, const char *data, float val_frac,
     cJSON_AddBoolToObject(j, "router_tuning", c->router_tuning);
     cJSON_AddNumberToObject(j, "log_every", (double)c->log_every);
     cJSON_AddNumberToObject(j, "ckpt_every", (double)c->ckpt_every);
+    cJSON_AddNumberToObject(j, "data_bytes", (double)c->data_bytes);
+    amod_json_add_hex64(j, "data_hash", c->data_hash);
     cJSON *st = cJSON_AddObjectToObject(root, "state");
     cJSON_AddNumberToObject(st, "step", (double)pos->step);
     amod_json_add_hex64(st, "sampler_rng", pos->sampler_rng);
@@ -52,12 +54,27 @@ static int read_config(const amod_json_fields *r, char *data, size_t cap, float 
         amod_json_field_i64(r, "log_every", 0, big, &c->log_every) ||
         amod_json_field_i64(r, "ckpt_every", 0, big, &c->ckpt_every))
         return -1;
+    if (c->min_lr > c->lr)
+        return amod_fail(r->err, "%s: config.min_lr %g is above config.lr %g", r->path, (double)c->min_lr,
+                         (double)c->lr);
+    /* the corpus fingerprint (absent from checkpoints written before it was recorded) */
+    int64_t bytes = 0;
+    c->data_bytes = 0, c->data_hash = 0;
+    if (cJSON_GetObjectItemCaseSensitive(r->obj, "data_bytes") &&
+        (amod_json_field_i64(r, "data_bytes", 0, (int64_t)1 << 62, &bytes) ||
+         amod_json_field_hex64(r, "data_hash", &c->data_hash)))
+        return -1;
+    c->data_bytes = (uint64_t)bytes;
     c->batch = batch, c->seq = seq;
     return 0;
 }
 
-static int read_position(const amod_json_fields *r, amod_lm_position *pos) {
-    return amod_json_field_i64(r, "step", 0, (int64_t)1 << 50, &pos->step) ||
+static int read_position(const amod_json_fields *r, const amod_lm_train_config *c, amod_lm_position *pos) {
+    if (amod_json_field_i64(r, "step", 0, (int64_t)1 << 50, &pos->step)) return -1;
+    if (pos->step > c->steps)
+        return amod_fail(r->err, "%s: state.step %lld is beyond config.steps %lld", r->path, (long long)pos->step,
+                         (long long)c->steps);
+    return amod_json_field_hex64(r, "sampler_rng", &pos->sampler_rng) ||
                    amod_json_field_hex64(r, "sampler_rng", &pos->sampler_rng) ||
                    amod_json_field_hex64(r, "model_rng", &pos->model_rng)
                ? -1
@@ -76,7 +93,7 @@ int amod_lm_train_state_load(const char *path, char *data, size_t cap, float *va
         rc = amod_fail(err, "%s: not a train-lm checkpoint", path);
     } else {
         amod_json_fields rc_ = {path, j, "config", err}, rs = {path, st, "state", err};
-        rc = read_config(&rc_, data, cap, val_frac, c) || read_position(&rs, pos) ? -1 : 0;
+        rc = read_config(&rc_, data, cap, val_frac, c) || read_position(&rs, c, pos) ? -1 : 0;
     }
     cJSON_Delete(root);
     return rc;

@@ -207,8 +207,13 @@ static int loop(lm_trainer *t, int64_t start, amod_lm_train_result *res, amod_er
     const int64_t end = c->max_steps > 0 && c->max_steps < c->steps ? c->max_steps : c->steps;
     int64_t saved = start;
     res->step = start;
+    if (end <= start) { /* nothing to train: leave the checkpoint as it is */
+        res->stopped = end < c->steps;
+        return 0;
+    }
     t->t0 = now();
-    for (int64_t s = start; s < end; s++) {
+    int64_t s = start;
+    for (; s < end; s++) {
         double metrics[3] = {0, 0, 0};
         float lr = 0;
         if (step(t, s, metrics, &lr, err)) return -1;
@@ -229,8 +234,13 @@ static int loop(lm_trainer *t, int64_t start, amod_lm_train_result *res, amod_er
             if (checkpoint(t, s + 1, err)) return -1;
             saved = s + 1;
         }
+        if (c->stop && *c->stop && s + 1 < end) { /* a signal: keep what was done */
+            res->interrupted = 1;
+            if (saved != s + 1 && checkpoint(t, s + 1, err)) return -1;
+            return 0;
+        }
     }
-    res->stopped = end < c->steps && start < end;
+    res->stopped = end < c->steps;
     if (saved != end && (c->ckpt_every > 0 || res->stopped || c->resume) && checkpoint(t, end, err)) return -1;
     return 0;
 }

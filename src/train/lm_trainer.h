@@ -12,6 +12,7 @@
 #ifndef AMOD_TRAIN_LM_TRAINER_H
 #define AMOD_TRAIN_LM_TRAINER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +55,12 @@ typedef struct amod_lm_train_config {
      * (the weights are the model's own); NULL: a fresh run. */
     const amod_lm_position *resume;
     const char *resume_optimizer;
+    /* Set (by a signal handler) to ask the run to stop: it checkpoints after the current step
+     * and returns with interrupted set. NULL: never. */
+    volatile sig_atomic_t *stop;
+    /* The corpus the run trains on, as trainer.json records it: its size and a hash of its
+     * bytes (a resumed run must read the same file). */
+    uint64_t data_bytes, data_hash;
 } amod_lm_train_config;
 
 typedef struct amod_lm_train_result {
@@ -62,6 +69,7 @@ typedef struct amod_lm_train_result {
     double elapsed;        /* seconds */
     int64_t step;          /* steps taken in all when it returned */
     int stopped;           /* max_steps stopped it before the last step */
+    int interrupted;       /* cfg->stop was raised; a checkpoint of the last step was written */
 } amod_lm_train_result;
 
 /* 1000 steps of 16 x 128 bytes, lr 1e-3 with 100 warmup steps decaying to 1e-4, AdamW betas

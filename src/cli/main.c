@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/cpu.h"
+#include "core/fault.h"
 #include "core/threads.h"
 #include "kernels/gemm.h"
 
@@ -70,6 +71,7 @@ static int version(int argc, char **argv) {
     printf("matrix products: %s\n", path);
     printf("why: %s\n", amod_gemm_active()->note);
     printf("threads: %d (OpenMP; the product library runs inside amod's threads)\n", amod_threads_count());
+    if (AMOD_FAULT_INJECTION_BUILD) printf("fault injection: built in (AMOD_FAULT_IO_AT, AMOD_FAULT_ALLOC_AT)\n");
     if (amod_gemm_warning()) printf("%s\n", amod_gemm_warning());
     if (rc) {
         fprintf(stderr, "amod: %s\n", err.msg);

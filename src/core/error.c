@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "core/fault.h"
+
 int amod_fail(amod_error *err, const char *fmt, ...) {
     if (err) {
         va_list ap;
@@ -31,13 +33,13 @@ int amod_fail_prefix(amod_error *err, const char *prefix) {
 }
 
 void *amod_alloc(size_t bytes, amod_error *err) {
-    void *p = malloc(bytes ? bytes : 1);
+    void *p = amod_fault(AMOD_FAULT_ALLOC, ENOMEM) ? NULL : malloc(bytes ? bytes : 1);
     if (!p) amod_fail(err, "out of memory allocating %zu bytes", bytes);
     return p;
 }
 
 void *amod_zalloc(size_t bytes, amod_error *err) {
-    void *p = calloc(1, bytes ? bytes : 1);
+    void *p = amod_fault(AMOD_FAULT_ALLOC, ENOMEM) ? NULL : calloc(1, bytes ? bytes : 1);
     if (!p) amod_fail(err, "out of memory allocating %zu bytes", bytes);
     return p;
 }
@@ -76,12 +78,12 @@ int amod_write_file_atomic(const char *path, const void *data, size_t size, amod
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return amod_fail(err, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = amod_fault(AMOD_FAULT_IO, EACCES) ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return amod_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
     const unsigned char *p = data;
     size_t left = size;
     while (left) {
-        ssize_t w = write(fd, p, left);
+        ssize_t w = amod_fault(AMOD_FAULT_IO, ENOSPC) ? -1 : write(fd, p, left);
         if (w < 0) {
             if (errno == EINTR) continue;
             int e = errno;
@@ -92,12 +94,13 @@ int amod_write_file_atomic(const char *path, const void *data, size_t size, amod
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
+    int bad = amod_fault(AMOD_FAULT_IO, EIO) || fsync(fd) != 0, e = errno;
+    if (close(fd) != 0 && !bad) bad = 1, e = errno;
+    if (bad) {
         unlink(tmp);
         return amod_fail(err, "%s: cannot flush: %s", tmp, strerror(e));
     }
-    if (rename(tmp, path) != 0) {
+    if (amod_fault(AMOD_FAULT_IO, EIO) || rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
         return amod_fail(err, "%s: cannot rename into place: %s", path, strerror(e));
@@ -112,7 +115,7 @@ int amod_mkdir_p(const char *dir, amod_error *err) {
         if (*p != '/' && *p) continue;
         char c = *p;
         *p = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        if ((amod_fault(AMOD_FAULT_IO, EIO) || mkdir(buf, 0755) != 0) && errno != EEXIST)
             return amod_fail(err, "%s: cannot create directory: %s", buf, strerror(errno));
         *p = c;
         if (!c) break;

@@ -10,6 +10,7 @@
 linear_engine *linear_engine_create(void) { return NULL; }
 void linear_engine_free(linear_engine *e) { (void)e; }
 void linear_engine_weights_changed(linear_engine *e) { (void)e; }
+void linear_engine_refresh(linear_engine *e) { (void)e; }
 int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
                           const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
                           int n_out) {
@@ -41,14 +42,21 @@ typedef struct {
     size_t scratch;
 } matmul_prim;
 
+/* Fixed tables, never moved: the threads of a parallel region look entries up without the
+ * lock (an entry is complete before the count that publishes it); only a miss takes the lock.
+ * A lock taken on every call made threads sleep on it, and waking a sleeping vCPU cost a whole
+ * scheduler tick (4 ms) at batch 1. */
+#define MAX_PACKS 1024
+#define MAX_PRIMS 512
+
 struct linear_engine {
     dnnl_engine_t eng;
     pthread_mutex_t mu;
     unsigned long version;
-    packed_weight *packs;
-    int n_packs, cap_packs;
-    matmul_prim *prims;
-    int n_prims, cap_prims;
+    packed_weight packs[MAX_PACKS];
+    int n_packs;
+    matmul_prim prims[MAX_PRIMS];
+    int n_prims;
 };
 
 linear_engine *linear_engine_create(void) {
@@ -68,8 +76,6 @@ void linear_engine_free(linear_engine *e) {
     if (!e) return;
     for (int i = 0; i < e->n_packs; i++) dnnl_memory_destroy(e->packs[i].mem);
     for (int i = 0; i < e->n_prims; i++) dnnl_primitive_destroy(e->prims[i].prim);
-    free(e->packs);
-    free(e->prims);
     dnnl_engine_destroy(e->eng);
     pthread_mutex_destroy(&e->mu);
     free(e);
@@ -78,18 +84,31 @@ void linear_engine_free(linear_engine *e) {
 void linear_engine_weights_changed(linear_engine *e) {
     if (!e) return;
     pthread_mutex_lock(&e->mu);
-    e->version++;
+    __atomic_add_fetch(&e->version, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&e->mu);
 }
 
-static int grow(void **arr, int *cap, int n, size_t elem) {
-    if (n < *cap) return 0;
-    int nc = *cap ? 2 * *cap : 16;
-    void *p = realloc(*arr, (size_t)nc * elem);
-    if (!p) return -1;
-    *arr = p;
-    *cap = nc;
-    return 0;
+static int published(const int *count) { return __atomic_load_n(count, __ATOMIC_ACQUIRE); }
+static void publish(int *count, int n) { __atomic_store_n(count, n, __ATOMIC_RELEASE); }
+
+static matmul_prim *lookup_prim(linear_engine *e, int rows, int n_in, int n_out, int bias, int epi, int bf16) {
+    const int n = published(&e->n_prims);
+    for (int i = 0; i < n; i++) {
+        matmul_prim *p = &e->prims[i];
+        if (p->rows == rows && p->n_in == n_in && p->n_out == n_out && p->bias == bias && p->epi == epi &&
+            p->bf16 == bf16)
+            return p;
+    }
+    return NULL;
+}
+
+static packed_weight *lookup_pack(linear_engine *e, const float *w, int n_in, int n_out, const dnnl_memory_desc_t *md) {
+    const int n = published(&e->n_packs);
+    for (int i = 0; i < n; i++) {
+        packed_weight *pw = &e->packs[i];
+        if (pw->w == w && pw->n_in == n_in && pw->n_out == n_out && dnnl_memory_desc_equal(&pw->md, md)) return pw;
+    }
+    return NULL;
 }
 
 static int md2t(dnnl_memory_desc_t *md, dnnl_dim_t a, dnnl_dim_t b, dnnl_data_type_t dt, dnnl_format_tag_t tag) {
@@ -103,13 +122,8 @@ static int md2(dnnl_memory_desc_t *md, dnnl_dim_t a, dnnl_dim_t b, dnnl_format_t
 
 /* Called with the lock held. */
 static matmul_prim *find_prim(linear_engine *e, int rows, int n_in, int n_out, int bias, int epi, int bf16) {
-    for (int i = 0; i < e->n_prims; i++) {
-        matmul_prim *p = &e->prims[i];
-        if (p->rows == rows && p->n_in == n_in && p->n_out == n_out && p->bias == bias && p->epi == epi &&
-            p->bf16 == bf16)
-            return p;
-    }
-    if (grow((void **)&e->prims, &e->cap_prims, e->n_prims, sizeof *e->prims)) return NULL;
+    matmul_prim *found = lookup_prim(e, rows, n_in, n_out, bias, epi, bf16);
+    if (found || e->n_prims == MAX_PRIMS) return found;
     matmul_prim p = {.rows = rows, .n_in = n_in, .n_out = n_out, .bias = bias, .epi = epi, .bf16 = bf16};
     dnnl_memory_desc_t res;
     const dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
@@ -141,7 +155,8 @@ static matmul_prim *find_prim(linear_engine *e, int rows, int n_in, int n_out, i
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (!ok) return NULL;
     e->prims[e->n_prims] = p;
-    return &e->prims[e->n_prims++];
+    publish(&e->n_prims, e->n_prims + 1);
+    return &e->prims[e->n_prims - 1];
 }
 
 /* Runs a one-off primitive (a reorder) on the calling thread's stream. */
@@ -168,19 +183,16 @@ static int run_reorder(linear_engine *e, dnnl_memory_t from, dnnl_memory_t to) {
 
 /* The weight in the primitive's layout, packed now when missing or stale. Lock held. */
 static dnnl_memory_t find_pack(linear_engine *e, const float *w, int n_in, int n_out, const dnnl_memory_desc_t *md) {
-    packed_weight *pw = NULL;
-    for (int i = 0; i < e->n_packs && !pw; i++)
-        if (e->packs[i].w == w && e->packs[i].n_in == n_in && e->packs[i].n_out == n_out &&
-            dnnl_memory_desc_equal(&e->packs[i].md, md))
-            pw = &e->packs[i];
+    packed_weight *pw = lookup_pack(e, w, n_in, n_out, md);
     if (!pw) {
-        if (grow((void **)&e->packs, &e->cap_packs, e->n_packs, sizeof *e->packs)) return NULL;
+        if (e->n_packs == MAX_PACKS) return NULL;
         packed_weight fresh = {.w = w, .n_in = n_in, .n_out = n_out, .md = *md};
         if (dnnl_memory_create(&fresh.mem, md, e->eng, DNNL_MEMORY_ALLOCATE) != dnnl_success) return NULL;
         e->packs[e->n_packs] = fresh;
-        pw = &e->packs[e->n_packs++];
+        publish(&e->n_packs, e->n_packs + 1);
+        pw = &e->packs[e->n_packs - 1];
     }
-    if (pw->version != e->version) {
+    if (__atomic_load_n(&pw->version, __ATOMIC_ACQUIRE) != e->version) {
         dnnl_memory_desc_t user; /* [n_out, n_in] row-major is the K x N matrix with strides (1, K) */
         dnnl_memory_t from;
         if (md2(&user, n_in, n_out, dnnl_ba) ||
@@ -189,9 +201,19 @@ static dnnl_memory_t find_pack(linear_engine *e, const float *w, int n_in, int n
         int rc = run_reorder(e, from, pw->mem);
         dnnl_memory_destroy(from);
         if (rc) return NULL;
-        pw->version = e->version;
+        __atomic_store_n(&pw->version, e->version, __ATOMIC_RELEASE);
     }
     return pw->mem;
+}
+
+void linear_engine_refresh(linear_engine *e) {
+    if (!e) return;
+    pthread_mutex_lock(&e->mu);
+    for (int i = 0; i < e->n_packs; i++) {
+        packed_weight *pw = &e->packs[i];
+        if (pw->version != e->version) find_pack(e, pw->w, pw->n_in, pw->n_out, &pw->md);
+    }
+    pthread_mutex_unlock(&e->mu);
 }
 
 /* float32 to bfloat16, rounded to nearest even (as oneDNN and PyTorch round). */
@@ -215,12 +237,19 @@ int linear_packed_forward(linear_engine *e, float *out, const float *in, const f
         to_bf16(in16, in, (size_t)rows * n_in);
         in = (const float *)(const void *)in16;
     }
-    pthread_mutex_lock(&e->mu);
-    matmul_prim *p = find_prim(e, rows, n_in, n_out, b != NULL, epi, bf16);
-    dnnl_memory_t wmem = p ? find_pack(e, w, n_in, n_out, &p->wei) : NULL;
-    /* copies: the arrays may move when another thread adds a shape */
-    matmul_prim mp = p ? *p : (matmul_prim){0};
-    pthread_mutex_unlock(&e->mu);
+    /* the common case, without the lock: both made before, the pack current */
+    matmul_prim *p = lookup_prim(e, rows, n_in, n_out, b != NULL, epi, bf16);
+    packed_weight *pw = p ? lookup_pack(e, w, n_in, n_out, &p->wei) : NULL;
+    dnnl_memory_t wmem = NULL;
+    if (pw && __atomic_load_n(&pw->version, __ATOMIC_ACQUIRE) == __atomic_load_n(&e->version, __ATOMIC_ACQUIRE))
+        wmem = pw->mem;
+    if (!wmem) {
+        pthread_mutex_lock(&e->mu);
+        p = find_prim(e, rows, n_in, n_out, b != NULL, epi, bf16);
+        wmem = p ? find_pack(e, w, n_in, n_out, &p->wei) : NULL;
+        pthread_mutex_unlock(&e->mu);
+    }
+    const matmul_prim mp = p ? *p : (matmul_prim){0};
     dnnl_stream_t s;
     if (!p || !wmem || dnnl_stream_create(&s, e->eng, dnnl_stream_default_flags) != dnnl_success) {
         free(in16);

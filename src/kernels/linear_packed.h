@@ -30,6 +30,9 @@ linear_engine *linear_engine_create(void);
 void linear_engine_free(linear_engine *e);
 /* The weights were written: packed copies are made again on their next use. */
 void linear_engine_weights_changed(linear_engine *e);
+/* Packs again, now, every weight packed before whose copy is stale: called before a parallel
+ * region, so that its threads find current copies without taking the engine's lock. */
+void linear_engine_refresh(linear_engine *e);
 /* out[rows, n_out] as the epilogue says, w [n_out, n_in] (PyTorch's layout), b may be NULL.
  * 0, or -1 when oneDNN refused the shape (the caller falls back to linear_forward). */
 int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,

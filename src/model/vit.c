@@ -254,6 +254,7 @@ int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t 
     /* with gradients the weights change between steps: their packed copies are made anew (a
      * few microseconds a matrix, next to a training step's milliseconds) */
     if (m->grad_enabled) linear_engine_weights_changed(m->lin);
+    linear_engine_refresh(m->lin);
     const int B = batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
     const int g = cfg->img_size / cfg->patch_size, np = g * g;
     const int cpp = cfg->in_chans * cfg->patch_size * cfg->patch_size;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fault.h"
 
 static int path_join(char *out, size_t cap, const char *a, const char *b, amod_error *err) {
     if (snprintf(out, cap, "%s/%s", a, b) >= (int)cap) return amod_fail(err, "%s: path too long", a);
@@ -78,7 +79,8 @@ int amod_checkpoint_begin(const char *run_dir, const char *name, char *fresh, si
     ckpt_paths p;
     if (paths(run_dir, name, &p, err) || amod_mkdir_p(run_dir, err) || recover(&p, err)) return -1;
     if (remove_flat_dir(p.fresh, err) || remove_flat_dir(p.old, err)) return -1;
-    if (mkdir(p.fresh, 0755) != 0) return amod_fail(err, "%s: cannot create: %s", p.fresh, strerror(errno));
+    if (amod_fault(AMOD_FAULT_IO, ENOSPC) || mkdir(p.fresh, 0755) != 0)
+        return amod_fail(err, "%s: cannot create: %s", p.fresh, strerror(errno));
     if (snprintf(fresh, cap, "%s", p.fresh) >= (int)cap) return amod_fail(err, "%s: path too long", p.fresh);
     return 0;
 }
@@ -86,9 +88,9 @@ int amod_checkpoint_begin(const char *run_dir, const char *name, char *fresh, si
 int amod_checkpoint_commit(const char *run_dir, const char *name, amod_error *err) {
     ckpt_paths p;
     if (paths(run_dir, name, &p, err)) return -1;
-    if (is_dir(p.dir) && rename(p.dir, p.old) != 0)
+    if (is_dir(p.dir) && (amod_fault(AMOD_FAULT_IO, EIO) || rename(p.dir, p.old) != 0))
         return amod_fail(err, "%s: cannot move aside: %s", p.dir, strerror(errno));
-    if (rename(p.fresh, p.dir) != 0) {
+    if (amod_fault(AMOD_FAULT_IO, EIO) || rename(p.fresh, p.dir) != 0) {
         int e = errno;
         (void)rename(p.old, p.dir); /* best effort: recover() finishes it otherwise */
         return amod_fail(err, "%s: cannot move into place: %s", p.dir, strerror(e));

@@ -37,6 +37,10 @@ one_fault() {
       fail "$var=$n: status $rc, stderr: $(head -c 400 "$T/err")"
       return
     fi
+    if grep -q "/last" "$T/err" && ! grep -qE "last \(step [0-9]+\) is kept|no checkpoint was kept" "$T/err"; then
+      fail "$var=$n: a checkpoint failure does not say what is kept: $(cat "$T/err")"
+      return
+    fi
     failed_cleanly=$((failed_cleanly + 1))
     if [ -d "$dir/last" ] || [ -d "$dir/last.old" ]; then
       "$AMOD" train-lm "$dir" --resume --threads 1 >/dev/null 2>"$T/err2" || { fail "$var=$n: resume: $(cat "$T/err2")"; return; }

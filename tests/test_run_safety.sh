@@ -135,6 +135,45 @@ expect_error "10: an unknown option given last (bench)" "unknown option '--bogus
 expect_error "10: an unknown option given last (train)" "unknown option '--bogus'" -- "$AMOD" train --out "$T/x" --bogus
 [ ! -e "$T/x" ] || fail "10: a refused train left its directory"
 
+# 10. (ViT) messages that name the file or option at fault
+. "$(dirname "$0")/support/tiny_idx.sh"
+make_tiny_idx "$T/data/toy" 96 32
+VIT=(--data "$T/data" --dataset toy --img-size 8 --patch-size 2 --embed-dim 16 --depth 2 --heads 2 --epochs 3
+     --batch-size 16 --threads 1 --quiet)
+"$AMOD" train --out "$T/v1" "${VIT[@]}" --max-steps 2 >/dev/null || fail "10: a tiny ViT run"
+cp "$T/v1/last/trainer.json" "$T/v1.json"
+sed -i 's/"epoch_pos":[^,]*/"epoch_pos": 33/' "$T/v1/last/trainer.json"
+expect_error "10: an odd epoch_pos in trainer.json" "trainer.json: state.epoch_pos 33 is not a multiple of config.batch_size 16" -- \
+  "$AMOD" train --out "$T/v1" --resume
+cp "$T/v1.json" "$T/v1/last/trainer.json"
+sed -i 's/"epoch":[^,]*/"epoch": 50/' "$T/v1/last/trainer.json"
+expect_error "11: \"epoch\": 50 in trainer.json" "trainer.json: state.epoch 50 is beyond config.epochs 3" -- \
+  "$AMOD" train --out "$T/v1" --resume
+cp "$T/v1.json" "$T/v1/last/trainer.json"
+expect_error "10: --img-size 30 with patch 4" "image size 30 is not a multiple of the patch size 4" -- \
+  "$AMOD" train --out "$T/v2" --data "$T/data" --dataset toy --img-size 30 --patch-size 4 --embed-dim 32 --heads 2
+LC_ALL=C awk 'BEGIN { printf "%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c", 0,0,8,3, 0,0,0,32, 0,0,0,8, 0,0,0,8;
+  for (i = 0; i < 32 * 64; i++) printf "%c", 77 }' >"$T/data/flat-train-images-idx3-ubyte"
+mkdir -p "$T/data/flat" && mv "$T/data/flat-train-images-idx3-ubyte" "$T/data/flat/train-images-idx3-ubyte"
+cp "$T/data/toy/train-labels-idx1-ubyte" "$T/data/flat/" 2>/dev/null
+head -c 8 "$T/data/toy/train-labels-idx1-ubyte" >/dev/null
+LC_ALL=C awk 'BEGIN { printf "%c%c%c%c%c%c%c%c", 0,0,8,1, 0,0,0,32; for (i = 0; i < 32; i++) printf "%c", i % 4 }' \
+  >"$T/data/flat/train-labels-idx1-ubyte"
+cp "$T/data/flat/train-images-idx3-ubyte" "$T/data/flat/t10k-images-idx3-ubyte"
+cp "$T/data/flat/train-labels-idx1-ubyte" "$T/data/flat/t10k-labels-idx1-ubyte"
+expect_error "10: constant images" "training images all have one value" -- \
+  "$AMOD" train --out "$T/v3" --data "$T/data" --dataset flat --img-size 8 --patch-size 2 --embed-dim 16 --heads 2
+expect_error "10: data show past the end" "index 96, the split has 96 images" -- \
+  "$AMOD" data show --dir "$T/data/toy" --index 96
+cp -r "$T/v1/last" "$T/v4"
+sed -i 's/"mod_layers":[^]]*\]/"mod_layers": [1, 1]/; s/"router":[^,]*/"router": "attention"/' "$T/v4/config.json"
+grep -q '"mod_layers": \[1, 1\]' "$T/v4/config.json" || sed -i 's/}$/, "mod": {"router": "attention", "capacity": 0.5, "mod_layers": [1, 1]}}/' "$T/v4/config.json"
+expect_error "11: mod_layers [1, 1] in config.json" "config.json: mod.mod_layers lists layer 1 twice" -- \
+  "$AMOD" eval "$T/v4" --data "$T/data" --dataset toy
+deep=$T/$(printf 'dir/%.0s' $(seq 1 400))ckpt
+expect_error "10: a long path keeps its reason" "\.\.\..*config.json: cannot open: No such file or directory" -- \
+  "$AMOD" eval "$deep" --data "$T/data" --dataset toy
+
 # 11. accepted silently before
 expect_error "11: --min-lr above --lr" "min-lr in \[0, --lr\]" -- "$AMOD" train --out "$T/x" --lr 1e-4 --min-lr 1e-3
 expect_error "11: amod version --bogus" "unknown option '--bogus'" -- "$AMOD" version --bogus

@@ -16,7 +16,7 @@ extern "C" {
 #define AMOD_MAX_LAYERS 64
 
 typedef struct amod_error {
-    char msg[512];
+    char msg[1024]; /* longer messages keep their start and their end, "..." between */
 } amod_error;
 
 /* Which router picks the tokens of a MoD layer (SPEC.md, "Routers"). */

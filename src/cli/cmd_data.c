@@ -168,8 +168,9 @@ static int show(int argc, char **argv) {
     amod_error err = {{0}};
     if (amod_dataset_load(v[0], v[1] ? v[1] : "train", 0, &ds, &err)) return cli_error(CMD, err.msg);
     if (index >= ds.count) {
+        const long long count = (long long)ds.count; /* before the free, which clears it */
         amod_dataset_free(&ds);
-        return cli_fail(CMD, 1, "%s: index %ld, the split has %lld images", v[0], index, (long long)ds.count);
+        return cli_fail(CMD, 1, "%s: index %ld, the split has %lld images (0..%lld)", v[0], index, count, count - 1);
     }
     static const char ramp[] = " .:-=+*#%@";
     printf("%s %s[%ld]: label %d\n", v[0], v[1] ? v[1] : "train", index, ds.labels[index]);

@@ -206,9 +206,13 @@ static int preset_config(const options *o, amod_vit_config *cfg) {
         cfg->mlp_hidden = (int)((long)cfg->embed_dim * ratio_num / ratio_den);
         snprintf(cfg->arch, sizeof cfg->arch, "vit_custom"); /* no longer the named shape */
     }
-    if (cfg->embed_dim % cfg->num_heads || cfg->img_size % cfg->patch_size)
-        return cli_usage_error(CMD, "embed dim %d must be a multiple of heads %d, image size %d of patch size %d",
-                               cfg->embed_dim, cfg->num_heads, cfg->img_size, cfg->patch_size), -1;
+    /* name only the constraint that fails */
+    if (cfg->img_size % cfg->patch_size)
+        return cli_usage_error(CMD, "image size %d is not a multiple of the patch size %d", cfg->img_size,
+                               cfg->patch_size), -1;
+    if (cfg->embed_dim % cfg->num_heads)
+        return cli_usage_error(CMD, "embed dim %d is not a multiple of the %d heads", cfg->embed_dim, cfg->num_heads),
+               -1;
     return 0;
 }
 
@@ -220,6 +224,11 @@ static amod_vit *new_model(const options *o, const amod_dataset *train) {
     if (preset_config(o, &cfg)) return NULL;
     double mean[AMOD_DATA_MAX_CHANNELS], std[AMOD_DATA_MAX_CHANNELS];
     amod_dataset_stats(train, mean, std);
+    if (!(std[0] > 0)) {
+        cli_error(CMD, "the training images all have one value (pixel standard deviation 0): nothing to normalise or "
+                       "learn from");
+        return NULL;
+    }
     for (int c = 0; c < 3; c++) {
         cfg.mean[c] = (float)mean[0];
         cfg.std[c] = (float)std[0];

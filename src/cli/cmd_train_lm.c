@@ -173,21 +173,31 @@ typedef struct {
     const char *out, *data;
     float val_frac;
     const amod_lm_train_config *tc;
+    int64_t kept; /* the step OUT/last holds; -1: none */
 } ckpt_ctx;
 
 /* Rank 0 writes OUT_DIR/last: the model, the optimizer state and trainer.json. */
 static int write_checkpoint(void *ctx, const amod_lm *m, const amod_adamw *opt, const amod_lm_position *pos,
                             amod_error *err) {
-    const ckpt_ctx *k = ctx;
+    ckpt_ctx *k = ctx;
     char fresh[4096], file[4200];
-    if (amod_checkpoint_begin(k->out, "last", fresh, sizeof fresh, err) || amod_lm_save(m, fresh, err))
-        return -1;
-    snprintf(file, sizeof file, "%s/optimizer.safetensors", fresh);
-    if (amod_adamw_save(opt, file, err)) return -1;
-    snprintf(file, sizeof file, "%s/trainer.json", fresh);
-    if (amod_lm_train_state_save(file, k->data, k->val_frac, k->tc, pos, err) ||
-        amod_checkpoint_commit(k->out, "last", err))
-        return -1;
+    int rc = amod_checkpoint_begin(k->out, "last", fresh, sizeof fresh, err) || amod_lm_save(m, fresh, err);
+    if (!rc) {
+        snprintf(file, sizeof file, "%s/optimizer.safetensors", fresh);
+        rc = amod_adamw_save(opt, file, err);
+    }
+    if (!rc) {
+        snprintf(file, sizeof file, "%s/trainer.json", fresh);
+        rc = amod_lm_train_state_save(file, k->data, k->val_frac, k->tc, pos, err) ||
+             amod_checkpoint_commit(k->out, "last", err);
+    }
+    if (rc) { /* say what is left to resume from */
+        char kept[4200];
+        if (k->kept >= 0) snprintf(kept, sizeof kept, "%s/last (step %lld) is kept", k->out, (long long)k->kept);
+        else snprintf(kept, sizeof kept, "no checkpoint was kept");
+        return amod_fail_suffix(err, kept);
+    }
+    k->kept = pos->step;
     return 0;
 }
 
@@ -264,7 +274,7 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
         goto done;
     }
     if (!o.resume && cli_lm_apply(&o.lm, m, err)) goto done;
-    ckpt_ctx k = {o.out, o.data, o.val_frac, &tc};
+    ckpt_ctx k = {o.out, o.data, o.val_frac, &tc, o.resume ? pos.step : -1};
     tc.checkpoint = write_checkpoint, tc.checkpoint_ctx = &k;
     cli_catch_stop_signals();
     tc.stop = &cli_stop_requested;

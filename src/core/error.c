@@ -14,9 +14,20 @@
 int amod_fail(amod_error *err, const char *fmt, ...) {
     if (err) {
         va_list ap;
+        char full[8192];
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        int n = vsnprintf(full, sizeof full, fmt, ap);
         va_end(ap);
+        const size_t cap = sizeof err->msg, len = n < 0 ? 0 : (size_t)n < sizeof full ? (size_t)n : sizeof full - 1;
+        if (len < cap) {
+            memcpy(err->msg, full, len + 1);
+        } else { /* too long (a deep path): keep its start and its end, where the reason is */
+            const size_t head = cap / 3, tail = cap - head - 4;
+            memcpy(err->msg, full, head);
+            memcpy(err->msg + head, "...", 3);
+            memcpy(err->msg + head + 3, full + len - tail, tail);
+            err->msg[cap - 1] = 0;
+        }
         /* Names from a file (tensor names, JSON keys) may hold newlines or escapes: the
          * message stays one printable line whatever it quotes. */
         for (char *c = err->msg; *c; c++)
@@ -30,6 +41,13 @@ int amod_fail_prefix(amod_error *err, const char *prefix) {
     memcpy(msg, err->msg, sizeof msg);
     msg[sizeof msg - 1] = 0;
     return amod_fail(err, "%s: %s", prefix, msg);
+}
+
+int amod_fail_suffix(amod_error *err, const char *suffix) {
+    char msg[sizeof err->msg];
+    memcpy(msg, err->msg, sizeof msg);
+    msg[sizeof msg - 1] = 0;
+    return amod_fail(err, "%s; %s", msg, suffix);
 }
 
 void *amod_alloc(size_t bytes, amod_error *err) {

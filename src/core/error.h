@@ -11,6 +11,9 @@ int amod_fail(amod_error *err, const char *fmt, ...) __attribute__((format(print
 /* Puts "prefix: " in front of the message already in err (which must not be NULL); returns -1. */
 int amod_fail_prefix(amod_error *err, const char *prefix);
 
+/* Appends "; suffix" to the message already in err (which must not be NULL); returns -1. */
+int amod_fail_suffix(amod_error *err, const char *suffix);
+
 /* malloc/calloc that set an error instead of returning NULL silently. */
 void *amod_alloc(size_t bytes, amod_error *err);
 void *amod_zalloc(size_t bytes, amod_error *err);

@@ -111,6 +111,8 @@ static int parse_mod(const char *path, const cJSON *m, const amod_vit_config *cf
             if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 0 ||
                 e->valuedouble >= cfg->depth)
                 return amod_fail(err, "%s: mod.mod_layers holds a layer outside 0..%d", path, cfg->depth - 1);
+            if (mod->is_mod[(int)e->valuedouble])
+                return amod_fail(err, "%s: mod.mod_layers lists layer %d twice", path, (int)e->valuedouble);
             mod->is_mod[(int)e->valuedouble] = 1;
         }
     }

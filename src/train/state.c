@@ -111,6 +111,18 @@ int amod_train_state_load(const char *path, amod_train_config *cfg, amod_train_s
         amod_json_fields rc_ = {path, c, "config", err}, rs = {path, s, "state", err};
         rc = read_config(&rc_, cfg) || read_state(&rs, st) ? -1 : 0;
     }
+    /* the fields against each other: each one alone was in range */
+    if (!rc && cfg->min_lr > cfg->lr)
+        rc = amod_fail(err, "%s: config.min_lr %g is above config.lr %g", path, (double)cfg->min_lr, (double)cfg->lr);
+    if (!rc && st->loader.epoch > cfg->epochs)
+        rc = amod_fail(err, "%s: state.epoch %lld is beyond config.epochs %d", path, (long long)st->loader.epoch,
+                       cfg->epochs);
+    if (!rc && st->loader.pos % cfg->batch_size)
+        rc = amod_fail(err, "%s: state.epoch_pos %lld is not a multiple of config.batch_size %d", path,
+                       (long long)st->loader.pos, cfg->batch_size);
+    if (!rc && st->best_epoch > st->loader.epoch)
+        rc = amod_fail(err, "%s: state.best_epoch %lld is beyond state.epoch %lld", path, (long long)st->best_epoch,
+                       (long long)st->loader.epoch);
     cJSON_Delete(root);
     return rc;
 }

@@ -80,7 +80,14 @@ static int save(trainer *t, const char *name, amod_error *err) {
     t->st.model_rng = amod_vit_rng_state(t->m);
     t->st.elapsed = elapsed(t);
     /* every rank holds the same weights and state: rank 0 writes them */
-    if (t->root && amod_checkpoint_save(t->run_dir, name, t->m, &t->opt, t->cfg, &t->st, err)) return -1;
+    if (t->root && amod_checkpoint_save(t->run_dir, name, t->m, &t->opt, t->cfg, &t->st, err)) {
+        char kept[4200];
+        if (t->last_ckpt_step >= 0)
+            snprintf(kept, sizeof kept, "%s/last (step %lld) is kept", t->run_dir, (long long)t->last_ckpt_step);
+        else
+            snprintf(kept, sizeof kept, "no checkpoint was kept");
+        return amod_fail_suffix(err, kept);
+    }
     if (!strcmp(name, "last")) t->last_ckpt_step = t->st.step;
     return 0;
 }

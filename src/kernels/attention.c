@@ -9,9 +9,13 @@
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
-size_t attention_scratch_floats(int n, int H) {
-    (void)H;
-    return 2 * (size_t)n * n; /* dP and a probability tile, per (b, h) task */
+size_t attention_scratch_floats(int n, int threads) {
+    return (size_t)threads * 2 * (size_t)n * n; /* dP and a probability tile, per (b, h) task */
+}
+
+int kernel_team(int scratch_threads) {
+    const int max = omp_get_max_threads();
+    return scratch_threads < 1 ? 1 : scratch_threads < max ? scratch_threads : max;
 }
 
 /* Row softmax in place: `rows` rows of length n. */
@@ -35,7 +39,7 @@ static void softmax_rows(float *s, int rows, int n) {
  * exact softmax, and its memory is ATTN_ROW_BLOCK x n instead of n x n. */
 #define ATTN_ROW_BLOCK 64
 
-size_t attention_tile_floats(int n) { return (size_t)omp_get_max_threads() * ATTN_ROW_BLOCK * n; }
+size_t attention_tile_floats(int n, int threads) { return (size_t)threads * ATTN_ROW_BLOCK * n; }
 
 /* Column sums of rows x n probabilities into cs (n atomic adds: heads of one image may run on
  * different threads). Rows are streamed through a chunk of column accumulators, so the reads
@@ -71,7 +75,7 @@ static void attention_rows(float *out, float *p, float *col_sum, const float *qk
 }
 
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
-                       int D, int H, float *scratch) {
+                       int D, int H, float *scratch, int scratch_threads) {
     if (col_sum) memset(col_sum, 0, (size_t)B * n * sizeof *col_sum);
     const int par = (size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK;
     if (probs) { /* the whole map is kept: one task per (image, head) */
@@ -84,7 +88,7 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
      * batch 1 the three heads of DeiT-Tiny alone would leave one of two threads idle a third
      * of the time. */
     const int nblk = (n + ATTN_ROW_BLOCK - 1) / ATTN_ROW_BLOCK, tasks = B * H * nblk;
-#pragma omp parallel if (par)
+#pragma omp parallel if (par) num_threads(kernel_team(scratch_threads))
     {
         float *tile = scratch + (size_t)omp_get_thread_num() * ATTN_ROW_BLOCK * n;
 #pragma omp for schedule(static)
@@ -97,13 +101,13 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
 }
 
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
-                        int n, int D, int H, float *scratch) {
+                        int n, int D, int H, float *scratch, int scratch_threads) {
     const int hd = D / H, ld = 3 * D;
     const float scale = 1.0f / sqrtf((float)hd);
-#pragma omp parallel if ((size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK)
+#pragma omp parallel if ((size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK) num_threads(kernel_team(scratch_threads))
     {
         int tid = omp_get_thread_num();
-        float *dp = scratch + (size_t)tid * attention_scratch_floats(n, H);
+        float *dp = scratch + (size_t)tid * attention_scratch_floats(n, 1);
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;

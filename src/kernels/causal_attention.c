@@ -7,19 +7,14 @@
 #include <string.h>
 
 #include "kernels/gemm.h"
+#include "kernels/kernels.h"
 #include "kernels/lm_kernels.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-size_t causal_attention_scratch_floats(int T) {
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
-    return (size_t)threads * T * T;
-}
+size_t causal_attention_scratch_floats(int T, int threads) { return (size_t)threads * T * T; }
 
 /* Row i keeps columns 0..i: a softmax over those, zero beyond. */
 static void causal_softmax(float *s, int T) {
@@ -72,11 +67,11 @@ void causal_attention_forward(float *out, float *probs, float *col_sum, const fl
 }
 
 void causal_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
-                               int T, int H, int KV, int hd, float *scratch) {
+                               int T, int H, int KV, int hd, float *scratch, int scratch_threads) {
     const int ld = (H + 2 * KV) * hd, ldo = H * hd, group = H / KV;
     const float scale = 1.0f / sqrtf((float)hd);
     if (T <= 0) return;
-#pragma omp parallel
+#pragma omp parallel num_threads(kernel_team(scratch_threads))
     {
         int tid = 0;
 #ifdef _OPENMP

@@ -43,13 +43,18 @@ void gelu_backward(float *dx, const float *dout, const float *x, size_t n);
  * the rows are processed in blocks and scratch holds one block per thread
  * (attention_tile_floats in all): memory linear in n, not quadratic. */
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
-                       int D, int H, float *scratch);
+                       int D, int H, float *scratch, int scratch_threads);
 /* dqkv (overwritten) from dout [B, n, D], using the kept probs. scratch: H * n * n floats per
  * thread (attention_scratch_floats gives the total). */
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
-                        int n, int D, int H, float *scratch);
-size_t attention_scratch_floats(int n, int H);
-size_t attention_tile_floats(int n);
+                        int n, int D, int H, float *scratch, int scratch_threads);
+/* Scratch sizes for `threads` threads. The kernels run at most scratch_threads threads (the
+ * count the scratch was sized for), so raising OpenMP's thread count after the scratch was
+ * made never writes past it. */
+size_t attention_scratch_floats(int n, int threads);
+size_t attention_tile_floats(int n, int threads);
+/* The team for a kernel whose scratch holds scratch_threads slices: OpenMP's count, capped. */
+int kernel_team(int scratch_threads);
 
 /* embed.c: patch embedding as a matrix product on unfolded patches, plus prefix tokens and
  * position embedding. images [B, C, S, S] -> x [B, N, D] with N = P + (S/p)^2. cols is

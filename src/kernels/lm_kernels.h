@@ -26,8 +26,9 @@ void causal_attention_forward(float *out, float *probs, float *col_sum, const fl
 /* dqkv (overwritten) from dout [B, T, H hd] and the kept probs. scratch: T * T floats per
  * thread (causal_attention_scratch_floats gives the total for all threads). */
 void causal_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
-                               int T, int H, int KV, int hd, float *scratch);
-size_t causal_attention_scratch_floats(int T);
+                               int T, int H, int KV, int hd, float *scratch, int scratch_threads);
+/* For `threads` threads; the backward runs at most scratch_threads threads (kernel_team). */
+size_t causal_attention_scratch_floats(int T, int threads);
 /* One query row per head against n cached keys/values [n, KV hd] (the newest included):
  * the decoding step of a KV cache. q [H hd] -> out [H hd]. scratch: n floats. */
 void causal_attention_decode(float *out, const float *q, const float *kc, const float *vc, int n, int H, int KV,

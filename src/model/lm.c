@@ -2,6 +2,7 @@
  * Mixture-of-Depths layers that run their block on the k routed tokens only and MindSkip
  * layers that gate their attention sublayer. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,7 +101,8 @@ static void carve(amod_lm *m, arena_carver *c, int B, int T) {
     m->d_qkv = arena_take(c, BT * W);
     m->d_h1 = arena_take(c, BT * F);
     m->d_h3 = arena_take(c, BT * F);
-    m->d_attn = arena_take(c, causal_attention_scratch_floats(T));
+    m->scratch_threads = omp_get_max_threads(); /* the backward never runs more than this on it */
+    m->d_attn = arena_take(c, causal_attention_scratch_floats(T, m->scratch_threads));
     m->d_normed = arena_take(c, BT * D);
     m->d_gate = arena_take(c, BT);
     m->d_pred = max_pred ? arena_take(c, BT * (max_pred + 1)) : NULL;
@@ -113,7 +115,8 @@ void lm_free_acts(amod_lm *m) {
 }
 
 int lm_ensure_acts(amod_lm *m, int B, int T, amod_error *err) {
-    if (m->act_arena && B <= m->act_B && T == m->act_T) return 0;
+    /* more threads than the scratch was made for: carve again (a forward recomputes it all) */
+    if (m->act_arena && B <= m->act_B && T == m->act_T && omp_get_max_threads() <= m->scratch_threads) return 0;
     lm_free_acts(m);
     arena_carver c = {NULL, 0};
     carve(m, &c, B, T);
@@ -349,7 +352,7 @@ static void block_backward(amod_lm *m, int l, int B, const float *dy, float *dx2
         dproj = m->d_proj;
     }
     dense_backward(m->d_ao, 0, G(p->wo), G(p->bo), dproj, D, a->ao, p->wo, gpt2, R, qd, D);
-    causal_attention_backward(m->d_qkv, m->d_ao, a->qkv, a->probs, B, k, H, KV, hd, m->d_attn);
+    causal_attention_backward(m->d_qkv, m->d_ao, a->qkv, a->probs, B, k, H, KV, hd, m->d_attn, m->scratch_threads);
     if (gpt2) {
         dense_backward(m->d_ln, 0, G(p->wqkv), G(p->bqkv), m->d_qkv, W, a->ln1, p->wqkv, 1, R, D, 3 * D);
     } else {

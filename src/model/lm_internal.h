@@ -70,6 +70,7 @@ struct amod_lm {
     float *normed, *nmu, *nrs, *logits, *dlogits;
     /* backward scratch */
     float *d_a, *d_b, *d_dy, *d_x2, *d_ln, *d_ao, *d_proj, *d_qkv, *d_h1, *d_h3, *d_attn, *d_normed, *d_gate, *d_pred;
+    int scratch_threads; /* the thread count d_attn was carved for */
 
     int B, T, have_loss, grad_enabled, keep_attn;
     amod_lm_stats stats;

@@ -68,7 +68,8 @@ static void carve(amod_vit *m, arena_carver *c, int B) {
     m->logits = arena_take(c, (size_t)B * cfg->num_classes);
     m->dlogits = arena_take(c, (size_t)B * cfg->num_classes);
     m->labels = (int64_t *)arena_take(c, 2 * (size_t)B);
-    m->attn_tile = m->grad_enabled ? NULL : arena_take(c, attention_tile_floats(N));
+    m->scratch_threads = omp_get_max_threads(); /* the kernels never run more than this on it */
+    m->attn_tile = m->grad_enabled ? NULL : arena_take(c, attention_tile_floats(N, m->scratch_threads));
     if (!m->grad_enabled) {
         m->d_a = m->d_b = NULL;
         return;
@@ -82,7 +83,7 @@ static void carve(amod_vit *m, arena_carver *c, int B) {
     m->d_ao = arena_take(c, rows * D);
     m->d_qkv = arena_take(c, rows * 3 * D);
     m->d_g = arena_take(c, rows * Hm);
-    m->d_attn = arena_take(c, (size_t)omp_get_max_threads() * attention_scratch_floats(N, H));
+    m->d_attn = arena_take(c, attention_scratch_floats(N, m->scratch_threads));
     m->d_pooled = arena_take(c, 2 * (size_t)B * D);
     m->d_patch = arena_take(c, (size_t)B * np * D);
 }
@@ -94,7 +95,8 @@ void vit_free_acts(amod_vit *m) {
 }
 
 int vit_ensure_acts(amod_vit *m, int batch, amod_error *err) {
-    if (m->act_arena && batch <= m->act_batch) return 0;
+    /* more threads than the scratch was made for: carve again (a forward recomputes it all) */
+    if (m->act_arena && batch <= m->act_batch && omp_get_max_threads() <= m->scratch_threads) return 0;
     vit_free_acts(m);
     arena_carver c = {NULL, 0};
     carve(m, &c, batch);
@@ -202,7 +204,8 @@ static int block_forward_packed(amod_vit *m, int l, int B) {
         }
     }
     if (failed) return -1;
-    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, m->attn_tile);
+    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, m->attn_tile,
+                      m->scratch_threads);
 #pragma omp parallel reduction(| : failed)
     {
         int lo, hi;
@@ -236,7 +239,8 @@ void vit_block_forward(amod_vit *m, int l, int B) {
     const float eps = m->cfg.ln_eps;
     layernorm_forward(a->ln1, a->mu1, a->rs1, a->xs, p->norm1_w, p->norm1_b, R, D, eps);
     linear_forward(a->qkv, a->ln1, p->qkv_w, p->qkv_b, R, D, 3 * D);
-    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, m->attn_tile);
+    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, m->attn_tile,
+                      m->scratch_threads);
     linear_forward(a->x2, a->ao, p->proj_w, p->proj_b, R, D, D);
     add_inplace(a->x2, a->xs, (size_t)R * D);
     layernorm_forward(a->ln2, a->mu2, a->rs2, a->x2, p->norm2_w, p->norm2_b, R, D, eps);
@@ -304,7 +308,8 @@ static void block_backward(amod_vit *m, int l, int B, const float *dy, float *dx
     linear_backward(m->d_ln, G(p->fc1_w), G(p->fc1_b), m->d_g, a->ln2, p->fc1_w, R, D, Hm, 0);
     layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), m->d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
     linear_backward(m->d_ao, G(p->proj_w), G(p->proj_b), dx2, a->ao, p->proj_w, R, D, D, 0);
-    attention_backward(m->d_qkv, m->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, m->d_attn);
+    attention_backward(m->d_qkv, m->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, m->d_attn,
+                       m->scratch_threads);
     linear_backward(m->d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, m->d_qkv, a->ln1, p->qkv_w, R, D,
                     3 * D, 0);
     layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), m->d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);

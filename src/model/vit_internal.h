@@ -48,6 +48,7 @@ struct amod_vit {
 
     struct linear_engine *lin; /* packed weights and matmul primitives (NULL: plain sgemm path) */
     amod_precision precision;  /* of the linear layers at inference */
+    int scratch_threads;       /* the thread count the attention scratch was carved for */
     int batch, have_labels, grad_enabled, keep_attn;
     int subset; /* the last forward ran on a token subset (vit_tokens.c): no backward, no maps */
     amod_rng rng;

@@ -142,6 +142,20 @@ VIT=(--data "$T/data" --dataset toy --img-size 8 --patch-size 2 --embed-dim 16 -
      --batch-size 16 --threads 1 --quiet)
 "$AMOD" train --out "$T/v1" "${VIT[@]}" --max-steps 2 >/dev/null || fail "10: a tiny ViT run"
 cp "$T/v1/last/trainer.json" "$T/v1.json"
+if command -v flock >/dev/null; then # 4. amod adapt's output directory is locked too
+  mkdir -p "$T/a4"
+  flock "$T/a4/.amod.lock" sleep 2 &
+  holder=$!
+  sleep 0.3
+  expect_error "4: adapt into a locked directory" "a4 is in use by another amod" -- \
+    "$AMOD" adapt "$T/v1/last" --out "$T/a4" --router attention --capacity 0.5
+  wait $holder
+  "$AMOD" adapt "$T/v1/last" --out "$T/a4" --router attention --capacity 0.5 >/dev/null \
+    && ok "4: adapt once the lock is free" || fail "4: adapt after the holder"
+fi
+expect_error "4: adapt from a missing checkpoint leaves no directory" "config.json: cannot open" -- \
+  "$AMOD" adapt "$T/none" --out "$T/a5" --router attention
+[ ! -e "$T/a5" ] || fail "4: a refused adapt left its output directory"
 sed -i 's/"epoch_pos":[^,]*/"epoch_pos": 33/' "$T/v1/last/trainer.json"
 expect_error "10: an odd epoch_pos in trainer.json" "trainer.json: state.epoch_pos 33 is not a multiple of config.batch_size 16" -- \
   "$AMOD" train --out "$T/v1" --resume

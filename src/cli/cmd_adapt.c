@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/runlock.h"
 
 static const char *CMD = "adapt";
 
@@ -41,18 +43,25 @@ int amod_cmd_adapt(int argc, char **argv) {
         return cli_usage_error(CMD, "--router attention|linear|random is required");
     char path[4200];
     struct stat st;
+    /* the output directory is this command's alone while it writes (the check under the lock) */
+    const int created = stat(out, &st) != 0;
+    amod_error err;
+    amod_run_lock lock;
+    if (amod_run_lock_take(&lock, out, "amod adapt", &err)) return cli_error(CMD, err.msg);
     snprintf(path, sizeof path, "%s/model.safetensors", out);
+    amod_vit *m = NULL;
+    int rc = 1;
     if (stat(path, &st) == 0) {
         fprintf(stderr, "amod %s: %s already holds a model; choose another --out\n", CMD, out);
-        return 1;
+        goto done;
     }
-    amod_error err;
-    amod_vit *m = amod_vit_load(in, &err);
-    if (!m) return cli_error(CMD, err.msg);
+    if (!(m = amod_vit_load(in, &err))) {
+        cli_error(CMD, err.msg);
+        goto done;
+    }
     amod_mod_config mod;
-    int rc = 1;
     if (cli_mod_build(CMD, &mo, amod_vit_get_config(m), amod_vit_get_mod(m), &mod) == 0) {
-        if (amod_vit_set_mod(m, &mod, &err) || amod_mkdir_p(out, &err) || amod_vit_save(m, out, &err)) {
+        if (amod_vit_set_mod(m, &mod, &err) || amod_vit_save(m, out, &err)) {
             cli_error(CMD, err.msg);
         } else {
             int N = amod_vit_num_tokens(amod_vit_get_config(m));
@@ -61,6 +70,13 @@ int amod_cmd_adapt(int argc, char **argv) {
             rc = 0;
         }
     }
+done:
+    if (rc && created) { /* leave no empty directory behind */
+        snprintf(path, sizeof path, "%s/.amod.lock", out);
+        unlink(path);
+        rmdir(out);
+    }
+    amod_run_lock_release(&lock);
     amod_vit_free(m);
     return rc;
 }

@@ -99,6 +99,28 @@ int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err);
 /* Forward pass on a batch of B images [B, C, H, W] (already normalised). Writes logits
  * [B, num_classes]. When labels is not NULL, *loss receives the mean cross-entropy. Keeps
  * what the backward pass needs. keep_attn keeps the attention maps of dense layers. */
+/* Run contexts (as llama.cpp separates llama_context from llama_model): a context owns the
+ * activations, scratch and per-run state of forward and backward passes on a model, sized for
+ * its batch and thread count; several contexts may run on one model at once, from different
+ * threads (each forward then runs its own OpenMP team). The model-level calls below
+ * (amod_vit_forward, amod_vit_backward, ...) use the model's own default context. Changing the
+ * model's routing (amod_vit_set_mod) makes every context carve its buffers again on its next
+ * forward. Gradients go to the model's one gradient buffer: run backward on one context at a
+ * time. */
+typedef struct amod_vit_ctx amod_vit_ctx;
+typedef struct amod_vit_ctx_params {
+    int grads;          /* keep what backward needs (default 0: inference) */
+    int keep_attention; /* keep every layer's attention map (default 0) */
+    int threads;        /* OpenMP threads for this context's passes; 0: the calling thread's count */
+} amod_vit_ctx_params;
+amod_vit_ctx_params amod_vit_ctx_default_params(void);
+amod_vit_ctx *amod_vit_ctx_create(amod_vit *m, const amod_vit_ctx_params *p, amod_error *err);
+void amod_vit_ctx_free(amod_vit_ctx *c);
+/* As amod_vit_forward / amod_vit_backward, on this context. */
+int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
+                         float *loss, amod_error *err);
+int amod_vit_ctx_backward(amod_vit_ctx *c, amod_error *err);
+
 int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels,
                      float *logits, float *loss, amod_error *err);
 /* Forward pass of the dense model (router none) on a subset of each image's tokens: sequence

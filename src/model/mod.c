@@ -7,9 +7,10 @@
 #include "kernels/kernels.h"
 #include "model/vit_internal.h"
 
-static void scores_attention(const amod_vit *m, int l, float *r, int B) {
+static void scores_attention(const amod_vit_ctx *c, int l, float *r, int B) {
+    const amod_vit *m = c->m;
     const int N = m->n_tokens, H = m->cfg.num_heads;
-    const vit_layer_acts *prev = &m->la[l - 1];
+    const vit_layer_acts *prev = &c->la[l - 1];
     const float inv = 1.0f / (float)(H * N);
     if (prev->probs) {
         /* r_i = 1/(H N) sum_h sum_j a[h, j, i]: the attention token i received */
@@ -29,16 +30,17 @@ static void scores_attention(const amod_vit *m, int l, float *r, int B) {
     }
 }
 
-void mod_route(amod_vit *m, int l, const float *x, int B) {
-    vit_layer_acts *a = &m->la[l];
+void mod_route(amod_vit_ctx *c, int l, const float *x, int B) {
+    const amod_vit *m = c->m;
+    vit_layer_acts *a = &c->la[l];
     const int N = m->n_tokens, D = m->cfg.embed_dim;
     switch (m->mod.router) {
-    case AMOD_ROUTER_ATTENTION: scores_attention(m, l, a->scores, B); break;
+    case AMOD_ROUTER_ATTENTION: scores_attention(c, l, a->scores, B); break;
     case AMOD_ROUTER_LINEAR:
         rows_dot(a->scores, x, m->blk[l].router_w, B * N, D);
         break;
     case AMOD_ROUTER_RANDOM:
-        for (size_t i = 0; i < (size_t)B * N; i++) a->scores[i] = rng_uniform(&m->rng);
+        for (size_t i = 0; i < (size_t)B * N; i++) a->scores[i] = rng_uniform(&c->rng);
         break;
     case AMOD_ROUTER_NONE: break;
     }
@@ -51,14 +53,16 @@ static const float *update_scale(const amod_vit *m, const vit_layer_acts *a) {
     return m->mod.router == AMOD_ROUTER_LINEAR ? a->scores : NULL;
 }
 
-void mod_combine(const amod_vit *m, int l, float *out, const float *x, int B) {
-    const vit_layer_acts *a = &m->la[l];
+void mod_combine(const amod_vit_ctx *c, int l, float *out, const float *x, int B) {
+    const amod_vit *m = c->m;
+    const vit_layer_acts *a = &c->la[l];
     route_combine(out, x, a->y, a->idx, update_scale(m, a), B, m->n_tokens, a->k, m->cfg.embed_dim);
 }
 
-void mod_combine_backward(amod_vit *m, int l, float *dx, float *dy, const float *dout, const float *x,
+void mod_combine_backward(amod_vit_ctx *c, int l, float *dx, float *dy, const float *dout, const float *x,
                           int B) {
-    const vit_layer_acts *a = &m->la[l];
+    amod_vit *m = c->m;
+    const vit_layer_acts *a = &c->la[l];
     const float *w = m->blk[l].router_w;
     route_combine_backward(dx, dy, ptab_grad(&m->pt, w), dout, x, a->y, a->idx, update_scale(m, a), w, B,
                            m->n_tokens, a->k, m->cfg.embed_dim);

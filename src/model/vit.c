@@ -20,90 +20,96 @@ static int is_mod_layer(const amod_vit *m, int l) {
 
 /* Layer l's attention map must be stored for backward, for --attn, or for an A-MoD
  * router in layer l+1 during training. Inference A-MoD only needs its column sums. */
-static int keeps_probs(const amod_vit *m, int l) {
-    return m->grad_enabled || (m->keep_attn && !is_mod_layer(m, l));
+static int keeps_probs(const amod_vit_ctx *c, int l) {
+    return c->p.grads || (c->p.keep_attention && !is_mod_layer(c->m, l));
 }
-static int needs_col_sum(const amod_vit *m, int l) {
-    return !keeps_probs(m, l) && l + 1 < m->cfg.depth && is_mod_layer(m, l + 1) &&
+static int needs_col_sum(const amod_vit_ctx *c, int l) {
+    const amod_vit *m = c->m;
+    return !keeps_probs(c, l) && l + 1 < m->cfg.depth && is_mod_layer(m, l + 1) &&
            m->mod.router == AMOD_ROUTER_ATTENTION;
 }
 
 /* ---- activation memory: one arena, carved in two passes (measure, then assign) ---- */
 
-static void carve(amod_vit *m, arena_carver *c, int B) {
+static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
+    const amod_vit *m = c->m;
     const amod_vit_config *cfg = &m->cfg;
     const int N = m->n_tokens, D = cfg->embed_dim, H = cfg->num_heads, Hm = cfg->mlp_hidden;
     const int g = cfg->img_size / cfg->patch_size, np = g * g;
     const size_t cpp = (size_t)cfg->in_chans * cfg->patch_size * cfg->patch_size;
-    m->cols = arena_take(c, (size_t)B * np * cpp);
-    m->patch_out = arena_take(c, (size_t)B * np * D);
-    for (int l = 0; l <= cfg->depth; l++) m->resid[l] = arena_take(c, (size_t)B * N * D);
+    c->cols = arena_take(ac, (size_t)B * np * cpp);
+    c->patch_out = arena_take(ac, (size_t)B * np * D);
+    for (int l = 0; l <= cfg->depth; l++) c->resid[l] = arena_take(ac, (size_t)B * N * D);
     for (int l = 0; l < cfg->depth; l++) {
-        vit_layer_acts *a = &m->la[l];
+        vit_layer_acts *a = &c->la[l];
         int mod = is_mod_layer(m, l);
         a->k = mod ? amod_mod_tokens(m->mod.capacity, N, cfg->num_prefix) : N;
         size_t R = (size_t)B * a->k;
-        a->idx = mod ? (int32_t *)arena_take(c, R) : NULL;
-        a->scores = mod ? arena_take(c, (size_t)B * N) : NULL;
-        a->xs = mod ? arena_take(c, R * D) : m->resid[l];
-        a->ln1 = arena_take(c, R * D);
-        a->mu1 = arena_take(c, R);
-        a->rs1 = arena_take(c, R);
-        a->qkv = arena_take(c, R * 3 * D);
-        a->probs = keeps_probs(m, l) ? arena_take(c, (size_t)B * H * a->k * a->k) : NULL;
-        a->col_sum = needs_col_sum(m, l) ? arena_take(c, (size_t)B * N) : NULL;
-        a->ao = arena_take(c, R * D);
-        a->x2 = arena_take(c, R * D);
-        a->ln2 = arena_take(c, R * D);
-        a->mu2 = arena_take(c, R);
-        a->rs2 = arena_take(c, R);
-        a->h1 = arena_take(c, R * Hm);
-        a->g = arena_take(c, R * Hm);
-        a->y = mod ? arena_take(c, R * D) : m->resid[l + 1];
+        a->idx = mod ? (int32_t *)arena_take(ac, R) : NULL;
+        a->scores = mod ? arena_take(ac, (size_t)B * N) : NULL;
+        a->xs = mod ? arena_take(ac, R * D) : c->resid[l];
+        a->ln1 = arena_take(ac, R * D);
+        a->mu1 = arena_take(ac, R);
+        a->rs1 = arena_take(ac, R);
+        a->qkv = arena_take(ac, R * 3 * D);
+        a->probs = keeps_probs(c, l) ? arena_take(ac, (size_t)B * H * a->k * a->k) : NULL;
+        a->col_sum = needs_col_sum(c, l) ? arena_take(ac, (size_t)B * N) : NULL;
+        a->ao = arena_take(ac, R * D);
+        a->x2 = arena_take(ac, R * D);
+        a->ln2 = arena_take(ac, R * D);
+        a->mu2 = arena_take(ac, R);
+        a->rs2 = arena_take(ac, R);
+        a->h1 = arena_take(ac, R * Hm);
+        a->g = arena_take(ac, R * Hm);
+        a->y = mod ? arena_take(ac, R * D) : c->resid[l + 1];
     }
-    m->pooled = arena_take(c, (size_t)B * D);
-    m->normed = arena_take(c, (size_t)B * D);
-    m->nmu = arena_take(c, B);
-    m->nrs = arena_take(c, B);
-    m->logits = arena_take(c, (size_t)B * cfg->num_classes);
-    m->dlogits = arena_take(c, (size_t)B * cfg->num_classes);
-    m->labels = (int64_t *)arena_take(c, 2 * (size_t)B);
-    m->scratch_threads = omp_get_max_threads(); /* the kernels never run more than this on it */
-    m->attn_tile = m->grad_enabled ? NULL : arena_take(c, attention_tile_floats(N, m->scratch_threads));
-    if (!m->grad_enabled) {
-        m->d_a = m->d_b = NULL;
+    c->pooled = arena_take(ac, (size_t)B * D);
+    c->normed = arena_take(ac, (size_t)B * D);
+    c->nmu = arena_take(ac, B);
+    c->nrs = arena_take(ac, B);
+    c->logits = arena_take(ac, (size_t)B * cfg->num_classes);
+    c->dlogits = arena_take(ac, (size_t)B * cfg->num_classes);
+    c->labels = (int64_t *)arena_take(ac, 2 * (size_t)B);
+    c->scratch_threads = omp_get_max_threads(); /* the kernels never run more than this on it */
+    c->attn_tile = c->p.grads ? NULL : arena_take(ac, attention_tile_floats(N, c->scratch_threads));
+    if (!c->p.grads) {
+        c->d_a = c->d_b = NULL;
         return;
     }
     size_t rows = (size_t)B * N;
-    m->d_a = arena_take(c, rows * D);
-    m->d_b = arena_take(c, rows * D);
-    m->d_dy = arena_take(c, rows * D);
-    m->d_x2 = arena_take(c, rows * D);
-    m->d_ln = arena_take(c, rows * D);
-    m->d_ao = arena_take(c, rows * D);
-    m->d_qkv = arena_take(c, rows * 3 * D);
-    m->d_g = arena_take(c, rows * Hm);
-    m->d_attn = arena_take(c, attention_scratch_floats(N, m->scratch_threads));
-    m->d_pooled = arena_take(c, 2 * (size_t)B * D);
-    m->d_patch = arena_take(c, (size_t)B * np * D);
+    c->d_a = arena_take(ac, rows * D);
+    c->d_b = arena_take(ac, rows * D);
+    c->d_dy = arena_take(ac, rows * D);
+    c->d_x2 = arena_take(ac, rows * D);
+    c->d_ln = arena_take(ac, rows * D);
+    c->d_ao = arena_take(ac, rows * D);
+    c->d_qkv = arena_take(ac, rows * 3 * D);
+    c->d_g = arena_take(ac, rows * Hm);
+    c->d_attn = arena_take(ac, attention_scratch_floats(N, c->scratch_threads));
+    c->d_pooled = arena_take(ac, 2 * (size_t)B * D);
+    c->d_patch = arena_take(ac, (size_t)B * np * D);
 }
 
-void vit_free_acts(amod_vit *m) {
-    free(m->act_arena);
-    m->act_arena = NULL;
-    m->act_batch = 0;
+void vit_free_acts(amod_vit_ctx *c) {
+    free(c->act_arena);
+    c->act_arena = NULL;
+    c->act_batch = 0;
 }
 
-int vit_ensure_acts(amod_vit *m, int batch, amod_error *err) {
-    /* more threads than the scratch was made for: carve again (a forward recomputes it all) */
-    if (m->act_arena && batch <= m->act_batch && omp_get_max_threads() <= m->scratch_threads) return 0;
-    vit_free_acts(m);
-    arena_carver c = {NULL, 0};
-    carve(m, &c, batch);
-    if (!(m->act_arena = arena_start(&c)))
-        return amod_fail(err, "out of memory: activations need %zu MiB for batch %d", c.used >> 20, batch);
-    carve(m, &c, batch);
-    m->act_batch = batch;
+int vit_ensure_acts(amod_vit_ctx *c, int batch, amod_error *err) {
+    /* carved again for a larger batch, a new routing, or more threads than the scratch was
+     * made for (a forward recomputes it all) */
+    if (c->act_arena && batch <= c->act_batch && c->act_layout == c->m->layout &&
+        omp_get_max_threads() <= c->scratch_threads)
+        return 0;
+    vit_free_acts(c);
+    arena_carver ac = {NULL, 0};
+    carve(c, &ac, batch);
+    if (!(c->act_arena = arena_start(&ac)))
+        return amod_fail(err, "out of memory: activations need %zu MiB for batch %d", ac.used >> 20, batch);
+    carve(c, &ac, batch);
+    c->act_batch = batch;
+    c->act_layout = c->m->layout;
     return 0;
 }
 
@@ -133,8 +139,8 @@ int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err) {
             }
         }
     }
-    rng_seed(&m->rng, mod->seed);
-    vit_free_acts(m);
+    if (m->dflt) rng_seed(&m->dflt->rng, mod->seed);
+    m->layout++; /* every context carves its buffers for the new routing */
     linear_engine_weights_changed(m->lin); /* the layout may have moved */
     return 0;
 }
@@ -156,14 +162,42 @@ int amod_vit_set_precision(amod_vit *m, amod_precision p, amod_error *err) {
 }
 
 void amod_vit_set_grad_enabled(amod_vit *m, int enabled) {
+    amod_vit_ctx *c = m->dflt;
     linear_engine_weights_changed(m->lin);
-    if (m->grad_enabled != !!enabled) vit_free_acts(m);
-    m->grad_enabled = !!enabled;
+    if (c->p.grads != !!enabled) vit_free_acts(c);
+    c->p.grads = !!enabled;
 }
 
 void amod_vit_keep_attention(amod_vit *m, int keep) {
-    if (m->keep_attn != !!keep) vit_free_acts(m);
-    m->keep_attn = !!keep;
+    amod_vit_ctx *c = m->dflt;
+    if (c->p.keep_attention != !!keep) vit_free_acts(c);
+    c->p.keep_attention = !!keep;
+}
+
+/* ---- contexts ---- */
+
+amod_vit_ctx_params amod_vit_ctx_default_params(void) {
+    amod_vit_ctx_params p = {0, 0, 0};
+    return p;
+}
+
+amod_vit_ctx *amod_vit_ctx_create(amod_vit *m, const amod_vit_ctx_params *p, amod_error *err) {
+    amod_vit_ctx_params d = amod_vit_ctx_default_params();
+    if (!p) p = &d;
+    if (p->threads < 0) return amod_fail(err, "a context's thread count %d must be 0 or more", p->threads), NULL;
+    amod_vit_ctx *c = amod_zalloc(sizeof *c, err);
+    if (!c) return NULL;
+    c->m = m;
+    c->p = *p;
+    c->p.grads = !!p->grads, c->p.keep_attention = !!p->keep_attention;
+    rng_seed(&c->rng, m->mod.seed);
+    return c;
+}
+
+void amod_vit_ctx_free(amod_vit_ctx *c) {
+    if (!c) return;
+    vit_free_acts(c);
+    free(c);
 }
 
 /* ---- forward ---- */
@@ -183,13 +217,14 @@ static void thread_rows(int n, int *lo, int *hi) {
  * after, each thread taking its rows through every row-local step in tiles, the bias,
  * residual and (without gradients) GELU applied as each product is stored. -1 when oneDNN
  * refused a shape (nothing is half-done that the plain path does not redo). */
-static int block_forward_packed(amod_vit *m, int l, int B) {
+static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
+    const amod_vit *m = c->m;
     const vit_block *p = &m->blk[l];
-    vit_layer_acts *a = &m->la[l];
-    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k, keep_h1 = m->grad_enabled;
+    vit_layer_acts *a = &c->la[l];
+    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k, keep_h1 = c->p.grads;
     const float eps = m->cfg.ln_eps;
     /* bfloat16 only without gradients: training is float32 */
-    const linear_precision prec = !m->grad_enabled && m->precision == AMOD_PRECISION_BF16 ? LINEAR_BF16 : LINEAR_F32;
+    const linear_precision prec = !c->p.grads && m->precision == AMOD_PRECISION_BF16 ? LINEAR_BF16 : LINEAR_F32;
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {
@@ -204,8 +239,8 @@ static int block_forward_packed(amod_vit *m, int l, int B) {
         }
     }
     if (failed) return -1;
-    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, m->attn_tile,
-                      m->scratch_threads);
+    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, c->attn_tile,
+                      c->scratch_threads);
 #pragma omp parallel reduction(| : failed)
     {
         int lo, hi;
@@ -231,16 +266,17 @@ static int block_forward_packed(amod_vit *m, int l, int B) {
     return failed ? -1 : 0;
 }
 
-void vit_block_forward(amod_vit *m, int l, int B) {
-    if (m->lin && !block_forward_packed(m, l, B)) return;
+void vit_block_forward(amod_vit_ctx *c, int l, int B) {
+    const amod_vit *m = c->m;
+    if (m->lin && !block_forward_packed(c, l, B)) return;
     const vit_block *p = &m->blk[l];
-    vit_layer_acts *a = &m->la[l];
+    vit_layer_acts *a = &c->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
     const float eps = m->cfg.ln_eps;
     layernorm_forward(a->ln1, a->mu1, a->rs1, a->xs, p->norm1_w, p->norm1_b, R, D, eps);
     linear_forward(a->qkv, a->ln1, p->qkv_w, p->qkv_b, R, D, 3 * D);
-    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, m->attn_tile,
-                      m->scratch_threads);
+    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, c->attn_tile,
+                      c->scratch_threads);
     linear_forward(a->x2, a->ao, p->proj_w, p->proj_b, R, D, D);
     add_inplace(a->x2, a->xs, (size_t)R * D);
     layernorm_forward(a->ln2, a->mu2, a->rs2, a->x2, p->norm2_w, p->norm2_b, R, D, eps);
@@ -250,14 +286,23 @@ void vit_block_forward(amod_vit *m, int l, int B) {
     add_inplace(a->y, a->x2, (size_t)R * D);
 }
 
-int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels,
-                     float *logits, float *loss, amod_error *err) {
+/* A context's thread count for the duration of a call (OpenMP's count is the calling
+ * thread's own, so contexts on other threads are not affected). */
+static int ctx_threads_begin(const amod_vit_ctx *c) {
+    const int before = omp_get_max_threads();
+    if (c->p.threads > 0) omp_set_num_threads(c->p.threads);
+    return before;
+}
+
+static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
+                   float *loss, amod_error *err) {
+    amod_vit *m = c->m;
     const amod_vit_config *cfg = &m->cfg;
     if (batch < 1) return amod_fail(err, "batch size %d must be positive", batch);
-    if (vit_ensure_acts(m, batch, err)) return -1;
+    if (vit_ensure_acts(c, batch, err)) return -1;
     /* with gradients the weights change between steps: their packed copies are made anew (a
      * few microseconds a matrix, next to a training step's milliseconds) */
-    if (m->grad_enabled) linear_engine_weights_changed(m->lin);
+    if (c->p.grads) linear_engine_weights_changed(m->lin);
     linear_engine_refresh(m->lin);
     const int B = batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
     const int g = cfg->img_size / cfg->patch_size, np = g * g;
@@ -267,110 +312,140 @@ int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t 
             if (labels[b] < 0 || labels[b] >= K)
                 return amod_fail(err, "label %lld of image %d is outside 0..%d", (long long)labels[b], b, K - 1);
 
-    patch_unfold(m->cols, images, B, cfg->in_chans, cfg->img_size, cfg->patch_size);
-    embed_forward(m->resid[0], m->patch_out, m->cols, m->patch_w, m->patch_b, m->cls, m->pos, B, np, cpp, D);
+    patch_unfold(c->cols, images, B, cfg->in_chans, cfg->img_size, cfg->patch_size);
+    embed_forward(c->resid[0], c->patch_out, c->cols, m->patch_w, m->patch_b, m->cls, m->pos, B, np, cpp, D);
     for (int l = 0; l < cfg->depth; l++) {
         if (is_mod_layer(m, l)) {
-            mod_route(m, l, m->resid[l], B);
-            vit_block_forward(m, l, B);
-            mod_combine(m, l, m->resid[l + 1], m->resid[l], B);
+            mod_route(c, l, c->resid[l], B);
+            vit_block_forward(c, l, B);
+            mod_combine(c, l, c->resid[l + 1], c->resid[l], B);
         } else {
-            vit_block_forward(m, l, B);
+            vit_block_forward(c, l, B);
         }
     }
     for (int b = 0; b < B; b++) /* token pooling: the CLS row */
-        memcpy(m->pooled + (size_t)b * D, m->resid[cfg->depth] + (size_t)b * N * D, (size_t)D * sizeof(float));
-    layernorm_forward(m->normed, m->nmu, m->nrs, m->pooled, m->norm_w, m->norm_b, B, D, cfg->ln_eps);
-    linear_forward(m->logits, m->normed, m->head_w, m->head_b, B, D, K);
-    if (logits) memcpy(logits, m->logits, (size_t)B * K * sizeof *logits);
-    m->batch = B;
-    m->subset = 0;
-    m->have_labels = labels != NULL;
+        memcpy(c->pooled + (size_t)b * D, c->resid[cfg->depth] + (size_t)b * N * D, (size_t)D * sizeof(float));
+    layernorm_forward(c->normed, c->nmu, c->nrs, c->pooled, m->norm_w, m->norm_b, B, D, cfg->ln_eps);
+    linear_forward(c->logits, c->normed, m->head_w, m->head_b, B, D, K);
+    if (logits) memcpy(logits, c->logits, (size_t)B * K * sizeof *logits);
+    c->batch = B;
+    c->subset = 0;
+    c->have_labels = labels != NULL;
     if (labels) {
-        memcpy(m->labels, labels, (size_t)B * sizeof *labels);
+        memcpy(c->labels, labels, (size_t)B * sizeof *labels);
         float l;
-        cross_entropy(&l, m->grad_enabled ? m->dlogits : NULL, m->logits, labels, B, K);
+        cross_entropy(&l, c->p.grads ? c->dlogits : NULL, c->logits, labels, B, K);
         if (loss) *loss = l;
     }
     return 0;
+}
+
+int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
+                         float *loss, amod_error *err) {
+    const int before = ctx_threads_begin(c);
+    int rc = forward(c, images, batch, labels, logits, loss, err);
+    omp_set_num_threads(before);
+    return rc;
+}
+
+int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels, float *logits, float *loss,
+                     amod_error *err) {
+    return amod_vit_ctx_forward(m->dflt, images, batch, labels, logits, loss, err);
 }
 
 /* ---- backward ---- */
 
 /* dy: gradient of the block output [R, D]; dx2 holds a copy of dy on entry and the
  * gradient of the block input on exit. */
-static void block_backward(amod_vit *m, int l, int B, const float *dy, float *dx2) {
+static void block_backward(amod_vit_ctx *c, int l, int B, const float *dy, float *dx2) {
+    const amod_vit *m = c->m;
     const vit_block *p = &m->blk[l];
-    const vit_layer_acts *a = &m->la[l];
+    const vit_layer_acts *a = &c->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
-    linear_backward(m->d_g, G(p->fc2_w), G(p->fc2_b), dy, a->g, p->fc2_w, R, Hm, D, 0);
-    gelu_backward(m->d_g, m->d_g, a->h1, (size_t)R * Hm);
-    linear_backward(m->d_ln, G(p->fc1_w), G(p->fc1_b), m->d_g, a->ln2, p->fc1_w, R, D, Hm, 0);
-    layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), m->d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
-    linear_backward(m->d_ao, G(p->proj_w), G(p->proj_b), dx2, a->ao, p->proj_w, R, D, D, 0);
-    attention_backward(m->d_qkv, m->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, m->d_attn,
-                       m->scratch_threads);
-    linear_backward(m->d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, m->d_qkv, a->ln1, p->qkv_w, R, D,
+    linear_backward(c->d_g, G(p->fc2_w), G(p->fc2_b), dy, a->g, p->fc2_w, R, Hm, D, 0);
+    gelu_backward(c->d_g, c->d_g, a->h1, (size_t)R * Hm);
+    linear_backward(c->d_ln, G(p->fc1_w), G(p->fc1_b), c->d_g, a->ln2, p->fc1_w, R, D, Hm, 0);
+    layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), c->d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
+    linear_backward(c->d_ao, G(p->proj_w), G(p->proj_b), dx2, a->ao, p->proj_w, R, D, D, 0);
+    attention_backward(c->d_qkv, c->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, c->d_attn,
+                       c->scratch_threads);
+    linear_backward(c->d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, c->d_qkv, a->ln1, p->qkv_w, R, D,
                     3 * D, 0);
-    layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), m->d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
+    layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), c->d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
 }
 
-int amod_vit_backward(amod_vit *m, amod_error *err) {
+static int backward(amod_vit_ctx *c, amod_error *err) {
+    const amod_vit *m = c->m;
     const amod_vit_config *cfg = &m->cfg;
-    if (!m->grad_enabled) return amod_fail(err, "backward needs a forward pass with gradients enabled");
-    if (m->subset) return amod_fail(err, "backward after a forward pass on a token subset is not supported");
-    if (!m->have_labels) return amod_fail(err, "backward needs a forward pass with labels");
-    const int B = m->batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
+    if (!c->p.grads) return amod_fail(err, "backward needs a forward pass with gradients enabled");
+    if (c->subset) return amod_fail(err, "backward after a forward pass on a token subset is not supported");
+    if (!c->have_labels) return amod_fail(err, "backward needs a forward pass with labels");
+    const int B = c->batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
     const int g = cfg->img_size / cfg->patch_size, np = g * g;
     const int cpp = cfg->in_chans * cfg->patch_size * cfg->patch_size;
-    float *d_normed = m->d_pooled + (size_t)B * D;
+    float *d_normed = c->d_pooled + (size_t)B * D;
 
-    linear_backward(d_normed, G(m->head_w), G(m->head_b), m->dlogits, m->normed, m->head_w, B, D, K, 0);
-    memset(m->d_pooled, 0, (size_t)B * D * sizeof(float));
-    layernorm_backward(m->d_pooled, G(m->norm_w), G(m->norm_b), d_normed, m->pooled, m->nmu, m->nrs, m->norm_w, B, D);
-    float *dcur = m->d_a, *dnext = m->d_b;
+    linear_backward(d_normed, G(m->head_w), G(m->head_b), c->dlogits, c->normed, m->head_w, B, D, K, 0);
+    memset(c->d_pooled, 0, (size_t)B * D * sizeof(float));
+    layernorm_backward(c->d_pooled, G(m->norm_w), G(m->norm_b), d_normed, c->pooled, c->nmu, c->nrs, m->norm_w, B, D);
+    float *dcur = c->d_a, *dnext = c->d_b;
     memset(dcur, 0, (size_t)B * N * D * sizeof(float));
-    for (int b = 0; b < B; b++) memcpy(dcur + (size_t)b * N * D, m->d_pooled + (size_t)b * D, (size_t)D * sizeof(float));
+    for (int b = 0; b < B; b++) memcpy(dcur + (size_t)b * N * D, c->d_pooled + (size_t)b * D, (size_t)D * sizeof(float));
 
     for (int l = cfg->depth - 1; l >= 0; l--) {
         if (is_mod_layer(m, l)) {
-            const vit_layer_acts *a = &m->la[l];
+            const vit_layer_acts *a = &c->la[l];
             const int k = a->k;
-            mod_combine_backward(m, l, dnext, m->d_dy, dcur, m->resid[l], B);
-            memcpy(m->d_x2, m->d_dy, (size_t)B * k * D * sizeof(float));
-            block_backward(m, l, B, m->d_dy, m->d_x2);
-            route_scatter_add(dnext, m->d_x2, a->idx, B, N, k, D);
+            mod_combine_backward(c, l, dnext, c->d_dy, dcur, c->resid[l], B);
+            memcpy(c->d_x2, c->d_dy, (size_t)B * k * D * sizeof(float));
+            block_backward(c, l, B, c->d_dy, c->d_x2);
+            route_scatter_add(dnext, c->d_x2, a->idx, B, N, k, D);
         } else {
             memcpy(dnext, dcur, (size_t)B * N * D * sizeof(float));
-            block_backward(m, l, B, dcur, dnext);
+            block_backward(c, l, B, dcur, dnext);
         }
         float *t = dcur;
         dcur = dnext;
         dnext = t;
     }
-    embed_backward(G(m->patch_w), G(m->patch_b), G(m->cls), G(m->pos), dcur, m->cols, m->d_patch, B, np, cpp, D);
+    embed_backward(G(m->patch_w), G(m->patch_b), G(m->cls), G(m->pos), dcur, c->cols, c->d_patch, B, np, cpp, D);
     return 0;
 }
+
+int amod_vit_ctx_backward(amod_vit_ctx *c, amod_error *err) {
+    if (c->act_layout != c->m->layout)
+        return amod_fail(err, "backward after the model's routing changed: run a forward pass first");
+    const int before = ctx_threads_begin(c);
+    int rc = backward(c, err);
+    omp_set_num_threads(before);
+    return rc;
+}
+
+int amod_vit_backward(amod_vit *m, amod_error *err) { return amod_vit_ctx_backward(m->dflt, err); }
 
 /* ---- what the last forward pass saw ---- */
 
 const float *amod_vit_attention(const amod_vit *m, int layer) {
-    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || m->subset || is_mod_layer(m, layer)) return NULL;
-    return m->la[layer].probs;
+    const amod_vit_ctx *c = m->dflt;
+    if (layer < 0 || layer >= m->cfg.depth || c->act_layout != m->layout || !c->act_arena || c->subset || is_mod_layer(m, layer)) return NULL;
+    return c->la[layer].probs;
 }
 
 const float *amod_vit_block_output(const amod_vit *m, int layer) {
-    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || m->subset) return NULL;
-    return m->resid[layer + 1];
+    const amod_vit_ctx *c = m->dflt;
+    if (layer < 0 || layer >= m->cfg.depth || c->act_layout != m->layout || !c->act_arena || c->subset) return NULL;
+    return c->resid[layer + 1];
 }
 
 const int32_t *amod_vit_routed(const amod_vit *m, int layer, int *k) {
-    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || m->subset || !is_mod_layer(m, layer)) return NULL;
-    if (k) *k = m->la[layer].k;
-    return m->la[layer].idx;
+    const amod_vit_ctx *c = m->dflt;
+    if (layer < 0 || layer >= m->cfg.depth || c->act_layout != m->layout || !c->act_arena || c->subset || !is_mod_layer(m, layer)) return NULL;
+    if (k) *k = c->la[layer].k;
+    return c->la[layer].idx;
 }
 
 const float *amod_vit_scores(const amod_vit *m, int layer) {
-    if (layer < 0 || layer >= m->cfg.depth || !m->act_arena || m->subset || !is_mod_layer(m, layer)) return NULL;
-    return m->la[layer].scores;
+    const amod_vit_ctx *c = m->dflt;
+    if (layer < 0 || layer >= m->cfg.depth || c->act_layout != m->layout || !c->act_arena || c->subset || !is_mod_layer(m, layer)) return NULL;
+    return c->la[layer].scores;
 }

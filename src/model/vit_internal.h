@@ -27,6 +27,8 @@ typedef struct {
     float *col_sum; /* [B, N] attention received, when the next layer is A-MoD and probs are not kept */
 } vit_layer_acts;
 
+/* The model: configuration, routing, parameters and their packed copies. Read-only while
+ * contexts run (but for the gradient buffer, which the one context running backward fills). */
 struct amod_vit {
     amod_vit_config cfg;
     amod_mod_config mod;
@@ -36,8 +38,21 @@ struct amod_vit {
     float *patch_w, *patch_b, *cls, *pos, *norm_w, *norm_b, *head_w, *head_b;
     vit_block blk[AMOD_MAX_LAYERS];
 
-    /* activations, sized for act_batch images */
-    int act_batch;
+    struct linear_engine *lin; /* packed weights and matmul primitives (NULL: plain sgemm path) */
+    amod_precision precision;  /* of the linear layers at inference */
+    unsigned layout;           /* bumped when the routing changes: contexts carve their buffers again */
+    struct amod_vit_ctx *dflt; /* the context behind the model-level calls (amod_vit_forward, ...) */
+};
+
+/* A run context: everything a forward and backward pass writes, sized for its own batch and
+ * thread count. Several contexts may run on one model at once. */
+struct amod_vit_ctx {
+    amod_vit *m;
+    amod_vit_ctx_params p;
+
+    /* activations, sized for act_batch images and scratch_threads threads, for layout act_layout */
+    int act_batch, scratch_threads;
+    unsigned act_layout;
     void *act_arena;
     float *cols, *patch_out, *resid[AMOD_MAX_LAYERS + 1];
     vit_layer_acts la[AMOD_MAX_LAYERS];
@@ -46,30 +61,30 @@ struct amod_vit {
     /* backward scratch */
     float *attn_tile, *d_a, *d_b, *d_dy, *d_x2, *d_g, *d_ln, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
 
-    struct linear_engine *lin; /* packed weights and matmul primitives (NULL: plain sgemm path) */
-    amod_precision precision;  /* of the linear layers at inference */
-    int scratch_threads;       /* the thread count the attention scratch was carved for */
-    int batch, have_labels, grad_enabled, keep_attn;
+    int batch, have_labels;
     int subset; /* the last forward ran on a token subset (vit_tokens.c): no backward, no maps */
-    amod_rng rng;
+    amod_rng rng; /* the random router's */
 };
+
+/* The model's own context, made on first use (NULL when it cannot be allocated). */
+amod_vit_ctx *vit_default_ctx(amod_vit *m);
 
 /* vit_params.c */
 int vit_build_layout(amod_vit *m, amod_error *err);
 
 /* vit.c */
-int vit_ensure_acts(amod_vit *m, int batch, amod_error *err);
+int vit_ensure_acts(amod_vit_ctx *c, int batch, amod_error *err);
 /* One block on la[l].xs -> la[l].y, la[l].k tokens a sequence. */
-void vit_block_forward(amod_vit *m, int l, int B);
-void vit_free_acts(amod_vit *m);
+void vit_block_forward(amod_vit_ctx *c, int l, int B);
+void vit_free_acts(amod_vit_ctx *c);
 
 /* mod.c: scores, selection and gathering for MoD layer l on input x [B, N, D]. */
-void mod_route(amod_vit *m, int l, const float *x, int B);
+void mod_route(amod_vit_ctx *c, int l, const float *x, int B);
 /* Combines the block output with the skipped tokens: out = x + s * (y - x) on selected rows. */
-void mod_combine(const amod_vit *m, int l, float *out, const float *x, int B);
+void mod_combine(const amod_vit_ctx *c, int l, float *out, const float *x, int B);
 /* Backward of mod_combine: given dout, writes dx for the skip path and the router weight
  * gradient, and dy [B, k, D] for the block. */
-void mod_combine_backward(amod_vit *m, int l, float *dx, float *dy, const float *dout, const float *x,
+void mod_combine_backward(amod_vit_ctx *c, int l, float *dx, float *dy, const float *dout, const float *x,
                           int B);
 
 #endif

@@ -214,9 +214,13 @@ static amod_vit *vit_new(const amod_vit_config *cfg, amod_error *err) {
     m->n_tokens = amod_vit_num_tokens(cfg);
     m->mod.router = AMOD_ROUTER_NONE;
     m->mod.capacity = 1.0f;
-    m->grad_enabled = 1;
     m->lin = linear_engine_create();
-    rng_seed(&m->rng, 0);
+    amod_vit_ctx_params cp = amod_vit_ctx_default_params();
+    cp.grads = 1; /* the model-level calls train by default */
+    if (!(m->dflt = amod_vit_ctx_create(m, &cp, err))) {
+        amod_vit_free(m);
+        return NULL;
+    }
     if (vit_build_layout(m, err)) {
         amod_vit_free(m);
         return NULL;
@@ -273,7 +277,7 @@ amod_vit *amod_vit_create(const amod_vit_config *cfg, uint64_t seed, amod_error 
 
 void amod_vit_free(amod_vit *m) {
     if (!m) return;
-    vit_free_acts(m);
+    amod_vit_ctx_free(m->dflt);
     linear_engine_free(m->lin);
     ptab_free(&m->pt);
     free(m);
@@ -303,6 +307,6 @@ int amod_vit_num_tensors(const amod_vit *m) { return m->pt.n_tensors; }
 const char *amod_vit_tensor_name(const amod_vit *m, int i) { return m->pt.tensors[i].name; }
 size_t amod_vit_tensor_offset(const amod_vit *m, int i) { return m->pt.tensors[i].offset; }
 int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]) { return ptab_shape(&m->pt, i, shape); }
-uint64_t amod_vit_rng_state(const amod_vit *m) { return m->rng.state; }
-void amod_vit_set_rng_state(amod_vit *m, uint64_t state) { m->rng.state = state; }
+uint64_t amod_vit_rng_state(const amod_vit *m) { return m->dflt->rng.state; }
+void amod_vit_set_rng_state(amod_vit *m, uint64_t state) { m->dflt->rng.state = state; }
 void amod_vit_zero_grad(amod_vit *m) { ptab_zero_grad(&m->pt); }

@@ -25,6 +25,7 @@ static int check_keep(const int32_t *keep, int B, int k, int N, int P, amod_erro
 
 int amod_vit_forward_tokens(amod_vit *m, const float *images, int batch, const int32_t *keep, int n_keep,
                             const int64_t *labels, float *logits, float *losses, amod_error *err) {
+    amod_vit_ctx *c = m->dflt;
     const amod_vit_config *cfg = &m->cfg;
     const int B = batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes, P = cfg->num_prefix;
     const int g = cfg->img_size / cfg->patch_size, np = g * g;
@@ -41,27 +42,27 @@ int amod_vit_forward_tokens(amod_vit *m, const float *images, int batch, const i
             if (labels[b] < 0 || labels[b] >= K)
                 return amod_fail(err, "label %lld of image %d is outside 0..%d", (long long)labels[b], b, K - 1);
     if (check_keep(keep, B, n_keep, N, P, err)) return -1;
-    if (vit_ensure_acts(m, batch, err)) return -1;
+    if (vit_ensure_acts(c, batch, err)) return -1;
 
-    patch_unfold(m->cols, images, B, cfg->in_chans, cfg->img_size, cfg->patch_size);
-    embed_forward(m->resid[0], m->patch_out, m->cols, m->patch_w, m->patch_b, m->cls, m->pos, B, np, cpp, D);
+    patch_unfold(c->cols, images, B, cfg->in_chans, cfg->img_size, cfg->patch_size);
+    embed_forward(c->resid[0], c->patch_out, c->cols, m->patch_w, m->patch_b, m->cls, m->pos, B, np, cpp, D);
     /* Packed [B, n_keep, D] rows from here on; every dense buffer holds B * N rows. */
-    route_gather(m->resid[1], m->resid[0], keep, B, N, n_keep, D);
-    memcpy(m->resid[0], m->resid[1], (size_t)B * n_keep * D * sizeof(float));
+    route_gather(c->resid[1], c->resid[0], keep, B, N, n_keep, D);
+    memcpy(c->resid[0], c->resid[1], (size_t)B * n_keep * D * sizeof(float));
     for (int l = 0; l < cfg->depth; l++) {
-        m->la[l].k = n_keep;
-        vit_block_forward(m, l, B);
-        m->la[l].k = N;
+        c->la[l].k = n_keep;
+        vit_block_forward(c, l, B);
+        c->la[l].k = N;
     }
-    const float *out = m->resid[cfg->depth];
+    const float *out = c->resid[cfg->depth];
     for (int b = 0; b < B; b++) /* token pooling: the CLS row of each sequence */
-        memcpy(m->pooled + (size_t)b * D, out + (size_t)b * n_keep * D, (size_t)D * sizeof(float));
-    layernorm_forward(m->normed, m->nmu, m->nrs, m->pooled, m->norm_w, m->norm_b, B, D, cfg->ln_eps);
-    linear_forward(m->logits, m->normed, m->head_w, m->head_b, B, D, K);
-    if (logits) memcpy(logits, m->logits, (size_t)B * K * sizeof *logits);
-    if (losses) cross_entropy_rows(losses, m->logits, labels, B, K);
-    m->batch = B;
-    m->have_labels = 0;
-    m->subset = 1;
+        memcpy(c->pooled + (size_t)b * D, out + (size_t)b * n_keep * D, (size_t)D * sizeof(float));
+    layernorm_forward(c->normed, c->nmu, c->nrs, c->pooled, m->norm_w, m->norm_b, B, D, cfg->ln_eps);
+    linear_forward(c->logits, c->normed, m->head_w, m->head_b, B, D, K);
+    if (logits) memcpy(logits, c->logits, (size_t)B * K * sizeof *logits);
+    if (losses) cross_entropy_rows(losses, c->logits, labels, B, K);
+    c->batch = B;
+    c->have_labels = 0;
+    c->subset = 1;
     return 0;
 }

@@ -71,12 +71,8 @@ int amod_cmd_adapt(int argc, char **argv) {
         }
     }
 done:
-    if (rc && created) { /* leave no empty directory behind */
-        snprintf(path, sizeof path, "%s/.amod.lock", out);
-        unlink(path);
-        rmdir(out);
-    }
-    amod_run_lock_release(&lock);
+    if (rc && created) amod_run_lock_discard(&lock, out); /* leave no empty directory behind */
+    else amod_run_lock_release(&lock);
     amod_vit_free(m);
     return rc;
 }

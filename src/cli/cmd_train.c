@@ -322,13 +322,8 @@ static int train_main(int argc, char **argv, amod_comm *comm) {
     const int root = amod_comm_is_root(comm), created = stat(o.out, &st) != 0;
     if (root && amod_run_lock_take(&lock, o.out, "amod train", &err)) return cli_error(CMD, err.msg);
     int rc = train_locked(&o, comm);
-    if (root && rc && created) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/.amod.lock", o.out);
-        unlink(path);
-        rmdir(o.out); /* only when empty: a run that wrote a checkpoint keeps it */
-    }
-    amod_run_lock_release(&lock);
+    if (root && rc && created) amod_run_lock_discard(&lock, o.out); /* kept when a checkpoint was written */
+    else amod_run_lock_release(&lock);
     return rc;
 }
 

@@ -297,13 +297,8 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
     rc = root ? amod_lm_save(m, o.out, err) : 0;
     if (!rc && root) printf("saved %s\n", o.out);
 done:
-    if (root && rc && !trained && created) { /* leave no empty directory behind a refused command */
-        char path[4200];
-        snprintf(path, sizeof path, "%s/.amod.lock", o.out);
-        unlink(path);
-        rmdir(o.out);
-    }
-    amod_run_lock_release(&lock);
+    if (root && rc && !trained && created) amod_run_lock_discard(&lock, o.out); /* no empty directory left */
+    else amod_run_lock_release(&lock);
     amod_lm_free(m);
     free(bytes);
     return rc;

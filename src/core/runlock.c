@@ -46,3 +46,10 @@ void amod_run_lock_release(amod_run_lock *lock) {
     if (lock->fd >= 0) close(lock->fd);
     lock->fd = -1;
 }
+
+void amod_run_lock_discard(amod_run_lock *lock, const char *dir) {
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/.amod.lock", dir) < (int)sizeof path) unlink(path);
+    amod_run_lock_release(lock);
+    rmdir(dir); /* fails, as it should, when anything else is in it */
+}

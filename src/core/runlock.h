@@ -14,5 +14,8 @@ typedef struct amod_run_lock {
  * another amod (pid N, COMMAND)" when someone else holds it. */
 int amod_run_lock_take(amod_run_lock *lock, const char *dir, const char *what, amod_error *err);
 void amod_run_lock_release(amod_run_lock *lock);
+/* Releases the lock and removes the lock file and DIR itself when DIR holds nothing else: for
+ * a command that made DIR and then failed before writing anything into it. */
+void amod_run_lock_discard(amod_run_lock *lock, const char *dir);
 
 #endif

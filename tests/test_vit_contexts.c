@@ -7,12 +7,49 @@
 #include <string.h>
 
 #include "amod/amod.h"
+#include "amod/lm.h"
 #include "test_support.h"
 
 enum { B = 3 };
 
+/* Language models: a context gives the model-level logits, and generation runs on a context of
+ * its own, so a forward pass's activations survive it (they were overwritten before). */
+static void lm_contexts(void) {
+    amod_error err;
+    amod_lm *m = amod_lm_load(fixture_path("gpt2_hf_tiny"), &err);
+    CHECK(m != NULL, "lm load: %s", err.msg);
+    if (!m) return;
+    enum { LB = 2, LT = 8 };
+    const int V = amod_lm_get_config(m)->vocab_size;
+    int64_t ids[LB * LT], prompt[3] = {1, 2, 3}, out[4];
+    for (int i = 0; i < LB * LT; i++) ids[i] = (i * 5) % V;
+    const size_t np = amod_lm_num_params(m), nl = (size_t)LB * LT * V;
+    float *a = malloc(nl * sizeof *a), *b = malloc(nl * sizeof *b), *g = malloc(np * sizeof *g), la, lb;
+    amod_lm_ctx *c = amod_lm_ctx_create(m, NULL, &err);
+    CHECK(c != NULL, "lm context: %s", err.msg);
+    CHECK(amod_lm_forward(m, ids, LB, LT, a, &la, &err) == 0, "lm forward: %s", err.msg);
+    CHECK(c && amod_lm_ctx_forward(c, ids, LB, LT, b, &lb, &err) == 0, "lm context forward: %s", err.msg);
+    CHECK(rel_max_err(b, a, nl) < 1e-6, "lm context logits differ by %g", rel_max_err(b, a, nl));
+    /* forward, backward: the reference gradients */
+    amod_lm_zero_grad(m);
+    CHECK(amod_lm_backward(m, &err) == 0, "lm backward: %s", err.msg);
+    memcpy(g, amod_lm_grads(m), np * sizeof *g);
+    /* forward, generate, backward: the same gradients */
+    CHECK(amod_lm_forward(m, ids, LB, LT, a, &la, &err) == 0, "lm forward: %s", err.msg);
+    amod_lm_gen gen = {0};
+    CHECK(amod_lm_generate(m, prompt, 3, 4, &gen, out, NULL, &err) == 0, "generate: %s", err.msg);
+    amod_lm_zero_grad(m);
+    CHECK(amod_lm_backward(m, &err) == 0, "lm backward after generate: %s", err.msg);
+    CHECK(rel_max_err(amod_lm_grads(m), g, np) < 1e-7, "generation changed a pending backward by %g",
+          rel_max_err(amod_lm_grads(m), g, np));
+    amod_lm_ctx_free(c);
+    free(a), free(b), free(g);
+    amod_lm_free(m);
+}
+
 int main(void) {
     amod_error err;
+    lm_contexts();
     amod_vit *m = amod_vit_load(fixture_path("vit_timm_tiny"), &err);
     CHECK(m != NULL, "load: %s", err.msg);
     if (!m) return test_summary("test_vit_contexts");

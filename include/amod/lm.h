@@ -85,6 +85,16 @@ typedef struct amod_lm_stats {
 
 typedef struct amod_lm amod_lm;
 
+/* Run contexts, as for the ViT (amod.h): a context owns a pass's activations, scratch and
+ * statistics; the model-level calls use the model's default context. */
+typedef struct amod_lm_ctx amod_lm_ctx;
+typedef struct amod_lm_ctx_params {
+    int grads;                     /* keep what backward needs (default 0) */
+    int keep_attention;            /* keep the attention maps (default 0) */
+    int threads;                   /* OpenMP threads for its passes; 0: the calling thread's count */
+    amod_lm_route_mode route_mode; /* top-k (default) or the causal predictor */
+} amod_lm_ctx_params;
+
 /* Reads config.json + model.safetensors (GPT-2 or Llama, F32/F16/BF16) from a directory.
  * amod's own checkpoints add an "amod" object to config.json with the routing settings. */
 amod_lm *amod_lm_load(const char *dir, amod_error *err);
@@ -119,6 +129,12 @@ int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits,
 /* Backward of the last forward (which must have computed the loss): accumulates gradients of
  * the LM loss, plus the predictors' BCE and MindSkip's capacity term where present. */
 int amod_lm_backward(amod_lm *m, amod_error *err);
+amod_lm_ctx_params amod_lm_ctx_default_params(void);
+amod_lm_ctx *amod_lm_ctx_create(amod_lm *m, const amod_lm_ctx_params *p, amod_error *err);
+void amod_lm_ctx_free(amod_lm_ctx *c);
+int amod_lm_ctx_forward(amod_lm_ctx *c, const int64_t *ids, int B, int T, float *logits, float *loss,
+                        amod_error *err);
+int amod_lm_ctx_backward(amod_lm_ctx *c, amod_error *err);
 void amod_lm_zero_grad(amod_lm *m);
 /* 0: inference only, nothing kept for backward (MindSkip then really skips attention). */
 void amod_lm_set_grad_enabled(amod_lm *m, int enabled);

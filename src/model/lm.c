@@ -21,11 +21,13 @@ static int has_predictor(const amod_lm *m, int l) { return lm_is_mod(m, l) && m-
 
 /* Layer l's attention map is stored for backward, for amod_lm_attention, or for an A-MoD
  * router in layer l+1 during training; inference A-MoD only needs its column sums. */
-static int keeps_probs(const amod_lm *m, int l) {
-    return m->grad_enabled || (m->keep_attn && !lm_is_mod(m, l));
+static int keeps_probs(const amod_lm_ctx *run, int l) {
+    const amod_lm *m = run->m;
+    return run->grad_enabled || (run->keep_attn && !lm_is_mod(m, l));
 }
-static int needs_col_sum(const amod_lm *m, int l) {
-    return !keeps_probs(m, l) && l + 1 < m->cfg.n_layers && lm_is_mod(m, l + 1) &&
+static int needs_col_sum(const amod_lm_ctx *run, int l) {
+    const amod_lm *m = run->m;
+    return !keeps_probs(run, l) && l + 1 < m->cfg.n_layers && lm_is_mod(m, l + 1) &&
            m->mod.router == AMOD_ROUTER_ATTENTION;
 }
 
@@ -33,36 +35,38 @@ static int needs_col_sum(const amod_lm *m, int l) {
 
 /* Tokens per sequence MoD layer l runs on: top-k's ceil(C T), or up to T when the causal
  * predictor decides (the count is known only during the pass). */
-static int layer_tokens(const amod_lm *m, int l, int T) {
+static int layer_tokens(const amod_lm_ctx *run, int l, int T) {
+    const amod_lm *m = run->m;
     if (!lm_is_mod(m, l)) return T;
-    if (m->route_mode == AMOD_LM_ROUTE_PREDICTOR) return T;
+    if (run->route_mode == AMOD_LM_ROUTE_PREDICTOR) return T;
     return amod_mod_tokens(m->mod.capacity, T, 0);
 }
 
-static void carve(amod_lm *m, arena_carver *c, int B, int T) {
+static void carve(amod_lm_ctx *run, arena_carver *c, int B, int T) {
+    amod_lm *m = run->m;
     const amod_lm_config *cfg = &m->cfg;
     const int D = cfg->d_model, H = cfg->n_heads, KV = cfg->n_kv_heads, hd = cfg->head_dim, F = cfg->d_ff;
     const int W = (H + 2 * KV) * hd, qd = H * hd, gpt2 = cfg->arch == AMOD_LM_GPT2;
     const size_t BT = (size_t)B * T;
     int max_pred = 0;
-    m->ids = arena_take(c, 2 * BT);
-    m->pos_dense = arena_take(c, BT);
-    for (int l = 0; l <= cfg->n_layers; l++) m->resid[l] = arena_take(c, BT * D);
+    run->ids = arena_take(c, 2 * BT);
+    run->pos_dense = arena_take(c, BT);
+    for (int l = 0; l <= cfg->n_layers; l++) run->resid[l] = arena_take(c, BT * D);
     for (int l = 0; l < cfg->n_layers; l++) {
-        lm_layer_acts *a = &m->la[l];
+        lm_layer_acts *a = &run->la[l];
         const int mod = lm_is_mod(m, l), skip = lm_is_skip(m, l);
-        a->k = layer_tokens(m, l, T);
+        a->k = layer_tokens(run, l, T);
         const size_t R = (size_t)B * a->k;
         a->idx = mod ? arena_take(c, R) : NULL;
-        a->pos = mod ? arena_take(c, R) : m->pos_dense;
+        a->pos = mod ? arena_take(c, R) : run->pos_dense;
         a->scores = mod ? arena_take(c, BT) : NULL;
-        a->xs = mod ? arena_take(c, R * D) : m->resid[l];
+        a->xs = mod ? arena_take(c, R * D) : run->resid[l];
         a->ln1 = arena_take(c, R * D);
         a->mu1 = gpt2 ? arena_take(c, R) : NULL;
         a->rs1 = arena_take(c, R);
         a->qkv = arena_take(c, R * W);
-        a->probs = keeps_probs(m, l) ? arena_take(c, (size_t)B * H * a->k * a->k) : NULL;
-        a->col_sum = needs_col_sum(m, l) ? arena_take(c, BT) : NULL;
+        a->probs = keeps_probs(run, l) ? arena_take(c, (size_t)B * H * a->k * a->k) : NULL;
+        a->col_sum = needs_col_sum(run, l) ? arena_take(c, BT) : NULL;
         a->ao = arena_take(c, R * qd);
         a->proj = arena_take(c, R * D);
         a->x2 = arena_take(c, R * D);
@@ -72,7 +76,7 @@ static void carve(amod_lm *m, arena_carver *c, int B, int T) {
         a->h1 = arena_take(c, R * F);
         a->h3 = gpt2 ? NULL : arena_take(c, R * F);
         a->g = arena_take(c, R * F);
-        a->y = mod ? arena_take(c, R * D) : m->resid[l + 1];
+        a->y = mod ? arena_take(c, R * D) : run->resid[l + 1];
         const int P = has_predictor(m, l) ? m->pred_hidden : 0;
         a->p_h = P ? arena_take(c, BT * P) : NULL;
         a->p_z = P || mod ? arena_take(c, BT) : NULL;
@@ -82,76 +86,111 @@ static void carve(amod_lm *m, arena_carver *c, int B, int T) {
         a->sk_s = skip ? arena_take(c, BT) : NULL;
         a->sk_gate = skip ? arena_take(c, BT) : NULL;
     }
-    m->normed = arena_take(c, BT * D);
-    m->nmu = arena_take(c, BT);
-    m->nrs = arena_take(c, BT);
-    m->logits = arena_take(c, BT * cfg->vocab_size);
-    m->dlogits = m->grad_enabled ? arena_take(c, BT * cfg->vocab_size) : NULL;
-    if (!m->grad_enabled) {
-        m->d_a = m->d_b = NULL;
+    run->normed = arena_take(c, BT * D);
+    run->nmu = arena_take(c, BT);
+    run->nrs = arena_take(c, BT);
+    run->logits = arena_take(c, BT * cfg->vocab_size);
+    run->dlogits = run->grad_enabled ? arena_take(c, BT * cfg->vocab_size) : NULL;
+    if (!run->grad_enabled) {
+        run->d_a = run->d_b = NULL;
         return;
     }
-    m->d_a = arena_take(c, BT * D);
-    m->d_b = arena_take(c, BT * D);
-    m->d_dy = arena_take(c, BT * D);
-    m->d_x2 = arena_take(c, BT * D);
-    m->d_ln = arena_take(c, BT * D);
-    m->d_proj = arena_take(c, BT * D);
-    m->d_ao = arena_take(c, BT * qd);
-    m->d_qkv = arena_take(c, BT * W);
-    m->d_h1 = arena_take(c, BT * F);
-    m->d_h3 = arena_take(c, BT * F);
-    m->scratch_threads = omp_get_max_threads(); /* the backward never runs more than this on it */
-    m->d_attn = arena_take(c, causal_attention_scratch_floats(T, m->scratch_threads));
-    m->d_normed = arena_take(c, BT * D);
-    m->d_gate = arena_take(c, BT);
-    m->d_pred = max_pred ? arena_take(c, BT * (max_pred + 1)) : NULL;
+    run->d_a = arena_take(c, BT * D);
+    run->d_b = arena_take(c, BT * D);
+    run->d_dy = arena_take(c, BT * D);
+    run->d_x2 = arena_take(c, BT * D);
+    run->d_ln = arena_take(c, BT * D);
+    run->d_proj = arena_take(c, BT * D);
+    run->d_ao = arena_take(c, BT * qd);
+    run->d_qkv = arena_take(c, BT * W);
+    run->d_h1 = arena_take(c, BT * F);
+    run->d_h3 = arena_take(c, BT * F);
+    run->scratch_threads = omp_get_max_threads(); /* the backward never runs more than this on it */
+    run->d_attn = arena_take(c, causal_attention_scratch_floats(T, run->scratch_threads));
+    run->d_normed = arena_take(c, BT * D);
+    run->d_gate = arena_take(c, BT);
+    run->d_pred = max_pred ? arena_take(c, BT * (max_pred + 1)) : NULL;
 }
 
-void lm_free_acts(amod_lm *m) {
-    free(m->act_arena);
-    m->act_arena = NULL;
-    m->act_B = m->act_T = 0;
+void lm_free_acts(amod_lm_ctx *run) {
+    free(run->act_arena);
+    run->act_arena = NULL;
+    run->act_B = run->act_T = 0;
 }
 
-int lm_ensure_acts(amod_lm *m, int B, int T, amod_error *err) {
-    /* more threads than the scratch was made for: carve again (a forward recomputes it all) */
-    if (m->act_arena && B <= m->act_B && T == m->act_T && omp_get_max_threads() <= m->scratch_threads) return 0;
-    lm_free_acts(m);
+int lm_ensure_acts(amod_lm_ctx *run, int B, int T, amod_error *err) {
+    amod_lm *m = run->m;
+    /* carved again for a larger batch, another length, a new routing, or more threads than
+     * the scratch was made for (a forward recomputes it all) */
+    if (run->act_arena && B <= run->act_B && T == run->act_T && run->act_layout == m->layout &&
+        omp_get_max_threads() <= run->scratch_threads)
+        return 0;
+    lm_free_acts(run);
     arena_carver c = {NULL, 0};
-    carve(m, &c, B, T);
-    if (!(m->act_arena = arena_start(&c)))
+    carve(run, &c, B, T);
+    if (!(run->act_arena = arena_start(&c)))
         return amod_fail(err, "out of memory: activations need %zu MiB for %d sequences of %d tokens", c.used >> 20,
                          B, T);
-    carve(m, &c, B, T);
-    m->act_B = B;
-    m->act_T = T;
+    carve(run, &c, B, T);
+    run->act_B = B;
+    run->act_T = T;
+    run->act_layout = m->layout;
     return 0;
 }
 
+amod_lm_ctx_params amod_lm_ctx_default_params(void) {
+    amod_lm_ctx_params p = {0, 0, 0, AMOD_LM_ROUTE_TOPK};
+    return p;
+}
+
+amod_lm_ctx *amod_lm_ctx_create(amod_lm *m, const amod_lm_ctx_params *p, amod_error *err) {
+    amod_lm_ctx_params d = amod_lm_ctx_default_params();
+    if (!p) p = &d;
+    if (p->threads < 0) return amod_fail(err, "a context's thread count %d must be 0 or more", p->threads), NULL;
+    amod_lm_ctx *run = amod_zalloc(sizeof *run, err);
+    if (!run) return NULL;
+    run->m = m;
+    run->threads = p->threads;
+    run->grad_enabled = !!p->grads;
+    run->keep_attn = !!p->keep_attention;
+    run->route_mode = p->route_mode;
+    rng_seed(&run->rng, m->mod.seed);
+    return run;
+}
+
+void amod_lm_ctx_free(amod_lm_ctx *run) {
+    if (!run) return;
+    lm_free_acts(run);
+    free(run);
+}
+
 void amod_lm_set_grad_enabled(amod_lm *m, int enabled) {
-    if (m->grad_enabled != !!enabled) lm_free_acts(m);
-    m->grad_enabled = !!enabled;
+    amod_lm_ctx *run = m->dflt;
+    if (run->grad_enabled != !!enabled) lm_free_acts(run);
+    run->grad_enabled = !!enabled;
 }
 
 void amod_lm_keep_attention(amod_lm *m, int keep) {
-    if (m->keep_attn != !!keep) lm_free_acts(m);
-    m->keep_attn = !!keep;
+    amod_lm_ctx *run = m->dflt;
+    if (run->keep_attn != !!keep) lm_free_acts(run);
+    run->keep_attn = !!keep;
 }
 
 void amod_lm_set_route_mode(amod_lm *m, amod_lm_route_mode mode) {
-    if (m->route_mode != mode) lm_free_acts(m);
-    m->route_mode = mode;
+    amod_lm_ctx *run = m->dflt;
+    if (run->route_mode != mode) lm_free_acts(run);
+    run->route_mode = mode;
 }
 
 /* ---- forward ---- */
 
 /* The attention sublayer on nb sequences starting at sequence b0: projections, rotary
  * angles (Llama), causal attention, output projection into a->proj. */
-static void attn_sublayer(amod_lm *m, int l, int b0, int nb) {
+static void attn_sublayer(amod_lm_ctx *run, int l, int b0, int nb) {
+    amod_lm *m = run->m;
     const amod_lm_config *c = &m->cfg;
     const lm_block *p = &m->blk[l];
-    lm_layer_acts *a = &m->la[l];
+    lm_layer_acts *a = &run->la[l];
     const int D = c->d_model, H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, k = a->k;
     const int W = (H + 2 * KV) * hd, qd = H * hd, kvd = KV * hd, rows = nb * k;
     const size_t r0 = (size_t)b0 * k;
@@ -169,7 +208,7 @@ static void attn_sublayer(amod_lm *m, int l, int b0, int nb) {
     causal_attention_forward(a->ao + r0 * qd, a->probs ? a->probs + (size_t)b0 * H * k * k : NULL,
                              a->col_sum ? a->col_sum + r0 : NULL, qkv, nb, k, H, KV, hd);
     dense_forward(a->proj + r0 * D, D, a->ao + r0 * qd, p->wo, c->arch == AMOD_LM_GPT2, p->bo, rows, qd, D);
-    m->stats.macs_per_token += (double)rows * D * W + (double)nb * 2.0 * k * k * qd + (double)rows * qd * D;
+    run->stats.macs_per_token += (double)rows * D * W + (double)nb * 2.0 * k * k * qd + (double)rows * qd * D;
 }
 
 static void norm_forward(const amod_lm *m, float *out, float *mu, float *rs, const float *x, const float *w,
@@ -192,23 +231,24 @@ static float gate_of(const amod_lm *m, const lm_layer_acts *a, int l, int r) {
     return m->skip.mode == AMOD_LM_SKIP_TOKEN ? a->sk_gate[r] : a->sk_gate[r / a->k];
 }
 
-static void block_forward(amod_lm *m, int l, int B) {
+static void block_forward(amod_lm_ctx *run, int l, int B) {
+    amod_lm *m = run->m;
     const amod_lm_config *c = &m->cfg;
     const lm_block *p = &m->blk[l];
-    lm_layer_acts *a = &m->la[l];
+    lm_layer_acts *a = &run->la[l];
     const int D = c->d_model, F = c->d_ff, k = a->k, R = B * k, gpt2 = c->arch == AMOD_LM_GPT2;
     if (R == 0) return; /* the predictor sent no token through this block */
     norm_forward(m, a->ln1, a->mu1, a->rs1, a->xs, p->ln1_w, p->ln1_b, R);
     /* Attention runs on every sequence in training (the straight-through gradient needs its
      * output) and for token-level gates; otherwise only on the sequences whose gate is open. */
-    int open = lm_is_skip(m, l) ? lm_skip_gates(m, l, B, k) : B;
-    a->attn_ran = m->grad_enabled || m->skip.mode != AMOD_LM_SKIP_SEQUENCE || !lm_is_skip(m, l) || open == B;
+    int open = lm_is_skip(m, l) ? lm_skip_gates(run, l, B, k) : B;
+    a->attn_ran = run->grad_enabled || m->skip.mode != AMOD_LM_SKIP_SEQUENCE || !lm_is_skip(m, l) || open == B;
     if (a->attn_ran) {
-        attn_sublayer(m, l, 0, B);
+        attn_sublayer(run, l, 0, B);
     } else {
         for (int b = 0; b < B; b++) {
             if (a->sk_gate[b] > 0.0f) {
-                attn_sublayer(m, l, b, 1);
+                attn_sublayer(run, l, b, 1);
             } else {
                 memset(a->proj + (size_t)b * k * D, 0, (size_t)k * D * sizeof(float));
                 if (a->probs) memset(a->probs + (size_t)b * c->n_heads * k * k, 0, (size_t)c->n_heads * k * k * sizeof(float));
@@ -234,7 +274,7 @@ static void block_forward(amod_lm *m, int l, int B) {
         dense_forward(a->y, D, a->g, p->w2, 0, p->b2, R, F, D);
     }
     add_inplace(a->y, a->x2, (size_t)R * D);
-    m->stats.macs_per_token += (double)R * D * F * (gpt2 ? 2 : 3);
+    run->stats.macs_per_token += (double)R * D * F * (gpt2 ? 2 : 3);
 }
 
 int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err) {
@@ -251,43 +291,44 @@ int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error 
     return 0;
 }
 
-int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits, float *loss, amod_error *err) {
+static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *logits, float *loss, amod_error *err) {
+    amod_lm *m = run->m;
     const amod_lm_config *c = &m->cfg;
     if (lm_check_ids(m, ids, B, T, err)) return -1;
     if (loss && T < 2) return amod_fail(err, "the next-token loss needs sequences of at least 2 tokens (got %d)", T);
-    if (m->route_mode == AMOD_LM_ROUTE_PREDICTOR && m->mod.router != AMOD_ROUTER_NONE) {
+    if (run->route_mode == AMOD_LM_ROUTE_PREDICTOR && m->mod.router != AMOD_ROUTER_NONE) {
         if (m->mod.router != AMOD_ROUTER_LINEAR || m->pred_hidden < 1)
             return amod_fail(err, "predictor routing needs the linear MoD router with a causal predictor");
         if (B != 1) return amod_fail(err, "predictor routing runs one sequence at a time (got a batch of %d)", B);
     }
-    if (lm_ensure_acts(m, B, T, err)) return -1;
+    if (lm_ensure_acts(run, B, T, err)) return -1;
     const int D = c->d_model, V = c->vocab_size;
     const size_t BT = (size_t)B * T;
-    memcpy(m->ids, ids, BT * sizeof *ids);
-    for (size_t i = 0; i < BT; i++) m->pos_dense[i] = (int32_t)(i % T);
-    memset(&m->stats, 0, sizeof m->stats);
-    m->B = B;
-    m->T = T;
-    token_embed_forward(m->resid[0], ids, m->wte, m->wpe, B, T, 0, D);
+    memcpy(run->ids, ids, BT * sizeof *ids);
+    for (size_t i = 0; i < BT; i++) run->pos_dense[i] = (int32_t)(i % T);
+    memset(&run->stats, 0, sizeof run->stats);
+    run->B = B;
+    run->T = T;
+    token_embed_forward(run->resid[0], ids, m->wte, m->wpe, B, T, 0, D);
     double pred_bce = 0, ran = 0;
     int pred_layers = 0, pred_correct = 0;
     for (int l = 0; l < c->n_layers; l++) {
-        lm_layer_acts *a = &m->la[l];
+        lm_layer_acts *a = &run->la[l];
         if (lm_is_mod(m, l)) {
-            lm_mod_route(m, l, m->resid[l], B, T);
-            if (has_predictor(m, l) && m->route_mode == AMOD_LM_ROUTE_TOPK) {
+            lm_mod_route(run, l, run->resid[l], B, T);
+            if (has_predictor(m, l) && run->route_mode == AMOD_LM_ROUTE_TOPK) {
                 double bce;
                 int correct;
-                lm_predictor_forward(m, l, m->resid[l], B, T, &bce, &correct);
+                lm_predictor_forward(run, l, run->resid[l], B, T, &bce, &correct);
                 pred_bce += bce;
                 pred_correct += correct;
                 pred_layers++;
             }
-            block_forward(m, l, B);
-            lm_mod_combine(m, l, m->resid[l + 1], m->resid[l], B, T);
+            block_forward(run, l, B);
+            lm_mod_combine(run, l, run->resid[l + 1], run->resid[l], B, T);
             ran += (double)B * a->k;
         } else {
-            block_forward(m, l, B);
+            block_forward(run, l, B);
             if (lm_is_skip(m, l)) {
                 for (int r = 0; r < B * T; r++) ran += gate_of(m, a, l, r) > 0.0f;
             } else {
@@ -295,20 +336,20 @@ int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits,
             }
         }
     }
-    norm_forward(m, m->normed, m->nmu, m->nrs, m->resid[c->n_layers], m->lnf_w, m->lnf_b, (int)BT);
-    linear_forward(m->logits, m->normed, m->head_w, NULL, (int)BT, D, V);
-    m->stats.macs_per_token = (m->stats.macs_per_token + (double)BT * D * V) / (double)BT;
-    m->stats.attn_skipped = (float)(1.0 - ran / ((double)BT * c->n_layers));
+    norm_forward(m, run->normed, run->nmu, run->nrs, run->resid[c->n_layers], m->lnf_w, m->lnf_b, (int)BT);
+    linear_forward(run->logits, run->normed, m->head_w, NULL, (int)BT, D, V);
+    run->stats.macs_per_token = (run->stats.macs_per_token + (double)BT * D * V) / (double)BT;
+    run->stats.attn_skipped = (float)(1.0 - ran / ((double)BT * c->n_layers));
     if (pred_layers) {
-        m->stats.predictor_loss = (float)(pred_bce / pred_layers);
-        m->stats.predictor_acc = (float)pred_correct / ((float)BT * pred_layers);
+        run->stats.predictor_loss = (float)(pred_bce / pred_layers);
+        run->stats.predictor_acc = (float)pred_correct / ((float)BT * pred_layers);
     }
-    if (m->skip.mode != AMOD_LM_SKIP_NONE) lm_skip_stats(m, B, T);
-    if (logits) memcpy(logits, m->logits, BT * V * sizeof *logits);
-    m->have_loss = loss && m->grad_enabled && m->route_mode == AMOD_LM_ROUTE_TOPK;
+    if (m->skip.mode != AMOD_LM_SKIP_NONE) lm_skip_stats(run, B, T);
+    if (logits) memcpy(logits, run->logits, BT * V * sizeof *logits);
+    run->have_loss = loss && run->grad_enabled && run->route_mode == AMOD_LM_ROUTE_TOPK;
     if (loss) {
-        *loss = (float)lm_cross_entropy(m->have_loss ? m->dlogits : NULL, m->logits, ids, B, T, V);
-        m->stats.lm_loss = *loss;
+        *loss = (float)lm_cross_entropy(run->have_loss ? run->dlogits : NULL, run->logits, ids, B, T, V);
+        run->stats.lm_loss = *loss;
     }
     return 0;
 }
@@ -317,105 +358,141 @@ int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits,
 
 /* dy: gradient of the block output [R, D]; dx2 holds a copy of dy on entry and the gradient
  * of the block input on exit. */
-static void block_backward(amod_lm *m, int l, int B, const float *dy, float *dx2) {
+static void block_backward(amod_lm_ctx *run, int l, int B, const float *dy, float *dx2) {
+    amod_lm *m = run->m;
     const amod_lm_config *c = &m->cfg;
     const lm_block *p = &m->blk[l];
-    const lm_layer_acts *a = &m->la[l];
+    const lm_layer_acts *a = &run->la[l];
     const int D = c->d_model, F = c->d_ff, H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, k = a->k;
     const int R = B * k, W = (H + 2 * KV) * hd, qd = H * hd, kvd = KV * hd, gpt2 = c->arch == AMOD_LM_GPT2;
     /* MLP */
     if (gpt2) {
-        dense_backward(m->d_h1, 0, G(p->w2), G(p->b2), dy, D, a->g, p->w2, 1, R, F, D);
-        gelu_tanh_backward(m->d_h1, m->d_h1, a->h1, (size_t)R * F);
-        dense_backward(m->d_ln, 0, G(p->w1), G(p->b1), m->d_h1, F, a->ln2, p->w1, 1, R, D, F);
+        dense_backward(run->d_h1, 0, G(p->w2), G(p->b2), dy, D, a->g, p->w2, 1, R, F, D);
+        gelu_tanh_backward(run->d_h1, run->d_h1, a->h1, (size_t)R * F);
+        dense_backward(run->d_ln, 0, G(p->w1), G(p->b1), run->d_h1, F, a->ln2, p->w1, 1, R, D, F);
     } else {
-        dense_backward(m->d_h1, 0, G(p->w2), G(p->b2), dy, D, a->g, p->w2, 0, R, F, D);
-        swiglu_backward(m->d_h1, m->d_h3, m->d_h1, a->h1, a->h3, (size_t)R * F);
-        dense_backward(m->d_ln, 0, G(p->w1), G(p->b1), m->d_h1, F, a->ln2, p->w1, 0, R, D, F);
-        dense_backward(m->d_ln, 1, G(p->w3), G(p->b3), m->d_h3, F, a->ln2, p->w3, 0, R, D, F);
+        dense_backward(run->d_h1, 0, G(p->w2), G(p->b2), dy, D, a->g, p->w2, 0, R, F, D);
+        swiglu_backward(run->d_h1, run->d_h3, run->d_h1, a->h1, a->h3, (size_t)R * F);
+        dense_backward(run->d_ln, 0, G(p->w1), G(p->b1), run->d_h1, F, a->ln2, p->w1, 0, R, D, F);
+        dense_backward(run->d_ln, 1, G(p->w3), G(p->b3), run->d_h3, F, a->ln2, p->w3, 0, R, D, F);
     }
-    norm_backward(m, dx2, p->ln2_w, p->ln2_b, m->d_ln, a->x2, a->mu2, a->rs2, R);
+    norm_backward(m, dx2, p->ln2_w, p->ln2_b, run->d_ln, a->x2, a->mu2, a->rs2, R);
     /* attention sublayer: x2 = xs + gate * proj */
     const float *dproj = dx2;
     if (lm_is_skip(m, l)) {
         const int token = m->skip.mode == AMOD_LM_SKIP_TOKEN;
-        memset(m->d_gate, 0, (size_t)R * sizeof(float));
+        memset(run->d_gate, 0, (size_t)R * sizeof(float));
         for (int r = 0; r < R; r++) {
             const float *g = dx2 + (size_t)r * D, *pr = a->proj + (size_t)r * D;
-            float gt = gate_of(m, a, l, r), s = 0.0f, *d = m->d_proj + (size_t)r * D;
+            float gt = gate_of(m, a, l, r), s = 0.0f, *d = run->d_proj + (size_t)r * D;
             for (int i = 0; i < D; i++) {
                 s += g[i] * pr[i];
                 d[i] = gt * g[i];
             }
-            m->d_gate[token ? r : r / k] += s;
+            run->d_gate[token ? r : r / k] += s;
         }
-        dproj = m->d_proj;
+        dproj = run->d_proj;
     }
-    dense_backward(m->d_ao, 0, G(p->wo), G(p->bo), dproj, D, a->ao, p->wo, gpt2, R, qd, D);
-    causal_attention_backward(m->d_qkv, m->d_ao, a->qkv, a->probs, B, k, H, KV, hd, m->d_attn, m->scratch_threads);
+    dense_backward(run->d_ao, 0, G(p->wo), G(p->bo), dproj, D, a->ao, p->wo, gpt2, R, qd, D);
+    causal_attention_backward(run->d_qkv, run->d_ao, a->qkv, a->probs, B, k, H, KV, hd, run->d_attn, run->scratch_threads);
     if (gpt2) {
-        dense_backward(m->d_ln, 0, G(p->wqkv), G(p->bqkv), m->d_qkv, W, a->ln1, p->wqkv, 1, R, D, 3 * D);
+        dense_backward(run->d_ln, 0, G(p->wqkv), G(p->bqkv), run->d_qkv, W, a->ln1, p->wqkv, 1, R, D, 3 * D);
     } else {
         /* the rotation's backward is the inverse rotation */
-        rope_apply(m->d_qkv, W, R, H, hd, a->pos, m->rope_cos, m->rope_sin, 1);
-        rope_apply(m->d_qkv + qd, W, R, KV, hd, a->pos, m->rope_cos, m->rope_sin, 1);
-        dense_backward(m->d_ln, 0, G(p->wq), G(p->bq), m->d_qkv, W, a->ln1, p->wq, 0, R, D, qd);
-        dense_backward(m->d_ln, 1, G(p->wk), G(p->bk), m->d_qkv + qd, W, a->ln1, p->wk, 0, R, D, kvd);
-        dense_backward(m->d_ln, 1, G(p->wv), G(p->bv), m->d_qkv + qd + kvd, W, a->ln1, p->wv, 0, R, D, kvd);
+        rope_apply(run->d_qkv, W, R, H, hd, a->pos, m->rope_cos, m->rope_sin, 1);
+        rope_apply(run->d_qkv + qd, W, R, KV, hd, a->pos, m->rope_cos, m->rope_sin, 1);
+        dense_backward(run->d_ln, 0, G(p->wq), G(p->bq), run->d_qkv, W, a->ln1, p->wq, 0, R, D, qd);
+        dense_backward(run->d_ln, 1, G(p->wk), G(p->bk), run->d_qkv + qd, W, a->ln1, p->wk, 0, R, D, kvd);
+        dense_backward(run->d_ln, 1, G(p->wv), G(p->bv), run->d_qkv + qd + kvd, W, a->ln1, p->wv, 0, R, D, kvd);
     }
-    if (lm_is_skip(m, l)) lm_skip_backward(m, l, B, k, m->d_gate, m->d_ln);
-    norm_backward(m, dx2, p->ln1_w, p->ln1_b, m->d_ln, a->xs, a->mu1, a->rs1, R);
+    if (lm_is_skip(m, l)) lm_skip_backward(run, l, B, k, run->d_gate, run->d_ln);
+    norm_backward(m, dx2, p->ln1_w, p->ln1_b, run->d_ln, a->xs, a->mu1, a->rs1, R);
 }
 
-int amod_lm_backward(amod_lm *m, amod_error *err) {
+static int backward(amod_lm_ctx *run, amod_error *err) {
+    amod_lm *m = run->m;
     const amod_lm_config *c = &m->cfg;
-    if (!m->grad_enabled) return amod_fail(err, "backward needs a forward pass with gradients enabled");
-    if (!m->have_loss) return amod_fail(err, "backward needs a forward pass that computed the loss (top-k routing)");
-    const int B = m->B, T = m->T, D = c->d_model, V = c->vocab_size, BT = B * T;
-    linear_backward(m->d_normed, G(m->head_w), NULL, m->dlogits, m->normed, m->head_w, BT, D, V, 0);
-    float *dcur = m->d_a, *dnext = m->d_b;
+    if (run->act_layout != m->layout)
+        return amod_fail(err, "backward after the model's routing changed: run a forward pass first");
+    if (!run->grad_enabled) return amod_fail(err, "backward needs a forward pass with gradients enabled");
+    if (!run->have_loss) return amod_fail(err, "backward needs a forward pass that computed the loss (top-k routing)");
+    const int B = run->B, T = run->T, D = c->d_model, V = c->vocab_size, BT = B * T;
+    linear_backward(run->d_normed, G(m->head_w), NULL, run->dlogits, run->normed, m->head_w, BT, D, V, 0);
+    float *dcur = run->d_a, *dnext = run->d_b;
     memset(dcur, 0, (size_t)BT * D * sizeof(float));
-    norm_backward(m, dcur, m->lnf_w, m->lnf_b, m->d_normed, m->resid[c->n_layers], m->nmu, m->nrs, BT);
+    norm_backward(m, dcur, m->lnf_w, m->lnf_b, run->d_normed, run->resid[c->n_layers], run->nmu, run->nrs, BT);
     int pred_layers = 0;
     for (int l = 0; l < c->n_layers; l++) pred_layers += has_predictor(m, l);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         if (lm_is_mod(m, l)) {
-            const lm_layer_acts *a = &m->la[l];
+            const lm_layer_acts *a = &run->la[l];
             const int k = a->k;
-            lm_mod_combine_backward(m, l, dnext, m->d_dy, dcur, m->resid[l], B, T);
-            memcpy(m->d_x2, m->d_dy, (size_t)B * k * D * sizeof(float));
-            block_backward(m, l, B, m->d_dy, m->d_x2);
-            route_scatter_add(dnext, m->d_x2, a->idx, B, T, k, D);
+            lm_mod_combine_backward(run, l, dnext, run->d_dy, dcur, run->resid[l], B, T);
+            memcpy(run->d_x2, run->d_dy, (size_t)B * k * D * sizeof(float));
+            block_backward(run, l, B, run->d_dy, run->d_x2);
+            route_scatter_add(dnext, run->d_x2, a->idx, B, T, k, D);
             /* the predictor sees a stop-gradient copy of x: only its own weights learn */
-            if (has_predictor(m, l)) lm_predictor_backward(m, l, m->resid[l], B, T, 1.0f / pred_layers);
+            if (has_predictor(m, l)) lm_predictor_backward(run, l, run->resid[l], B, T, 1.0f / pred_layers);
         } else {
             memcpy(dnext, dcur, (size_t)BT * D * sizeof(float));
-            block_backward(m, l, B, dcur, dnext);
+            block_backward(run, l, B, dcur, dnext);
         }
         float *t = dcur;
         dcur = dnext;
         dnext = t;
     }
-    token_embed_backward(G(m->wte), G(m->wpe), dcur, m->ids, B, T, D);
+    token_embed_backward(G(m->wte), G(m->wpe), dcur, run->ids, B, T, D);
     return 0;
 }
 
 /* ---- what the last forward pass saw ---- */
 
+/* A context's thread count for the duration of a call (OpenMP's count is per thread). */
+static int threads_begin(const amod_lm_ctx *run) {
+    const int before = omp_get_max_threads();
+    if (run->threads > 0) omp_set_num_threads(run->threads);
+    return before;
+}
+
+int amod_lm_ctx_forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *logits, float *loss,
+                        amod_error *err) {
+    const int before = threads_begin(run);
+    int rc = forward(run, ids, B, T, logits, loss, err);
+    omp_set_num_threads(before);
+    return rc;
+}
+
+int amod_lm_ctx_backward(amod_lm_ctx *run, amod_error *err) {
+    const int before = threads_begin(run);
+    int rc = backward(run, err);
+    omp_set_num_threads(before);
+    return rc;
+}
+
+int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits, float *loss, amod_error *err) {
+    return amod_lm_ctx_forward(m->dflt, ids, B, T, logits, loss, err);
+}
+
+int amod_lm_backward(amod_lm *m, amod_error *err) { return amod_lm_ctx_backward(m->dflt, err); }
+
 const float *amod_lm_attention(const amod_lm *m, int layer) {
-    if (layer < 0 || layer >= m->cfg.n_layers || !m->act_arena || lm_is_mod(m, layer)) return NULL;
-    return m->la[layer].probs;
+    const amod_lm_ctx *run = m->dflt;
+    if (layer < 0 || layer >= m->cfg.n_layers || !run->act_arena || lm_is_mod(m, layer)) return NULL;
+    return run->la[layer].probs;
 }
 
 const int32_t *amod_lm_routed(const amod_lm *m, int layer, int *k) {
-    if (layer < 0 || layer >= m->cfg.n_layers || !m->act_arena || !lm_is_mod(m, layer)) return NULL;
-    if (k) *k = m->la[layer].k;
-    return m->la[layer].idx;
+    const amod_lm_ctx *run = m->dflt;
+    if (layer < 0 || layer >= m->cfg.n_layers || !run->act_arena || !lm_is_mod(m, layer)) return NULL;
+    if (k) *k = run->la[layer].k;
+    return run->la[layer].idx;
 }
 
 const float *amod_lm_gates(const amod_lm *m, int layer) {
-    if (layer < 0 || layer >= m->cfg.n_layers || !m->act_arena || !lm_is_skip(m, layer)) return NULL;
-    return m->la[layer].sk_gate;
+    const amod_lm_ctx *run = m->dflt;
+    if (layer < 0 || layer >= m->cfg.n_layers || !run->act_arena || !lm_is_skip(m, layer)) return NULL;
+    return run->la[layer].sk_gate;
 }
 
-void amod_lm_get_stats(const amod_lm *m, amod_lm_stats *out) { *out = m->stats; }
+void amod_lm_get_stats(const amod_lm *m, amod_lm_stats *out) {
+    const amod_lm_ctx *run = m->dflt; *out = run->stats; }

@@ -6,12 +6,13 @@
 #include "model/lm_internal.h"
 
 double amod_lm_macs_per_token(const amod_lm *m, int T, float kept) {
+    const amod_lm_ctx *run = m->dflt;
     const amod_lm_config *c = &m->cfg;
     if (T < 1) return 0.0;
     const double D = c->d_model, F = c->d_ff, V = c->vocab_size;
     const double qd = (double)c->n_heads * c->head_dim, W = (double)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim;
     const double mlp_mats = c->arch == AMOD_LM_GPT2 ? 2.0 : 3.0;
-    if (kept < 0.0f) kept = m->stats.attn_kept;
+    if (kept < 0.0f) kept = run->stats.attn_kept;
     double per_seq = (double)T * D * V; /* the head */
     for (int l = 0; l < c->n_layers; l++) {
         double t = T, attn_share = 1.0;

@@ -146,12 +146,13 @@ static void step(amod_lm *m, kv_cache *c, int64_t tok, int pos, long *mod_seen, 
 }
 
 /* Fills the cache from the prompt's forward pass (predictor routing, no gradients). */
-static void prefill(amod_lm *m, kv_cache *c) {
+static void prefill(amod_lm_ctx *run, kv_cache *c) {
+    amod_lm *m = run->m;
     const amod_lm_config *cfg = &m->cfg;
     const int H = cfg->n_heads, KV = cfg->n_kv_heads, hd = cfg->head_dim;
     const int qd = H * hd, kvd = KV * hd, W = qd + 2 * kvd;
     for (int l = 0; l < cfg->n_layers; l++) {
-        const lm_layer_acts *a = &m->la[l];
+        const lm_layer_acts *a = &run->la[l];
         c->gate[l] = lm_is_skip(m, l) && m->skip.mode == AMOD_LM_SKIP_SEQUENCE ? a->sk_gate[0] : 1.0f;
         c->n[l] = 0;
         if (c->gate[l] == 0.0f) continue; /* the attention sublayer is off for this sequence */
@@ -211,8 +212,9 @@ static int check_request(const amod_lm *m, const int64_t *prompt, int n_prompt, 
 }
 
 /* Without the cache: the whole prefix through the forward pass at every step. */
-static int generate_uncached(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new, const amod_lm_gen *g,
+static int generate_uncached(amod_lm_ctx *run, const int64_t *prompt, int n_prompt, int n_new, const amod_lm_gen *g,
                              int64_t *out, float *step_logits, float *probs, amod_error *err) {
+    amod_lm *m = run->m;
     const int V = m->cfg.vocab_size;
     int64_t *seq = amod_alloc((size_t)(n_prompt + n_new) * sizeof *seq, err);
     if (!seq) return -1;
@@ -222,8 +224,8 @@ static int generate_uncached(amod_lm *m, const int64_t *prompt, int n_prompt, in
     int rc = 0;
     for (int i = 0; i < n_new && !rc; i++) {
         int n = n_prompt + i;
-        if ((rc = amod_lm_forward(m, seq, 1, n, NULL, NULL, err))) break;
-        const float *last = m->logits + (size_t)(n - 1) * V;
+        if ((rc = amod_lm_ctx_forward(run, seq, 1, n, NULL, NULL, err))) break;
+        const float *last = run->logits + (size_t)(n - 1) * V;
         if (step_logits) memcpy(step_logits + (size_t)i * V, last, (size_t)V * sizeof(float));
         seq[n] = out[i] = pick(last, V, g, &r, probs);
     }
@@ -234,20 +236,22 @@ static int generate_uncached(amod_lm *m, const int64_t *prompt, int n_prompt, in
 int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new, const amod_lm_gen *g,
                      int64_t *out, float *step_logits, amod_error *err) {
     if (check_request(m, prompt, n_prompt, n_new, g, err)) return -1;
-    const int V = m->cfg.vocab_size, was_grad = m->grad_enabled;
-    const amod_lm_route_mode was_mode = m->route_mode;
-    amod_lm_set_grad_enabled(m, 0);
-    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR);
+    const int V = m->cfg.vocab_size;
+    /* a context of its own: no gradients, predictor routing; the model's context is untouched */
+    amod_lm_ctx_params gp = amod_lm_ctx_default_params();
+    gp.route_mode = AMOD_LM_ROUTE_PREDICTOR;
+    amod_lm_ctx *run = amod_lm_ctx_create(m, &gp, err);
+    if (!run) return -1;
     float *probs = amod_alloc((size_t)V * sizeof *probs, err);
     kv_cache c;
     int rc = probs ? 0 : -1;
     if (!rc && g->no_cache) {
-        rc = generate_uncached(m, prompt, n_prompt, n_new, g, out, step_logits, probs, err);
+        rc = generate_uncached(run, prompt, n_prompt, n_new, g, out, step_logits, probs, err);
     } else if (!rc && !(rc = cache_init(&c, &m->cfg, n_prompt + n_new, err))) {
-        rc = amod_lm_forward(m, prompt, 1, n_prompt, NULL, NULL, err);
+        rc = amod_lm_ctx_forward(run, prompt, 1, n_prompt, NULL, NULL, err);
         if (!rc) {
-            prefill(m, &c);
-            memcpy(c.logits, m->logits + (size_t)(n_prompt - 1) * V, (size_t)V * sizeof(float));
+            prefill(run, &c);
+            memcpy(c.logits, run->logits + (size_t)(n_prompt - 1) * V, (size_t)V * sizeof(float));
             amod_rng r;
             rng_seed(&r, g->seed);
             /* one row per step: the matrix-vector products split their columns over the
@@ -258,12 +262,11 @@ int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new,
                 out[i] = pick(c.logits, V, g, &r, probs);
                 if (i + 1 < n_new) step(m, &c, out[i], n_prompt + i, &mod_seen, &mod_ran);
             }
-            m->stats.decode_mod_kept = mod_seen ? (float)((double)mod_ran / (double)mod_seen) : 1.0f;
+            m->dflt->stats.decode_mod_kept = mod_seen ? (float)((double)mod_ran / (double)mod_seen) : 1.0f;
         }
         free(c.mem);
     }
     free(probs);
-    amod_lm_set_route_mode(m, was_mode);
-    amod_lm_set_grad_enabled(m, was_grad);
+    amod_lm_ctx_free(run);
     return rc;
 }

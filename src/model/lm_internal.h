@@ -50,7 +50,6 @@ struct amod_lm {
     amod_lm_config cfg;
     amod_mod_config mod;
     int pred_hidden;
-    amod_lm_route_mode route_mode;
     amod_lm_mindskip skip;
     int freeze_base;
 
@@ -60,6 +59,15 @@ struct amod_lm {
     lm_block blk[AMOD_MAX_LAYERS];
     float *rope_cos, *rope_sin; /* [max_positions, hd/2], Llama */
 
+    unsigned layout;           /* bumped when routing changes: contexts carve their buffers again */
+    struct amod_lm_ctx *dflt;  /* the context behind the model-level calls (amod_lm_forward, ...) */
+};
+
+/* A run context: what forward and backward passes write, for its batch, length and threads. */
+struct amod_lm_ctx {
+    amod_lm *m;
+    int threads; /* OpenMP threads for its passes; 0: the calling thread's */
+    unsigned act_layout;
     /* activations, sized for act_B sequences of act_T tokens */
     int act_B, act_T;
     void *act_arena;
@@ -73,6 +81,7 @@ struct amod_lm {
     int scratch_threads; /* the thread count d_attn was carved for */
 
     int B, T, have_loss, grad_enabled, keep_attn;
+    amod_lm_route_mode route_mode;
     amod_lm_stats stats;
     float skip_cap_coef; /* d(capacity term)/d(one gate's sigmoid), from the last forward */
     double skip_totals[3]; /* this pass's sum of gate sigmoids, number of gates, gates open */
@@ -87,32 +96,32 @@ float *lm_grad(const amod_lm *m, const float *p);
 void lm_block_prefix(const amod_lm *m, int l, char *out, size_t size);
 
 /* lm.c */
-int lm_ensure_acts(amod_lm *m, int B, int T, amod_error *err);
-void lm_free_acts(amod_lm *m);
+int lm_ensure_acts(amod_lm_ctx *run, int B, int T, amod_error *err);
+void lm_free_acts(amod_lm_ctx *run);
 int lm_is_mod(const amod_lm *m, int l);
 int lm_is_skip(const amod_lm *m, int l);
 /* Ids in the vocabulary and T within the positions; the message names the bad id. */
 int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err);
 
 /* lm_mod.c: scores, selection and gathering for MoD layer l on the layer input x [B, T, D]. */
-void lm_mod_route(amod_lm *m, int l, const float *x, int B, int T);
+void lm_mod_route(amod_lm_ctx *run, int l, const float *x, int B, int T);
 /* out = x, then x + s (y - x) on the chosen rows (s = router score, 1 for A-MoD / random). */
-void lm_mod_combine(const amod_lm *m, int l, float *out, const float *x, int B, int T);
+void lm_mod_combine(const amod_lm_ctx *run, int l, float *out, const float *x, int B, int T);
 /* Backward of lm_mod_combine: dx for the skip path (and the router's input gradient),
  * dy [B k, D] for the block, router weight gradient. */
-void lm_mod_combine_backward(amod_lm *m, int l, float *dx, float *dy, const float *dout, const float *x, int B,
+void lm_mod_combine_backward(amod_lm_ctx *run, int l, float *dx, float *dy, const float *dout, const float *x, int B,
                              int T);
 /* The causal predictor on x (stop-gradient): logits, BCE against the chosen set, accuracy. */
-void lm_predictor_forward(amod_lm *m, int l, const float *x, int B, int T, double *bce, int *correct);
-void lm_predictor_backward(amod_lm *m, int l, const float *x, int B, int T, float scale);
+void lm_predictor_forward(amod_lm_ctx *run, int l, const float *x, int B, int T, double *bce, int *correct);
+void lm_predictor_backward(amod_lm_ctx *run, int l, const float *x, int B, int T, float scale);
 
 /* lm_skip.c: MindSkip gates of layer l from ln1 (kept in la[l]); returns the number of
  * gates that are open. */
-int lm_skip_gates(amod_lm *m, int l, int B, int k);
+int lm_skip_gates(amod_lm_ctx *run, int l, int B, int k);
 /* Given d(attention sublayer output) summed against its value, the router gradient and the
  * extra gradient on ln1 (added into dln1 [R, D]). dgate: [B] or [B, T]. */
-void lm_skip_backward(amod_lm *m, int l, int B, int k, const float *dgate, float *dln1);
+void lm_skip_backward(amod_lm_ctx *run, int l, int B, int k, const float *dgate, float *dln1);
 /* Fraction of gates open and the capacity term, into m->stats (after the forward pass). */
-void lm_skip_stats(amod_lm *m, int B, int T);
+void lm_skip_stats(amod_lm_ctx *run, int B, int T);
 
 #endif

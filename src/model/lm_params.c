@@ -186,8 +186,12 @@ static amod_lm *lm_new(const amod_lm_config *cfg, amod_error *err) {
     m->cfg = *cfg;
     m->mod.router = AMOD_ROUTER_NONE;
     m->mod.capacity = 1.0f;
-    m->grad_enabled = 1;
-    rng_seed(&m->rng, 0);
+    amod_lm_ctx_params cp = amod_lm_ctx_default_params();
+    cp.grads = 1; /* the model-level calls train by default */
+    if (!(m->dflt = amod_lm_ctx_create(m, &cp, err))) {
+        free(m);
+        return NULL;
+    }
     if (cfg->arch == AMOD_LM_LLAMA) {
         size_t n = (size_t)cfg->max_positions * (cfg->head_dim / 2);
         m->rope_cos = amod_alloc(n * sizeof(float), err);
@@ -225,7 +229,7 @@ amod_lm *amod_lm_create(const amod_lm_config *cfg, uint64_t seed, amod_error *er
 
 void amod_lm_free(amod_lm *m) {
     if (!m) return;
-    lm_free_acts(m);
+    amod_lm_ctx_free(m->dflt);
     ptab_free(&m->pt);
     free(m->rope_cos);
     free(m->rope_sin);
@@ -299,6 +303,8 @@ int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]) { return pta
 void amod_lm_zero_grad(amod_lm *m) { ptab_zero_grad(&m->pt); }
 void amod_lm_freeze_base(amod_lm *m, int freeze) { m->freeze_base = !!freeze; }
 
-uint64_t amod_lm_rng_state(const amod_lm *m) { return m->rng.state; }
+uint64_t amod_lm_rng_state(const amod_lm *m) {
+    const amod_lm_ctx *run = m->dflt; return run->rng.state; }
 
-void amod_lm_set_rng_state(amod_lm *m, uint64_t state) { m->rng.state = state; }
+void amod_lm_set_rng_state(amod_lm *m, uint64_t state) {
+    amod_lm_ctx *run = m->dflt; run->rng.state = state; }

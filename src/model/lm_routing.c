@@ -59,7 +59,7 @@ static int router_kind(const amod_lm *m, int l) {
 static int relayout(amod_lm *m, const int *old_kind, uint64_t seed, amod_error *err) {
     int same = 1;
     for (int l = 0; l < m->cfg.n_layers; l++) same = same && router_kind(m, l) == old_kind[l];
-    lm_free_acts(m);
+    m->layout++; /* every context carves its buffers for the new routing */
     if (same) return 0;
     int n_old = m->pt.n_tensors;
     char (*old)[96] = amod_alloc((size_t)(n_old + 1) * sizeof *old, err);
@@ -72,6 +72,7 @@ static int relayout(amod_lm *m, const int *old_kind, uint64_t seed, amod_error *
 }
 
 int amod_lm_set_mod(amod_lm *m, const amod_mod_config *mod, int predictor_hidden, amod_error *err) {
+    amod_lm_ctx *run = m->dflt;
     if (check_mod(m, mod, predictor_hidden, err)) return -1;
     amod_mod_config old = m->mod;
     int old_pred = m->pred_hidden, kind[AMOD_MAX_LAYERS];
@@ -83,7 +84,7 @@ int amod_lm_set_mod(amod_lm *m, const amod_mod_config *mod, int predictor_hidden
         m->pred_hidden = old_pred;
         return -1;
     }
-    rng_seed(&m->rng, mod->seed);
+    rng_seed(&run->rng, mod->seed);
     return 0;
 }
 

@@ -17,8 +17,9 @@ static float dotf(const float *a, const float *b, int n) {
     return s;
 }
 
-int lm_skip_gates(amod_lm *m, int l, int B, int k) {
-    lm_layer_acts *a = &m->la[l];
+int lm_skip_gates(amod_lm_ctx *run, int l, int B, int k) {
+    amod_lm *m = run->m;
+    lm_layer_acts *a = &run->la[l];
     const float *w = m->blk[l].skip_w;
     const int D = m->cfg.d_model, token = m->skip.mode == AMOD_LM_SKIP_TOKEN;
     const int n = token ? B * k : B;
@@ -42,45 +43,49 @@ int lm_skip_gates(amod_lm *m, int l, int B, int k) {
         a->sk_gate[i] = m->skip.soft ? s : (s > 0.5f ? 1.0f : 0.0f);
         open += s > 0.5f;
     }
-    m->stats.macs_per_token += (double)n * D;
+    run->stats.macs_per_token += (double)n * D;
     return open;
 }
 
 /* The capacity term lambda (mean sigmoid - target)^2 over every routed gate of the batch:
  * it pulls the fraction of attention sublayers kept towards the target. */
-void lm_skip_stats(amod_lm *m, int B, int T) {
+void lm_skip_stats(amod_lm_ctx *run, int B, int T) {
+    amod_lm *m = run->m;
     const int token = m->skip.mode == AMOD_LM_SKIP_TOKEN, per_layer = token ? B * T : B;
     double sum_s = 0, kept = 0;
     int n = 0;
     for (int l = 0; l < m->cfg.n_layers; l++) {
         if (!lm_is_skip(m, l)) continue;
         for (int i = 0; i < per_layer; i++) {
-            sum_s += m->la[l].sk_s[i];
-            kept += m->la[l].sk_s[i] > 0.5f;
+            sum_s += run->la[l].sk_s[i];
+            kept += run->la[l].sk_s[i] > 0.5f;
         }
         n += per_layer;
     }
-    m->skip_totals[0] = sum_s, m->skip_totals[1] = n, m->skip_totals[2] = kept;
-    amod_lm_set_skip_totals(m, m->skip_totals);
+    run->skip_totals[0] = sum_s, run->skip_totals[1] = n, run->skip_totals[2] = kept;
+    amod_lm_set_skip_totals(m, run->skip_totals);
 }
 
 void amod_lm_skip_totals(const amod_lm *m, double totals[3]) {
-    for (int i = 0; i < 3; i++) totals[i] = m->skip.mode != AMOD_LM_SKIP_NONE ? m->skip_totals[i] : 0.0;
+    const amod_lm_ctx *run = m->dflt;
+    for (int i = 0; i < 3; i++) totals[i] = m->skip.mode != AMOD_LM_SKIP_NONE ? run->skip_totals[i] : 0.0;
 }
 
 /* The term's gradient is this pass's share: a gate's coefficient is divided by the number of
  * gates of this pass, like a loss averaged over its own part of the batch, so the mean of
  * equal parts' gradients is the whole batch's gradient. */
 void amod_lm_set_skip_totals(amod_lm *m, const double totals[3]) {
-    if (m->skip.mode == AMOD_LM_SKIP_NONE || !(totals[1] > 0) || !(m->skip_totals[1] > 0)) return;
+    amod_lm_ctx *run = m->dflt;
+    if (m->skip.mode == AMOD_LM_SKIP_NONE || !(totals[1] > 0) || !(run->skip_totals[1] > 0)) return;
     const double mean = totals[0] / totals[1], diff = mean - m->skip.target;
-    m->stats.attn_kept = (float)(totals[2] / totals[1]);
-    m->stats.capacity_loss = (float)(m->skip.lambda * diff * diff);
-    m->skip_cap_coef = (float)(2.0 * m->skip.lambda * diff / m->skip_totals[1]);
+    run->stats.attn_kept = (float)(totals[2] / totals[1]);
+    run->stats.capacity_loss = (float)(m->skip.lambda * diff * diff);
+    run->skip_cap_coef = (float)(2.0 * m->skip.lambda * diff / run->skip_totals[1]);
 }
 
-void lm_skip_backward(amod_lm *m, int l, int B, int k, const float *dgate, float *dln1) {
-    const lm_layer_acts *a = &m->la[l];
+void lm_skip_backward(amod_lm_ctx *run, int l, int B, int k, const float *dgate, float *dln1) {
+    amod_lm *m = run->m;
+    const lm_layer_acts *a = &run->la[l];
     const float *w = m->blk[l].skip_w;
     float *dw = lm_grad(m, w);
     const int D = m->cfg.d_model, token = m->skip.mode == AMOD_LM_SKIP_TOKEN;
@@ -88,7 +93,7 @@ void lm_skip_backward(amod_lm *m, int l, int B, int k, const float *dgate, float
     for (int i = 0; i < n; i++) {
         const float s = a->sk_s[i];
         /* straight through: d loss / d sigmoid = d loss / d gate, plus the capacity term */
-        const float dz = (dgate[i] + m->skip_cap_coef) * s * (1.0f - s);
+        const float dz = (dgate[i] + run->skip_cap_coef) * s * (1.0f - s);
         const float *in = token ? a->ln1 + (size_t)i * D : a->sk_in + (size_t)i * D;
         if (dw)
             for (int j = 0; j < D; j++) dw[j] += dz * in[j];

@@ -67,7 +67,7 @@ model "$L"; sed 's/"hidden_size": 64/"hidden_size": 32/' "$L/config.json" >"$T/m
 expect_error "shape mismatch" "model.safetensors: tensor '.*' has shape \[.*\], expected \[.*\]" -- run "$T/m" --input "$L/ref.safetensors"
 
 # routing options that do not fit the model
-expect_error "A-MoD after MoD" "attention router in layer 2 needs a dense previous layer" -- run "$L" --input "$L/ref.safetensors" --router attention --mod-layers 1,2
+expect_error "A-MoD after MoD" "MoD layer 2 follows MoD layer 1: the attention router needs a dense previous layer" -- run "$L" --input "$L/ref.safetensors" --router attention --mod-layers 1,2
 expect_error "MindSkip on the last layer" "MindSkip never routes the last layer \(3\)" -- run "$L" --input "$L/ref.safetensors" --mindskip sequence --skip-layers 2,3
 expect_error "MoD and MindSkip" "MoD and MindSkip cannot be combined" -- run "$L" --input "$L/ref.safetensors" --router linear --mindskip sequence
 expect_error "unknown LM option" "unknown option '--block-out' for a language model" -- run "$G" --input "$G/ref.safetensors" --block-out

@@ -6,20 +6,14 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "model/lm_internal.h"
+#include "model/mod_config.h"
 
 static int check_mod(const amod_lm *m, const amod_mod_config *mod, int predictor_hidden, amod_error *err) {
-    const int L = m->cfg.n_layers;
     if (mod->router == AMOD_ROUTER_NONE) return 0;
-    if (!(mod->capacity > 0.0f && mod->capacity <= 1.0f))
-        return amod_fail(err, "capacity %g must be in (0, 1]", (double)mod->capacity);
+    /* the checks both families share, then the language model's own */
+    if (mod_check_routing(mod, m->cfg.n_layers, m->skip.routed, err)) return -1;
     int any = 0;
-    for (int l = 0; l < AMOD_MAX_LAYERS; l++) {
-        if (!mod->is_mod[l]) continue;
-        if (l >= L) return amod_fail(err, "MoD layer %d does not exist (the model has layers 0..%d)", l, L - 1);
-        any = 1;
-        if (mod->router == AMOD_ROUTER_ATTENTION && (l == 0 || mod->is_mod[l - 1] || m->skip.routed[l - 1]))
-            return amod_fail(err, "the attention router in layer %d needs a dense previous layer", l);
-    }
+    for (int l = 0; l < AMOD_MAX_LAYERS; l++) any |= mod->is_mod[l];
     if (!any) return amod_fail(err, "no MoD layers selected");
     if (predictor_hidden < 0 || predictor_hidden > (1 << 16))
         return amod_fail(err, "predictor width %d must be in [0, 65536]", predictor_hidden);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/mod_config.h"
 
 /* Returns -1 when the shape cannot give a token count (non-positive sizes, patch larger
  * than the image), so callers can refuse the config instead of dividing by zero. */
@@ -72,28 +73,36 @@ int amod_mod_set_list(amod_mod_config *mod, int depth, const char *list, amod_er
     return 0;
 }
 
-int amod_mod_validate(const amod_mod_config *mod, const amod_vit_config *cfg, amod_error *err) {
-    if (!mod || !cfg) return amod_fail(err, "no MoD or model config given");
-    if (cfg->depth <= 0 || cfg->depth > AMOD_MAX_LAYERS)
-        return amod_fail(err, "depth %d is outside [1, %d] (AMOD_MAX_LAYERS)", cfg->depth, AMOD_MAX_LAYERS);
+int mod_check_routing(const amod_mod_config *mod, int depth, const unsigned char *not_dense, amod_error *err) {
+    if (depth <= 0 || depth > AMOD_MAX_LAYERS)
+        return amod_fail(err, "depth %d is outside [1, %d] (AMOD_MAX_LAYERS)", depth, AMOD_MAX_LAYERS);
     if (mod->router < AMOD_ROUTER_NONE || mod->router > AMOD_ROUTER_RANDOM)
         return amod_fail(err, "unknown router %d", (int)mod->router);
     if (!isfinite(mod->capacity) || !(mod->capacity > 0.0f) || mod->capacity > 1.0f)
         return amod_fail(err, "capacity %g is outside (0, 1]", (double)mod->capacity);
-    for (int l = cfg->depth; l < AMOD_MAX_LAYERS; l++)
+    for (int l = depth; l < AMOD_MAX_LAYERS; l++)
         if (mod->is_mod[l])
-            return amod_fail(err, "MoD layer %d is beyond the model's depth %d", l, cfg->depth);
+            return amod_fail(err, "MoD layer %d is beyond the model's depth %d", l, depth);
     if (mod->router != AMOD_ROUTER_ATTENTION) return 0;
     /* A-MoD scores tokens by the attention they received in the previous layer, which only a
      * dense layer computes over all tokens. */
     if (mod->is_mod[0])
         return amod_fail(err, "layer 0 cannot be a MoD layer with the attention router: "
                               "it needs a dense previous layer");
-    for (int l = 1; l < cfg->depth; l++)
+    for (int l = 1; l < depth; l++) {
         if (mod->is_mod[l] && mod->is_mod[l - 1])
             return amod_fail(err, "MoD layer %d follows MoD layer %d: the attention router "
                                   "needs a dense previous layer", l, l - 1);
+        if (mod->is_mod[l] && not_dense && not_dense[l - 1])
+            return amod_fail(err, "layer %d is MindSkip-routed: the attention router in layer %d needs a dense "
+                                  "previous layer", l - 1, l);
+    }
     return 0;
+}
+
+int amod_mod_validate(const amod_mod_config *mod, const amod_vit_config *cfg, amod_error *err) {
+    if (!mod || !cfg) return amod_fail(err, "no MoD or model config given");
+    return mod_check_routing(mod, cfg->depth, NULL, err);
 }
 
 static const char *const router_names[] = {

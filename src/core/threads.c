@@ -8,6 +8,14 @@ static int initialised = 0;
 
 int amod_cores(void) { return omp_get_num_procs(); }
 
+int amod_threads_push(int n) {
+    const int before = omp_get_max_threads();
+    if (n > 0) omp_set_num_threads(n < amod_threads_max() ? n : amod_threads_max());
+    return before;
+}
+
+void amod_threads_pop(int before) { omp_set_num_threads(before); }
+
 int amod_threads_max(void) { return 4 * amod_cores(); }
 
 void amod_threads_init(int n) {

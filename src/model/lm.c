@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "kernels/kernels.h"
 #include "kernels/lm_kernels.h"
 #include "model/lm_internal.h"
@@ -447,25 +448,18 @@ static int backward(amod_lm_ctx *run, amod_error *err) {
 
 /* ---- what the last forward pass saw ---- */
 
-/* A context's thread count for the duration of a call (OpenMP's count is per thread). */
-static int threads_begin(const amod_lm_ctx *run) {
-    const int before = omp_get_max_threads();
-    if (run->threads > 0) omp_set_num_threads(run->threads);
-    return before;
-}
-
 int amod_lm_ctx_forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *logits, float *loss,
                         amod_error *err) {
-    const int before = threads_begin(run);
+    const int before = amod_threads_push(run->threads);
     int rc = forward(run, ids, B, T, logits, loss, err);
-    omp_set_num_threads(before);
+    amod_threads_pop(before);
     return rc;
 }
 
 int amod_lm_ctx_backward(amod_lm_ctx *run, amod_error *err) {
-    const int before = threads_begin(run);
+    const int before = amod_threads_push(run->threads);
     int rc = backward(run, err);
-    omp_set_num_threads(before);
+    amod_threads_pop(before);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "core/cpu.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "kernels/kernels.h"
 #include "kernels/linear_packed.h"
 #include "model/vit_internal.h"
@@ -286,14 +287,6 @@ void vit_block_forward(amod_vit_ctx *c, int l, int B) {
     add_inplace(a->y, a->x2, (size_t)R * D);
 }
 
-/* A context's thread count for the duration of a call (OpenMP's count is the calling
- * thread's own, so contexts on other threads are not affected). */
-static int ctx_threads_begin(const amod_vit_ctx *c) {
-    const int before = omp_get_max_threads();
-    if (c->p.threads > 0) omp_set_num_threads(c->p.threads);
-    return before;
-}
-
 static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
                    float *loss, amod_error *err) {
     amod_vit *m = c->m;
@@ -342,9 +335,9 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
 
 int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
                          float *loss, amod_error *err) {
-    const int before = ctx_threads_begin(c);
+    const int before = amod_threads_push(c->p.threads);
     int rc = forward(c, images, batch, labels, logits, loss, err);
-    omp_set_num_threads(before);
+    amod_threads_pop(before);
     return rc;
 }
 
@@ -415,9 +408,9 @@ static int backward(amod_vit_ctx *c, amod_error *err) {
 int amod_vit_ctx_backward(amod_vit_ctx *c, amod_error *err) {
     if (c->act_layout != c->m->layout)
         return amod_fail(err, "backward after the model's routing changed: run a forward pass first");
-    const int before = ctx_threads_begin(c);
+    const int before = amod_threads_push(c->p.threads);
     int rc = backward(c, err);
-    omp_set_num_threads(before);
+    amod_threads_pop(before);
     return rc;
 }
 

@@ -15,9 +15,7 @@ extern "C" {
 
 #define AMOD_MAX_LAYERS 64
 
-typedef struct amod_error {
-    char msg[1024]; /* longer messages keep their start and their end, "..." between */
-} amod_error;
+#include "amod/error.h"
 
 /* Which router picks the tokens of a MoD layer (SPEC.md, "Routers"). */
 typedef enum amod_router {

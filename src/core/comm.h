@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "amod/amod.h"
+#include "amod/error.h"
 
 typedef struct amod_comm {
     int rank, size;

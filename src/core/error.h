@@ -2,11 +2,15 @@
 #ifndef AMOD_CORE_ERROR_H
 #define AMOD_CORE_ERROR_H
 
-#include "amod/amod.h"
+#include <stddef.h>
+
+#include "amod/error.h"
 
 /* Formats the message into err (when not NULL) and returns -1, so callers can `return amod_fail(...)`.
  * Control characters in the result (a quoted name holding a newline) become '?'. */
 int amod_fail(amod_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a status code other than AMOD_ERR_INVALID. */
+int amod_fail_code(amod_error *err, amod_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Puts "prefix: " in front of the message already in err (which must not be NULL); returns -1. */
 int amod_fail_prefix(amod_error *err, const char *prefix);

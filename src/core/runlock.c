@@ -18,7 +18,7 @@ int amod_run_lock_take(amod_run_lock *lock, const char *dir, const char *what, a
     if (amod_mkdir_p(dir, err)) return -1;
     /* O_NOFOLLOW: a link planted in the directory is not followed to somewhere else */
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) return amod_fail(err, "%s: cannot open the lock file: %s", path, strerror(errno));
+    if (fd < 0) return amod_fail_code(err, AMOD_ERR_IO, "%s: cannot open the lock file: %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         char holder[128] = "";
@@ -27,7 +27,7 @@ int amod_run_lock_take(amod_run_lock *lock, const char *dir, const char *what, a
         holder[strcspn(holder, "\n")] = 0;
         close(fd);
         if (e == EWOULDBLOCK)
-            return amod_fail(err, "%s is in use by another amod (%s): wait for it to finish or stop it", dir,
+            return amod_fail_code(err, AMOD_ERR_BUSY, "%s is in use by another amod (%s): wait for it to finish or stop it", dir,
                              holder[0] ? holder : "pid unknown");
         return amod_fail(err, "%s: cannot lock: %s", path, strerror(e));
     }

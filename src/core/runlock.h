@@ -4,7 +4,7 @@
 #ifndef AMOD_CORE_RUNLOCK_H
 #define AMOD_CORE_RUNLOCK_H
 
-#include "amod/amod.h"
+#include "amod/error.h"
 
 typedef struct amod_run_lock {
     int fd; /* -1 when not held */

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "amod/amod.h"
+#include "amod/error.h"
 #include "core/resize.h"
 #include "data/rng.h"
 

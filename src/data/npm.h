@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "amod/amod.h"
+#include "amod/error.h"
 
 #define AMOD_NPM_MAX_CLASSES 256
 #define AMOD_NPM_SIDE 28

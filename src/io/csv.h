@@ -3,7 +3,7 @@
 #ifndef AMOD_IO_CSV_H
 #define AMOD_IO_CSV_H
 
-#include "amod/amod.h"
+#include "amod/error.h"
 
 typedef struct amod_csv {
     char *text;     /* the file, split in place */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "amod/amod.h"
+#include "amod/error.h"
 
 #define AMOD_IDX_LABELS_MAGIC 0x00000801u
 #define AMOD_IDX_IMAGES_MAGIC 0x00000803u

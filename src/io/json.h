@@ -5,7 +5,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "amod/amod.h"
+#include "amod/error.h"
 
 /* The file's top-level object; NULL and "PATH: not a JSON object" otherwise. A key that
  * appears twice in one object is refused: Python's json keeps the last and cJSON finds the

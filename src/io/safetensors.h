@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "amod/amod.h"
+#include "amod/error.h"
 
 #define ST_MAX_DIMS 8
 

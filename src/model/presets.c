@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "amod/amod.h"
 #include "core/error.h"
 
 typedef struct {

@@ -29,17 +29,17 @@ static int is_link(const char *path) {
 /* Removes a checkpoint directory: its files (it has no subdirectories), then itself. */
 static int remove_flat_dir(const char *dir, amod_error *err) {
     DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? 0 : amod_fail(err, "%s: cannot open: %s", dir, strerror(errno));
+    if (!d) return errno == ENOENT ? 0 : amod_fail_code(err, AMOD_ERR_IO, "%s: cannot open: %s", dir, strerror(errno));
     char path[4096];
     struct dirent *e;
     int rc = 0;
     while (!rc && (e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         if (path_join(path, sizeof path, dir, e->d_name, err)) rc = -1;
-        else if (unlink(path) != 0) rc = amod_fail(err, "%s: cannot remove: %s", path, strerror(errno));
+        else if (unlink(path) != 0) rc = amod_fail_code(err, AMOD_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
     }
     closedir(d);
-    if (!rc && rmdir(dir) != 0) rc = amod_fail(err, "%s: cannot remove: %s", dir, strerror(errno));
+    if (!rc && rmdir(dir) != 0) rc = amod_fail_code(err, AMOD_ERR_IO, "%s: cannot remove: %s", dir, strerror(errno));
     return rc;
 }
 
@@ -71,7 +71,7 @@ static int paths(const char *run_dir, const char *name, ckpt_paths *p, amod_erro
  * complete NAME makes NAME.old and NAME.new leftovers. */
 static int recover(const ckpt_paths *p, amod_error *err) {
     if (!is_dir(p->dir) && is_dir(p->old) && rename(p->old, p->dir) != 0)
-        return amod_fail(err, "%s: cannot restore from %s: %s", p->dir, p->old, strerror(errno));
+        return amod_fail_code(err, AMOD_ERR_IO, "%s: cannot restore from %s: %s", p->dir, p->old, strerror(errno));
     return 0;
 }
 
@@ -80,7 +80,7 @@ int amod_checkpoint_begin(const char *run_dir, const char *name, char *fresh, si
     if (paths(run_dir, name, &p, err) || amod_mkdir_p(run_dir, err) || recover(&p, err)) return -1;
     if (remove_flat_dir(p.fresh, err) || remove_flat_dir(p.old, err)) return -1;
     if (amod_fault(AMOD_FAULT_IO, ENOSPC) || mkdir(p.fresh, 0755) != 0)
-        return amod_fail(err, "%s: cannot create: %s", p.fresh, strerror(errno));
+        return amod_fail_code(err, AMOD_ERR_IO, "%s: cannot create: %s", p.fresh, strerror(errno));
     if (snprintf(fresh, cap, "%s", p.fresh) >= (int)cap) return amod_fail(err, "%s: path too long", p.fresh);
     return 0;
 }
@@ -89,11 +89,11 @@ int amod_checkpoint_commit(const char *run_dir, const char *name, amod_error *er
     ckpt_paths p;
     if (paths(run_dir, name, &p, err)) return -1;
     if (is_dir(p.dir) && (amod_fault(AMOD_FAULT_IO, EIO) || rename(p.dir, p.old) != 0))
-        return amod_fail(err, "%s: cannot move aside: %s", p.dir, strerror(errno));
+        return amod_fail_code(err, AMOD_ERR_IO, "%s: cannot move aside: %s", p.dir, strerror(errno));
     if (amod_fault(AMOD_FAULT_IO, EIO) || rename(p.fresh, p.dir) != 0) {
         int e = errno;
         (void)rename(p.old, p.dir); /* best effort: recover() finishes it otherwise */
-        return amod_fail(err, "%s: cannot move into place: %s", p.dir, strerror(e));
+        return amod_fail_code(err, AMOD_ERR_IO, "%s: cannot move into place: %s", p.dir, strerror(e));
     }
     return remove_flat_dir(p.old, err);
 }

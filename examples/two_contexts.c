@@ -66,7 +66,9 @@ int main(int argc, char **argv) {
     amod_vit_ctx *ctx[2] = {amod_vit_ctx_create(m, &p, &err), amod_vit_ctx_create(m, &p, &err)};
     int rc = !ctx[0] || !ctx[1];
     for (int t = 0; t < 2 && !rc; t++) rc = amod_vit_ctx_forward(ctx[t], img[t], BATCH, NULL, alone[t], NULL, &err);
-    job jobs[2] = {{ctx[0], img[0], together[0], 0, {{0}}}, {ctx[1], img[1], together[1], 0, {{0}}}};
+    job jobs[2];
+    memset(jobs, 0, sizeof jobs);
+    for (int t = 0; t < 2; t++) jobs[t].ctx = ctx[t], jobs[t].images = img[t], jobs[t].logits = together[t];
     pthread_t th[2];
     for (int t = 0; t < 2 && !rc; t++) pthread_create(&th[t], NULL, run, &jobs[t]);
     for (int t = 0; t < 2 && !rc; t++) pthread_join(th[t], NULL);

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const char name[] = "fuzz-input";
-    amod_error err = {{0}};
+    amod_error err = {0};
     int rc = AMOD_FUZZ_TARGET(data, size, name, &err);
     const char *broken = amod_fuzz_contract(rc, name, &err);
     if (broken) {

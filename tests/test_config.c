@@ -15,7 +15,7 @@ static int load(const char *json, amod_vit_config *cfg, amod_mod_config *mod, am
 static void refuse(const char *json, const char *needle, const char *what) {
     amod_vit_config cfg;
     amod_mod_config mod;
-    amod_error err = {{0}};
+    amod_error err = {0};
     CHECK(load(json, &cfg, &mod, &err) == -1, "%s: accepted", what);
     CHECK(strstr(err.msg, "cfg.json: ") == err.msg, "%s: message '%s' does not start with the name", what, err.msg);
     CHECK(strstr(err.msg, needle) != NULL, "%s: message '%s' lacks '%s'", what, err.msg, needle);
@@ -30,7 +30,7 @@ static void refuse(const char *json, const char *needle, const char *what) {
 static void test_limits(void) {
     amod_vit_config cfg;
     amod_mod_config mod;
-    amod_error err = {{0}};
+    amod_error err = {0};
     CHECK(load(TIMM(SMALL, ""), &cfg, &mod, &err) == 0, "small config: %s", err.msg);
     CHECK(cfg.mlp_hidden == 64 && amod_vit_num_tokens(&cfg) == 17, "mlp %d, tokens %d", cfg.mlp_hidden,
           amod_vit_num_tokens(&cfg));
@@ -72,7 +72,7 @@ static void test_memory_matches_file(void) {
         const char *path = fixture_path(names[i]);
         amod_vit_config a, b;
         amod_mod_config ma, mb;
-        amod_error err = {{0}};
+        amod_error err = {0};
         size_t size;
         char *text = (char *)amod_read_file(path, &size, &err);
         CHECK(text != NULL, "%s", err.msg);

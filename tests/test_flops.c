@@ -9,7 +9,7 @@
 
 static amod_vit_config preset(const char *name) {
     amod_vit_config c;
-    amod_error err = {{0}};
+    amod_error err = {0};
     if (amod_vit_preset(name, &c, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         exit(1);
@@ -28,7 +28,7 @@ static amod_mod_config paper_mod(amod_router router, float capacity, int depth) 
 
 static int64_t total(const amod_vit_config *c, const amod_mod_config *m) {
     amod_flops f;
-    amod_error err = {{0}};
+    amod_error err = {0};
     if (amod_flops_count(c, m, &f, &err)) {
         CHECK(0, "count failed: %s", err.msg);
         return -1;
@@ -70,7 +70,7 @@ static void test_sums(void) {
             amod_vit_config c = preset(names[i]);
             amod_mod_config m = paper_mod(routers[r], 0.25f, c.depth);
             amod_flops f;
-            amod_error err = {{0}};
+            amod_error err = {0};
             CHECK(amod_flops_count(&c, &m, &f, &err) == 0, "%s: %s", names[i], err.msg);
             int64_t sum = f.patch_embed + f.final_norm + f.head;
             int bad_layer = -1;
@@ -110,7 +110,7 @@ static void test_terms(void) {
     amod_vit_config c = preset("deit_tiny_patch16_224");
     amod_mod_config m = paper_mod(AMOD_ROUTER_LINEAR, 0.5f, 12);
     amod_flops f;
-    amod_error err = {{0}};
+    amod_error err = {0};
     CHECK(amod_flops_count(&c, &m, &f, &err) == 0, "%s", err.msg);
     CHECK(f.patch_embed == 196LL * 768 * 192, "patch embed %lld", (long long)f.patch_embed);
     CHECK(f.layers[0].attn_proj == 197LL * 192 * 4 * 192, "qkv+proj");
@@ -129,7 +129,7 @@ static void test_terms(void) {
 static void test_errors(void) {
     amod_vit_config c = preset("deit_tiny_patch16_224");
     amod_flops f;
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_mod_config m = paper_mod(AMOD_ROUTER_ATTENTION, 1.5f, 12);
     CHECK(amod_flops_count(&c, &m, &f, &err) == -1 && strstr(err.msg, "capacity 1.5 is outside (0, 1]"),
           "capacity: %s", err.msg);
@@ -165,7 +165,7 @@ static double rel(const amod_isoflop *s) { return ((double)s->macs - (double)s->
 
 static void test_isoflop(void) {
     amod_vit_config c = preset("deit_tiny_patch16_224");
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_isoflop s;
     float caps[] = {0.5f, 0.25f, 0.125f};
     for (int i = 0; i < 3; i++) {

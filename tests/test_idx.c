@@ -57,7 +57,7 @@ static int has(const amod_error *e, const char *needle) { return strstr(e->msg, 
 static void test_round_trip(void) {
     uint8_t px[3 * 2 * 4], lb[3] = {2, 0, 1};
     for (int i = 0; i < 24; i++) px[i] = (uint8_t)(i * 11);
-    amod_error err = {{0}};
+    amod_error err = {0};
     const char *ip = tmp_path("rt-images"), *lp = tmp_path("rt-labels");
     CHECK(amod_idx_write_images(ip, px, 3, 2, 4, &err) == 0, "write images: %s", err.msg);
     CHECK(amod_idx_write_labels(lp, lb, 3, &err) == 0, "write labels: %s", err.msg);
@@ -91,7 +91,7 @@ static void test_round_trip(void) {
 }
 
 static void test_bad_files(void) {
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_idx_images im;
     amod_idx_labels lb;
 
@@ -154,7 +154,7 @@ static void test_bad_files(void) {
 
 /* The in-memory readers take the same header checks as the file readers. */
 static void test_decode_memory(void) {
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_idx_images im;
     amod_idx_labels lb;
     uint8_t buf[16 + 6];
@@ -187,7 +187,7 @@ static void test_decode_memory(void) {
 }
 
 static void test_pairs(void) {
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_idx_images im;
     amod_idx_labels lb;
     uint8_t px[4 * 4] = {0};
@@ -209,7 +209,7 @@ static void test_pairs(void) {
 }
 
 static void test_dataset_load(void) {
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_dataset ds;
     char missing[128];
     snprintf(missing, sizeof missing, "%s/no-such-dir", dir);

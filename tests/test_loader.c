@@ -81,7 +81,7 @@ static void test_shuffle(void) {
     amod_dataset ds = make_dataset(1000, 2, 2, 10);
     amod_batch_config cfg;
     amod_batch_config_default(&cfg, &ds);
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_loader a, b, plain;
     cfg.shuffle = 1;
     CHECK(amod_loader_init(&a, &ds, &cfg, 123, &err) == 0, "init: %s", err.msg);
@@ -133,7 +133,7 @@ static void test_shuffle(void) {
 
 /* Drains the loader for `batches` batches (starting new epochs as needed) into out. */
 static void run_batches(amod_loader *ld, int batches, int bsz, float *out, int64_t *labels, size_t per) {
-    amod_error err = {{0}};
+    amod_error err = {0};
     for (int b = 0; b < batches; b++) {
         int n = amod_loader_next(ld, bsz, out + (size_t)b * bsz * per, labels + (size_t)b * bsz, &err);
         if (n == 0) {
@@ -148,7 +148,7 @@ static void test_batches_and_resume(void) {
     amod_dataset ds = make_dataset(103, 6, 6, 4);
     amod_batch_config cfg;
     amod_batch_config_default(&cfg, &ds);
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_loader ld;
 
     /* Batch counts and the short last batch. */
@@ -226,7 +226,7 @@ static void test_normalisation(void) {
     float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
     memcpy(cfg.mean, mean, sizeof mean);
     memcpy(cfg.std, std, sizeof std);
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_loader ld;
     CHECK(amod_loader_init(&ld, &ds, &cfg, 0, &err) == 0, "init: %s", err.msg);
     float out[6];
@@ -281,7 +281,7 @@ static void test_resize(void) {
     amod_batch_config_default(&cfg, &ds);
     cfg.width = 4;
     cfg.std[0] = 1.0f / 255; /* undoes the / 255: values in pixel units */
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_loader ld;
     float out[8];
     cfg.resize = AMOD_RESIZE_NEAREST;
@@ -340,7 +340,7 @@ static void test_augmentation(void) {
     cfg.crop_padding = P;
     cfg.hflip = 1;
     cfg.std[0] = 1.0f / 255;
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_loader ld;
     CHECK(amod_loader_init(&ld, &ds, &cfg, 0, &err) == 0, "init: %s", err.msg);
     int seen[2][2 * P + 1][2 * P + 1];

@@ -52,7 +52,7 @@ static void test_placement(void) {
 static void test_list(void) {
     amod_mod_config m;
     memset(&m, 0, sizeof m);
-    amod_error err = {{0}};
+    amod_error err = {0};
     CHECK(amod_mod_set_list(&m, 12, "1,3,5", &err) == 0, "1,3,5: %s", err.msg);
     check_layers(&m, "1,3,5", "list");
     CHECK(amod_mod_set_list(&m, 12, " 11 , 0,2", &err) == 0, "spaces: %s", err.msg);
@@ -77,14 +77,14 @@ static void test_list(void) {
 }
 
 static void expect_invalid(const amod_mod_config *m, const amod_vit_config *c, const char *want) {
-    amod_error err = {{0}};
+    amod_error err = {0};
     CHECK(amod_mod_validate(m, c, &err) == -1, "accepted, want '%s'", want);
     CHECK(strstr(err.msg, want) != NULL, "message '%s', want '%s'", err.msg, want);
 }
 
 static void test_validate(void) {
     amod_vit_config c;
-    amod_error err = {{0}};
+    amod_error err = {0};
     CHECK(amod_vit_preset("deit_tiny_patch16_224", &c, &err) == 0, "%s", err.msg);
     amod_mod_config m;
     memset(&m, 0, sizeof m);
@@ -144,7 +144,7 @@ static void test_routers(void) {
 
 static void test_presets(void) {
     amod_vit_config c;
-    amod_error err = {{0}};
+    amod_error err = {0};
     int n = 0;
     for (; amod_vit_preset_name(n); n++) {
         CHECK(amod_vit_preset(amod_vit_preset_name(n), &c, &err) == 0, "%s: %s", amod_vit_preset_name(n), err.msg);

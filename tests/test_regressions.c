@@ -21,7 +21,7 @@ static int replay_dir(const amod_fuzz_target *t, const char *dir) {
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
         struct stat st;
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        amod_error err = {{0}};
+        amod_error err = {0};
         size_t size;
         unsigned char *data = amod_read_file(path, &size, &err);
         CHECK(data != NULL, "%s", err.msg);

@@ -21,7 +21,7 @@ static unsigned char *make(const char *header, size_t data_bytes, size_t *size) 
 /* Opens the bytes as "lie.st": must fail, naming the file, on one line, matching needle. */
 static void refuse_bytes(const unsigned char *b, size_t size, const char *needle, const char *what) {
     st_file f;
-    amod_error err = {{0}};
+    amod_error err = {0};
     int rc = st_open_memory(&f, "lie.st", b, size, &err);
     CHECK(rc == -1, "%s: accepted", what);
     CHECK(strstr(err.msg, "lie.st: ") == err.msg, "%s: message '%s' does not start with the name", what, err.msg);
@@ -41,7 +41,7 @@ static void accept(const char *header, size_t data_bytes, int n, const char *wha
     size_t size;
     unsigned char *b = make(header, data_bytes, &size);
     st_file f;
-    amod_error err = {{0}};
+    amod_error err = {0};
     CHECK(st_open_memory(&f, "ok.st", b, size, &err) == 0, "%s: %s", what, err.msg);
     CHECK(f.n == n, "%s: %d tensors, expected %d", what, f.n, n);
     st_close(&f);
@@ -128,7 +128,7 @@ static void test_tensor_count(void) {
 
 static void test_memory_matches_file(void) {
     const char *path = fixture_path("vit_timm_tiny/model.safetensors");
-    amod_error err = {{0}};
+    amod_error err = {0};
     st_file a, b;
     size_t size;
     unsigned char *bytes = amod_read_file(path, &size, &err);

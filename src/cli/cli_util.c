@@ -20,7 +20,7 @@ int cli_main(const char *cmd, int argc, char **argv, void (*usage)(void),
             return 0;
         }
     if (parse(argc, argv, opts)) return 2;
-    amod_error err = {{0}};
+    amod_error err = {0};
     int rc = run(opts, &err);
     if (rc >= 128) return rc; /* stopped by a signal: 128 + its number, already reported */
     if (rc) {

@@ -79,7 +79,7 @@ static int convert_npm(int argc, char **argv) {
         opt.expect_test = n;
     }
     amod_npm_report rep;
-    amod_error err = {{0}};
+    amod_error err = {0};
     if (amod_npm_convert(v[0], v[1], &opt, &rep, &err)) return cli_error(CMD, err.msg);
     printf("%s %s (%s layout, %d classes, %lld empty entries skipped) -> %s\n", rep.package, rep.version,
            rep.layout, rep.num_classes, (long long)rep.skipped_empty, v[1]);
@@ -136,7 +136,7 @@ static int info(int argc, char **argv) {
     static const char *const splits[] = {"train", "test"};
     for (int s = 0; s < 2 && !rc; s++) {
         amod_dataset ds;
-        amod_error err = {{0}};
+        amod_error err = {0};
         if (amod_dataset_load(v[0], splits[s], (int)classes, &ds, &err)) {
             rc = cli_error(CMD, err.msg);
             break;
@@ -165,7 +165,7 @@ static int show(int argc, char **argv) {
     long index = 0;
     if (v[2] && parse_int("--index", v[2], 0, 1L << 32, &index)) return 2;
     amod_dataset ds;
-    amod_error err = {{0}};
+    amod_error err = {0};
     if (amod_dataset_load(v[0], v[1] ? v[1] : "train", 0, &ds, &err)) return cli_error(CMD, err.msg);
     if (index >= ds.count) {
         const long long count = (long long)ds.count; /* before the free, which clears it */

@@ -228,7 +228,7 @@ int amod_cmd_flops(int argc, char **argv) {
     }
     if (!model) return cli_fail(CMD, 2, "no MODEL given (amod flops --help)");
 
-    amod_error err = {{0}};
+    amod_error err = {0};
     amod_vit_config cfg;
     if (amod_vit_preset(model, &cfg, &err)) {
         struct stat st;

@@ -97,6 +97,14 @@ int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err);
 /* Forward pass on a batch of B images [B, C, H, W] (already normalised). Writes logits
  * [B, num_classes]. When labels is not NULL, *loss receives the mean cross-entropy. Keeps
  * what the backward pass needs. keep_attn keeps the attention maps of dense layers. */
+/* Initialisation: chooses the matrix-product path from the CPU's instruction sets (oneDNN, or
+ * OpenBLAS with the kernel set the CPU allows; AMOD_GEMM=onednn|openblas asks for one) and, on
+ * the OpenBLAS path, selects OpenBLAS's kernels, which means setting OPENBLAS_CORETYPE for the
+ * moment of its re-detection and putting the caller's value back. Call it once, before any
+ * other amod function and before starting threads; -1 for an impossible AMOD_GEMM. A program
+ * that does not call it gets the path chosen on first use, with the environment untouched. */
+int amod_init(amod_error *err);
+
 /* Run contexts (as llama.cpp separates llama_context from llama_model): a context owns the
  * activations, scratch and per-run state of forward and backward passes on a model, sized for
  * its batch and thread count; several contexts may run on one model at once, from different

@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "version")) return finish_stdout("version", version(argc - 1, argv + 1));
     /* an impossible AMOD_GEMM is refused before any work; a slow path is said once */
     amod_error err;
-    if (amod_gemm_setup(&err)) {
+    if (amod_init(&err)) {
         fprintf(stderr, "amod: %s\n", err.msg);
         return 2;
     }

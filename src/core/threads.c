@@ -19,7 +19,7 @@ void amod_threads_pop(int before) { omp_set_num_threads(before); }
 int amod_threads_max(void) { return 4 * amod_cores(); }
 
 void amod_threads_init(int n) {
-    amod_gemm_setup(NULL); /* the product path, and OpenBLAS single-threaded */
+    amod_gemm_active(); /* the product path (chosen on first use), OpenBLAS single-threaded */
     if (n > amod_threads_max()) n = amod_threads_max();
     if (n > 0) omp_set_num_threads(n);
     else if (omp_get_max_threads() > amod_threads_max()) omp_set_num_threads(amod_threads_max());

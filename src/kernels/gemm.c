@@ -42,22 +42,32 @@ static void select_openblas_core(const char *core) {
     free(saved);
 }
 
-/* Chooses the plan for a request and applies it: the OpenBLAS core, the warning. */
-static int apply(amod_gemm_request *req, amod_error *err) {
+static int core_selected; /* the OpenBLAS core was set by an explicit initialisation */
+
+/* Chooses the plan for a request and applies it: the OpenBLAS core (only when select_core: the
+ * re-detection sets OPENBLAS_CORETYPE for a moment, which only an explicit initialisation may
+ * do), the warning. */
+static int apply(amod_gemm_request *req, int select_core, amod_error *err) {
     const amod_cpu_features *cpu = amod_cpu();
     int rc = amod_gemm_choose(cpu, req, &plan, err);
     if (rc) return rc;
     warning[0] = 0;
     openblas_set_num_threads(1); /* amod splits products over OpenMP itself */
     if (plan.backend == AMOD_GEMM_OPENBLAS) {
-        select_openblas_core(plan.openblas_core);
+        if (select_core) select_openblas_core(plan.openblas_core), core_selected = 1;
         const char *got = openblas_get_corename();
         if (got && strcasecmp(got, plan.openblas_core)) {
-            snprintf(warning, sizeof warning,
-                     "amod: warning: OpenBLAS runs its %s kernels, not %s (a build without DYNAMIC_ARCH?): "
-                     "products are slower than this CPU allows; build amod with oneDNN (apt-get install "
-                     "libdnnl-dev) for kernels chosen from the CPU's features",
-                     got, plan.openblas_core);
+            if (core_selected)
+                snprintf(warning, sizeof warning,
+                         "amod: warning: OpenBLAS runs its %s kernels, not %s (a build without DYNAMIC_ARCH?): "
+                         "products are slower than this CPU allows; build amod with oneDNN (apt-get install "
+                         "libdnnl-dev) for kernels chosen from the CPU's features",
+                         got, plan.openblas_core);
+            else
+                snprintf(warning, sizeof warning,
+                         "amod: warning: OpenBLAS runs its %s kernels, not the %s this CPU allows: call amod_init() "
+                         "before any other amod function (the amod command does)",
+                         got, plan.openblas_core);
             snprintf(plan.openblas_core, sizeof plan.openblas_core, "%s", got);
             plan.slow = 1;
         }
@@ -79,12 +89,13 @@ static amod_gemm_request request_from_environment(void) {
     return req;
 }
 
+/* The first use without amod_init: the path is chosen, nothing in the environment is touched. */
 static void setup_once(void) {
     amod_gemm_request req = request_from_environment();
-    setup_rc = apply(&req, &setup_err);
+    setup_rc = apply(&req, 0, &setup_err);
     if (setup_rc) { /* an impossible request: run the automatic path, keep the reason */
         req.gemm = NULL;
-        apply(&req, NULL);
+        apply(&req, 0, NULL);
         snprintf(plan.note, sizeof plan.note, "%.300s (ignored)", setup_err.msg);
     }
 }
@@ -94,7 +105,7 @@ int amod_gemm_select(const char *name, amod_error *err) {
     amod_gemm_request req = request_from_environment();
     req.gemm = name;
     amod_gemm_plan before = plan;
-    if (apply(&req, err)) {
+    if (apply(&req, 1, err)) {
         plan = before;
         return -1;
     }
@@ -103,8 +114,15 @@ int amod_gemm_select(const char *name, amod_error *err) {
 
 int amod_gemm_setup(amod_error *err) {
     pthread_once(&once, setup_once);
-    if (setup_rc && err) *err = setup_err;
-    return setup_rc;
+    if (setup_rc) {
+        if (err) *err = setup_err;
+        return setup_rc;
+    }
+    if (!core_selected && plan.backend == AMOD_GEMM_OPENBLAS) { /* now the explicit part */
+        amod_gemm_request req = request_from_environment();
+        apply(&req, 1, NULL);
+    }
+    return 0;
 }
 
 const amod_gemm_plan *amod_gemm_active(void) {
@@ -143,3 +161,5 @@ void amod_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
+
+int amod_init(amod_error *err) { return amod_gemm_setup(err); }

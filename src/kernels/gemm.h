@@ -10,9 +10,11 @@
 void amod_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc);
 
-/* Chooses and applies the path (idempotent). -1 when the environment asks for an impossible
- * one (AMOD_GEMM); on first use without this call such a request is ignored and the
- * automatic path runs, with the reason in the plan's note. */
+/* The explicit initialisation (amod_init): chooses the path and, on the OpenBLAS path, selects
+ * OpenBLAS's kernel set for this CPU (its re-detection reads OPENBLAS_CORETYPE, which is set for
+ * that moment and put back). Idempotent. -1 when the environment asks for an impossible path
+ * (AMOD_GEMM). Without it, the first product chooses the path and touches nothing: an OpenBLAS
+ * path then keeps the core OpenBLAS picked, with a warning when it is slower than the CPU allows. */
 int amod_gemm_setup(amod_error *err);
 /* Switches to a path by name ("onednn", "openblas", NULL for the automatic choice), as
  * AMOD_GEMM would have: for benchmarks and tests, before products run on other threads. */

@@ -143,6 +143,15 @@ int amod_vit_backward(amod_vit *m, amod_error *err);
 void amod_vit_zero_grad(amod_vit *m);
 /* Asks the next forward passes to keep attention probabilities [B, H, N, N] of dense layers. */
 void amod_vit_keep_attention(amod_vit *m, int keep);
+
+/* Which calls invalidate which pointers:
+ * - amod_vit_attention, _block_output, _routed, _scores point into the default context's
+ *   buffers: valid until the next forward, amod_vit_set_grad_enabled, amod_vit_keep_attention
+ *   or amod_vit_set_mod (they return NULL for a layer out of range, a map not kept, or buffers
+ *   made for another routing).
+ * - amod_vit_params and amod_vit_grads: valid until amod_vit_set_mod adds or removes router
+ *   tensors (the parameter buffer is laid out again) or amod_vit_free.
+ * - amod_vit_get_config / _get_mod: valid for the model's life; _get_mod changes with set_mod. */
 /* Attention probabilities of layer l from the last forward, or NULL when not kept. */
 const float *amod_vit_attention(const amod_vit *m, int layer);
 /* Output of block l [B, N, D] from the last forward. */

@@ -8,8 +8,15 @@
 #include "kernels/lm_kernels.h"
 
 /* One row (a decoding step): y = x W (+ b), memory-bound on W, so the threads split the
- * output columns and each streams its share of W once. A GEMM library would pack W first. */
+ * output columns and each streams its share of W once. A GEMM library would pack W first.
+ * W [out, in] is one dot product per output (rows_dot); W [in, out] is below. */
 static void dense_row(float *y, const float *x, const float *w, int w_in_out, const float *b, int n_in, int n_out) {
+    if (!w_in_out) {
+        rows_dot(y, w, x, n_out, n_in);
+        if (b)
+            for (int o = 0; o < n_out; o++) y[o] += b[o];
+        return;
+    }
 #pragma omp parallel if ((size_t)n_in * n_out >= 16 * AMOD_PAR_MIN_WORK)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -18,24 +25,14 @@ static void dense_row(float *y, const float *x, const float *w, int w_in_out, co
         const int o0 = (int)((long long)blocks * t / nt) * 16;
         int o1 = (int)((long long)blocks * (t + 1) / nt) * 16;
         if (o1 > n_out) o1 = n_out;
-        if (o1 > o0) {
-            if (w_in_out) { /* W [in, out]: rows of W scaled by x[i], added up */
-                float *yo = y + o0;
-                const int n = o1 - o0;
-                for (int o = 0; o < n; o++) yo[o] = b ? b[o0 + o] : 0.0f;
-                for (int i = 0; i < n_in; i++) {
-                    const float xi = x[i], *wr = w + (size_t)i * n_out + o0;
+        if (o1 > o0) { /* rows of W scaled by x[i], added up */
+            float *yo = y + o0;
+            const int n = o1 - o0;
+            for (int o = 0; o < n; o++) yo[o] = b ? b[o0 + o] : 0.0f;
+            for (int i = 0; i < n_in; i++) {
+                const float xi = x[i], *wr = w + (size_t)i * n_out + o0;
 #pragma omp simd
-                    for (int o = 0; o < n; o++) yo[o] += xi * wr[o];
-                }
-            } else { /* W [out, in]: one dot product per output */
-                for (int o = o0; o < o1; o++) {
-                    const float *wr = w + (size_t)o * n_in;
-                    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-                    for (int i = 0; i < n_in; i++) s += wr[i] * x[i];
-                    y[o] = s + (b ? b[o] : 0.0f);
-                }
+                for (int o = 0; o < n; o++) yo[o] += xi * wr[o];
             }
         }
     }

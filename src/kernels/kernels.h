@@ -11,6 +11,10 @@
  * forking costs microseconds, and far more when another process holds the other core. */
 #define AMOD_PAR_MIN_WORK 32768
 
+/* This OpenMP thread's contiguous share [lo, hi) of n items (the whole range outside a
+ * parallel region). */
+void kernel_share(int n, int *lo, int *hi);
+
 /* matmul.c: out[rows, n_out] = in[rows, n_in] @ w[n_out, n_in]^T + b (b may be NULL). */
 void linear_forward(float *out, const float *in, const float *w, const float *b, int rows, int n_in,
                     int n_out);

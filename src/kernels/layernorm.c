@@ -56,8 +56,8 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dout, cons
      * with each thread owning a range of columns. */
 #pragma omp parallel if ((size_t)rows * dim >= AMOD_PAR_MIN_WORK)
     {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int i0 = dim * t / nt, i1 = dim * (t + 1) / nt;
+        int i0, i1;
+        kernel_share(dim, &i0, &i1);
         for (int r = 0; r < rows; r++) {
             const float *g = dout + (size_t)r * dim, *xr = x + (size_t)r * dim;
             const float m = mean[r], rs = rstd[r];

@@ -7,8 +7,7 @@
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
-/* Each OpenMP thread takes a contiguous share [lo, hi) of n items. */
-static void share(int n, int *lo, int *hi) {
+void kernel_share(int n, int *lo, int *hi) {
     int t = omp_get_thread_num(), nt = omp_get_num_threads();
     *lo = (int)((long long)n * t / nt);
     *hi = (int)((long long)n * (t + 1) / nt);
@@ -20,7 +19,7 @@ void column_sums_add(float *sums, const float *x, int rows, int cols) {
 #pragma omp parallel if ((size_t)rows * cols >= AMOD_PAR_MIN_WORK)
     {
         int c0, c1;
-        share(cols, &c0, &c1);
+        kernel_share(cols, &c0, &c1);
         for (int r = 0; r < rows; r++) {
             const float *row = x + (size_t)r * cols;
 #pragma omp simd
@@ -35,7 +34,7 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
 #pragma omp parallel if ((size_t)rows * n_in * n_out >= 8 * AMOD_PAR_MIN_WORK)
     {
         int r0, r1;
-        share(rows, &r0, &r1);
+        kernel_share(rows, &r0, &r1);
         if (r1 > r0) {
             float beta = 0.0f;
             if (b) {
@@ -55,14 +54,14 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
     {
         int lo, hi;
         if (din) { /* split by rows of the batch */
-            share(rows, &lo, &hi);
+            kernel_share(rows, &lo, &hi);
             if (hi > lo)
                 amod_sgemm(0, 0, hi - lo, n_in, n_out, 1.0f,
                             dout + (size_t)lo * n_out, n_out, w, n_in, accumulate_din ? 1.0f : 0.0f,
                             din + (size_t)lo * n_in, n_in);
         }
         if (dw) { /* split by output features, so no two threads add into the same row of dw */
-            share(n_out, &lo, &hi);
+            kernel_share(n_out, &lo, &hi);
             if (hi > lo)
                 amod_sgemm(1, 0, hi - lo, n_in, rows, 1.0f, dout + lo,
                             n_out, in, n_in, 1.0f, dw + (size_t)lo * n_in, n_in);

@@ -207,13 +207,6 @@ void amod_vit_ctx_free(amod_vit_ctx *c) {
  * stay in the core's L2 from fc1 to fc2. */
 #define BLOCK_ROW_TILE 128
 
-/* This thread's share [lo, hi) of n rows. */
-static void thread_rows(int n, int *lo, int *hi) {
-    int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    *lo = (int)((long long)n * t / nt);
-    *hi = (int)((long long)n * (t + 1) / nt);
-}
-
 /* The block on oneDNN with packed weights: one parallel region before attention and one
  * after, each thread taking its rows through every row-local step in tiles, the bias,
  * residual and (without gradients) GELU applied as each product is stored. -1 when oneDNN
@@ -230,7 +223,7 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
 #pragma omp parallel reduction(| : failed)
     {
         int lo, hi;
-        thread_rows(R, &lo, &hi);
+        kernel_share(R, &lo, &hi);
         for (int r = lo; r < hi && !failed; r += BLOCK_ROW_TILE) {
             const int n = hi - r < BLOCK_ROW_TILE ? hi - r : BLOCK_ROW_TILE;
             const size_t o = (size_t)r * D;
@@ -245,7 +238,7 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
 #pragma omp parallel reduction(| : failed)
     {
         int lo, hi;
-        thread_rows(R, &lo, &hi);
+        kernel_share(R, &lo, &hi);
         for (int r = lo; r < hi && !failed; r += BLOCK_ROW_TILE) {
             const int n = hi - r < BLOCK_ROW_TILE ? hi - r : BLOCK_ROW_TILE;
             const size_t o = (size_t)r * D, oh = (size_t)r * Hm;

@@ -255,9 +255,13 @@ int amod_cmd_bench(int argc, char **argv) {
         }
     }
     amod_error err;
-    for (int g = 0; g < ng; g++)
-        if (gemms[g] && amod_gemm_select(gemms[g], &err)) return cli_error(CMD, err.msg);
-    if (ng == 1 && gemms[0]) amod_gemm_select(NULL, &err); /* back to the automatic path for the header */
+    /* each path runs in the children (amod_gemm_select there); here it is only checked, so that
+     * the header describes this process's own path */
+    const char *gnames[2];
+    for (int g = 0; g < ng; g++) {
+        if (gemms[g] && amod_gemm_check(gemms[g], &err)) return cli_error(CMD, err.msg);
+        gnames[g] = gemms[g] ? gemms[g] : amod_gemm_active()->backend == AMOD_GEMM_ONEDNN ? "onednn" : "openblas";
+    }
     amod_vit_config cfg;
     if (amod_vit_preset(model, &cfg, &err)) {
         char path[4096];
@@ -316,38 +320,37 @@ int amod_cmd_bench(int argc, char **argv) {
     int first = 1, failed = 0;
     for (int mi = 0; mi < nm; mi++)
         for (int b = 0; b < nb; b++)
-            for (int t = 0; t < nt; t++)
-                for (int i = 0, have_dense = 0; i < n_models; i++)
+            for (int t = 0; t < nt; t++) {
+                bench_result dense[2] = {{0}}; /* each path's dense row, its speedups' base */
+                for (int i = 0; i < n_models; i++)
                     for (int g = 0; g < ng; g++) { /* the paths alternate row by row */
-                    static bench_result dense[2];
-                    bench_result r = run_isolated(&models[i], gemms[g], batches[b], threads[t], modes[mi], warmup, iters);
-                    const char *gname = gemms[g] ? gemms[g] : amod_gemm_active()->backend == AMOD_GEMM_ONEDNN ? "onednn" : "openblas";
-                    if (i == 0) {
-                        dense[g] = r;
-                        have_dense = r.ok;
+                        bench_result r = run_isolated(&models[i], gemms[g], batches[b], threads[t], modes[mi], warmup, iters);
+                        const char *gname = gnames[g];
+                        if (i == 0) dense[g] = r;
+                        const int have_dense = dense[g].ok;
+                        const char *mode = modes[mi] ? "train" : "infer";
+                        if (!r.ok) {
+                            failed++;
+                            continue;
+                        }
+                        /* what a MoD model buys: its speedup next to the FLOPs it saves */
+                        double speedup = have_dense ? r.img_s / dense[g].img_s : NAN;
+                        double fratio = have_dense ? dense[g].macs / r.macs : NAN;
+                        printf("| %s | %s | %s | %d | %d | %.1f | %.1f | %.0f | %.0f | %.2fx | %.2fx | %.2f |\n", models[i].label,
+                               gname, mode, batches[b], threads[t], r.img_s, r.ms, r.gflops, r.peak_kb / 1024.0, speedup, fratio,
+                               speedup / fratio);
+                        fflush(stdout);
+                        if (jf) {
+                            fprintf(jf, "%s  {\"row\": \"%s_%s\", \"gemm\": \"%s\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, "
+                                        "\"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"gflops\": %.2f, \"peak_mib\": %.1f, "
+                                        "\"gmacs_per_image\": %.4f, \"speedup_vs_dense\": %.4f, \"flops_ratio\": %.4f}",
+                                    first ? "" : ",\n", models[i].key, mode, gname, models[i].label, mode, batches[b], threads[t], r.img_s, r.ms,
+                                    r.gflops, r.peak_kb / 1024.0, r.macs * 1e-9, have_dense ? speedup : 0.0,
+                                    have_dense ? fratio : 0.0);
+                            first = 0;
+                        }
                     }
-                    const char *mode = modes[mi] ? "train" : "infer";
-                    if (!r.ok) {
-                        failed++;
-                        continue;
-                    }
-                    /* what a MoD model buys: its speedup next to the FLOPs it saves */
-                    double speedup = have_dense ? r.img_s / dense[g].img_s : NAN;
-                    double fratio = have_dense ? dense[g].macs / r.macs : NAN;
-                    printf("| %s | %s | %s | %d | %d | %.1f | %.1f | %.0f | %.0f | %.2fx | %.2fx | %.2f |\n", models[i].label,
-                           gname, mode, batches[b], threads[t], r.img_s, r.ms, r.gflops, r.peak_kb / 1024.0, speedup, fratio,
-                           speedup / fratio);
-                    fflush(stdout);
-                    if (jf) {
-                        fprintf(jf, "%s  {\"row\": \"%s_%s\", \"gemm\": \"%s\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, "
-                                    "\"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"gflops\": %.2f, \"peak_mib\": %.1f, "
-                                    "\"gmacs_per_image\": %.4f, \"speedup_vs_dense\": %.4f, \"flops_ratio\": %.4f}",
-                                first ? "" : ",\n", models[i].key, mode, gname, models[i].label, mode, batches[b], threads[t], r.img_s, r.ms,
-                                r.gflops, r.peak_kb / 1024.0, r.macs * 1e-9, have_dense ? speedup : 0.0,
-                                have_dense ? fratio : 0.0);
-                        first = 0;
-                    }
-                }
+            }
     if (jf) {
         fprintf(jf, "\n]}\n");
         if (fclose(jf) || rename(jtmp, json)) return cli_error(CMD, "cannot write the --json file");

@@ -100,6 +100,13 @@ static void setup_once(void) {
     }
 }
 
+int amod_gemm_check(const char *name, amod_error *err) {
+    amod_gemm_request req = request_from_environment();
+    req.gemm = name;
+    amod_gemm_plan tried;
+    return amod_gemm_choose(amod_cpu(), &req, &tried, err);
+}
+
 int amod_gemm_select(const char *name, amod_error *err) {
     pthread_once(&once, setup_once);
     amod_gemm_request req = request_from_environment();

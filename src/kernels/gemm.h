@@ -16,6 +16,8 @@ void amod_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
  * (AMOD_GEMM). Without it, the first product chooses the path and touches nothing: an OpenBLAS
  * path then keeps the core OpenBLAS picked, with a warning when it is slower than the CPU allows. */
 int amod_gemm_setup(amod_error *err);
+/* 0 when the path named ("onednn", "openblas") could run here, else -1 and why; changes nothing. */
+int amod_gemm_check(const char *name, amod_error *err);
 /* Switches to a path by name ("onednn", "openblas", NULL for the automatic choice), as
  * AMOD_GEMM would have: for benchmarks and tests, before products run on other threads. */
 int amod_gemm_select(const char *name, amod_error *err);

@@ -193,8 +193,7 @@ static int write_checkpoint(void *ctx, const amod_lm *m, const amod_adamw *opt, 
     }
     if (rc) { /* say what is left to resume from */
         char kept[4200];
-        if (k->kept >= 0) snprintf(kept, sizeof kept, "%s/last (step %lld) is kept", k->out, (long long)k->kept);
-        else snprintf(kept, sizeof kept, "no checkpoint was kept");
+        amod_checkpoint_kept(kept, sizeof kept, k->out, k->kept);
         return amod_fail_suffix(err, kept);
     }
     k->kept = pos->step;

@@ -127,3 +127,8 @@ int amod_checkpoint_load_state(const char *dir, amod_adamw *opt, amod_train_conf
                ? -1
                : 0;
 }
+
+void amod_checkpoint_kept(char *out, size_t cap, const char *run_dir, int64_t step) {
+    if (step >= 0) snprintf(out, cap, "%s/last (step %lld) is kept", run_dir, (long long)step);
+    else snprintf(out, cap, "no checkpoint was kept");
+}

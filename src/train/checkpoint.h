@@ -9,6 +9,7 @@
 #define AMOD_TRAIN_CHECKPOINT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "amod/amod.h"
 #include "train/optim.h"
@@ -26,6 +27,10 @@ int amod_checkpoint_commit(const char *run_dir, const char *name, amod_error *er
 /* Writes RUN/NAME into out after finishing a swap a crash interrupted; fails, naming the
  * run, when there is no such checkpoint. */
 int amod_checkpoint_dir(const char *run_dir, const char *name, char *out, size_t cap, amod_error *err);
+
+/* What a failed or stopped run leaves to resume from, for its message: "RUN/last (step N) is
+ * kept", or "no checkpoint was kept" when step < 0. */
+void amod_checkpoint_kept(char *out, size_t cap, const char *run_dir, int64_t step);
 
 /* Reads the optimizer and trainer state of a checkpoint directory into an optimizer made
  * for the checkpoint's model (amod_adamw_init_vit) and into cfg and st. */

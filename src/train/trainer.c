@@ -82,10 +82,7 @@ static int save(trainer *t, const char *name, amod_error *err) {
     /* every rank holds the same weights and state: rank 0 writes them */
     if (t->root && amod_checkpoint_save(t->run_dir, name, t->m, &t->opt, t->cfg, &t->st, err)) {
         char kept[4200];
-        if (t->last_ckpt_step >= 0)
-            snprintf(kept, sizeof kept, "%s/last (step %lld) is kept", t->run_dir, (long long)t->last_ckpt_step);
-        else
-            snprintf(kept, sizeof kept, "no checkpoint was kept");
+        amod_checkpoint_kept(kept, sizeof kept, t->run_dir, t->last_ckpt_step);
         return amod_fail_suffix(err, kept);
     }
     if (!strcmp(name, "last")) t->last_ckpt_step = t->st.step;
@@ -95,10 +92,7 @@ static int save(trainer *t, const char *name, amod_error *err) {
 /* Why a run stopped on a non-finite number, and what it leaves behind. */
 static int diverged(trainer *t, const char *what, double value, amod_error *err) {
     char kept[4200];
-    if (t->last_ckpt_step >= 0)
-        snprintf(kept, sizeof kept, "%s/last (step %lld) is kept", t->run_dir, (long long)t->last_ckpt_step);
-    else
-        snprintf(kept, sizeof kept, "no checkpoint was written");
+    amod_checkpoint_kept(kept, sizeof kept, t->run_dir, t->last_ckpt_step);
     amod_progress_end(&t->prog);
     return amod_fail(err, "step %lld: %s is %s; training stopped, %s", (long long)(t->st.step + 1), what,
                      isnan(value) ? "nan" : "inf", kept);

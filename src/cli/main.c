@@ -62,7 +62,7 @@ static int version(int argc, char **argv) {
     printf("amod 0.1.0\n");
     if (!verbose) return 0;
     amod_error err;
-    int rc = amod_gemm_setup(&err);
+    int rc = amod_init(&err);
     const amod_cpu_features *f = amod_cpu();
     char flags[512], path[256];
     amod_cpu_flags(f, flags, sizeof flags);

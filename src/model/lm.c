@@ -12,6 +12,7 @@
 #include "kernels/kernels.h"
 #include "kernels/lm_kernels.h"
 #include "model/lm_internal.h"
+#include "model/mod_layer.h"
 
 #define G(p) lm_grad(m, (p))
 
@@ -109,7 +110,7 @@ static void carve(amod_lm_ctx *run, arena_carver *c, int B, int T) {
     run->scratch_threads = omp_get_max_threads(); /* the backward never runs more than this on it */
     run->d_attn = arena_take(c, causal_attention_scratch_floats(T, run->scratch_threads));
     run->d_normed = arena_take(c, BT * D);
-    run->d_gate = arena_take(c, BT);
+    run->d_gate = arena_take(c, 2 * BT); /* the gates' gradient, then MindSkip's d(pre-sigmoid) */
     run->d_pred = max_pred ? arena_take(c, BT * (max_pred + 1)) : NULL;
 }
 
@@ -278,6 +279,58 @@ static void block_forward(amod_lm_ctx *run, int l, int B) {
     run->stats.macs_per_token += (double)R * D * F * (gpt2 ? 2 : 3);
 }
 
+/* ---- Mixture-of-Depths layers (model/mod_layer.c) and the causal predictor ---- */
+
+static void block_backward(amod_lm_ctx *run, int l, int B, const float *dy, float *dx2);
+
+/* The block behind a MoD layer; Llama's rotary angles follow each row's position. */
+static void block_forward_hook(void *owner, int l, int B) {
+    amod_lm_ctx *run = owner;
+    lm_layer_acts *a = &run->la[l];
+    for (int i = 0; i < B * a->k; i++) a->pos[i] = a->idx[i];
+    block_forward(run, l, B);
+}
+static void block_backward_hook(void *owner, int l, int B, const float *dy, float *dx) {
+    block_backward(owner, l, B, dy, dx);
+}
+
+static router_predictor predictor_of(const amod_lm *m, int l) {
+    const lm_block *p = &m->blk[l];
+    router_predictor r = {p->pred_w1, p->pred_b1, p->pred_w2, p->pred_b2, G(p->pred_w1), G(p->pred_b1),
+                          G(p->pred_w2), G(p->pred_b2), m->pred_hidden};
+    return r;
+}
+
+/* MoD layer l of this context: causal A-MoD, no prefix, top-k or the predictor's choice. */
+static mod_layer mod_layer_of(amod_lm_ctx *run, int l, int B, int T, const router_predictor *pred) {
+    const amod_lm *m = run->m;
+    lm_layer_acts *a = &run->la[l];
+    const lm_layer_acts *prev = &run->la[l > 0 ? l - 1 : 0];
+    mod_layer L = {.router = m->mod.router, .B = B, .N = T, .D = m->cfg.d_model, .causal = 1};
+    L.heads = m->cfg.n_heads;
+    L.by_predictor = run->route_mode == AMOD_LM_ROUTE_PREDICTOR;
+    if (!L.by_predictor) a->k = amod_mod_tokens(m->mod.capacity, T, 0);
+    L.k = &a->k;
+    L.prev_probs = prev->probs, L.prev_col_sum = prev->col_sum;
+    L.router_w = m->blk[l].router_w;
+    L.pred = pred, L.pred_z = a->p_z;
+    L.rng = &run->rng;
+    L.idx = a->idx, L.scores = a->scores, L.xs = a->xs, L.y = a->y;
+    L.owner = run, L.layer = l;
+    L.block_forward = block_forward_hook, L.block_backward = block_backward_hook;
+    return L;
+}
+
+/* The predictor's training pass against the set top-k chose: its mean BCE. */
+static double predictor_forward(amod_lm_ctx *run, int l, const router_predictor *pred, int B, int T, int *correct) {
+    lm_layer_acts *a = &run->la[l];
+    const int D = run->m->cfg.d_model, n = B * T;
+    memset(a->p_target, 0, (size_t)n * sizeof(float));
+    for (int bj = 0; bj < B * a->k; bj++) a->p_target[(size_t)(bj / a->k) * T + a->idx[bj]] = 1.0f;
+    run->stats.macs_per_token += (double)n * ((double)D * pred->P + pred->P);
+    return router_predictor_forward(pred, a->p_h, a->p_z, run->resid[l], a->p_target, n, D, correct);
+}
+
 int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err) {
     const amod_lm_config *c = &m->cfg;
     if (B < 1 || T < 1) return amod_fail(err, "input_ids must hold at least one token (got [%d, %d])", B, T);
@@ -316,17 +369,16 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
     for (int l = 0; l < c->n_layers; l++) {
         lm_layer_acts *a = &run->la[l];
         if (lm_is_mod(m, l)) {
-            lm_mod_route(run, l, run->resid[l], B, T);
+            router_predictor pred = predictor_of(m, l);
+            mod_layer L = mod_layer_of(run, l, B, T, &pred);
+            mod_layer_forward(&L, run->resid[l + 1], run->resid[l]);
+            run->stats.macs_per_token += L.macs;
             if (has_predictor(m, l) && run->route_mode == AMOD_LM_ROUTE_TOPK) {
-                double bce;
                 int correct;
-                lm_predictor_forward(run, l, run->resid[l], B, T, &bce, &correct);
-                pred_bce += bce;
+                pred_bce += predictor_forward(run, l, &pred, B, T, &correct);
                 pred_correct += correct;
                 pred_layers++;
             }
-            block_forward(run, l, B);
-            lm_mod_combine(run, l, run->resid[l + 1], run->resid[l], B, T);
             ran += (double)B * a->k;
         } else {
             block_forward(run, l, B);
@@ -427,13 +479,14 @@ static int backward(amod_lm_ctx *run, amod_error *err) {
     for (int l = c->n_layers - 1; l >= 0; l--) {
         if (lm_is_mod(m, l)) {
             const lm_layer_acts *a = &run->la[l];
-            const int k = a->k;
-            lm_mod_combine_backward(run, l, dnext, run->d_dy, dcur, run->resid[l], B, T);
-            memcpy(run->d_x2, run->d_dy, (size_t)B * k * D * sizeof(float));
-            block_backward(run, l, B, run->d_dy, run->d_x2);
-            route_scatter_add(dnext, run->d_x2, a->idx, B, T, k, D);
+            router_predictor pred = predictor_of(m, l);
+            mod_layer L = mod_layer_of(run, l, B, T, &pred);
+            L.router_dw = G(L.router_w);
+            mod_layer_backward(&L, dnext, dcur, run->resid[l], run->d_dy, run->d_x2);
             /* the predictor sees a stop-gradient copy of x: only its own weights learn */
-            if (has_predictor(m, l)) lm_predictor_backward(run, l, run->resid[l], B, T, 1.0f / pred_layers);
+            if (has_predictor(m, l))
+                router_predictor_backward(&pred, run->d_pred, a->p_h, a->p_z, run->resid[l], a->p_target, BT, D,
+                                          1.0f / pred_layers);
         } else {
             memcpy(dnext, dcur, (size_t)BT * D * sizeof(float));
             block_backward(run, l, B, dcur, dnext);

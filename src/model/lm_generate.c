@@ -12,6 +12,7 @@
 #include "kernels/kernels.h"
 #include "kernels/lm_kernels.h"
 #include "model/lm_internal.h"
+#include "model/router.h"
 
 typedef struct {
     int cap;
@@ -69,10 +70,8 @@ static void block_step(amod_lm *m, kv_cache *c, int l, int pos) {
         if (m->skip.mode == AMOD_LM_SKIP_SEQUENCE) {
             gate = c->gate[l];
         } else {
-            float z = 0.0f;
-            for (int i = 0; i < D; i++) z += c->ln[i] * p->skip_w[i];
-            float s = 1.0f / (1.0f + expf(-z));
-            gate = m->skip.soft ? s : (s > 0.5f ? 1.0f : 0.0f);
+            float s;
+            router_gate_forward(&s, &gate, NULL, c->ln, p->skip_w, 1, 0, D, m->skip.soft);
         }
     }
     memset(c->proj, 0, (size_t)D * sizeof(float));
@@ -108,20 +107,6 @@ static void block_step(amod_lm *m, kv_cache *c, int l, int pos) {
     for (int i = 0; i < D; i++) c->y[i] += c->x2[i];
 }
 
-/* The causal predictor's logit for one row (same arithmetic as the full pass). */
-static float predictor_logit(const amod_lm *m, int l, const float *x) {
-    const lm_block *p = &m->blk[l];
-    const int D = m->cfg.d_model, P = m->pred_hidden;
-    float z = p->pred_b2[0];
-    for (int j = 0; j < P; j++) {
-        const float *w = p->pred_w1 + (size_t)j * D;
-        float h = p->pred_b1[j];
-        for (int i = 0; i < D; i++) h += w[i] * x[i];
-        z += p->pred_w2[j] * (h > 0.0f ? h : 0.0f);
-    }
-    return z;
-}
-
 /* Feeds token tok at position pos through the model; logits into c->logits. */
 static void step(amod_lm *m, kv_cache *c, int64_t tok, int pos, long *mod_seen, long *mod_ran) {
     const amod_lm_config *cfg = &m->cfg;
@@ -130,7 +115,9 @@ static void step(amod_lm *m, kv_cache *c, int64_t tok, int pos, long *mod_seen, 
     for (int l = 0; l < cfg->n_layers; l++) {
         if (lm_is_mod(m, l)) {
             ++*mod_seen;
-            if (predictor_logit(m, l, c->x) <= 0.0f) continue; /* this token skips the block */
+            const lm_block *b = &m->blk[l];
+            const router_predictor pred = {b->pred_w1, b->pred_b1, b->pred_w2, b->pred_b2, .P = m->pred_hidden};
+            if (router_predictor_logit(&pred, c->x, D) <= 0.0f) continue; /* this token skips the block */
             ++*mod_ran;
             float r = 0.0f;
             for (int i = 0; i < D; i++) r += c->x[i] * m->blk[l].router_w[i];

@@ -1,5 +1,5 @@
 /* The language model's internals, shared by its parameter code (lm_params.c), its passes
- * (lm.c), causal MoD (lm_mod.c), MindSkip (lm_skip.c) and generation (lm_generate.c).
+ * (lm.c), MindSkip (lm_skip.c) and generation (lm_generate.c).
  * Not part of the public API. */
 #ifndef AMOD_MODEL_LM_INTERNAL_H
 #define AMOD_MODEL_LM_INTERNAL_H
@@ -102,18 +102,6 @@ int lm_is_mod(const amod_lm *m, int l);
 int lm_is_skip(const amod_lm *m, int l);
 /* Ids in the vocabulary and T within the positions; the message names the bad id. */
 int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err);
-
-/* lm_mod.c: scores, selection and gathering for MoD layer l on the layer input x [B, T, D]. */
-void lm_mod_route(amod_lm_ctx *run, int l, const float *x, int B, int T);
-/* out = x, then x + s (y - x) on the chosen rows (s = router score, 1 for A-MoD / random). */
-void lm_mod_combine(const amod_lm_ctx *run, int l, float *out, const float *x, int B, int T);
-/* Backward of lm_mod_combine: dx for the skip path (and the router's input gradient),
- * dy [B k, D] for the block, router weight gradient. */
-void lm_mod_combine_backward(amod_lm_ctx *run, int l, float *dx, float *dy, const float *dout, const float *x, int B,
-                             int T);
-/* The causal predictor on x (stop-gradient): logits, BCE against the chosen set, accuracy. */
-void lm_predictor_forward(amod_lm_ctx *run, int l, const float *x, int B, int T, double *bce, int *correct);
-void lm_predictor_backward(amod_lm_ctx *run, int l, const float *x, int B, int T, float scale);
 
 /* lm_skip.c: MindSkip gates of layer l from ln1 (kept in la[l]); returns the number of
  * gates that are open. */

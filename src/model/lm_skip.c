@@ -8,43 +8,16 @@
 #include <string.h>
 
 #include "model/lm_internal.h"
-
-static float sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
-
-static float dotf(const float *a, const float *b, int n) {
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
+#include "model/router.h"
 
 int lm_skip_gates(amod_lm_ctx *run, int l, int B, int k) {
     amod_lm *m = run->m;
     lm_layer_acts *a = &run->la[l];
-    const float *w = m->blk[l].skip_w;
     const int D = m->cfg.d_model, token = m->skip.mode == AMOD_LM_SKIP_TOKEN;
     const int n = token ? B * k : B;
-    int open = 0;
-    for (int i = 0; i < n; i++) {
-        const float *in;
-        if (token) {
-            in = a->ln1 + (size_t)i * D;
-        } else {
-            float *mean = a->sk_in + (size_t)i * D;
-            memset(mean, 0, (size_t)D * sizeof *mean);
-            for (int t = 0; t < k; t++) {
-                const float *row = a->ln1 + ((size_t)i * k + t) * D;
-                for (int j = 0; j < D; j++) mean[j] += row[j];
-            }
-            for (int j = 0; j < D; j++) mean[j] /= (float)k;
-            in = mean;
-        }
-        float s = sigmoidf(dotf(in, w, D));
-        a->sk_s[i] = s;
-        a->sk_gate[i] = m->skip.soft ? s : (s > 0.5f ? 1.0f : 0.0f);
-        open += s > 0.5f;
-    }
     run->stats.macs_per_token += (double)n * D;
-    return open;
+    return router_gate_forward(a->sk_s, a->sk_gate, a->sk_in, a->ln1, m->blk[l].skip_w, n, token ? 0 : k, D,
+                               m->skip.soft);
 }
 
 /* The capacity term lambda (mean sigmoid - target)^2 over every routed gate of the batch:
@@ -86,25 +59,14 @@ void amod_lm_set_skip_totals(amod_lm *m, const double totals[3]) {
 void lm_skip_backward(amod_lm_ctx *run, int l, int B, int k, const float *dgate, float *dln1) {
     amod_lm *m = run->m;
     const lm_layer_acts *a = &run->la[l];
-    const float *w = m->blk[l].skip_w;
-    float *dw = lm_grad(m, w);
     const int D = m->cfg.d_model, token = m->skip.mode == AMOD_LM_SKIP_TOKEN;
     const int n = token ? B * k : B;
+    float *dz = run->d_gate + n; /* d_gate holds B T floats: dgate first, then dz */
     for (int i = 0; i < n; i++) {
         const float s = a->sk_s[i];
         /* straight through: d loss / d sigmoid = d loss / d gate, plus the capacity term */
-        const float dz = (dgate[i] + run->skip_cap_coef) * s * (1.0f - s);
-        const float *in = token ? a->ln1 + (size_t)i * D : a->sk_in + (size_t)i * D;
-        if (dw)
-            for (int j = 0; j < D; j++) dw[j] += dz * in[j];
-        if (token) {
-            float *d = dln1 + (size_t)i * D;
-            for (int j = 0; j < D; j++) d[j] += dz * w[j];
-        } else { /* the mean spreads its gradient evenly over the sequence */
-            for (int t = 0; t < k; t++) {
-                float *d = dln1 + ((size_t)i * k + t) * D;
-                for (int j = 0; j < D; j++) d[j] += dz * w[j] / (float)k;
-            }
-        }
+        dz[i] = (dgate[i] + run->skip_cap_coef) * s * (1.0f - s);
     }
+    router_gate_backward(lm_grad(m, m->blk[l].skip_w), dln1, dz, a->ln1, a->sk_in, m->blk[l].skip_w, n,
+                         token ? 0 : k, D);
 }

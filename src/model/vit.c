@@ -11,6 +11,7 @@
 #include "core/threads.h"
 #include "kernels/kernels.h"
 #include "kernels/linear_packed.h"
+#include "model/mod_layer.h"
 #include "model/vit_internal.h"
 
 #define G(ptr) ptab_grad(&m->pt, (ptr)) /* gradient of a parameter pointer */
@@ -280,6 +281,33 @@ void vit_block_forward(amod_vit_ctx *c, int l, int B) {
     add_inplace(a->y, a->x2, (size_t)R * D);
 }
 
+static void block_backward(amod_vit_ctx *c, int l, int B, const float *dy, float *dx2);
+
+/* ---- the Mixture-of-Depths layer around a block (model/mod_layer.c) ---- */
+
+static void block_forward_hook(void *owner, int l, int B) { vit_block_forward(owner, l, B); }
+static void block_backward_hook(void *owner, int l, int B, const float *dy, float *dx) {
+    block_backward(owner, l, B, dy, dx);
+}
+
+/* MoD layer l of this context: top-k keeps the CLS token, A-MoD takes the bidirectional mean. */
+static mod_layer mod_layer_of(amod_vit_ctx *c, int l, int B) {
+    const amod_vit *m = c->m;
+    vit_layer_acts *a = &c->la[l];
+    const vit_layer_acts *prev = &c->la[l > 0 ? l - 1 : 0];
+    mod_layer L = {.router = m->mod.router, .B = B, .N = m->n_tokens, .D = m->cfg.embed_dim};
+    L.prefix = m->cfg.num_prefix;
+    L.heads = m->cfg.num_heads;
+    L.k = &a->k;
+    L.prev_probs = prev->probs, L.prev_col_sum = prev->col_sum;
+    L.router_w = m->blk[l].router_w;
+    L.rng = &c->rng;
+    L.idx = a->idx, L.scores = a->scores, L.xs = a->xs, L.y = a->y;
+    L.owner = c, L.layer = l;
+    L.block_forward = block_forward_hook, L.block_backward = block_backward_hook;
+    return L;
+}
+
 static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
                    float *loss, amod_error *err) {
     amod_vit *m = c->m;
@@ -302,9 +330,8 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
     embed_forward(c->resid[0], c->patch_out, c->cols, m->patch_w, m->patch_b, m->cls, m->pos, B, np, cpp, D);
     for (int l = 0; l < cfg->depth; l++) {
         if (is_mod_layer(m, l)) {
-            mod_route(c, l, c->resid[l], B);
-            vit_block_forward(c, l, B);
-            mod_combine(c, l, c->resid[l + 1], c->resid[l], B);
+            mod_layer L = mod_layer_of(c, l, B);
+            mod_layer_forward(&L, c->resid[l + 1], c->resid[l]);
         } else {
             vit_block_forward(c, l, B);
         }
@@ -380,12 +407,9 @@ static int backward(amod_vit_ctx *c, amod_error *err) {
 
     for (int l = cfg->depth - 1; l >= 0; l--) {
         if (is_mod_layer(m, l)) {
-            const vit_layer_acts *a = &c->la[l];
-            const int k = a->k;
-            mod_combine_backward(c, l, dnext, c->d_dy, dcur, c->resid[l], B);
-            memcpy(c->d_x2, c->d_dy, (size_t)B * k * D * sizeof(float));
-            block_backward(c, l, B, c->d_dy, c->d_x2);
-            route_scatter_add(dnext, c->d_x2, a->idx, B, N, k, D);
+            mod_layer L = mod_layer_of(c, l, B);
+            L.router_dw = G(L.router_w);
+            mod_layer_backward(&L, dnext, dcur, c->resid[l], c->d_dy, c->d_x2);
         } else {
             memcpy(dnext, dcur, (size_t)B * N * D * sizeof(float));
             block_backward(c, l, B, dcur, dnext);

@@ -1,5 +1,5 @@
 /* The ViT model's internals, shared by its parameter code (vit_params.c), its passes
- * (vit.c) and the MoD layer (mod.c). Not part of the public API. */
+ * (vit.c) and its token subsets (vit_tokens.c). Not part of the public API. */
 #ifndef AMOD_MODEL_VIT_INTERNAL_H
 #define AMOD_MODEL_VIT_INTERNAL_H
 
@@ -77,14 +77,5 @@ int vit_ensure_acts(amod_vit_ctx *c, int batch, amod_error *err);
 /* One block on la[l].xs -> la[l].y, la[l].k tokens a sequence. */
 void vit_block_forward(amod_vit_ctx *c, int l, int B);
 void vit_free_acts(amod_vit_ctx *c);
-
-/* mod.c: scores, selection and gathering for MoD layer l on input x [B, N, D]. */
-void mod_route(amod_vit_ctx *c, int l, const float *x, int B);
-/* Combines the block output with the skipped tokens: out = x + s * (y - x) on selected rows. */
-void mod_combine(const amod_vit_ctx *c, int l, float *out, const float *x, int B);
-/* Backward of mod_combine: given dout, writes dx for the skip path and the router weight
- * gradient, and dy [B, k, D] for the block. */
-void mod_combine_backward(amod_vit_ctx *c, int l, float *dx, float *dy, const float *dout, const float *x,
-                          int B);
 
 #endif

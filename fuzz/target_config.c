@@ -3,7 +3,7 @@
  * is small enough to build quickly, amod_vit_create and amod_vit_set_mod must accept it. */
 #include <string.h>
 
-#include "io/config.h"
+#include "model/vit_config.h"
 #include "model/flops.h"
 #include "targets.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "io/config.h"
+#include "model/vit_config.h"
 #include "test_support.h"
 
 static int load(const char *json, amod_vit_config *cfg, amod_mod_config *mod, amod_error *err) {

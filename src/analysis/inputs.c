@@ -55,12 +55,7 @@ static int grow(amod_inputs *in, int more, amod_error *err) {
 int amod_inputs_add_file(amod_inputs *in, const char *path, amod_error *err) {
     amod_image img = {0}, seen = {0};
     amod_image_transform t;
-    amod_vit_config cfg = {0};
-    cfg.img_size = in->size;
-    cfg.in_chans = in->channels;
-    memcpy(cfg.mean, in->mean, sizeof cfg.mean);
-    memcpy(cfg.std, in->std, sizeof cfg.std);
-    amod_image_transform_init(&t, &cfg);
+    amod_image_transform_init(&t, in->size, in->channels, in->mean, in->std);
     int rc = -1;
     if (amod_image_read(path, &img, err) || amod_image_require_square(&img, path, err) || grow(in, 1, err))
         goto done;

@@ -16,7 +16,7 @@
 #include "cli/commands.h"
 #include "core/rng.h"
 #include "core/threads.h"
-#include "io/config.h"
+#include "model/vit_config.h"
 #include "kernels/gemm.h"
 #include "model/flops.h"
 #include "model/isoflop.h"

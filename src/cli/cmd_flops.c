@@ -12,7 +12,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/error.h"
-#include "io/config.h"
+#include "model/vit_config.h"
 #include "model/flops.h"
 #include "model/isoflop.h"
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "amod/amod.h"
 #include "cli/commands.h"
 #include "core/cpu.h"
 #include "core/fault.h"

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "amod/amod.h"
+#include "amod/error.h"
 #include "core/resize.h"
 
 /* Largest picture we decode or allocate, in pixels: guards against decompression bombs. */
@@ -96,8 +96,10 @@ typedef struct amod_image_transform {
     amod_resize filter;
 } amod_image_transform;
 
-/* Fills t from a model's config: its img_size, in_chans, mean, std; bicubic; default crop. */
-void amod_image_transform_init(amod_image_transform *t, const amod_vit_config *cfg);
+/* Fills t for a model input of size x size pixels and `channels` channels, normalised with
+ * mean and std (3 values each); bicubic; the default crop. */
+void amod_image_transform_init(amod_image_transform *t, int size, int channels, const float mean[3],
+                               const float std[3]);
 int amod_image_transform_check(const amod_image_transform *t, amod_error *err);
 /* The input_size x input_size picture the model will see (resized, cropped, gray when the
  * model takes 1 channel: then R = G = B = luma). */

@@ -6,14 +6,13 @@
 
 #include "core/error.h"
 
-void amod_image_transform_init(amod_image_transform *t, const amod_vit_config *cfg) {
+void amod_image_transform_init(amod_image_transform *t, int size, int channels, const float mean[3],
+                               const float std[3]) {
     memset(t, 0, sizeof *t);
-    t->input_size = cfg->img_size;
-    t->channels = cfg->in_chans;
-    for (int c = 0; c < 3; c++) {
-        t->mean[c] = cfg->mean[c];
-        t->std[c] = cfg->std[c];
-    }
+    t->input_size = size;
+    t->channels = channels;
+    memcpy(t->mean, mean, sizeof t->mean);
+    memcpy(t->std, std, sizeof t->std);
     t->filter = AMOD_RESIZE_BICUBIC;
 }
 

@@ -4,7 +4,7 @@
 #ifndef AMOD_KERNELS_GEMM_H
 #define AMOD_KERNELS_GEMM_H
 
-#include "amod/amod.h"
+#include "amod/error.h"
 #include "kernels/gemm_plan.h"
 
 void amod_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,

@@ -4,7 +4,7 @@
 #ifndef AMOD_KERNELS_GEMM_PLAN_H
 #define AMOD_KERNELS_GEMM_PLAN_H
 
-#include "amod/amod.h"
+#include "amod/error.h"
 #include "core/cpu.h"
 
 typedef enum amod_gemm_backend { AMOD_GEMM_ONEDNN = 1, AMOD_GEMM_OPENBLAS = 2 } amod_gemm_backend;

@@ -16,8 +16,6 @@
 
 #define G(p) lm_grad(m, (p))
 
-int lm_is_mod(const amod_lm *m, int l) { return m->mod.router != AMOD_ROUTER_NONE && m->mod.is_mod[l]; }
-int lm_is_skip(const amod_lm *m, int l) { return m->skip.mode != AMOD_LM_SKIP_NONE && m->skip.routed[l]; }
 
 static int has_predictor(const amod_lm *m, int l) { return lm_is_mod(m, l) && m->blk[l].pred_w1 != NULL; }
 
@@ -25,7 +23,7 @@ static int has_predictor(const amod_lm *m, int l) { return lm_is_mod(m, l) && m-
  * router in layer l+1 during training; inference A-MoD only needs its column sums. */
 static int keeps_probs(const amod_lm_ctx *run, int l) {
     const amod_lm *m = run->m;
-    return run->grad_enabled || (run->keep_attn && !lm_is_mod(m, l));
+    return run->rs.grads || (run->rs.keep_attention && !lm_is_mod(m, l));
 }
 static int needs_col_sum(const amod_lm_ctx *run, int l) {
     const amod_lm *m = run->m;
@@ -92,91 +90,61 @@ static void carve(amod_lm_ctx *run, arena_carver *c, int B, int T) {
     run->nmu = arena_take(c, BT);
     run->nrs = arena_take(c, BT);
     run->logits = arena_take(c, BT * cfg->vocab_size);
-    run->dlogits = run->grad_enabled ? arena_take(c, BT * cfg->vocab_size) : NULL;
-    if (!run->grad_enabled) {
-        run->d_a = run->d_b = NULL;
-        return;
-    }
-    run->d_a = arena_take(c, BT * D);
-    run->d_b = arena_take(c, BT * D);
-    run->d_dy = arena_take(c, BT * D);
-    run->d_x2 = arena_take(c, BT * D);
-    run->d_ln = arena_take(c, BT * D);
+    run->dlogits = run->rs.grads ? arena_take(c, BT * cfg->vocab_size) : NULL;
+    memset(&run->rg, 0, sizeof run->rg);
+    if (!run->rs.grads) return;
+    resid_grads_take(&run->rg, c, BT, D);
     run->d_proj = arena_take(c, BT * D);
     run->d_ao = arena_take(c, BT * qd);
     run->d_qkv = arena_take(c, BT * W);
     run->d_h1 = arena_take(c, BT * F);
     run->d_h3 = arena_take(c, BT * F);
-    run->scratch_threads = omp_get_max_threads(); /* the backward never runs more than this on it */
-    run->d_attn = arena_take(c, causal_attention_scratch_floats(T, run->scratch_threads));
+    run->d_attn = arena_take(c, causal_attention_scratch_floats(T, run->rs.scratch_threads));
     run->d_normed = arena_take(c, BT * D);
     run->d_gate = arena_take(c, 2 * BT); /* the gates' gradient, then MindSkip's d(pre-sigmoid) */
     run->d_pred = max_pred ? arena_take(c, BT * (max_pred + 1)) : NULL;
 }
 
 void lm_free_acts(amod_lm_ctx *run) {
-    free(run->act_arena);
-    run->act_arena = NULL;
+    run_state_release(&run->rs);
     run->act_B = run->act_T = 0;
 }
 
+static void carve_ctx(void *self, arena_carver *ac) {
+    amod_lm_ctx *run = self;
+    carve(run, ac, run->act_B, run->act_T);
+}
+
 int lm_ensure_acts(amod_lm_ctx *run, int B, int T, amod_error *err) {
-    amod_lm *m = run->m;
     /* carved again for a larger batch, another length, a new routing, or more threads than
      * the scratch was made for (a forward recomputes it all) */
-    if (run->act_arena && B <= run->act_B && T == run->act_T && run->act_layout == m->layout &&
-        omp_get_max_threads() <= run->scratch_threads)
-        return 0;
-    lm_free_acts(run);
-    arena_carver c = {NULL, 0};
-    carve(run, &c, B, T);
-    if (!(run->act_arena = arena_start(&c)))
-        return amod_fail(err, "out of memory: activations need %zu MiB for %d sequences of %d tokens", c.used >> 20,
+    if (run_state_fits(&run->rs, run->m->layout) && B <= run->act_B && T == run->act_T) return 0;
+    run->act_B = B, run->act_T = T;
+    size_t need;
+    if (run_state_carve(&run->rs, carve_ctx, run, run->m->layout, &need)) {
+        run->act_B = run->act_T = 0;
+        return amod_fail(err, "out of memory: activations need %zu MiB for %d sequences of %d tokens", need >> 20,
                          B, T);
-    carve(run, &c, B, T);
-    run->act_B = B;
-    run->act_T = T;
-    run->act_layout = m->layout;
+    }
     return 0;
 }
 
 amod_lm_ctx_params amod_lm_ctx_default_params(void) {
-    amod_lm_ctx_params p = {0, 0, 0, AMOD_LM_ROUTE_TOPK};
-    return p;
+    return (amod_lm_ctx_params){.route_mode = AMOD_LM_ROUTE_TOPK};
 }
 
 amod_lm_ctx *amod_lm_ctx_create(amod_lm *m, const amod_lm_ctx_params *p, amod_error *err) {
-    amod_lm_ctx_params d = amod_lm_ctx_default_params();
-    if (!p) p = &d;
-    if (p->threads < 0) return amod_fail(err, "a context's thread count %d must be 0 or more", p->threads), NULL;
-    amod_lm_ctx *run = amod_zalloc(sizeof *run, err);
-    if (!run) return NULL;
-    run->m = m;
-    run->threads = p->threads;
-    run->grad_enabled = !!p->grads;
-    run->keep_attn = !!p->keep_attention;
-    run->route_mode = p->route_mode;
-    rng_seed(&run->rng, m->mod.seed);
+    const amod_lm_ctx_params q = p ? *p : amod_lm_ctx_default_params();
+    amod_lm_ctx *run = run_state_create(sizeof *run, q.threads, q.grads, q.keep_attention, m->mod.seed, err);
+    if (run) run->m = m, run->route_mode = q.route_mode;
     return run;
 }
 
-void amod_lm_ctx_free(amod_lm_ctx *run) {
-    if (!run) return;
-    lm_free_acts(run);
-    free(run);
-}
+void amod_lm_ctx_free(amod_lm_ctx *run) { run_state_free(run ? &run->rs : NULL); }
 
-void amod_lm_set_grad_enabled(amod_lm *m, int enabled) {
-    amod_lm_ctx *run = m->dflt;
-    if (run->grad_enabled != !!enabled) lm_free_acts(run);
-    run->grad_enabled = !!enabled;
-}
+void amod_lm_set_grad_enabled(amod_lm *m, int enabled) { run_state_set_grads(&m->dflt->rs, enabled); }
 
-void amod_lm_keep_attention(amod_lm *m, int keep) {
-    amod_lm_ctx *run = m->dflt;
-    if (run->keep_attn != !!keep) lm_free_acts(run);
-    run->keep_attn = !!keep;
-}
+void amod_lm_keep_attention(amod_lm *m, int keep) { run_state_set_keep_attention(&m->dflt->rs, keep); }
 
 void amod_lm_set_route_mode(amod_lm *m, amod_lm_route_mode mode) {
     amod_lm_ctx *run = m->dflt;
@@ -244,7 +212,7 @@ static void block_forward(amod_lm_ctx *run, int l, int B) {
     /* Attention runs on every sequence in training (the straight-through gradient needs its
      * output) and for token-level gates; otherwise only on the sequences whose gate is open. */
     int open = lm_is_skip(m, l) ? lm_skip_gates(run, l, B, k) : B;
-    a->attn_ran = run->grad_enabled || m->skip.mode != AMOD_LM_SKIP_SEQUENCE || !lm_is_skip(m, l) || open == B;
+    a->attn_ran = run->rs.grads || m->skip.mode != AMOD_LM_SKIP_SEQUENCE || !lm_is_skip(m, l) || open == B;
     if (a->attn_ran) {
         attn_sublayer(run, l, 0, B);
     } else {
@@ -314,7 +282,7 @@ static mod_layer mod_layer_of(amod_lm_ctx *run, int l, int B, int T, const route
     L.prev_probs = prev->probs, L.prev_col_sum = prev->col_sum;
     L.router_w = m->blk[l].router_w;
     L.pred = pred, L.pred_z = a->p_z;
-    L.rng = &run->rng;
+    L.rng = &run->rs.rng;
     L.idx = a->idx, L.scores = a->scores, L.xs = a->xs, L.y = a->y;
     L.owner = run, L.layer = l;
     L.block_forward = block_forward_hook, L.block_backward = block_backward_hook;
@@ -399,7 +367,7 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
     }
     if (m->skip.mode != AMOD_LM_SKIP_NONE) lm_skip_stats(run, B, T);
     if (logits) memcpy(logits, run->logits, BT * V * sizeof *logits);
-    run->have_loss = loss && run->grad_enabled && run->route_mode == AMOD_LM_ROUTE_TOPK;
+    run->have_loss = loss && run->rs.grads && run->route_mode == AMOD_LM_ROUTE_TOPK;
     if (loss) {
         *loss = (float)lm_cross_entropy(run->have_loss ? run->dlogits : NULL, run->logits, ids, B, T, V);
         run->stats.lm_loss = *loss;
@@ -422,14 +390,14 @@ static void block_backward(amod_lm_ctx *run, int l, int B, const float *dy, floa
     if (gpt2) {
         dense_backward(run->d_h1, 0, G(p->w2), G(p->b2), dy, D, a->g, p->w2, 1, R, F, D);
         gelu_tanh_backward(run->d_h1, run->d_h1, a->h1, (size_t)R * F);
-        dense_backward(run->d_ln, 0, G(p->w1), G(p->b1), run->d_h1, F, a->ln2, p->w1, 1, R, D, F);
+        dense_backward(run->rg.d_ln, 0, G(p->w1), G(p->b1), run->d_h1, F, a->ln2, p->w1, 1, R, D, F);
     } else {
         dense_backward(run->d_h1, 0, G(p->w2), G(p->b2), dy, D, a->g, p->w2, 0, R, F, D);
         swiglu_backward(run->d_h1, run->d_h3, run->d_h1, a->h1, a->h3, (size_t)R * F);
-        dense_backward(run->d_ln, 0, G(p->w1), G(p->b1), run->d_h1, F, a->ln2, p->w1, 0, R, D, F);
-        dense_backward(run->d_ln, 1, G(p->w3), G(p->b3), run->d_h3, F, a->ln2, p->w3, 0, R, D, F);
+        dense_backward(run->rg.d_ln, 0, G(p->w1), G(p->b1), run->d_h1, F, a->ln2, p->w1, 0, R, D, F);
+        dense_backward(run->rg.d_ln, 1, G(p->w3), G(p->b3), run->d_h3, F, a->ln2, p->w3, 0, R, D, F);
     }
-    norm_backward(m, dx2, p->ln2_w, p->ln2_b, run->d_ln, a->x2, a->mu2, a->rs2, R);
+    norm_backward(m, dx2, p->ln2_w, p->ln2_b, run->rg.d_ln, a->x2, a->mu2, a->rs2, R);
     /* attention sublayer: x2 = xs + gate * proj */
     const float *dproj = dx2;
     if (lm_is_skip(m, l)) {
@@ -447,31 +415,31 @@ static void block_backward(amod_lm_ctx *run, int l, int B, const float *dy, floa
         dproj = run->d_proj;
     }
     dense_backward(run->d_ao, 0, G(p->wo), G(p->bo), dproj, D, a->ao, p->wo, gpt2, R, qd, D);
-    causal_attention_backward(run->d_qkv, run->d_ao, a->qkv, a->probs, B, k, H, KV, hd, run->d_attn, run->scratch_threads);
+    causal_attention_backward(run->d_qkv, run->d_ao, a->qkv, a->probs, B, k, H, KV, hd, run->d_attn, run->rs.scratch_threads);
     if (gpt2) {
-        dense_backward(run->d_ln, 0, G(p->wqkv), G(p->bqkv), run->d_qkv, W, a->ln1, p->wqkv, 1, R, D, 3 * D);
+        dense_backward(run->rg.d_ln, 0, G(p->wqkv), G(p->bqkv), run->d_qkv, W, a->ln1, p->wqkv, 1, R, D, 3 * D);
     } else {
         /* the rotation's backward is the inverse rotation */
         rope_apply(run->d_qkv, W, R, H, hd, a->pos, m->rope_cos, m->rope_sin, 1);
         rope_apply(run->d_qkv + qd, W, R, KV, hd, a->pos, m->rope_cos, m->rope_sin, 1);
-        dense_backward(run->d_ln, 0, G(p->wq), G(p->bq), run->d_qkv, W, a->ln1, p->wq, 0, R, D, qd);
-        dense_backward(run->d_ln, 1, G(p->wk), G(p->bk), run->d_qkv + qd, W, a->ln1, p->wk, 0, R, D, kvd);
-        dense_backward(run->d_ln, 1, G(p->wv), G(p->bv), run->d_qkv + qd + kvd, W, a->ln1, p->wv, 0, R, D, kvd);
+        dense_backward(run->rg.d_ln, 0, G(p->wq), G(p->bq), run->d_qkv, W, a->ln1, p->wq, 0, R, D, qd);
+        dense_backward(run->rg.d_ln, 1, G(p->wk), G(p->bk), run->d_qkv + qd, W, a->ln1, p->wk, 0, R, D, kvd);
+        dense_backward(run->rg.d_ln, 1, G(p->wv), G(p->bv), run->d_qkv + qd + kvd, W, a->ln1, p->wv, 0, R, D, kvd);
     }
-    if (lm_is_skip(m, l)) lm_skip_backward(run, l, B, k, run->d_gate, run->d_ln);
-    norm_backward(m, dx2, p->ln1_w, p->ln1_b, run->d_ln, a->xs, a->mu1, a->rs1, R);
+    if (lm_is_skip(m, l)) lm_skip_backward(run, l, B, k, run->d_gate, run->rg.d_ln);
+    norm_backward(m, dx2, p->ln1_w, p->ln1_b, run->rg.d_ln, a->xs, a->mu1, a->rs1, R);
 }
 
 static int backward(amod_lm_ctx *run, amod_error *err) {
     amod_lm *m = run->m;
     const amod_lm_config *c = &m->cfg;
-    if (run->act_layout != m->layout)
+    if (run->rs.layout != m->layout)
         return amod_fail(err, "backward after the model's routing changed: run a forward pass first");
-    if (!run->grad_enabled) return amod_fail(err, "backward needs a forward pass with gradients enabled");
+    if (!run->rs.grads) return amod_fail(err, "backward needs a forward pass with gradients enabled");
     if (!run->have_loss) return amod_fail(err, "backward needs a forward pass that computed the loss (top-k routing)");
     const int B = run->B, T = run->T, D = c->d_model, V = c->vocab_size, BT = B * T;
     linear_backward(run->d_normed, G(m->head_w), NULL, run->dlogits, run->normed, m->head_w, BT, D, V, 0);
-    float *dcur = run->d_a, *dnext = run->d_b;
+    float *dcur = run->rg.d_a, *dnext = run->rg.d_b;
     memset(dcur, 0, (size_t)BT * D * sizeof(float));
     norm_backward(m, dcur, m->lnf_w, m->lnf_b, run->d_normed, run->resid[c->n_layers], run->nmu, run->nrs, BT);
     int pred_layers = 0;
@@ -482,7 +450,7 @@ static int backward(amod_lm_ctx *run, amod_error *err) {
             router_predictor pred = predictor_of(m, l);
             mod_layer L = mod_layer_of(run, l, B, T, &pred);
             L.router_dw = G(L.router_w);
-            mod_layer_backward(&L, dnext, dcur, run->resid[l], run->d_dy, run->d_x2);
+            mod_layer_backward(&L, dnext, dcur, run->resid[l], run->rg.d_dy, run->rg.d_x2);
             /* the predictor sees a stop-gradient copy of x: only its own weights learn */
             if (has_predictor(m, l))
                 router_predictor_backward(&pred, run->d_pred, a->p_h, a->p_z, run->resid[l], a->p_target, BT, D,
@@ -503,14 +471,14 @@ static int backward(amod_lm_ctx *run, amod_error *err) {
 
 int amod_lm_ctx_forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *logits, float *loss,
                         amod_error *err) {
-    const int before = amod_threads_push(run->threads);
+    const int before = amod_threads_push(run->rs.threads);
     int rc = forward(run, ids, B, T, logits, loss, err);
     amod_threads_pop(before);
     return rc;
 }
 
 int amod_lm_ctx_backward(amod_lm_ctx *run, amod_error *err) {
-    const int before = amod_threads_push(run->threads);
+    const int before = amod_threads_push(run->rs.threads);
     int rc = backward(run, err);
     amod_threads_pop(before);
     return rc;
@@ -524,20 +492,20 @@ int amod_lm_backward(amod_lm *m, amod_error *err) { return amod_lm_ctx_backward(
 
 const float *amod_lm_attention(const amod_lm *m, int layer) {
     const amod_lm_ctx *run = m->dflt;
-    if (layer < 0 || layer >= m->cfg.n_layers || !run->act_arena || lm_is_mod(m, layer)) return NULL;
+    if (layer < 0 || layer >= m->cfg.n_layers || !run->rs.arena || lm_is_mod(m, layer)) return NULL;
     return run->la[layer].probs;
 }
 
 const int32_t *amod_lm_routed(const amod_lm *m, int layer, int *k) {
     const amod_lm_ctx *run = m->dflt;
-    if (layer < 0 || layer >= m->cfg.n_layers || !run->act_arena || !lm_is_mod(m, layer)) return NULL;
+    if (layer < 0 || layer >= m->cfg.n_layers || !run->rs.arena || !lm_is_mod(m, layer)) return NULL;
     if (k) *k = run->la[layer].k;
     return run->la[layer].idx;
 }
 
 const float *amod_lm_gates(const amod_lm *m, int layer) {
     const amod_lm_ctx *run = m->dflt;
-    if (layer < 0 || layer >= m->cfg.n_layers || !run->act_arena || !lm_is_skip(m, layer)) return NULL;
+    if (layer < 0 || layer >= m->cfg.n_layers || !run->rs.arena || !lm_is_skip(m, layer)) return NULL;
     return run->la[layer].sk_gate;
 }
 

@@ -10,6 +10,7 @@
 #include "amod/lm.h"
 #include "core/rng.h"
 #include "model/param_table.h"
+#include "model/run_state.h"
 
 /* Parameter pointers of one block; NULL where the architecture has none. GPT-2's weights
  * are Conv1D [in, out], Llama's are Linear [out, in]. */
@@ -65,30 +66,31 @@ struct amod_lm {
 
 /* A run context: what forward and backward passes write, for its batch, length and threads. */
 struct amod_lm_ctx {
+    run_state rs; /* limits, threads, the arena and the random router's stream */
     amod_lm *m;
-    int threads; /* OpenMP threads for its passes; 0: the calling thread's */
-    unsigned act_layout;
-    /* activations, sized for act_B sequences of act_T tokens */
+    /* the arena holds activations for act_B sequences of act_T tokens */
     int act_B, act_T;
-    void *act_arena;
     int64_t *ids;
     int32_t *pos_dense; /* [B, T]: t in each row */
     float *resid[AMOD_MAX_LAYERS + 1];
     lm_layer_acts la[AMOD_MAX_LAYERS];
     float *normed, *nmu, *nrs, *logits, *dlogits;
     /* backward scratch */
-    float *d_a, *d_b, *d_dy, *d_x2, *d_ln, *d_ao, *d_proj, *d_qkv, *d_h1, *d_h3, *d_attn, *d_normed, *d_gate, *d_pred;
-    int scratch_threads; /* the thread count d_attn was carved for */
+    resid_grads rg;
+    float *d_ao, *d_proj, *d_qkv, *d_h1, *d_h3, *d_attn, *d_normed, *d_gate, *d_pred;
 
-    int B, T, have_loss, grad_enabled, keep_attn;
+    int B, T, have_loss;
     amod_lm_route_mode route_mode;
     amod_lm_stats stats;
     float skip_cap_coef; /* d(capacity term)/d(one gate's sigmoid), from the last forward */
     double skip_totals[3]; /* this pass's sum of gate sigmoids, number of gates, gates open */
-    amod_rng rng;
 };
 
 /* lm_params.c */
+int lm_is_mod(const amod_lm *m, int l);  /* layer l is a MoD layer */
+int lm_is_skip(const amod_lm *m, int l); /* layer l's attention is MindSkip-routed */
+/* A model of this shape with its layout and own context, parameters not yet set. */
+amod_lm *lm_new(const amod_lm_config *cfg, amod_error *err);
 int lm_build_layout(amod_lm *m, amod_error *err);
 /* Gradient of a parameter pointer, or NULL when that parameter is frozen. */
 float *lm_grad(const amod_lm *m, const float *p);
@@ -98,8 +100,6 @@ void lm_block_prefix(const amod_lm *m, int l, char *out, size_t size);
 /* lm.c */
 int lm_ensure_acts(amod_lm_ctx *run, int B, int T, amod_error *err);
 void lm_free_acts(amod_lm_ctx *run);
-int lm_is_mod(const amod_lm *m, int l);
-int lm_is_skip(const amod_lm *m, int l);
 /* Ids in the vocabulary and T within the positions; the message names the bad id. */
 int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err);
 

@@ -1,15 +1,16 @@
 /* Language-model parameters: the layout of the one contiguous buffer under Hugging Face
- * names and shapes, router tensors after the base ones, loading, saving, initialisation. */
+ * names and shapes, router tensors after the base ones, initialisation, accessors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "io/lm_config.h"
-#include "io/safetensors.h"
 #include "kernels/lm_kernels.h"
 #include "model/lm_internal.h"
+
+int lm_is_mod(const amod_lm *m, int l) { return m->mod.router != AMOD_ROUTER_NONE && m->mod.is_mod[l]; }
+int lm_is_skip(const amod_lm *m, int l) { return m->skip.mode != AMOD_LM_SKIP_NONE && m->skip.routed[l]; }
 
 void lm_block_prefix(const amod_lm *m, int l, char *out, size_t size) {
     snprintf(out, size, m->cfg.arch == AMOD_LM_GPT2 ? "transformer.h.%d" : "model.layers.%d", l);
@@ -179,19 +180,20 @@ static int check_shape(const amod_lm_config *c, amod_error *err) {
     return 0;
 }
 
-static amod_lm *lm_new(const amod_lm_config *cfg, amod_error *err) {
+amod_lm *lm_new(const amod_lm_config *cfg, amod_error *err) {
     if (check_shape(cfg, err)) return NULL;
     amod_lm *m = amod_zalloc(sizeof *m, err);
     if (!m) return NULL;
     m->cfg = *cfg;
     m->mod.router = AMOD_ROUTER_NONE;
     m->mod.capacity = 1.0f;
-    amod_lm_ctx_params cp = amod_lm_ctx_default_params();
-    cp.grads = 1; /* the model-level calls train by default */
-    if (!(m->dflt = amod_lm_ctx_create(m, &cp, err))) {
+    /* the model's own context (amod_lm_ctx_create's, with gradients: the model-level calls
+     * train by default) */
+    if (!(m->dflt = run_state_create(sizeof *m->dflt, 0, 1, 0, 0, err))) {
         free(m);
         return NULL;
     }
+    m->dflt->m = m;
     if (cfg->arch == AMOD_LM_LLAMA) {
         size_t n = (size_t)cfg->max_positions * (cfg->head_dim / 2);
         m->rope_cos = amod_alloc(n * sizeof(float), err);
@@ -229,64 +231,11 @@ amod_lm *amod_lm_create(const amod_lm_config *cfg, uint64_t seed, amod_error *er
 
 void amod_lm_free(amod_lm *m) {
     if (!m) return;
-    amod_lm_ctx_free(m->dflt);
+    if (m->dflt) run_state_free(&m->dflt->rs);
     ptab_free(&m->pt);
     free(m->rope_cos);
     free(m->rope_sin);
     free(m);
-}
-
-/* ---- loading ---- */
-
-/* Old GPT-2 files (openai-community/gpt2) name tensors without the "transformer." prefix. */
-static const st_tensor *find_tensor(const st_file *f, const char *name) {
-    const st_tensor *s = st_find(f, name);
-    if (!s && !strncmp(name, "transformer.", 12)) s = st_find(f, name + 12);
-    return s;
-}
-
-static int load_tensor(void *model, const st_file *f, int i, amod_error *err) {
-    amod_lm *m = model;
-    const char *name = m->pt.tensors[i].name;
-    const st_tensor *s = find_tensor(f, name);
-    if (!s) return amod_fail(err, "%s: missing tensor '%s'", f->path, name);
-    return ptab_read(&m->pt, f, i, s->name, err);
-}
-
-amod_lm *amod_lm_load(const char *dir, amod_error *err) {
-    char path[2048];
-    amod_lm_config cfg;
-    lm_routing routing;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (lm_config_load(path, &cfg, &routing, err)) return NULL;
-    amod_lm *m = lm_new(&cfg, err);
-    if (!m) return NULL;
-    if ((routing.mod.router != AMOD_ROUTER_NONE &&
-         amod_lm_set_mod(m, &routing.mod, routing.predictor_hidden, err)) ||
-        (routing.skip.mode != AMOD_LM_SKIP_NONE && amod_lm_set_mindskip(m, &routing.skip, err))) {
-        amod_fail_prefix(err, path); /* the routing comes from config.json */
-    } else if (!ptab_load(&m->pt, dir, load_tensor, m, err)) {
-        return m;
-    }
-    amod_lm_free(m);
-    return NULL;
-}
-
-int amod_lm_load_params(amod_lm *m, const char *path, amod_error *err) { return ptab_load_some(&m->pt, path, err); }
-
-/* ---- saving ---- */
-
-int amod_lm_save(const amod_lm *m, const char *dir, amod_error *err) {
-    char path[2048];
-    int rc = ptab_save(&m->pt, dir, err);
-    lm_routing r;
-    memset(&r, 0, sizeof r);
-    r.mod = m->mod;
-    r.predictor_hidden = m->pred_hidden;
-    r.skip = m->skip;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (!rc) rc = lm_config_save(path, &m->cfg, &r, err);
-    return rc;
 }
 
 /* ---- accessors ---- */
@@ -303,8 +252,5 @@ int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]) { return pta
 void amod_lm_zero_grad(amod_lm *m) { ptab_zero_grad(&m->pt); }
 void amod_lm_freeze_base(amod_lm *m, int freeze) { m->freeze_base = !!freeze; }
 
-uint64_t amod_lm_rng_state(const amod_lm *m) {
-    const amod_lm_ctx *run = m->dflt; return run->rng.state; }
-
-void amod_lm_set_rng_state(amod_lm *m, uint64_t state) {
-    amod_lm_ctx *run = m->dflt; run->rng.state = state; }
+uint64_t amod_lm_rng_state(const amod_lm *m) { return m->dflt->rs.rng.state; }
+void amod_lm_set_rng_state(amod_lm *m, uint64_t state) { m->dflt->rs.rng.state = state; }

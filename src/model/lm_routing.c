@@ -78,7 +78,7 @@ int amod_lm_set_mod(amod_lm *m, const amod_mod_config *mod, int predictor_hidden
         m->pred_hidden = old_pred;
         return -1;
     }
-    rng_seed(&run->rng, mod->seed);
+    rng_seed(&run->rs.rng, mod->seed);
     return 0;
 }
 

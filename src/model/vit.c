@@ -23,7 +23,7 @@ static int is_mod_layer(const amod_vit *m, int l) {
 /* Layer l's attention map must be stored for backward, for --attn, or for an A-MoD
  * router in layer l+1 during training. Inference A-MoD only needs its column sums. */
 static int keeps_probs(const amod_vit_ctx *c, int l) {
-    return c->p.grads || (c->p.keep_attention && !is_mod_layer(c->m, l));
+    return c->rs.grads || (c->rs.keep_attention && !is_mod_layer(c->m, l));
 }
 static int needs_col_sum(const amod_vit_ctx *c, int l) {
     const amod_vit *m = c->m;
@@ -72,80 +72,43 @@ static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
     c->logits = arena_take(ac, (size_t)B * cfg->num_classes);
     c->dlogits = arena_take(ac, (size_t)B * cfg->num_classes);
     c->labels = (int64_t *)arena_take(ac, 2 * (size_t)B);
-    c->scratch_threads = omp_get_max_threads(); /* the kernels never run more than this on it */
-    c->attn_tile = c->p.grads ? NULL : arena_take(ac, attention_tile_floats(N, c->scratch_threads));
-    if (!c->p.grads) {
-        c->d_a = c->d_b = NULL;
-        return;
-    }
+    c->attn_tile = c->rs.grads ? NULL : arena_take(ac, attention_tile_floats(N, c->rs.scratch_threads));
+    memset(&c->rg, 0, sizeof c->rg);
+    if (!c->rs.grads) return;
     size_t rows = (size_t)B * N;
-    c->d_a = arena_take(ac, rows * D);
-    c->d_b = arena_take(ac, rows * D);
-    c->d_dy = arena_take(ac, rows * D);
-    c->d_x2 = arena_take(ac, rows * D);
-    c->d_ln = arena_take(ac, rows * D);
+    resid_grads_take(&c->rg, ac, rows, D);
     c->d_ao = arena_take(ac, rows * D);
     c->d_qkv = arena_take(ac, rows * 3 * D);
     c->d_g = arena_take(ac, rows * Hm);
-    c->d_attn = arena_take(ac, attention_scratch_floats(N, c->scratch_threads));
+    c->d_attn = arena_take(ac, attention_scratch_floats(N, c->rs.scratch_threads));
     c->d_pooled = arena_take(ac, 2 * (size_t)B * D);
     c->d_patch = arena_take(ac, (size_t)B * np * D);
 }
 
 void vit_free_acts(amod_vit_ctx *c) {
-    free(c->act_arena);
-    c->act_arena = NULL;
+    run_state_release(&c->rs);
     c->act_batch = 0;
+}
+
+static void carve_ctx(void *self, arena_carver *ac) {
+    amod_vit_ctx *c = self;
+    carve(c, ac, c->act_batch);
 }
 
 int vit_ensure_acts(amod_vit_ctx *c, int batch, amod_error *err) {
     /* carved again for a larger batch, a new routing, or more threads than the scratch was
      * made for (a forward recomputes it all) */
-    if (c->act_arena && batch <= c->act_batch && c->act_layout == c->m->layout &&
-        omp_get_max_threads() <= c->scratch_threads)
-        return 0;
-    vit_free_acts(c);
-    arena_carver ac = {NULL, 0};
-    carve(c, &ac, batch);
-    if (!(c->act_arena = arena_start(&ac)))
-        return amod_fail(err, "out of memory: activations need %zu MiB for batch %d", ac.used >> 20, batch);
-    carve(c, &ac, batch);
+    if (run_state_fits(&c->rs, c->m->layout) && batch <= c->act_batch) return 0;
     c->act_batch = batch;
-    c->act_layout = c->m->layout;
+    size_t need;
+    if (run_state_carve(&c->rs, carve_ctx, c, c->m->layout, &need)) {
+        c->act_batch = 0;
+        return amod_fail(err, "out of memory: activations need %zu MiB for batch %d", need >> 20, batch);
+    }
     return 0;
 }
 
 /* ---- configuration ---- */
-
-int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err) {
-    if (amod_mod_validate(mod, &m->cfg, err)) return -1;
-    int had_routers = m->mod.router == AMOD_ROUTER_LINEAR;
-    int old_mask = memcmp(m->mod.is_mod, mod->is_mod, sizeof mod->is_mod);
-    amod_mod_config old = m->mod;
-    m->mod = *mod;
-    if (had_routers || mod->router == AMOD_ROUTER_LINEAR) {
-        if (old_mask || had_routers != (mod->router == AMOD_ROUTER_LINEAR)) {
-            if (vit_build_layout(m, err)) {
-                m->mod = old;
-                return -1;
-            }
-            /* New router weights start small and random (trunc normal, std 0.02), so scores
-             * differ between tokens from the first step. */
-            amod_rng r;
-            rng_seed(&r, mod->seed ^ 0x726f75746572ull);
-            for (int l = 0; l < m->cfg.depth; l++) {
-                float *w = m->blk[l].router_w;
-                int existed = had_routers && old.is_mod[l];
-                if (w && !existed)
-                    for (int i = 0; i < m->cfg.embed_dim; i++) w[i] = rng_trunc_normal(&r, 0.02f);
-            }
-        }
-    }
-    if (m->dflt) rng_seed(&m->dflt->rng, mod->seed);
-    m->layout++; /* every context carves its buffers for the new routing */
-    linear_engine_weights_changed(m->lin); /* the layout may have moved */
-    return 0;
-}
 
 void amod_vit_weights_changed(amod_vit *m) { linear_engine_weights_changed(m->lin); }
 
@@ -164,43 +127,24 @@ int amod_vit_set_precision(amod_vit *m, amod_precision p, amod_error *err) {
 }
 
 void amod_vit_set_grad_enabled(amod_vit *m, int enabled) {
-    amod_vit_ctx *c = m->dflt;
     linear_engine_weights_changed(m->lin);
-    if (c->p.grads != !!enabled) vit_free_acts(c);
-    c->p.grads = !!enabled;
+    run_state_set_grads(&m->dflt->rs, enabled);
 }
 
-void amod_vit_keep_attention(amod_vit *m, int keep) {
-    amod_vit_ctx *c = m->dflt;
-    if (c->p.keep_attention != !!keep) vit_free_acts(c);
-    c->p.keep_attention = !!keep;
-}
+void amod_vit_keep_attention(amod_vit *m, int keep) { run_state_set_keep_attention(&m->dflt->rs, keep); }
 
 /* ---- contexts ---- */
 
-amod_vit_ctx_params amod_vit_ctx_default_params(void) {
-    amod_vit_ctx_params p = {0, 0, 0};
-    return p;
-}
+amod_vit_ctx_params amod_vit_ctx_default_params(void) { return (amod_vit_ctx_params){.threads = 0}; }
 
 amod_vit_ctx *amod_vit_ctx_create(amod_vit *m, const amod_vit_ctx_params *p, amod_error *err) {
-    amod_vit_ctx_params d = amod_vit_ctx_default_params();
-    if (!p) p = &d;
-    if (p->threads < 0) return amod_fail(err, "a context's thread count %d must be 0 or more", p->threads), NULL;
-    amod_vit_ctx *c = amod_zalloc(sizeof *c, err);
-    if (!c) return NULL;
-    c->m = m;
-    c->p = *p;
-    c->p.grads = !!p->grads, c->p.keep_attention = !!p->keep_attention;
-    rng_seed(&c->rng, m->mod.seed);
+    const amod_vit_ctx_params q = p ? *p : amod_vit_ctx_default_params();
+    amod_vit_ctx *c = run_state_create(sizeof *c, q.threads, q.grads, q.keep_attention, m->mod.seed, err);
+    if (c) c->m = m;
     return c;
 }
 
-void amod_vit_ctx_free(amod_vit_ctx *c) {
-    if (!c) return;
-    vit_free_acts(c);
-    free(c);
-}
+void amod_vit_ctx_free(amod_vit_ctx *c) { run_state_free(c ? &c->rs : NULL); }
 
 /* ---- forward ---- */
 
@@ -216,10 +160,10 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
     const amod_vit *m = c->m;
     const vit_block *p = &m->blk[l];
     vit_layer_acts *a = &c->la[l];
-    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k, keep_h1 = c->p.grads;
+    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k, keep_h1 = c->rs.grads;
     const float eps = m->cfg.ln_eps;
     /* bfloat16 only without gradients: training is float32 */
-    const linear_precision prec = !c->p.grads && m->precision == AMOD_PRECISION_BF16 ? LINEAR_BF16 : LINEAR_F32;
+    const linear_precision prec = !c->rs.grads && m->precision == AMOD_PRECISION_BF16 ? LINEAR_BF16 : LINEAR_F32;
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {
@@ -235,7 +179,7 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
     }
     if (failed) return -1;
     attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, c->attn_tile,
-                      c->scratch_threads);
+                      c->rs.scratch_threads);
 #pragma omp parallel reduction(| : failed)
     {
         int lo, hi;
@@ -271,7 +215,7 @@ void vit_block_forward(amod_vit_ctx *c, int l, int B) {
     layernorm_forward(a->ln1, a->mu1, a->rs1, a->xs, p->norm1_w, p->norm1_b, R, D, eps);
     linear_forward(a->qkv, a->ln1, p->qkv_w, p->qkv_b, R, D, 3 * D);
     attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, c->attn_tile,
-                      c->scratch_threads);
+                      c->rs.scratch_threads);
     linear_forward(a->x2, a->ao, p->proj_w, p->proj_b, R, D, D);
     add_inplace(a->x2, a->xs, (size_t)R * D);
     layernorm_forward(a->ln2, a->mu2, a->rs2, a->x2, p->norm2_w, p->norm2_b, R, D, eps);
@@ -301,7 +245,7 @@ static mod_layer mod_layer_of(amod_vit_ctx *c, int l, int B) {
     L.k = &a->k;
     L.prev_probs = prev->probs, L.prev_col_sum = prev->col_sum;
     L.router_w = m->blk[l].router_w;
-    L.rng = &c->rng;
+    L.rng = &c->rs.rng;
     L.idx = a->idx, L.scores = a->scores, L.xs = a->xs, L.y = a->y;
     L.owner = c, L.layer = l;
     L.block_forward = block_forward_hook, L.block_backward = block_backward_hook;
@@ -316,7 +260,7 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
     if (vit_ensure_acts(c, batch, err)) return -1;
     /* with gradients the weights change between steps: their packed copies are made anew (a
      * few microseconds a matrix, next to a training step's milliseconds) */
-    if (c->p.grads) linear_engine_weights_changed(m->lin);
+    if (c->rs.grads) linear_engine_weights_changed(m->lin);
     linear_engine_refresh(m->lin);
     const int B = batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
     const int g = cfg->img_size / cfg->patch_size, np = g * g;
@@ -347,7 +291,7 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
     if (labels) {
         memcpy(c->labels, labels, (size_t)B * sizeof *labels);
         float l;
-        cross_entropy(&l, c->p.grads ? c->dlogits : NULL, c->logits, labels, B, K);
+        cross_entropy(&l, c->rs.grads ? c->dlogits : NULL, c->logits, labels, B, K);
         if (loss) *loss = l;
     }
     return 0;
@@ -355,7 +299,7 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
 
 int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
                          float *loss, amod_error *err) {
-    const int before = amod_threads_push(c->p.threads);
+    const int before = amod_threads_push(c->rs.threads);
     int rc = forward(c, images, batch, labels, logits, loss, err);
     amod_threads_pop(before);
     return rc;
@@ -377,20 +321,20 @@ static void block_backward(amod_vit_ctx *c, int l, int B, const float *dy, float
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
     linear_backward(c->d_g, G(p->fc2_w), G(p->fc2_b), dy, a->g, p->fc2_w, R, Hm, D, 0);
     gelu_backward(c->d_g, c->d_g, a->h1, (size_t)R * Hm);
-    linear_backward(c->d_ln, G(p->fc1_w), G(p->fc1_b), c->d_g, a->ln2, p->fc1_w, R, D, Hm, 0);
-    layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), c->d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
+    linear_backward(c->rg.d_ln, G(p->fc1_w), G(p->fc1_b), c->d_g, a->ln2, p->fc1_w, R, D, Hm, 0);
+    layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), c->rg.d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
     linear_backward(c->d_ao, G(p->proj_w), G(p->proj_b), dx2, a->ao, p->proj_w, R, D, D, 0);
     attention_backward(c->d_qkv, c->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, c->d_attn,
-                       c->scratch_threads);
-    linear_backward(c->d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, c->d_qkv, a->ln1, p->qkv_w, R, D,
+                       c->rs.scratch_threads);
+    linear_backward(c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, c->d_qkv, a->ln1, p->qkv_w, R, D,
                     3 * D, 0);
-    layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), c->d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
+    layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), c->rg.d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
 }
 
 static int backward(amod_vit_ctx *c, amod_error *err) {
     const amod_vit *m = c->m;
     const amod_vit_config *cfg = &m->cfg;
-    if (!c->p.grads) return amod_fail(err, "backward needs a forward pass with gradients enabled");
+    if (!c->rs.grads) return amod_fail(err, "backward needs a forward pass with gradients enabled");
     if (c->subset) return amod_fail(err, "backward after a forward pass on a token subset is not supported");
     if (!c->have_labels) return amod_fail(err, "backward needs a forward pass with labels");
     const int B = c->batch, N = m->n_tokens, D = cfg->embed_dim, K = cfg->num_classes;
@@ -401,7 +345,7 @@ static int backward(amod_vit_ctx *c, amod_error *err) {
     linear_backward(d_normed, G(m->head_w), G(m->head_b), c->dlogits, c->normed, m->head_w, B, D, K, 0);
     memset(c->d_pooled, 0, (size_t)B * D * sizeof(float));
     layernorm_backward(c->d_pooled, G(m->norm_w), G(m->norm_b), d_normed, c->pooled, c->nmu, c->nrs, m->norm_w, B, D);
-    float *dcur = c->d_a, *dnext = c->d_b;
+    float *dcur = c->rg.d_a, *dnext = c->rg.d_b;
     memset(dcur, 0, (size_t)B * N * D * sizeof(float));
     for (int b = 0; b < B; b++) memcpy(dcur + (size_t)b * N * D, c->d_pooled + (size_t)b * D, (size_t)D * sizeof(float));
 
@@ -409,7 +353,7 @@ static int backward(amod_vit_ctx *c, amod_error *err) {
         if (is_mod_layer(m, l)) {
             mod_layer L = mod_layer_of(c, l, B);
             L.router_dw = G(L.router_w);
-            mod_layer_backward(&L, dnext, dcur, c->resid[l], c->d_dy, c->d_x2);
+            mod_layer_backward(&L, dnext, dcur, c->resid[l], c->rg.d_dy, c->rg.d_x2);
         } else {
             memcpy(dnext, dcur, (size_t)B * N * D * sizeof(float));
             block_backward(c, l, B, dcur, dnext);
@@ -423,9 +367,9 @@ static int backward(amod_vit_ctx *c, amod_error *err) {
 }
 
 int amod_vit_ctx_backward(amod_vit_ctx *c, amod_error *err) {
-    if (c->act_layout != c->m->layout)
+    if (c->rs.layout != c->m->layout)
         return amod_fail(err, "backward after the model's routing changed: run a forward pass first");
-    const int before = amod_threads_push(c->p.threads);
+    const int before = amod_threads_push(c->rs.threads);
     int rc = backward(c, err);
     amod_threads_pop(before);
     return rc;
@@ -437,25 +381,25 @@ int amod_vit_backward(amod_vit *m, amod_error *err) { return amod_vit_ctx_backwa
 
 const float *amod_vit_attention(const amod_vit *m, int layer) {
     const amod_vit_ctx *c = m->dflt;
-    if (layer < 0 || layer >= m->cfg.depth || c->act_layout != m->layout || !c->act_arena || c->subset || is_mod_layer(m, layer)) return NULL;
+    if (layer < 0 || layer >= m->cfg.depth || c->rs.layout != m->layout || !c->rs.arena || c->subset || is_mod_layer(m, layer)) return NULL;
     return c->la[layer].probs;
 }
 
 const float *amod_vit_block_output(const amod_vit *m, int layer) {
     const amod_vit_ctx *c = m->dflt;
-    if (layer < 0 || layer >= m->cfg.depth || c->act_layout != m->layout || !c->act_arena || c->subset) return NULL;
+    if (layer < 0 || layer >= m->cfg.depth || c->rs.layout != m->layout || !c->rs.arena || c->subset) return NULL;
     return c->resid[layer + 1];
 }
 
 const int32_t *amod_vit_routed(const amod_vit *m, int layer, int *k) {
     const amod_vit_ctx *c = m->dflt;
-    if (layer < 0 || layer >= m->cfg.depth || c->act_layout != m->layout || !c->act_arena || c->subset || !is_mod_layer(m, layer)) return NULL;
+    if (layer < 0 || layer >= m->cfg.depth || c->rs.layout != m->layout || !c->rs.arena || c->subset || !is_mod_layer(m, layer)) return NULL;
     if (k) *k = c->la[layer].k;
     return c->la[layer].idx;
 }
 
 const float *amod_vit_scores(const amod_vit *m, int layer) {
     const amod_vit_ctx *c = m->dflt;
-    if (layer < 0 || layer >= m->cfg.depth || c->act_layout != m->layout || !c->act_arena || c->subset || !is_mod_layer(m, layer)) return NULL;
+    if (layer < 0 || layer >= m->cfg.depth || c->rs.layout != m->layout || !c->rs.arena || c->subset || !is_mod_layer(m, layer)) return NULL;
     return c->la[layer].scores;
 }

@@ -9,6 +9,7 @@
 #include "amod/amod.h"
 #include "core/rng.h"
 #include "model/param_table.h"
+#include "model/run_state.h"
 
 typedef struct {
     float *norm1_w, *norm1_b, *qkv_w, *qkv_b, *proj_w, *proj_b;
@@ -47,23 +48,20 @@ struct amod_vit {
 /* A run context: everything a forward and backward pass writes, sized for its own batch and
  * thread count. Several contexts may run on one model at once. */
 struct amod_vit_ctx {
+    run_state rs; /* limits, threads, the arena and the random router's stream */
     amod_vit *m;
-    amod_vit_ctx_params p;
 
-    /* activations, sized for act_batch images and scratch_threads threads, for layout act_layout */
-    int act_batch, scratch_threads;
-    unsigned act_layout;
-    void *act_arena;
+    int act_batch; /* the arena holds activations for this many images */
     float *cols, *patch_out, *resid[AMOD_MAX_LAYERS + 1];
     vit_layer_acts la[AMOD_MAX_LAYERS];
     float *pooled, *normed, *nmu, *nrs, *logits, *dlogits;
     int64_t *labels;
     /* backward scratch */
-    float *attn_tile, *d_a, *d_b, *d_dy, *d_x2, *d_g, *d_ln, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
+    resid_grads rg;
+    float *attn_tile, *d_g, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
 
     int batch, have_labels;
     int subset; /* the last forward ran on a token subset (vit_tokens.c): no backward, no maps */
-    amod_rng rng; /* the random router's */
 };
 
 /* The model's own context, made on first use (NULL when it cannot be allocated). */

@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "io/config.h"
 #include "io/safetensors.h"
 #include "kernels/linear_packed.h"
+#include "model/mod_config.h"
+#include "model/vit_config.h"
 #include "model/vit_internal.h"
 
 /* Enumerates the tensors in a fixed order; the same order gives the same offsets. */
@@ -215,12 +216,13 @@ static amod_vit *vit_new(const amod_vit_config *cfg, amod_error *err) {
     m->mod.router = AMOD_ROUTER_NONE;
     m->mod.capacity = 1.0f;
     m->lin = linear_engine_create();
-    amod_vit_ctx_params cp = amod_vit_ctx_default_params();
-    cp.grads = 1; /* the model-level calls train by default */
-    if (!(m->dflt = amod_vit_ctx_create(m, &cp, err))) {
+    /* the model's own context (amod_vit_ctx_create's, with gradients: the model-level calls
+     * train by default) */
+    if (!(m->dflt = run_state_create(sizeof *m->dflt, 0, 1, 0, 0, err))) {
         amod_vit_free(m);
         return NULL;
     }
+    m->dflt->m = m;
     if (vit_build_layout(m, err)) {
         amod_vit_free(m);
         return NULL;
@@ -233,10 +235,8 @@ amod_vit *amod_vit_load(const char *dir, amod_error *err) {
     amod_vit_config cfg;
     amod_mod_config mod;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    if (amod_config_load(path, &cfg, &mod, err)) return NULL;
-    amod_vit *m = vit_new(&cfg, err);
-    if (!m) return NULL;
-    if ((mod.router == AMOD_ROUTER_NONE || !amod_vit_set_mod(m, &mod, err)) &&
+    amod_vit *m = amod_config_load(path, &cfg, &mod, err) ? NULL : vit_new(&cfg, err);
+    if (m && (mod.router == AMOD_ROUTER_NONE || !amod_vit_set_mod(m, &mod, err)) &&
         !ptab_load(&m->pt, dir, load_tensor, m, err))
         return m;
     amod_vit_free(m);
@@ -271,16 +271,50 @@ static void init_tensor(void *model, const param_tensor *t, float *p, amod_rng *
 
 amod_vit *amod_vit_create(const amod_vit_config *cfg, uint64_t seed, amod_error *err) {
     amod_vit *m = vit_new(cfg, err);
-    if (m) ptab_init(&m->pt, seed, init_tensor, m);
+    if (!m) return NULL;
+    ptab_init(&m->pt, seed, init_tensor, m); /* timm's initialisation, from the seed */
     return m;
 }
 
 void amod_vit_free(amod_vit *m) {
-    if (!m) return;
-    amod_vit_ctx_free(m->dflt);
-    linear_engine_free(m->lin);
-    ptab_free(&m->pt);
+    if (m) {
+        if (m->dflt) run_state_free(&m->dflt->rs);
+        linear_engine_free(m->lin); /* the packed copies, then the weights */
+        ptab_free(&m->pt);
+    }
     free(m);
+}
+
+/* ---- routing ---- */
+
+int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err) {
+    if (amod_mod_validate(mod, &m->cfg, err)) return -1;
+    int had_routers = m->mod.router == AMOD_ROUTER_LINEAR;
+    int old_mask = memcmp(m->mod.is_mod, mod->is_mod, sizeof mod->is_mod);
+    amod_mod_config old = m->mod;
+    m->mod = *mod;
+    if (had_routers || mod->router == AMOD_ROUTER_LINEAR) {
+        if (old_mask || had_routers != (mod->router == AMOD_ROUTER_LINEAR)) {
+            if (vit_build_layout(m, err)) {
+                m->mod = old;
+                return -1;
+            }
+            /* New router weights start small and random (trunc normal, std 0.02), so scores
+             * differ between tokens from the first step. */
+            amod_rng r;
+            rng_seed(&r, mod->seed ^ 0x726f75746572ull);
+            for (int l = 0; l < m->cfg.depth; l++) {
+                float *w = m->blk[l].router_w;
+                int existed = had_routers && old.is_mod[l];
+                if (w && !existed)
+                    for (int i = 0; i < m->cfg.embed_dim; i++) w[i] = rng_trunc_normal(&r, 0.02f);
+            }
+        }
+    }
+    if (m->dflt) rng_seed(&m->dflt->rs.rng, mod->seed);
+    m->layout++; /* every context carves its buffers for the new routing */
+    linear_engine_weights_changed(m->lin); /* the layout may have moved */
+    return 0;
 }
 
 /* ---- saving ---- */
@@ -307,6 +341,6 @@ int amod_vit_num_tensors(const amod_vit *m) { return m->pt.n_tensors; }
 const char *amod_vit_tensor_name(const amod_vit *m, int i) { return m->pt.tensors[i].name; }
 size_t amod_vit_tensor_offset(const amod_vit *m, int i) { return m->pt.tensors[i].offset; }
 int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]) { return ptab_shape(&m->pt, i, shape); }
-uint64_t amod_vit_rng_state(const amod_vit *m) { return m->dflt->rng.state; }
-void amod_vit_set_rng_state(amod_vit *m, uint64_t state) { m->dflt->rng.state = state; }
+uint64_t amod_vit_rng_state(const amod_vit *m) { return m->dflt->rs.rng.state; }
+void amod_vit_set_rng_state(amod_vit *m, uint64_t state) { m->dflt->rs.rng.state = state; }
 void amod_vit_zero_grad(amod_vit *m) { ptab_zero_grad(&m->pt); }

@@ -1,4 +1,4 @@
-#include "io/config.h"
+#include "model/vit_config.h"
 
 #include <cJSON.h>
 #include <math.h>

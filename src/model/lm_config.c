@@ -1,6 +1,6 @@
 /* config.json for GPT-2 and Llama language models. Keys that change the computation and that
  * amod does not implement are refused by name rather than silently ignored. */
-#include "io/lm_config.h"
+#include "model/lm_config.h"
 
 #include <cJSON.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* config.json of Hugging Face causal LMs (GPT2LMHeadModel, LlamaForCausalLM), plus the
  * "amod" object amod's own checkpoints add with their MoD / MindSkip routing. */
-#ifndef AMOD_IO_LM_CONFIG_H
-#define AMOD_IO_LM_CONFIG_H
+#ifndef AMOD_MODEL_LM_CONFIG_H
+#define AMOD_MODEL_LM_CONFIG_H
 
 #include "amod/lm.h"
 

@@ -1,7 +1,7 @@
 /* config.json for ViT checkpoints: timm's (architecture + model_args + pretrained_cfg) and
  * Hugging Face's ViTForImageClassification. amod's own checkpoints add a "mod" object. */
-#ifndef AMOD_IO_CONFIG_H
-#define AMOD_IO_CONFIG_H
+#ifndef AMOD_MODEL_VIT_CONFIG_H
+#define AMOD_MODEL_VIT_CONFIG_H
 
 #include <stddef.h>
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/mod_config_json.h"
 
 static const cJSON *item(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
 
@@ -145,21 +146,10 @@ static int parse_routing(const char *path, const cJSON *a, const amod_lm_config 
     if (!cJSON_IsObject(a)) return amod_fail(err, "%s: 'amod' must be an object", path);
     const cJSON *mod = item(a, "mod"), *ms = item(a, "mindskip");
     if (mod) {
-        const cJSON *rt = item(mod, "router"), *cap = item(mod, "capacity"), *layers = item(mod, "mod_layers");
-        if (!cJSON_IsString(rt) || amod_router_parse(rt->valuestring, &r->mod.router))
-            return amod_fail(err, "%s: amod.mod.router must be linear, attention, random or none", path);
-        if (!cJSON_IsNumber(cap) || !(cap->valuedouble > 0 && cap->valuedouble <= 1))
-            return amod_fail(err, "%s: amod.mod.capacity must be a number in (0, 1]", path);
-        r->mod.capacity = (float)cap->valuedouble;
-        if (!cJSON_IsArray(layers)) return amod_fail(err, "%s: amod.mod.mod_layers must be a list", path);
-        for (const cJSON *e = layers->child; e; e = e->next) {
-            if (!cJSON_IsNumber(e) || e->valueint < 0 || e->valueint >= c->n_layers)
-                return amod_fail(err, "%s: amod.mod.mod_layers holds a layer outside 0..%d", path, c->n_layers - 1);
-            r->mod.is_mod[e->valueint] = 1;
-        }
-        if (get_int(path, mod, "predictor_hidden", 0, 1 << 16, &r->predictor_hidden, err)) return -1;
-        const cJSON *s = item(mod, "seed");
-        if (cJSON_IsNumber(s)) r->mod.seed = (uint64_t)s->valuedouble;
+        static const char *const extra[] = {"predictor_hidden", NULL};
+        if (mod_config_read_json(path, "amod.mod", mod, c->n_layers, extra, &r->mod, err) ||
+            get_int(path, mod, "predictor_hidden", 0, 1 << 16, &r->predictor_hidden, err))
+            return -1;
     }
     if (ms) {
         const cJSON *mode = item(ms, "mode"), *layers = item(ms, "layers");
@@ -224,30 +214,31 @@ static void add_layers(cJSON *o, const char *key, const unsigned char *on, int L
 int lm_config_save(const char *path, const amod_lm_config *c, const lm_routing *r, amod_error *err) {
     cJSON *root = cJSON_CreateObject();
     cJSON *arch = cJSON_AddArrayToObject(root, "architectures");
-    if (c->arch == AMOD_LM_GPT2) {
-        cJSON_AddItemToArray(arch, cJSON_CreateString("GPT2LMHeadModel"));
-        cJSON_AddStringToObject(root, "model_type", "gpt2");
-        cJSON_AddStringToObject(root, "activation_function", "gelu_new");
-        cJSON_AddNumberToObject(root, "vocab_size", c->vocab_size);
-        cJSON_AddNumberToObject(root, "n_embd", c->d_model);
-        cJSON_AddNumberToObject(root, "n_layer", c->n_layers);
-        cJSON_AddNumberToObject(root, "n_head", c->n_heads);
-        cJSON_AddNumberToObject(root, "n_inner", c->d_ff);
-        cJSON_AddNumberToObject(root, "n_positions", c->max_positions);
-        cJSON_AddNumberToObject(root, "layer_norm_epsilon", c->norm_eps);
-    } else {
-        cJSON_AddItemToArray(arch, cJSON_CreateString("LlamaForCausalLM"));
-        cJSON_AddStringToObject(root, "model_type", "llama");
-        cJSON_AddStringToObject(root, "hidden_act", "silu");
-        cJSON_AddNumberToObject(root, "vocab_size", c->vocab_size);
-        cJSON_AddNumberToObject(root, "hidden_size", c->d_model);
-        cJSON_AddNumberToObject(root, "num_hidden_layers", c->n_layers);
-        cJSON_AddNumberToObject(root, "num_attention_heads", c->n_heads);
-        cJSON_AddNumberToObject(root, "num_key_value_heads", c->n_kv_heads);
-        cJSON_AddNumberToObject(root, "head_dim", c->head_dim);
-        cJSON_AddNumberToObject(root, "intermediate_size", c->d_ff);
-        cJSON_AddNumberToObject(root, "max_position_embeddings", c->max_positions);
-        cJSON_AddNumberToObject(root, "rms_norm_eps", c->norm_eps);
+    typedef struct {
+        const char *key;
+        double v;
+    } number;
+    const int gpt2 = c->arch == AMOD_LM_GPT2;
+    /* Hugging Face's names for each architecture */
+    const number gpt2_keys[] = {{"vocab_size", c->vocab_size},     {"n_embd", c->d_model},
+                                {"n_layer", c->n_layers},          {"n_head", c->n_heads},
+                                {"n_inner", c->d_ff},              {"n_positions", c->max_positions},
+                                {"layer_norm_epsilon", c->norm_eps}, {NULL, 0}};
+    const number llama_keys[] = {{"vocab_size", c->vocab_size},
+                                 {"hidden_size", c->d_model},
+                                 {"num_hidden_layers", c->n_layers},
+                                 {"num_attention_heads", c->n_heads},
+                                 {"num_key_value_heads", c->n_kv_heads},
+                                 {"head_dim", c->head_dim},
+                                 {"intermediate_size", c->d_ff},
+                                 {"max_position_embeddings", c->max_positions},
+                                 {"rms_norm_eps", c->norm_eps},
+                                 {NULL, 0}};
+    cJSON_AddItemToArray(arch, cJSON_CreateString(gpt2 ? "GPT2LMHeadModel" : "LlamaForCausalLM"));
+    cJSON_AddStringToObject(root, "model_type", gpt2 ? "gpt2" : "llama");
+    cJSON_AddStringToObject(root, gpt2 ? "activation_function" : "hidden_act", gpt2 ? "gelu_new" : "silu");
+    for (const number *n = gpt2 ? gpt2_keys : llama_keys; n->key; n++) cJSON_AddNumberToObject(root, n->key, n->v);
+    if (!gpt2) {
         cJSON *rp = cJSON_AddObjectToObject(root, "rope_parameters");
         cJSON_AddNumberToObject(rp, "rope_theta", c->rope_theta);
         cJSON_AddStringToObject(rp, "rope_type", "default");
@@ -260,11 +251,8 @@ int lm_config_save(const char *path, const amod_lm_config *c, const lm_routing *
         cJSON *a = cJSON_AddObjectToObject(root, "amod");
         if (r->mod.router != AMOD_ROUTER_NONE) {
             cJSON *m = cJSON_AddObjectToObject(a, "mod");
-            cJSON_AddStringToObject(m, "router", amod_router_name(r->mod.router));
-            cJSON_AddNumberToObject(m, "capacity", r->mod.capacity);
-            add_layers(m, "mod_layers", r->mod.is_mod, c->n_layers);
+            mod_config_write_json(m, &r->mod, c->n_layers);
             cJSON_AddNumberToObject(m, "predictor_hidden", r->predictor_hidden);
-            cJSON_AddNumberToObject(m, "seed", (double)r->mod.seed);
         }
         if (r->skip.mode != AMOD_LM_SKIP_NONE) {
             cJSON *m = cJSON_AddObjectToObject(a, "mindskip");

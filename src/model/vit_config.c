@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/mod_config_json.h"
 #include "io/json.h"
 
 static int get_int(const char *path, const cJSON *obj, const char *key, int lo, int hi, int *out,
@@ -92,38 +93,7 @@ static int parse_model_args(const char *path, const cJSON *args, amod_vit_config
 
 static int parse_mod(const char *path, const cJSON *m, const amod_vit_config *cfg, amod_mod_config *mod,
                      amod_error *err) {
-    static const char *const known[] = {"router", "capacity", "mod_layers", "seed", NULL};
-    for (const cJSON *it = m->child; it; it = it->next)
-        if (!in_list(it->string, known)) return amod_fail(err, "%s: unknown mod key '%s'", path, it->string);
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "router");
-    if (r && (!cJSON_IsString(r) || amod_router_parse(r->valuestring, &mod->router)))
-        return amod_fail(err, "%s: mod.router must be attention, linear, random or none", path);
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "capacity");
-    if (c) {
-        if (!cJSON_IsNumber(c)) return amod_fail(err, "%s: mod.capacity must be a number", path);
-        mod->capacity = (float)c->valuedouble;
-    }
-    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(m, "mod_layers");
-    if (layers) {
-        if (!cJSON_IsArray(layers)) return amod_fail(err, "%s: mod.mod_layers must be a list", path);
-        memset(mod->is_mod, 0, sizeof mod->is_mod);
-        for (const cJSON *e = layers->child; e; e = e->next) {
-            if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 0 ||
-                e->valuedouble >= cfg->depth)
-                return amod_fail(err, "%s: mod.mod_layers holds a layer outside 0..%d", path, cfg->depth - 1);
-            if (mod->is_mod[(int)e->valuedouble])
-                return amod_fail(err, "%s: mod.mod_layers lists layer %d twice", path, (int)e->valuedouble);
-            mod->is_mod[(int)e->valuedouble] = 1;
-        }
-    }
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(m, "seed");
-    if (s) {
-        /* 2^64 and beyond would overflow the conversion (undefined behaviour, not a wrap). */
-        if (!cJSON_IsNumber(s) || s->valuedouble != floor(s->valuedouble) || s->valuedouble < 0 ||
-            s->valuedouble >= 18446744073709551616.0)
-            return amod_fail(err, "%s: mod.seed must be an integer in [0, 2^64)", path);
-        mod->seed = (uint64_t)s->valuedouble;
-    }
+    if (mod_config_read_json(path, "mod", m, cfg->depth, NULL, mod, err)) return -1;
     amod_error why; /* not err itself: the message would be formatted from the buffer it overwrites */
     return amod_mod_validate(mod, cfg, &why) ? amod_fail(err, "%s: %s", path, why.msg) : 0;
 }
@@ -303,14 +273,6 @@ int amod_config_save(const char *path, const amod_vit_config *cfg, const amod_mo
     cJSON_AddItemToArray(isz, cJSON_CreateNumber(cfg->in_chans));
     cJSON_AddItemToArray(isz, cJSON_CreateNumber(cfg->img_size));
     cJSON_AddItemToArray(isz, cJSON_CreateNumber(cfg->img_size));
-    if (mod && mod->router != AMOD_ROUTER_NONE) {
-        cJSON *m = cJSON_AddObjectToObject(root, "mod");
-        cJSON_AddStringToObject(m, "router", amod_router_name(mod->router));
-        cJSON_AddNumberToObject(m, "capacity", mod->capacity);
-        cJSON *layers = cJSON_AddArrayToObject(m, "mod_layers");
-        for (int l = 0; l < cfg->depth; l++)
-            if (mod->is_mod[l]) cJSON_AddItemToArray(layers, cJSON_CreateNumber(l));
-        cJSON_AddNumberToObject(m, "seed", (double)mod->seed);
-    }
+    if (mod && mod->router != AMOD_ROUTER_NONE) mod_config_write_json(cJSON_AddObjectToObject(root, "mod"), mod, cfg->depth);
     return amod_json_write(path, root, err);
 }

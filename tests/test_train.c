@@ -66,9 +66,9 @@ static void config(amod_train_config *c, int epochs) {
     amod_train_config_default(c);
     c->epochs = epochs;
     c->batch_size = 16;
-    c->lr = 3e-3f;
-    c->warmup_steps = 3;
-    c->seed = 5;
+    c->opt.lr = 3e-3f;
+    c->opt.warmup_steps = 3;
+    c->opt.seed = 5;
     c->crop_padding = 1;
     c->hflip = 1;
     c->quiet = 1;
@@ -239,8 +239,8 @@ static void test_divergence_keeps_last(const amod_dataset *train, const amod_dat
     /* An absurd learning rate blows the weights up within a step or two. */
     m = amod_vit_load(last, &err);
     c.epochs = 3;
-    c.lr = 1e30f;
-    c.warmup_steps = 0;
+    c.opt.lr = 1e30f;
+    c.opt.warmup_steps = 0;
     c.ckpt_every = 0;
     int rc = m ? amod_train(m, train, test, dir, &c, 1, NULL, &err) : 0;
     CHECK(rc != 0 && strstr(err.msg, "step ") && strstr(err.msg, "nan") && strstr(err.msg, "(step 6) is kept"),

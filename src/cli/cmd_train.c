@@ -115,15 +115,15 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     INT_OPT("--embed-dim", 1, 65536, o->dim)
     INT_OPT("--depth", 1, AMOD_MAX_LAYERS, o->depth)
     INT_OPT("--heads", 1, 4096, o->heads)
-    FLOAT_OPT("--lr", c->lr)
-    FLOAT_OPT("--min-lr", c->min_lr)
-    FLOAT_OPT("--weight-decay", c->weight_decay)
-    FLOAT_OPT("--clip", c->clip)
+    FLOAT_OPT("--lr", c->opt.lr)
+    FLOAT_OPT("--min-lr", c->opt.min_lr)
+    FLOAT_OPT("--weight-decay", c->opt.weight_decay)
+    FLOAT_OPT("--clip", c->opt.clip)
 #undef INT_OPT
 #undef FLOAT_OPT
     if (!strcmp(a, "--warmup-steps")) {
         if (parse_long(a, v, 0, 1L << 40, &n)) return -1;
-        c->warmup_steps = n;
+        c->opt.warmup_steps = n;
         o->warmup_steps_set = 1;
     } else if (!strcmp(a, "--warmup-epochs")) {
         if (cli_parse_float(CMD, a, v, &o->warmup_epochs)) return -1;
@@ -171,9 +171,9 @@ static int parse(int argc, char **argv, options *o) {
         if (r < 0) return -1;
     }
     if (!o->out) return cli_usage_error(CMD, "--out RUN_DIR is required"), -1;
-    if (!(o->tc.lr > 0) || !(o->tc.min_lr >= 0) || o->tc.min_lr > o->tc.lr)
+    if (!(o->tc.opt.lr > 0) || !(o->tc.opt.min_lr >= 0) || o->tc.opt.min_lr > o->tc.opt.lr)
         return cli_usage_error(CMD, "--lr must be positive and --min-lr in [0, --lr] (got --lr %g, --min-lr %g)",
-                               (double)o->tc.lr, (double)o->tc.min_lr),
+                               (double)o->tc.opt.lr, (double)o->tc.opt.min_lr),
                -1;
     if (o->resume) {
         if (o->run_option)
@@ -281,14 +281,14 @@ static void fill_config(options *o, const amod_dataset *train) {
     amod_train_config *c = &o->tc;
     snprintf(c->dataset, sizeof c->dataset, "%s", o->dataset);
     snprintf(c->data_dir, sizeof c->data_dir, "%s", o->data);
-    c->seed = (uint64_t)o->mod.seed;
+    c->opt.seed = (uint64_t)o->mod.seed;
     if (o->augment) {
         c->crop_padding = 2;
         c->hflip = !strcmp(o->dataset, "fashion-mnist"); /* clothes mirror; digits do not */
     }
     if (!o->warmup_steps_set) {
         int64_t per_epoch = c->batch_size > 0 ? train->count / c->batch_size : 0;
-        c->warmup_steps = (int64_t)llround(o->warmup_epochs * (double)per_epoch);
+        c->opt.warmup_steps = (int64_t)llround(o->warmup_epochs * (double)per_epoch);
     }
 }
 

@@ -98,34 +98,12 @@ int amod_checkpoint_commit(const char *run_dir, const char *name, amod_error *er
     return remove_flat_dir(p.old, err);
 }
 
-int amod_checkpoint_save(const char *run_dir, const char *name, const amod_vit *m, const amod_adamw *opt,
-                         const amod_train_config *cfg, const amod_train_state *st, amod_error *err) {
-    char fresh[4096], file[4096];
-    if (amod_checkpoint_begin(run_dir, name, fresh, sizeof fresh, err)) return -1;
-    if (amod_vit_save(m, fresh, err)) return -1;
-    if (path_join(file, sizeof file, fresh, "optimizer.safetensors", err) || amod_adamw_save(opt, file, err))
-        return -1;
-    if (path_join(file, sizeof file, fresh, "trainer.json", err) || amod_train_state_save(file, cfg, st, err))
-        return -1;
-    return amod_checkpoint_commit(run_dir, name, err);
-}
-
 int amod_checkpoint_dir(const char *run_dir, const char *name, char *out, size_t cap, amod_error *err) {
     ckpt_paths p;
     if (paths(run_dir, name, &p, err) || recover(&p, err)) return -1;
     if (!is_dir(p.dir)) return amod_fail(err, "%s: no checkpoint '%s' in this run directory", run_dir, name);
     if (snprintf(out, cap, "%s", p.dir) >= (int)cap) return amod_fail(err, "%s: path too long", p.dir);
     return 0;
-}
-
-int amod_checkpoint_load_state(const char *dir, amod_adamw *opt, amod_train_config *cfg, amod_train_state *st,
-                               amod_error *err) {
-    char file[4096];
-    if (path_join(file, sizeof file, dir, "trainer.json", err) || amod_train_state_load(file, cfg, st, err))
-        return -1;
-    return path_join(file, sizeof file, dir, "optimizer.safetensors", err) || amod_adamw_load(opt, file, err)
-               ? -1
-               : 0;
 }
 
 void amod_checkpoint_kept(char *out, size_t cap, const char *run_dir, int64_t step) {

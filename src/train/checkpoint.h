@@ -1,7 +1,7 @@
 /* Checkpoint directories of a training run, RUN/last and RUN/best, each holding
  *   model.safetensors, config.json  the model, timm names and a "mod" section (amod_vit_load reads it)
  *   optimizer.safetensors           AdamW moments and step (train/optim.h)
- *   trainer.json                    the run's settings and position (train/state.h)
+ *   trainer.json                    the run's settings and position (train/state.h, train/lm_state.h)
  * A checkpoint is written whole into RUN/NAME.new, then swapped in by renames: NAME -> NAME.old,
  * NAME.new -> NAME, and NAME.old removed. A crash between the renames leaves NAME.old, which
  * amod_checkpoint_dir takes back, so RUN/NAME is always one complete checkpoint. */
@@ -11,15 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "amod/amod.h"
-#include "train/optim.h"
-#include "train/state.h"
+#include "amod/error.h"
 
-int amod_checkpoint_save(const char *run_dir, const char *name, const amod_vit *m, const amod_adamw *opt,
-                         const amod_train_config *cfg, const amod_train_state *st, amod_error *err);
-
-/* The directory swap on its own, for any kind of checkpoint (the language-model trainer's
- * too): begin makes an empty RUN/NAME.new (clearing leftovers) and writes its path into
+/* The directory swap (train_loop_checkpoint fills it): begin makes an empty RUN/NAME.new (clearing leftovers) and writes its path into
  * fresh; the caller fills it; commit swaps it in as RUN/NAME. */
 int amod_checkpoint_begin(const char *run_dir, const char *name, char *fresh, size_t cap, amod_error *err);
 int amod_checkpoint_commit(const char *run_dir, const char *name, amod_error *err);
@@ -31,10 +25,5 @@ int amod_checkpoint_dir(const char *run_dir, const char *name, char *out, size_t
 /* What a failed or stopped run leaves to resume from, for its message: "RUN/last (step N) is
  * kept", or "no checkpoint was kept" when step < 0. */
 void amod_checkpoint_kept(char *out, size_t cap, const char *run_dir, int64_t step);
-
-/* Reads the optimizer and trainer state of a checkpoint directory into an optimizer made
- * for the checkpoint's model (amod_adamw_init_vit) and into cfg and st. */
-int amod_checkpoint_load_state(const char *dir, amod_adamw *opt, amod_train_config *cfg, amod_train_state *st,
-                               amod_error *err);
 
 #endif

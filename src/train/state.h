@@ -8,6 +8,7 @@
 
 #include "amod/amod.h"
 #include "data/dataset.h"
+#include "train/train_loop.h"
 
 /* What decides the run's trajectory (saved and reused on resume), plus a few knobs that
  * do not (threads, logging, max_steps). Start from amod_train_config_default. */
@@ -16,11 +17,7 @@ typedef struct amod_train_config {
     char data_dir[1024];  /* ... and the directory holding it */
     int epochs;
     int batch_size;
-    float lr, min_lr;     /* peak and final learning rate */
-    int64_t warmup_steps;
-    float weight_decay, beta1, beta2, eps;
-    float clip;           /* maximum global gradient norm; 0 turns clipping off */
-    uint64_t seed;        /* data order and augmentation */
+    train_settings opt;   /* learning rates, AdamW, clipping, and the seed of data order and augmentation */
     int crop_padding;     /* augmentation: random crop after padding with this many pixels */
     int hflip;            /* augmentation: horizontal flip */
     int eval_every;       /* evaluate every this many epochs (and after the last) */
@@ -49,10 +46,9 @@ typedef struct amod_train_state {
     double elapsed;           /* seconds spent training, over every process of the run */
 } amod_train_state;
 
-/* trainer.json: {"format": 1, "config": {...}, "state": {...}}. 64-bit seeds and generator
- * states are written as hex strings, which JSON numbers cannot hold exactly. Atomic. */
-int amod_train_state_save(const char *path, const amod_train_config *cfg, const amod_train_state *st,
-                          amod_error *err);
+/* trainer.json's two halves (train_loop.c writes the file: {"format": 1, "config": {...},
+ * "state": {...}}; 64-bit seeds and generator states as hex strings). */
+void amod_train_state_write(cJSON *config, cJSON *state, const amod_train_config *cfg, const amod_train_state *st);
 /* Reads both halves; cfg's unsaved fields keep the defaults. */
 int amod_train_state_load(const char *path, amod_train_config *cfg, amod_train_state *st, amod_error *err);
 

@@ -14,6 +14,7 @@
 #include "core/threads.h"
 #include "kernels/gemm.h"
 #include "train/checkpoint.h"
+#include "train/train_loop.h"
 #include "train/evaluate.h"
 #include "train/optim.h"
 #include "train/progress.h"
@@ -35,112 +36,85 @@ static double now(void) {
 static int check_config(const amod_train_config *c, amod_error *err) {
     if (c->epochs < 1) return amod_fail(err, "epochs must be at least 1, got %d", c->epochs);
     if (c->batch_size < 1) return amod_fail(err, "batch size must be at least 1, got %d", c->batch_size);
-    if (!(c->lr >= 0) || !isfinite(c->lr) || !(c->min_lr >= 0) || !isfinite(c->min_lr))
-        return amod_fail(err, "learning rates must be finite and non-negative (lr %g, min lr %g)", (double)c->lr,
-                         (double)c->min_lr);
-    if (!(c->weight_decay >= 0) || !isfinite(c->weight_decay))
-        return amod_fail(err, "weight decay must be finite and non-negative, got %g", (double)c->weight_decay);
-    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->eps > 0))
-        return amod_fail(err, "AdamW needs betas in [0, 1) and eps > 0");
-    if (!(c->clip >= 0) || !isfinite(c->clip)) return amod_fail(err, "clip must be finite and >= 0, got %g", (double)c->clip);
-    if (c->warmup_steps < 0 || c->ckpt_every < 0 || c->max_steps < 0 || c->eval_every < 1)
-        return amod_fail(err, "warmup, checkpoint and step counts must be >= 0, eval_every >= 1");
+    if (train_settings_check(&c->opt, err)) return -1;
+    if (c->ckpt_every < 0 || c->max_steps < 0 || c->eval_every < 1)
+        return amod_fail(err, "checkpoint and step counts must be >= 0, eval_every >= 1");
     return 0;
 }
 
-/* Everything the loop carries, so its steps can be small functions. */
+/* The image task: what the loop (train/train_loop.c) asks of `amod train`. */
 typedef struct {
     amod_vit *m;
     const amod_dataset *test;
     const char *run_dir;
     const amod_train_config *cfg;
+    train_loop loop;
+    train_task task;
     amod_loader ld;
-    amod_adamw opt;
-    amod_lr_schedule sched;
     amod_train_state st;
     amod_runlog log;
     amod_progress prog;
-    int64_t steps_per_epoch, last_ckpt_step;
+    int64_t steps_per_epoch;
     float lr;                       /* of the last update */
     double t_start, elapsed_before; /* this process's start; seconds of earlier processes */
     double t_epoch;                 /* when this epoch started (in this process) */
     double train_time;              /* seconds in training steps (no evaluation), this process */
+    double t_step;                  /* when the update in progress started */
     int64_t images_epoch, steps_here;
+    int n;                          /* images of this rank in the batch in progress */
     float *images, *logits;
     int64_t *labels;
     amod_train_result *res;
-    amod_comm *comm; /* never NULL: a one-rank stand-in when training alone */
-    int root;        /* rank 0: the only one that prints, logs and writes checkpoints */
+    amod_comm *comm; /* never NULL: the loop's one-rank stand-in when training alone */
 } trainer;
 
 static double elapsed(const trainer *t) { return t->elapsed_before + (now() - t->t_start); }
 
-static int save(trainer *t, const char *name, amod_error *err) {
-    t->st.loader = amod_loader_get_state(&t->ld);
-    t->st.model_rng = amod_vit_rng_state(t->m);
-    t->st.elapsed = elapsed(t);
-    /* every rank holds the same weights and state: rank 0 writes them */
-    if (t->root && amod_checkpoint_save(t->run_dir, name, t->m, &t->opt, t->cfg, &t->st, err)) {
-        char kept[4200];
-        amod_checkpoint_kept(kept, sizeof kept, t->run_dir, t->last_ckpt_step);
-        return amod_fail_suffix(err, kept);
-    }
-    if (!strcmp(name, "last")) t->last_ckpt_step = t->st.step;
+/* ---- the task's hooks ---- */
+
+static int task_forward(void *self, int64_t step, double *loss, double *metrics, amod_error *err) {
+    trainer *t = self;
+    (void)step, (void)metrics;
+    t->t_step = now();
+    float l;
+    t->n = amod_loader_next_shard(&t->ld, t->cfg->batch_size, t->comm->rank, t->comm->size, t->images, t->labels, err);
+    if (t->n < 0 || amod_vit_forward(t->m, t->images, t->n, t->labels, t->logits, &l, err)) return -1;
+    *loss = l;
     return 0;
 }
 
-/* Why a run stopped on a non-finite number, and what it leaves behind. */
-static int diverged(trainer *t, const char *what, double value, amod_error *err) {
-    char kept[4200];
-    amod_checkpoint_kept(kept, sizeof kept, t->run_dir, t->last_ckpt_step);
-    amod_progress_end(&t->prog);
-    return amod_fail(err, "step %lld: %s is %s; training stopped, %s", (long long)(t->st.step + 1), what,
-                     isnan(value) ? "nan" : "inf", kept);
+static int task_backward(void *self, amod_error *err) { return amod_vit_backward(((trainer *)self)->m, err); }
+
+static int task_save_model(void *self, const char *dir, amod_error *err) {
+    return amod_vit_save(((trainer *)self)->m, dir, err);
 }
 
-/* One update on the next batch; this rank holds n of its images. */
-static int train_step(trainer *t, int n, amod_error *err) {
-    amod_vit *m = t->m;
+static void task_save_state(void *self, int64_t step, cJSON *config, cJSON *state) {
+    trainer *t = self;
+    t->st.step = step;
+    t->st.loader = amod_loader_get_state(&t->ld);
+    t->st.model_rng = amod_vit_rng_state(t->m);
+    t->st.elapsed = elapsed(t);
+    amod_train_state_write(config, state, t->cfg, &t->st);
+}
+
+static int task_after_step(void *self, const train_step_report *r, amod_error *err) {
+    trainer *t = self;
     const amod_train_config *c = t->cfg;
-    double t0 = now();
-    float loss;
-    size_t np = amod_vit_num_params(m);
-    amod_vit_zero_grad(m);
-    if (amod_vit_forward(m, t->images, n, t->labels, t->logits, &loss, err)) return -1;
-    if (amod_vit_backward(m, err)) return -1;
-    /* Equal shards: the mean of the ranks' mean gradients is the gradient of the global
-     * batch's mean loss, and every rank then takes the same optimizer step. */
-    double mean_loss_all = loss;
-    if (t->comm->size > 1) {
-        if (amod_comm_allreduce_mean(t->comm, amod_vit_grads(m), np, err) ||
-            amod_comm_allreduce_sum_f64(t->comm, &mean_loss_all, 1, err))
-            return -1;
-        mean_loss_all /= t->comm->size;
-        loss = (float)mean_loss_all;
-    }
-    if (!isfinite(loss)) return diverged(t, "the training loss", loss, err);
-    double norm = c->clip > 0 ? amod_clip_grad_norm(amod_vit_grads(m), np, c->clip)
-                              : amod_grad_norm(amod_vit_grads(m), np);
-    if (!isfinite(norm)) return diverged(t, "the gradient norm", norm, err);
-    t->lr = amod_lr_at(&t->sched, t->st.step);
-    amod_adamw_step(&t->opt, amod_vit_params(m), amod_vit_grads(m), t->lr);
-    if (c->check_ranks && t->comm->size > 1 &&
-        amod_comm_check_same(t->comm, amod_hash_bytes(amod_vit_params(m), np * sizeof(float), 0),
-                             "weights after an update", err))
-        return -1;
-    t->st.step++;
-    t->st.loss_sum += loss;
+    t->lr = r->lr;
+    t->st.step = r->step;
+    t->st.loss_sum += (float)r->loss;
     t->st.loss_steps++;
     t->steps_here++;
-    t->images_epoch += (int64_t)n * t->comm->size;
-    t->train_time += now() - t0;
+    t->images_epoch += (int64_t)t->n * t->comm->size;
+    t->train_time += now() - t->t_step;
     double per_step = t->train_time / (double)t->steps_here;
-    int64_t total = t->sched.total_steps;
+    int64_t total = t->loop.sched.total_steps;
     double mean_loss = t->st.loss_sum / (double)t->st.loss_steps; /* of the epoch so far: steadier */
     amod_progress_info info = {t->ld.state.epoch + 1, c->epochs, t->st.step, total, mean_loss, t->lr,
                                t->images_epoch / (now() - t->t_epoch), per_step * (double)(total - t->st.step)};
     amod_progress_step(&t->prog, &info);
-    if (c->ckpt_every > 0 && t->st.step % c->ckpt_every == 0) return save(t, "last", err);
+    if (c->ckpt_every > 0 && t->st.step % c->ckpt_every == 0) return train_loop_checkpoint(&t->loop, "last", err);
     return 0;
 }
 
@@ -195,36 +169,25 @@ static int end_epoch(trainer *t, amod_error *err) {
         amod_progress_note(&t->prog, "epoch %lld/%d: train loss %.4f, test loss %.4f, test acc %.2f%%%s, %.0f img/s, %s",
                            (long long)done, c->epochs, train_loss, row.test_loss, 100 * row.test_acc,
                            best ? " (best)" : "", ips, took);
-    if (t->root && amod_runlog_add(&t->log, &row, err)) return -1;
-    if (best && save(t, "best", err)) return -1;
+    if (t->loop.root && amod_runlog_add(&t->log, &row, err)) return -1;
+    if (best && train_loop_checkpoint(&t->loop, "best", err)) return -1;
     amod_loader_start_epoch(&t->ld, done);
     t->st.loss_sum = 0;
     t->st.loss_steps = 0;
     t->images_epoch = 0;
     t->t_epoch = now();
     t->res->epochs = done;
-    return save(t, "last", err);
+    return train_loop_checkpoint(&t->loop, "last", err);
 }
 
-static int loop(trainer *t, amod_error *err) {
-    const amod_train_config *c = t->cfg;
-    const int B = c->batch_size;
-    while (t->ld.state.epoch < c->epochs) {
-        if (t->ld.state.pos / B >= t->steps_per_epoch) { /* drop_last: what is left makes no batch */
-            if (end_epoch(t, err)) return -1;
-            continue;
-        }
-        if (c->max_steps > 0 && t->st.step >= c->max_steps) break;
-        if (c->stop && *c->stop) {
-            t->res->interrupted = 1;
-            break;
-        }
-        int n = amod_loader_next_shard(&t->ld, B, t->comm->rank, t->comm->size, t->images, t->labels, err);
-        if (n < 0) return -1;
-        if (train_step(t, n, err)) return -1;
-    }
-    amod_progress_end(&t->prog);
-    return t->last_ckpt_step == t->st.step ? 0 : save(t, "last", err);
+/* Closes the epochs whose batches are done (drop_last: what is left makes no batch), also
+ * one a resumed run's checkpoint stopped right after; 0 when every epoch is done. */
+static int task_before_step(void *self, int64_t step, amod_error *err) {
+    trainer *t = self;
+    (void)step;
+    while (t->ld.state.epoch < t->cfg->epochs && t->ld.state.pos / t->cfg->batch_size >= t->steps_per_epoch)
+        if (end_epoch(t, err)) return -1;
+    return t->ld.state.epoch < t->cfg->epochs;
 }
 
 /* Loader, optimizer and position: fresh, or from RUN/last. */
@@ -236,14 +199,18 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     bc.drop_last = 1;
     bc.crop_padding = c->crop_padding;
     bc.hflip = c->hflip;
-    if (amod_loader_init(&t->ld, train, &bc, c->seed, err)) return -1;
+    if (amod_loader_init(&t->ld, train, &bc, c->opt.seed, err)) return -1;
     t->steps_per_epoch = amod_loader_batches(&t->ld, c->batch_size);
     if (t->steps_per_epoch < 1)
         return amod_fail(err, "%lld training images make no batch of %d: lower the batch size",
                          (long long)train->count, c->batch_size);
-    t->sched = (amod_lr_schedule){c->lr, c->min_lr, c->warmup_steps, t->steps_per_epoch * c->epochs};
-    amod_adamw_config oc = {c->beta1, c->beta2, c->eps, c->weight_decay};
-    if (amod_adamw_init_vit(&t->opt, t->m, &oc, err)) return -1;
+    const amod_lr_schedule sched = {c->opt.lr, c->opt.min_lr, c->opt.warmup_steps, t->steps_per_epoch * c->epochs};
+    const amod_adamw_config oc = train_settings_adamw(&c->opt);
+    amod_adamw opt;
+    if (amod_adamw_init_vit(&opt, t->m, &oc, err)) return -1;
+    if (train_loop_init(&t->loop, &t->task, &opt, &sched, c->opt.clip, c->check_ranks, c->comm, t->run_dir, err))
+        return -1;
+    t->comm = t->loop.comm;
     char dir[4096];
     if (!resume) {
         struct stat sb;
@@ -252,27 +219,24 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
         t->st.loader = amod_loader_get_state(&t->ld);
         t->st.best_acc = -1;
         t->st.best_epoch = -1;
-        t->last_ckpt_step = -1;
-        if (!t->root) return 0;
+        if (!t->loop.root) return 0;
         if (amod_mkdir_p(t->run_dir, err)) return -1;
         return amod_runlog_open(&t->log, t->run_dir, -1, err);
     }
     amod_train_config saved;
-    if (amod_checkpoint_dir(t->run_dir, "last", dir, sizeof dir, err) ||
-        amod_checkpoint_load_state(dir, &t->opt, &saved, &t->st, err))
+    char file[4200];
+    if (amod_checkpoint_dir(t->run_dir, "last", dir, sizeof dir, err)) return -1;
+    snprintf(file, sizeof file, "%s/trainer.json", dir);
+    if (amod_train_state_load(file, &saved, &t->st, err) || train_loop_resume(&t->loop, dir, t->st.step, err))
         return -1;
-    if (t->opt.step != t->st.step)
-        return amod_fail(err, "%s: optimizer step %lld and trainer step %lld disagree", dir, (long long)t->opt.step,
-                         (long long)t->st.step);
-    if (t->st.loader.seed != c->seed)
+    if (t->st.loader.seed != c->opt.seed)
         return amod_fail(err, "%s: the run's data seed differs from the one given", dir);
     amod_error lerr;
     if (amod_loader_set_state(&t->ld, &t->st.loader, &lerr)) return amod_fail(err, "%s: %s", dir, lerr.msg);
     amod_vit_set_rng_state(t->m, t->st.model_rng);
     t->elapsed_before = t->st.elapsed;
-    t->last_ckpt_step = t->st.step;
-    if (t->st.step > 0) t->lr = amod_lr_at(&t->sched, t->st.step - 1); /* for a log row due at once */
-    return t->root ? amod_runlog_open(&t->log, t->run_dir, t->st.step, err) : 0;
+    if (t->st.step > 0) t->lr = amod_lr_at(&t->loop.sched, t->st.step - 1); /* for a log row due at once */
+    return t->loop.root ? amod_runlog_open(&t->log, t->run_dir, t->st.step, err) : 0;
 }
 
 /* Ranks must train the same model on the same data with the same settings; a mismatch
@@ -289,18 +253,18 @@ static int check_ranks(trainer *t, const amod_dataset *train, amod_error *err) {
     size_t per = (size_t)train->channels * train->height * train->width;
     uint64_t data = amod_hash_bytes(train->pixels, (size_t)train->count * per, 0);
     data = amod_hash_bytes(train->labels, (size_t)train->count, data);
-    uint64_t weights = amod_hash_bytes(amod_vit_params(t->m), amod_vit_num_params(t->m) * sizeof(float), 0);
     uint64_t model = amod_hash_bytes(amod_vit_get_config(t->m), sizeof(amod_vit_config), 0);
     model = amod_hash_bytes(amod_vit_get_mod(t->m), sizeof(amod_mod_config), model);
-    uint64_t state = amod_hash_bytes(&t->st.step, sizeof t->st.step, 0);
     /* data first: a model built for the data (classes, normalisation) differs when it does */
-    if (amod_comm_check_same(c, data, "training data", err) ||
-        amod_comm_check_same(c, amod_hash_bytes(&saved, sizeof saved, 0), "training settings", err) ||
-        amod_comm_check_same(c, model, "model configuration", err) ||
-        amod_comm_check_same(c, weights, "initial weights (checkpoint)", err) ||
-        amod_comm_check_same(c, state, "position of the resumed run", err))
-        return -1;
-    return 0;
+    const train_rank_check checks[] = {
+        {data, "training data"},
+        {amod_hash_bytes(&saved, sizeof saved, 0), "training settings"},
+        {model, "model configuration"},
+        {amod_hash_bytes(amod_vit_params(t->m), amod_vit_num_params(t->m) * sizeof(float), 0),
+         "initial weights (checkpoint)"},
+        {amod_hash_bytes(&t->st.step, sizeof t->st.step, 0), "position of the resumed run"},
+    };
+    return train_check_ranks(c, checks, (int)(sizeof checks / sizeof *checks), err);
 }
 
 int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test, const char *run_dir,
@@ -323,11 +287,21 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     t.cfg = cfg;
     t.res = res;
     t.t_start = t.t_epoch = now();
-    amod_comm alone = {0, 1, 0, 0};
-    t.comm = cfg->comm ? cfg->comm : &alone;
-    t.root = amod_comm_is_root(t.comm);
-    amod_progress_init(&t.prog, stderr, cfg->log_every, cfg->quiet || !t.root);
+    t.task = (train_task){.self = &t,
+                          .params = amod_vit_params(m),
+                          .grads = amod_vit_grads(m),
+                          .n_params = amod_vit_num_params(m),
+                          .lo = 0,
+                          .hi = amod_vit_num_params(m),
+                          .forward = task_forward,
+                          .backward = task_backward,
+                          .before_step = task_before_step,
+                          .after_step = task_after_step,
+                          .save_model = task_save_model,
+                          .save_state = task_save_state};
     amod_vit_set_grad_enabled(m, 1);
+    const int root = amod_comm_is_root(cfg->comm ? cfg->comm : &(amod_comm){0, 1, 0, 0});
+    amod_progress_init(&t.prog, stderr, cfg->log_every, cfg->quiet || !root);
     int rc = setup(&t, train, resume, err);
     if (!rc) rc = check_ranks(&t, train, err);
     if (!rc) {
@@ -343,8 +317,11 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
         amod_gemm_describe(path, sizeof path);
         amod_progress_note(&t.prog, "compute: %s, %d threads", path, amod_threads_count());
         t.res->epochs = t.ld.state.epoch;
-        rc = loop(&t, err);
+        train_end end;
+        rc = train_loop_run(&t.loop, cfg->max_steps, cfg->stop, 1, &end, err);
+        t.res->interrupted = !rc && end == TRAIN_INTERRUPTED;
     }
+    amod_progress_end(&t.prog);
     res->steps = t.st.step;
     res->complete = t.ld.ds && t.ld.state.epoch >= cfg->epochs;
     res->best_acc = t.st.best_acc;
@@ -354,7 +331,7 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     free(t.logits);
     free(t.labels);
     amod_runlog_free(&t.log);
-    amod_adamw_free(&t.opt);
+    train_loop_free(&t.loop);
     amod_loader_free(&t.ld);
     return rc;
 }

@@ -161,47 +161,13 @@ static int parse(int argc, char **argv, void *opts) {
 static void train_config(const options *o, amod_comm *comm, amod_lm_train_config *c) {
     amod_lm_train_config_default(c);
     c->steps = o->steps, c->batch = (int)o->batch, c->seq = (int)o->seq;
-    c->lr = o->lr, c->min_lr = o->lr * o->min_lr_ratio, c->warmup_steps = o->warmup;
-    c->weight_decay = o->wd, c->clip = o->clip, c->seed = (uint64_t)o->seed;
+    c->opt.lr = o->lr, c->opt.min_lr = o->lr * o->min_lr_ratio, c->opt.warmup_steps = o->warmup;
+    c->opt.weight_decay = o->wd, c->opt.clip = o->clip, c->opt.seed = (uint64_t)o->seed;
     c->router_tuning = o->router_tuning, c->check_ranks = o->check_ranks, c->threads = (int)o->threads;
     c->log_every = o->log_every, c->log = stdout, c->comm = comm;
     c->ckpt_every = o->ckpt_every, c->max_steps = o->max_steps;
 }
 
-/* What the checkpoint callback needs besides the model, optimizer and position. */
-typedef struct {
-    const char *out, *data;
-    float val_frac;
-    const amod_lm_train_config *tc;
-    int64_t kept; /* the step OUT/last holds; -1: none */
-} ckpt_ctx;
-
-/* Rank 0 writes OUT_DIR/last: the model, the optimizer state and trainer.json. */
-static int write_checkpoint(void *ctx, const amod_lm *m, const amod_adamw *opt, const amod_lm_position *pos,
-                            amod_error *err) {
-    ckpt_ctx *k = ctx;
-    char fresh[4096], file[4200];
-    int rc = amod_checkpoint_begin(k->out, "last", fresh, sizeof fresh, err) || amod_lm_save(m, fresh, err);
-    if (!rc) {
-        snprintf(file, sizeof file, "%s/optimizer.safetensors", fresh);
-        rc = amod_adamw_save(opt, file, err);
-    }
-    if (!rc) {
-        snprintf(file, sizeof file, "%s/trainer.json", fresh);
-        rc = amod_lm_train_state_save(file, k->data, k->val_frac, k->tc, pos, err) ||
-             amod_checkpoint_commit(k->out, "last", err);
-    }
-    if (rc) { /* say what is left to resume from */
-        char kept[4200];
-        amod_checkpoint_kept(kept, sizeof kept, k->out, k->kept);
-        return amod_fail_suffix(err, kept);
-    }
-    k->kept = pos->step;
-    return 0;
-}
-
-/* Every rank reads the corpus and builds the model (or reads the checkpoint); rank 0 alone
- * writes. */
 static int file_exists(const char *dir, const char *name) {
     char path[4200];
     struct stat st;
@@ -214,7 +180,7 @@ static int file_exists(const char *dir, const char *name) {
 static int train_and_save(const options *opts, amod_comm *comm, amod_error *err) {
     options o = *opts;
     unsigned char *bytes = NULL;
-    char saved_data[4096], last[4096], optim[4200];
+    char saved_data[4096], last[4096];
     size_t n = 0, n_train = 0;
     amod_lm *m = NULL;
     amod_lm_position pos = {0, 0, 0};
@@ -231,7 +197,6 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
         char state[4200];
         if (!have) goto done; /* err names the directory */
         snprintf(state, sizeof state, "%s/trainer.json", last);
-        snprintf(optim, sizeof optim, "%s/optimizer.safetensors", last);
         if (amod_lm_train_state_load(state, saved_data, sizeof saved_data, &o.val_frac, &tc, &pos, err)) goto done;
         if (o.max_steps > 0 && o.max_steps <= pos.step) {
             amod_fail(err, "--max-steps %ld is not beyond the step the checkpoint %s holds (%lld): nothing would train",
@@ -241,7 +206,7 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
         if (!o.data) o.data = saved_data;
         if (o.log_set) tc.log_every = o.log_every;
         if (o.ckpt_set) tc.ckpt_every = o.ckpt_every;
-        tc.resume = &pos, tc.resume_optimizer = optim;
+        tc.resume = &pos, tc.resume_dir = last;
     } else if (have) {
         amod_fail(err, "%s: a run is already there (continue it with --resume, or choose another directory)", o.out);
         goto done;
@@ -273,8 +238,7 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
         goto done;
     }
     if (!o.resume && cli_lm_apply(&o.lm, m, err)) goto done;
-    ckpt_ctx k = {o.out, o.data, o.val_frac, &tc, o.resume ? pos.step : -1};
-    tc.checkpoint = write_checkpoint, tc.checkpoint_ctx = &k;
+    tc.run_dir = o.out, tc.data = o.data, tc.val_frac = o.val_frac;
     cli_catch_stop_signals();
     tc.stop = &cli_stop_requested;
     amod_lm_train_result res;

@@ -5,37 +5,21 @@
 #include "core/error.h"
 #include "io/json.h"
 
-int amod_lm_train_state_save(const char *path, const char *data, float val_frac, const amod_lm_train_config *c,
-                             const amod_lm_position *pos, amod_error *err) {
-    cJSON *root = cJSON_CreateObject();
-    if (!root) return amod_fail(err, "out of memory");
-    cJSON_AddNumberToObject(root, "format", 1);
-    cJSON_AddStringToObject(root, "command", "train-lm");
-    cJSON *j = cJSON_AddObjectToObject(root, "config");
-    cJSON_AddStringToObject(j, "data", data);
-    amod_json_add_float(j, "val_frac", val_frac);
+void amod_lm_train_state_write(cJSON *j, cJSON *st, const amod_lm_train_config *c, const amod_lm_position *pos) {
+    cJSON_AddStringToObject(j, "data", c->data ? c->data : "");
+    amod_json_add_float(j, "val_frac", c->val_frac);
     cJSON_AddNumberToObject(j, "steps", (double)c->steps);
     cJSON_AddNumberToObject(j, "batch", c->batch);
     cJSON_AddNumberToObject(j, "seq", c->seq);
-    amod_json_add_float(j, "lr", c->lr);
-    amod_json_add_float(j, "min_lr", c->min_lr);
-    cJSON_AddNumberToObject(j, "warmup_steps", (double)c->warmup_steps);
-    amod_json_add_float(j, "beta1", c->beta1);
-    amod_json_add_float(j, "beta2", c->beta2);
-    amod_json_add_float(j, "eps", c->eps);
-    amod_json_add_float(j, "weight_decay", c->weight_decay);
-    amod_json_add_float(j, "clip", c->clip);
-    amod_json_add_hex64(j, "seed", c->seed);
+    train_settings_write(j, &c->opt);
     cJSON_AddBoolToObject(j, "router_tuning", c->router_tuning);
     cJSON_AddNumberToObject(j, "log_every", (double)c->log_every);
     cJSON_AddNumberToObject(j, "ckpt_every", (double)c->ckpt_every);
     cJSON_AddNumberToObject(j, "data_bytes", (double)c->data_bytes);
     amod_json_add_hex64(j, "data_hash", c->data_hash);
-    cJSON *st = cJSON_AddObjectToObject(root, "state");
     cJSON_AddNumberToObject(st, "step", (double)pos->step);
     amod_json_add_hex64(st, "sampler_rng", pos->sampler_rng);
     amod_json_add_hex64(st, "model_rng", pos->model_rng);
-    return amod_json_write(path, root, err);
 }
 
 static int read_config(const amod_json_fields *r, char *data, size_t cap, float *val_frac, amod_lm_train_config *c) {
@@ -43,20 +27,11 @@ static int read_config(const amod_json_fields *r, char *data, size_t cap, float 
     int batch = 0, seq = 0;
     if (amod_json_field_str(r, "data", data, cap) || amod_json_field_float(r, "val_frac", 0, 1, val_frac) ||
         amod_json_field_i64(r, "steps", 0, big, &c->steps) || amod_json_field_int(r, "batch", 1, 1 << 20, &batch) ||
-        amod_json_field_int(r, "seq", 2, 1 << 20, &seq) || amod_json_field_float(r, "lr", 0, 1e30, &c->lr) ||
-        amod_json_field_float(r, "min_lr", 0, 1e30, &c->min_lr) ||
-        amod_json_field_i64(r, "warmup_steps", 0, big, &c->warmup_steps) ||
-        amod_json_field_float(r, "beta1", 0, 1, &c->beta1) || amod_json_field_float(r, "beta2", 0, 1, &c->beta2) ||
-        amod_json_field_float(r, "eps", 0, 1, &c->eps) ||
-        amod_json_field_float(r, "weight_decay", 0, 1e30, &c->weight_decay) ||
-        amod_json_field_float(r, "clip", 0, 1e30, &c->clip) || amod_json_field_hex64(r, "seed", &c->seed) ||
+        amod_json_field_int(r, "seq", 2, 1 << 20, &seq) || train_settings_read(r, &c->opt) ||
         amod_json_field_bool(r, "router_tuning", &c->router_tuning) ||
         amod_json_field_i64(r, "log_every", 0, big, &c->log_every) ||
         amod_json_field_i64(r, "ckpt_every", 0, big, &c->ckpt_every))
         return -1;
-    if (c->min_lr > c->lr)
-        return amod_fail(r->err, "%s: config.min_lr %g is above config.lr %g", r->path, (double)c->min_lr,
-                         (double)c->lr);
     /* the corpus fingerprint (absent from checkpoints written before it was recorded) */
     int64_t bytes = 0;
     c->data_bytes = 0, c->data_hash = 0;
@@ -75,7 +50,6 @@ static int read_position(const amod_json_fields *r, const amod_lm_train_config *
         return amod_fail(r->err, "%s: state.step %lld is beyond config.steps %lld", r->path, (long long)pos->step,
                          (long long)c->steps);
     return amod_json_field_hex64(r, "sampler_rng", &pos->sampler_rng) ||
-                   amod_json_field_hex64(r, "sampler_rng", &pos->sampler_rng) ||
                    amod_json_field_hex64(r, "model_rng", &pos->model_rng)
                ? -1
                : 0;
@@ -83,18 +57,11 @@ static int read_position(const amod_json_fields *r, const amod_lm_train_config *
 
 int amod_lm_train_state_load(const char *path, char *data, size_t cap, float *val_frac, amod_lm_train_config *c,
                              amod_lm_position *pos, amod_error *err) {
-    cJSON *root = amod_json_read_object(path, err);
-    if (!root) return -1;
-    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "config");
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "state");
-    int rc;
-    if (!cJSON_IsString(cmd) || strcmp(cmd->valuestring, "train-lm") || !cJSON_IsObject(j) || !cJSON_IsObject(st)) {
-        rc = amod_fail(err, "%s: not a train-lm checkpoint", path);
-    } else {
-        amod_json_fields rc_ = {path, j, "config", err}, rs = {path, st, "state", err};
-        rc = read_config(&rc_, data, cap, val_frac, c) || read_position(&rs, c, pos) ? -1 : 0;
-    }
+    cJSON *root;
+    const cJSON *j, *st;
+    if (train_state_read(path, AMOD_LM_TRAIN_COMMAND, &root, &j, &st, err)) return -1;
+    amod_json_fields rc_ = {path, j, "config", err}, rs = {path, st, "state", err};
+    int rc = read_config(&rc_, data, cap, val_frac, c) || read_position(&rs, c, pos) ? -1 : 0;
     cJSON_Delete(root);
     return rc;
 }

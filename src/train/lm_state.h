@@ -8,10 +8,13 @@
 
 #include "train/lm_trainer.h"
 
-/* {"format": 1, "command": "train-lm", "config": {...}, "state": {...}}; floats as their shortest
- * decimal, 64-bit values as hex strings. Atomic. */
-int amod_lm_train_state_save(const char *path, const char *data, float val_frac, const amod_lm_train_config *c,
-                             const amod_lm_position *pos, amod_error *err);
+#define AMOD_LM_TRAIN_COMMAND "train-lm"
+
+/* trainer.json's two halves (train_loop.c writes the file: {"format": 1, "command":
+ * "train-lm", "config": {...}, "state": {...}}); floats as their shortest decimal, 64-bit
+ * values as hex strings. The corpus is c->data and c->val_frac. */
+void amod_lm_train_state_write(cJSON *config, cJSON *state, const amod_lm_train_config *c,
+                               const amod_lm_position *pos);
 /* Reads it back: the corpus path into data (cap bytes), val_frac, the saved fields of c (the
  * others, e.g. threads, max_steps, comm, are left as they are) and pos. Each malformed field
  * fails naming the file and the key. */

@@ -10,12 +10,14 @@
 #include "core/threads.h"
 #include "kernels/gemm.h"
 #include "train/optim.h"
+#include "train/lm_state.h"
 #include "train/schedule.h"
+#include "train/train_loop.h"
 
 void amod_lm_train_config_default(amod_lm_train_config *c) {
-    *c = (amod_lm_train_config){.steps = 1000, .batch = 16, .seq = 128, .lr = 1e-3f, .min_lr = 1e-4f,
-                                .warmup_steps = 100, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-                                .weight_decay = 0.1f, .clip = 1.0f, .seed = 1, .log_every = 50};
+    *c = (amod_lm_train_config){.steps = 1000, .batch = 16, .seq = 128, .log_every = 50};
+    c->opt = (train_settings){.lr = 1e-3f, .min_lr = 1e-4f, .warmup_steps = 100, .beta1 = 0.9f, .beta2 = 0.95f,
+                              .eps = 1e-8f, .weight_decay = 0.1f, .clip = 1.0f, .seed = 1};
 }
 
 int amod_lm_param_decays(const amod_lm *m, int tensor) {
@@ -29,35 +31,31 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Everything the loop carries. */
+/* The text task: what the loop (train/train_loop.c) asks of `amod train-lm`. */
 typedef struct {
     amod_lm *m;
     const amod_lm_train_config *cfg;
     const unsigned char *bytes;
     size_t n_train;
-    amod_comm *comm;
-    int root;
+    train_loop loop;
+    train_task task;
+    amod_comm *comm;      /* the loop's (a one-rank stand-in when training alone) */
     int local;            /* sequences of this rank per step */
-    size_t lo, hi;        /* the trainable tensors' part of the buffers (routers are one tail) */
-    amod_adamw opt;
-    amod_lr_schedule sched;
-    amod_rng rng;
+    amod_rng rng;         /* the windows' draw */
     int64_t *ids;         /* [local, seq] */
     double sum_loss, t0;  /* over the current logging window */
     int64_t n_loss, tokens;
+    amod_lm_train_result *res;
 } lm_trainer;
 
 static int check_config(const amod_lm_train_config *c, const amod_lm *m, size_t n_train, amod_error *err) {
-    if (c->steps < 0 || c->batch < 1 || c->seq < 2 || c->warmup_steps < 0 || c->log_every < 0 ||
-        c->max_steps < 0 || c->ckpt_every < 0)
-        return amod_fail(err, "steps, warmup, log_every, max_steps and ckpt_every must be >= 0, batch >= 1, seq >= 2");
+    if (c->steps < 0 || c->batch < 1 || c->seq < 2 || c->log_every < 0 || c->max_steps < 0 || c->ckpt_every < 0)
+        return amod_fail(err, "steps, log_every, max_steps and ckpt_every must be >= 0, batch >= 1, seq >= 2");
     if (c->resume && (c->resume->step < 0 || c->resume->step > c->steps))
         return amod_fail(err, "the checkpoint's step %lld is outside the run's %lld steps",
                          (long long)c->resume->step, (long long)c->steps);
-    if (!(c->lr > 0) || !(c->min_lr >= 0) || !(c->weight_decay >= 0) || !(c->clip >= 0) || !isfinite(c->clip))
-        return amod_fail(err, "lr must be > 0, min_lr, weight decay and clip finite and >= 0");
-    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->eps > 0))
-        return amod_fail(err, "AdamW needs betas in [0, 1) and eps > 0");
+    if (!(c->opt.lr > 0)) return amod_fail(err, "the learning rate must be > 0, got %g", (double)c->opt.lr);
+    if (train_settings_check(&c->opt, err)) return -1;
     int positions = amod_lm_get_config(m)->max_positions;
     if (c->seq > positions)
         return amod_fail(err, "--seq %d is longer than the model's %d positions", c->seq, positions);
@@ -65,14 +63,15 @@ static int check_config(const amod_lm_train_config *c, const amod_lm *m, size_t 
     return 0;
 }
 
-/* The optimizer's tensors: all of them, or the routers for Router-Tuning. */
-static int setup_optimizer(lm_trainer *t, amod_error *err) {
+/* The optimizer's tensors: all of them, or the routers for Router-Tuning; [lo, hi) covers
+ * them (the routers are one tail of the buffers). */
+static int make_optimizer(lm_trainer *t, amod_adamw *opt, size_t *lo, size_t *hi, amod_error *err) {
     amod_lm *m = t->m;
     const amod_lm_train_config *c = t->cfg;
     int n = amod_lm_num_tensors(m), k = 0;
     amod_adamw_span *spans = amod_zalloc((size_t)n * sizeof *spans, err);
     if (!spans) return -1;
-    t->lo = amod_lm_num_params(m), t->hi = 0;
+    *lo = amod_lm_num_params(m), *hi = 0;
     for (int i = 0; i < n; i++) {
         if (c->router_tuning && !amod_lm_tensor_is_router(m, i)) continue;
         int64_t shape[4];
@@ -81,27 +80,27 @@ static int setup_optimizer(lm_trainer *t, amod_error *err) {
                             amod_lm_param_decays(m, i));
         k++;
     }
-    amod_adamw_config oc = {c->beta1, c->beta2, c->eps, c->weight_decay};
-    int rc = amod_adamw_init(&t->opt, spans, k, &oc, err);
+    const amod_adamw_config oc = train_settings_adamw(&c->opt);
+    int rc = k ? amod_adamw_init(opt, spans, k, &oc, err)
+               : amod_fail(err, "nothing to train: --router-tuning needs routers (--mindskip or --router linear)");
     free(spans);
-    if (rc) return -1;
-    for (int i = 0; i < k; i++) {
-        const amod_adamw_span *s = &t->opt.spans[i];
-        if (s->offset < t->lo) t->lo = s->offset;
-        if (s->offset + s->numel > t->hi) t->hi = s->offset + s->numel;
+    for (int i = 0; !rc && i < k; i++) {
+        const amod_adamw_span *s = &opt->spans[i];
+        if (s->offset < *lo) *lo = s->offset;
+        if (s->offset + s->numel > *hi) *hi = s->offset + s->numel;
     }
-    if (!k) return amod_fail(err, "nothing to train: --router-tuning needs routers (--mindskip or --router linear)");
-    return 0;
+    return rc;
 }
 
 /* FNV of the settings and the model that must agree over the ranks (field by field: structs
  * carry padding). */
 static uint64_t settings_hash(const lm_trainer *t) {
     const amod_lm_train_config *c = t->cfg;
-    const double s[] = {(double)c->steps, c->batch, c->seq, c->lr, c->min_lr, (double)c->warmup_steps, c->beta1,
-                        c->beta2, c->eps, c->weight_decay, c->clip, c->router_tuning};
+    const train_settings *o = &c->opt;
+    const double s[] = {(double)c->steps, c->batch, c->seq, o->lr, o->min_lr, (double)o->warmup_steps, o->beta1,
+                        o->beta2, o->eps, o->weight_decay, o->clip, c->router_tuning};
     uint64_t h = amod_hash_bytes(s, sizeof s, 0);
-    return amod_hash_bytes(&c->seed, sizeof c->seed, h);
+    return amod_hash_bytes(&o->seed, sizeof o->seed, h);
 }
 
 static uint64_t model_hash(const amod_lm *m) {
@@ -116,16 +115,14 @@ static uint64_t model_hash(const amod_lm *m) {
 
 /* Ranks must train the same model on the same bytes with the same settings. */
 static int check_ranks(lm_trainer *t, amod_error *err) {
-    amod_comm *c = t->comm;
-    if (c->size == 1) return 0;
     amod_lm *m = t->m;
-    uint64_t weights = amod_hash_bytes(amod_lm_params(m), amod_lm_num_params(m) * sizeof(float), 0);
-    if (amod_comm_check_same(c, amod_hash_bytes(t->bytes, t->n_train, 0), "training data", err) ||
-        amod_comm_check_same(c, settings_hash(t), "training settings", err) ||
-        amod_comm_check_same(c, model_hash(m), "model configuration", err) ||
-        amod_comm_check_same(c, weights, "initial weights", err))
-        return -1;
-    return 0;
+    const train_rank_check checks[] = {
+        {amod_hash_bytes(t->bytes, t->n_train, 0), "training data"},
+        {settings_hash(t), "training settings"},
+        {model_hash(m), "model configuration"},
+        {amod_hash_bytes(amod_lm_params(m), amod_lm_num_params(m) * sizeof(float), 0), "initial weights"},
+    };
+    return train_check_ranks(t->comm, checks, (int)(sizeof checks / sizeof *checks), err);
 }
 
 /* Every rank draws the whole global batch's windows, so the generator stays in step, and
@@ -140,110 +137,85 @@ static void next_batch(lm_trainer *t) {
     }
 }
 
-static int diverged(const char *what, double value, int64_t step, amod_error *err) {
-    return amod_fail(err, "the %s became %g at step %lld: lower --lr", what, value, (long long)step);
-}
+/* ---- the task's hooks ---- */
 
-/* One update; *metrics receives {loss, predictor accuracy, predictor BCE}, means over ranks. */
-static int step(lm_trainer *t, int64_t s, double metrics[3], float *lr, amod_error *err) {
-    amod_lm *m = t->m;
-    amod_comm *c = t->comm;
-    float loss;
+/* metrics: the causal predictor's accuracy and BCE */
+static int task_forward(void *self, int64_t step, double *loss, double *metrics, amod_error *err) {
+    lm_trainer *t = self;
+    (void)step;
+    float l;
     next_batch(t);
-    if (amod_lm_forward(m, t->ids, t->local, t->cfg->seq, NULL, &loss, err)) return -1;
-    if (c->size > 1 && amod_lm_get_mindskip(m)->mode != AMOD_LM_SKIP_NONE) {
-        double totals[3];
-        amod_lm_skip_totals(m, totals);
-        if (amod_comm_allreduce_sum_f64(c, totals, 3, err)) return -1;
-        amod_lm_set_skip_totals(m, totals);
-    }
-    amod_lm_zero_grad(m);
-    if (amod_lm_backward(m, err)) return -1;
-    float *g = amod_lm_grads(m) + t->lo;
-    const size_t n = t->hi - t->lo;
+    if (amod_lm_forward(t->m, t->ids, t->local, t->cfg->seq, NULL, &l, err)) return -1;
     amod_lm_stats st;
-    amod_lm_get_stats(m, &st);
-    metrics[0] = loss, metrics[1] = st.predictor_acc, metrics[2] = st.predictor_loss;
-    /* Equal shares: the mean of the ranks' mean gradients is the global batch's gradient. */
-    if (c->size > 1) {
-        if (amod_comm_allreduce_mean(c, g, n, err) || amod_comm_allreduce_sum_f64(c, metrics, 3, err)) return -1;
-        for (int i = 0; i < 3; i++) metrics[i] /= c->size;
-    }
-    if (!isfinite(metrics[0])) return diverged("loss", metrics[0], s, err);
-    double norm = t->cfg->clip > 0 ? amod_clip_grad_norm(g, n, t->cfg->clip) : amod_grad_norm(g, n);
-    if (!isfinite(norm)) return diverged("gradient norm", norm, s, err);
-    *lr = amod_lr_at(&t->sched, s);
-    amod_adamw_step(&t->opt, amod_lm_params(m), amod_lm_grads(m), *lr);
-    if (t->cfg->check_ranks && c->size > 1 &&
-        amod_comm_check_same(c, amod_hash_bytes(amod_lm_params(m), amod_lm_num_params(m) * sizeof(float), 0),
-                             "weights after an update", err))
-        return -1;
+    amod_lm_get_stats(t->m, &st);
+    *loss = l, metrics[0] = st.predictor_acc, metrics[1] = st.predictor_loss;
     return 0;
 }
 
-static void log_line(lm_trainer *t, int64_t s, const double metrics[3], float lr) {
+/* MindSkip's capacity term is the whole batch's */
+static int task_sync(void *self, amod_comm *comm, amod_error *err) {
+    lm_trainer *t = self;
+    if (amod_lm_get_mindskip(t->m)->mode == AMOD_LM_SKIP_NONE) return 0;
+    double totals[3];
+    amod_lm_skip_totals(t->m, totals);
+    if (amod_comm_allreduce_sum_f64(comm, totals, 3, err)) return -1;
+    amod_lm_set_skip_totals(t->m, totals);
+    return 0;
+}
+
+static int task_backward(void *self, amod_error *err) { return amod_lm_backward(((lm_trainer *)self)->m, err); }
+
+static int task_before_step(void *self, int64_t step, amod_error *err) {
+    (void)err;
+    return step < ((lm_trainer *)self)->cfg->steps;
+}
+
+static void log_line(lm_trainer *t, const train_step_report *r) {
     FILE *f = t->cfg->log;
     amod_lm_stats st;
     amod_lm_get_stats(t->m, &st);
     double el = now() - t->t0;
-    fprintf(f, "step %6lld  loss %.4f  lr %.2e  %.0f tokens/s", (long long)s + 1, t->sum_loss / (double)t->n_loss,
-            (double)lr, (double)t->tokens / (el > 0 ? el : 1));
-    if (metrics[1] > 0) fprintf(f, "  predictor acc %.3f bce %.3f", metrics[1], metrics[2]);
+    fprintf(f, "step %6lld  loss %.4f  lr %.2e  %.0f tokens/s", (long long)r->step, t->sum_loss / (double)t->n_loss,
+            (double)r->lr, (double)t->tokens / (el > 0 ? el : 1));
+    if (r->metrics[0] > 0) fprintf(f, "  predictor acc %.3f bce %.3f", r->metrics[0], r->metrics[1]);
     if (amod_lm_get_mindskip(t->m)->mode != AMOD_LM_SKIP_NONE)
         fprintf(f, "  attn kept %.3f  capacity term %.4f", (double)st.attn_kept, (double)st.capacity_loss);
     fprintf(f, "\n");
     fflush(f);
 }
 
-/* Rank 0 writes the checkpoint after s steps. */
-static int checkpoint(lm_trainer *t, int64_t s, amod_error *err) {
-    if (!t->root || !t->cfg->checkpoint) return 0;
-    amod_lm_position pos = {s, t->rng.state, amod_lm_rng_state(t->m)};
-    return t->cfg->checkpoint(t->cfg->checkpoint_ctx, t->m, &t->opt, &pos, err);
-}
-
-static int loop(lm_trainer *t, int64_t start, amod_lm_train_result *res, amod_error *err) {
+static int task_after_step(void *self, const train_step_report *r, amod_error *err) {
+    lm_trainer *t = self;
     const amod_lm_train_config *c = t->cfg;
-    const int64_t end = c->max_steps > 0 && c->max_steps < c->steps ? c->max_steps : c->steps;
-    int64_t saved = start;
-    res->step = start;
-    if (end <= start) { /* nothing to train: leave the checkpoint as it is */
-        res->stopped = end < c->steps;
-        return 0;
+    t->sum_loss += r->loss;
+    t->n_loss++;
+    t->tokens += (int64_t)c->batch * c->seq;
+    const int last = r->step == c->steps;
+    if (c->log_every > 0 && (r->step % c->log_every == 0 || last)) {
+        t->res->last_loss = t->sum_loss / (double)t->n_loss;
+        if (t->loop.root && c->log) log_line(t, r);
+        t->sum_loss = 0, t->n_loss = 0, t->tokens = 0;
+        t->t0 = now();
+    } else if (last) {
+        t->res->last_loss = t->sum_loss / (double)t->n_loss;
     }
-    t->t0 = now();
-    int64_t s = start;
-    for (; s < end; s++) {
-        double metrics[3] = {0, 0, 0};
-        float lr = 0;
-        if (step(t, s, metrics, &lr, err)) return -1;
-        t->sum_loss += metrics[0];
-        t->n_loss++;
-        t->tokens += (int64_t)c->batch * c->seq;
-        int last = s + 1 == c->steps;
-        if (c->log_every > 0 && ((s + 1) % c->log_every == 0 || last)) {
-            res->last_loss = t->sum_loss / (double)t->n_loss;
-            if (t->root && c->log) log_line(t, s, metrics, lr);
-            t->sum_loss = 0, t->n_loss = 0, t->tokens = 0;
-            t->t0 = now();
-        } else if (last) {
-            res->last_loss = t->sum_loss / (double)t->n_loss;
-        }
-        res->step = s + 1;
-        if (c->ckpt_every > 0 && (s + 1) % c->ckpt_every == 0) {
-            if (checkpoint(t, s + 1, err)) return -1;
-            saved = s + 1;
-        }
-        if (c->stop && *c->stop && s + 1 < end) { /* a signal: keep what was done */
-            res->interrupted = 1;
-            if (saved != s + 1 && checkpoint(t, s + 1, err)) return -1;
-            return 0;
-        }
-    }
-    res->stopped = end < c->steps;
-    if (saved != end && (c->ckpt_every > 0 || res->stopped || c->resume) && checkpoint(t, end, err)) return -1;
+    t->res->step = r->step;
+    if (c->ckpt_every > 0 && r->step % c->ckpt_every == 0) return train_loop_checkpoint(&t->loop, "last", err);
     return 0;
 }
+
+static int task_save_model(void *self, const char *dir, amod_error *err) {
+    return amod_lm_save(((lm_trainer *)self)->m, dir, err);
+}
+
+static void task_save_state(void *self, int64_t step, cJSON *config, cJSON *state) {
+    lm_trainer *t = self;
+    const amod_lm_position pos = {step, t->rng.state, amod_lm_rng_state(t->m)};
+    amod_lm_train_state_write(config, state, t->cfg, &pos);
+}
+
+static const train_ops text_task = {task_forward,     task_sync,       task_backward,  task_before_step, task_after_step,
+                                    task_save_model,  task_save_state, AMOD_LM_TRAIN_COMMAND, 2};
 
 int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const amod_lm_train_config *cfg,
                   amod_lm_train_result *res, amod_error *err) {
@@ -254,36 +226,38 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
     if (check_config(cfg, m, n_train, err)) return -1;
     lm_trainer t;
     memset(&t, 0, sizeof t);
-    amod_comm alone = {0, 1, 0, 0};
-    t.m = m, t.cfg = cfg, t.bytes = bytes, t.n_train = n_train;
-    t.comm = cfg->comm ? cfg->comm : &alone;
-    t.root = amod_comm_is_root(t.comm);
-    if (cfg->batch % t.comm->size)
-        return amod_fail(err, "the global batch %d does not divide by the %d ranks", cfg->batch, t.comm->size);
-    t.local = cfg->batch / t.comm->size;
-    t.sched = (amod_lr_schedule){cfg->lr, cfg->min_lr, cfg->warmup_steps, cfg->steps};
-    rng_seed(&t.rng, cfg->seed * 7919);
+    t.m = m, t.cfg = cfg, t.bytes = bytes, t.n_train = n_train, t.res = res;
+    const int ranks = cfg->comm ? cfg->comm->size : 1;
+    if (cfg->batch % ranks)
+        return amod_fail(err, "the global batch %d does not divide by the %d ranks", cfg->batch, ranks);
+    t.local = cfg->batch / ranks;
+    rng_seed(&t.rng, cfg->opt.seed * 7919);
     amod_threads_init(cfg->threads);
     amod_lm_set_grad_enabled(m, 1);
     amod_lm_freeze_base(m, cfg->router_tuning);
     double t_start = now();
-    int rc = setup_optimizer(&t, err);
+    amod_adamw opt;
+    size_t lo, hi;
+    if (make_optimizer(&t, &opt, &lo, &hi, err)) return -1;
+    t.task = (train_task){&text_task, &t, amod_lm_params(m), amod_lm_grads(m), amod_lm_num_params(m), lo, hi};
+    const amod_lr_schedule sched = {cfg->opt.lr, cfg->opt.min_lr, cfg->opt.warmup_steps, cfg->steps};
+    int rc = train_loop_init(&t.loop, &t.task, &opt, &sched, cfg->opt.clip, cfg->check_ranks, cfg->comm, cfg->run_dir,
+                             err);
+    t.comm = t.loop.comm;
     int64_t start = 0;
     if (!rc && cfg->resume) {
         start = cfg->resume->step;
         t.rng.state = cfg->resume->sampler_rng;
         amod_lm_set_rng_state(m, cfg->resume->model_rng);
-        rc = amod_adamw_load(&t.opt, cfg->resume_optimizer, err);
-        if (!rc && t.opt.step != start)
-            rc = amod_fail(err, "%s: the optimizer took %lld steps, the trainer state says %lld", cfg->resume_optimizer,
-                           (long long)t.opt.step, (long long)start);
+        rc = train_loop_resume(&t.loop, cfg->resume_dir, start, err);
     }
+    res->step = start;
     if (!rc) rc = check_ranks(&t, err);
     if (!rc) rc = (t.ids = amod_alloc((size_t)t.local * cfg->seq * sizeof *t.ids, err)) ? 0 : -1;
     if (!rc) {
-        res->trainable = t.opt.n;
-        if (t.root && cfg->log) {
-            fprintf(cfg->log, "training %zu of %zu parameters, %lld steps of %d x %d bytes", t.opt.n,
+        res->trainable = t.loop.opt.n;
+        if (t.loop.root && cfg->log) {
+            fprintf(cfg->log, "training %zu of %zu parameters, %lld steps of %d x %d bytes", t.loop.opt.n,
                     amod_lm_num_params(m), (long long)cfg->steps, cfg->batch, cfg->seq);
             if (start > 0) fprintf(cfg->log, ", resuming after step %lld", (long long)start);
             if (t.comm->size > 1) fprintf(cfg->log, " (%d ranks of %d sequences)", t.comm->size, t.local);
@@ -292,10 +266,14 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
             fprintf(cfg->log, "\ncompute: %s, %d threads\n", path, amod_threads_count());
             fflush(cfg->log);
         }
-        rc = loop(&t, start, res, err);
+        t.t0 = now();
+        train_end end;
+        rc = train_loop_run(&t.loop, cfg->max_steps, cfg->stop, cfg->ckpt_every > 0 || cfg->resume, &end, err);
+        res->stopped = !rc && end == TRAIN_MAX_STEPS;
+        res->interrupted = !rc && end == TRAIN_INTERRUPTED;
     }
     res->elapsed = now() - t_start;
     free(t.ids);
-    amod_adamw_free(&t.opt);
+    train_loop_free(&t.loop);
     return rc;
 }

@@ -20,6 +20,7 @@
 #include "amod/lm.h"
 #include "core/comm.h"
 #include "train/optim.h"
+#include "train/train_loop.h"
 
 /* Where a run stands after `step` updates: the window sampler's and the model's (random
  * router) generators. With the optimizer state and the weights, all a resumed run needs. */
@@ -32,12 +33,8 @@ typedef struct amod_lm_train_config {
     int64_t steps;         /* optimisation steps */
     int batch;             /* sequences per step, over all ranks (must divide by the ranks) */
     int seq;               /* bytes per sequence (<= the model's positions) */
-    float lr, min_lr;      /* the schedule's peak and its floor at the last step */
-    int64_t warmup_steps;  /* linear warmup, then cosine decay */
-    float beta1, beta2, eps;
-    float weight_decay;    /* decoupled, on the tensors amod_lm_param_decays names */
-    float clip;            /* bound on the global gradient norm; 0: none */
-    uint64_t seed;         /* the windows' draw */
+    train_settings opt;    /* learning rates (linear warmup, then cosine decay to min_lr at the last
+                            * step), AdamW, clipping, and the seed of the windows' draw */
     int router_tuning;     /* 1: train only the router tensors (amod_lm_freeze_base) */
     int threads;           /* OpenMP threads; <= 0: OpenMP's default */
     int check_ranks;       /* compare a hash of the weights over the ranks after every update */
@@ -46,21 +43,22 @@ typedef struct amod_lm_train_config {
     amod_comm *comm;       /* NULL: one process */
     int64_t max_steps;     /* stop after this many steps in all (schedule unchanged); 0: run to steps */
     int64_t ckpt_every;    /* steps between checkpoints; 0: only when max_steps stops the run */
-    /* Writes a checkpoint (rank 0 only calls it): every ckpt_every steps, at the end when
-     * ckpt_every > 0 or the run was resumed, and when max_steps stops the run. NULL: no checkpoints. */
-    int (*checkpoint)(void *ctx, const amod_lm *m, const amod_adamw *opt, const amod_lm_position *pos,
-                      amod_error *err);
-    void *checkpoint_ctx;
-    /* Resuming: the position to continue from and the optimizer state file saved with it
-     * (the weights are the model's own); NULL: a fresh run. */
+    /* Where checkpoints go (RUN/last: the model, optimizer.safetensors, trainer.json), written
+     * by rank 0 every ckpt_every steps, at the end when ckpt_every > 0 or the run was resumed,
+     * and when max_steps or stop ends the run early. NULL: no checkpoints. */
+    const char *run_dir;
+    /* The corpus as trainer.json records it: its path, the held-out fraction, its size and a
+     * hash of its bytes (a resumed run must read the same file). */
+    const char *data;
+    float val_frac;
+    uint64_t data_bytes, data_hash;
+    /* Resuming: the position to continue from and the checkpoint directory holding the
+     * optimizer state saved with it (the weights are the model's own); NULL: a fresh run. */
     const amod_lm_position *resume;
-    const char *resume_optimizer;
+    const char *resume_dir;
     /* Set (by a signal handler) to ask the run to stop: it checkpoints after the current step
      * and returns with interrupted set. NULL: never. */
     volatile sig_atomic_t *stop;
-    /* The corpus the run trains on, as trainer.json records it: its size and a hash of its
-     * bytes (a resumed run must read the same file). */
-    uint64_t data_bytes, data_hash;
 } amod_lm_train_config;
 
 typedef struct amod_lm_train_result {
@@ -80,8 +78,9 @@ void amod_lm_train_config_default(amod_lm_train_config *c);
  * weights and router tensors. */
 int amod_lm_param_decays(const amod_lm *m, int tensor);
 
-/* Trains m (its routing as set) on windows of bytes[0, n_train). Fails, naming the step, when
- * the loss or the gradient norm stops being finite (every rank stops at the same step). */
+/* Trains m (its routing as set) on windows of bytes[0, n_train), a task on train/train_loop.c.
+ * Fails, naming the step, when the loss or the gradient norm stops being finite (every rank
+ * stops at the same step). */
 int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const amod_lm_train_config *cfg,
                   amod_lm_train_result *res, amod_error *err);
 

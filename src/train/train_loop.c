@@ -23,9 +23,9 @@ int train_loop_init(train_loop *L, const train_task *task, amod_adamw *opt, cons
     L->root = amod_comm_is_root(L->comm);
     L->run_dir = run_dir;
     L->kept = -1;
-    if (task->n_metrics < 0 || task->n_metrics > TRAIN_MAX_METRICS)
+    if (task->ops->n_metrics < 0 || task->ops->n_metrics > TRAIN_MAX_METRICS)
         return amod_fail(err, "a training task reports at most %d metrics (got %d)", TRAIN_MAX_METRICS,
-                         task->n_metrics);
+                         task->ops->n_metrics);
     return 0;
 }
 
@@ -53,22 +53,23 @@ static int diverged(const train_loop *L, const char *what, double value, amod_er
 
 int train_loop_step(train_loop *L, train_step_report *r, amod_error *err) {
     const train_task *t = L->task;
+    const train_ops *op = t->ops;
     amod_comm *c = L->comm;
     double sums[1 + TRAIN_MAX_METRICS] = {0};
     memset(r, 0, sizeof *r);
-    if (t->forward(t->self, L->step, &sums[0], sums + 1, err)) return -1;
-    if (t->sync && c->size > 1 && t->sync(t->self, c, err)) return -1;
+    if (op->forward(t->self, L->step, &sums[0], sums + 1, err)) return -1;
+    if (op->sync && c->size > 1 && op->sync(t->self, c, err)) return -1;
     memset(t->grads, 0, t->n_params * sizeof *t->grads);
-    if (t->backward(t->self, err)) return -1;
+    if (op->backward(t->self, err)) return -1;
     float *g = t->grads + t->lo;
     const size_t n = t->hi - t->lo;
     /* Equal shares: the mean of the ranks' mean gradients is the gradient of the global
      * batch's mean loss, and every rank then takes the same step. */
     if (c->size > 1) {
         if (amod_comm_allreduce_mean(c, g, n, err) ||
-            amod_comm_allreduce_sum_f64(c, sums, (size_t)(1 + t->n_metrics), err))
+            amod_comm_allreduce_sum_f64(c, sums, (size_t)(1 + op->n_metrics), err))
             return -1;
-        for (int i = 0; i <= t->n_metrics; i++) sums[i] /= c->size;
+        for (int i = 0; i <= op->n_metrics; i++) sums[i] /= c->size;
     }
     r->loss = sums[0];
     memcpy(r->metrics, sums + 1, sizeof r->metrics);
@@ -90,9 +91,9 @@ static int write_state(const train_loop *L, const char *path, amod_error *err) {
     cJSON *root = cJSON_CreateObject();
     if (!root) return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory writing %s", path);
     cJSON_AddNumberToObject(root, "format", 1);
-    if (t->command) cJSON_AddStringToObject(root, "command", t->command);
+    if (t->ops->command) cJSON_AddStringToObject(root, "command", t->ops->command);
     cJSON *config = cJSON_AddObjectToObject(root, "config"), *state = cJSON_AddObjectToObject(root, "state");
-    t->save_state(t->self, L->step, config, state);
+    t->ops->save_state(t->self, L->step, config, state);
     return amod_json_write(path, root, err);
 }
 
@@ -100,7 +101,7 @@ int train_loop_checkpoint(train_loop *L, const char *name, amod_error *err) {
     if (!L->root || !L->run_dir) return 0; /* every rank holds the same weights: rank 0 writes them */
     const train_task *t = L->task;
     char fresh[4096], file[4200];
-    int rc = amod_checkpoint_begin(L->run_dir, name, fresh, sizeof fresh, err) || t->save_model(t->self, fresh, err);
+    int rc = amod_checkpoint_begin(L->run_dir, name, fresh, sizeof fresh, err) || t->ops->save_model(t->self, fresh, err);
     if (!rc) {
         snprintf(file, sizeof file, "%s/optimizer.safetensors", fresh);
         rc = amod_adamw_save(&L->opt, file, err);
@@ -123,7 +124,7 @@ int train_loop_run(train_loop *L, int64_t max_steps, volatile sig_atomic_t *stop
     const train_task *t = L->task;
     *end = TRAIN_COMPLETE;
     for (;;) {
-        int more = t->before_step(t->self, L->step, err);
+        int more = t->ops->before_step(t->self, L->step, err);
         if (more < 0) return -1;
         if (!more) break;
         if (max_steps > 0 && L->step >= max_steps) {
@@ -135,7 +136,7 @@ int train_loop_run(train_loop *L, int64_t max_steps, volatile sig_atomic_t *stop
             break;
         }
         train_step_report r;
-        if (train_loop_step(L, &r, err) || t->after_step(t->self, &r, err)) return -1;
+        if (train_loop_step(L, &r, err) || t->ops->after_step(t->self, &r, err)) return -1;
     }
     if (L->kept == L->step || (*end == TRAIN_COMPLETE && !save_at_end)) return 0;
     return train_loop_checkpoint(L, "last", err);

@@ -34,12 +34,8 @@ typedef struct {
     float lr;
 } train_step_report;
 
-typedef struct train_task {
-    void *self;
-    float *params, *grads; /* the model's contiguous buffers, n_params each */
-    size_t n_params;
-    size_t lo, hi;         /* the trainable part [lo, hi): averaged over ranks and clipped */
-    int n_metrics;         /* task numbers averaged beside the loss (<= TRAIN_MAX_METRICS) */
+/* What a task does, its hooks in the order the loop calls them. */
+typedef struct train_ops {
     /* This rank's share of the batch of update `step` (0-based), forward with gradients:
      * its mean loss and metrics. */
     int (*forward)(void *self, int64_t step, double *loss, double *metrics, amod_error *err);
@@ -57,6 +53,15 @@ typedef struct train_task {
     int (*save_model)(void *self, const char *dir, amod_error *err);
     void (*save_state)(void *self, int64_t step, cJSON *config, cJSON *state);
     const char *command; /* trainer.json's "command" ("train-lm"); NULL: the key is left out */
+    int n_metrics;       /* task numbers averaged beside the loss (<= TRAIN_MAX_METRICS) */
+} train_ops;
+
+typedef struct train_task {
+    const train_ops *ops;
+    void *self;
+    float *params, *grads; /* the model's contiguous buffers, n_params each */
+    size_t n_params;
+    size_t lo, hi;         /* the trainable part [lo, hi): averaged over ranks and clipped */
 } train_task;
 
 typedef struct {

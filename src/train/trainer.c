@@ -239,6 +239,9 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     return t->loop.root ? amod_runlog_open(&t->log, t->run_dir, t->st.step, err) : 0;
 }
 
+static const train_ops image_task = {task_forward, NULL, task_backward, task_before_step,
+                                     task_after_step, task_save_model, task_save_state, NULL, 0};
+
 /* Ranks must train the same model on the same data with the same settings; a mismatch
  * found after hours would be worse than none. */
 static int check_ranks(trainer *t, const amod_dataset *train, amod_error *err) {
@@ -287,18 +290,8 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     t.cfg = cfg;
     t.res = res;
     t.t_start = t.t_epoch = now();
-    t.task = (train_task){.self = &t,
-                          .params = amod_vit_params(m),
-                          .grads = amod_vit_grads(m),
-                          .n_params = amod_vit_num_params(m),
-                          .lo = 0,
-                          .hi = amod_vit_num_params(m),
-                          .forward = task_forward,
-                          .backward = task_backward,
-                          .before_step = task_before_step,
-                          .after_step = task_after_step,
-                          .save_model = task_save_model,
-                          .save_state = task_save_state};
+    const size_t np = amod_vit_num_params(m);
+    t.task = (train_task){&image_task, &t, amod_vit_params(m), amod_vit_grads(m), np, 0, np};
     amod_vit_set_grad_enabled(m, 1);
     const int root = amod_comm_is_root(cfg->comm ? cfg->comm : &(amod_comm){0, 1, 0, 0});
     amod_progress_init(&t.prog, stderr, cfg->log_every, cfg->quiet || !root);

@@ -4,6 +4,7 @@
  * skip a block, some run it: both paths are exercised), and for MindSkip. Sampling with a
  * temperature reproduces with its seed and stays within top-k. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,14 @@ static amod_lm *mod_model(amod_lm_arch arch, int *through, int *skipped) {
     amod_error err;
     amod_lm *m = amod_lm_create(&c, 5, &err);
     CHECK(m != NULL, "create: %s", err.msg);
+    if (m) { /* the tensor getters check their index */
+        const int n = amod_lm_num_tensors(m);
+        int64_t shape[4];
+        CHECK(amod_lm_tensor_name(m, n - 1) && !amod_lm_tensor_name(m, n) && !amod_lm_tensor_name(m, -1) &&
+                  amod_lm_tensor_shape(m, n, shape) == -1 && amod_lm_tensor_offset(m, -1) == SIZE_MAX &&
+                  !amod_lm_tensor_is_router(m, n),
+              "LM tensor getters outside 0..%d", n - 1);
+    }
     if (!m) return NULL;
     amod_mod_config mod = {0};
     mod.router = AMOD_ROUTER_LINEAR, mod.capacity = 0.5f, mod.seed = 3;

@@ -3,6 +3,7 @@
  * fills the model's gradient buffer exactly as the model-level backward does; two contexts run
  * from two threads at once (examples/two_contexts.c does that part as a program). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,17 @@ int main(void) {
     amod_vit *m = amod_vit_load(fixture_path("vit_timm_tiny"), &err);
     CHECK(m != NULL, "load: %s", err.msg);
     if (!m) return test_summary("test_vit_contexts");
+    {   /* the tensor getters check their index */
+        const int n = amod_vit_num_tensors(m);
+        int64_t shape[4];
+        CHECK(amod_vit_tensor_name(m, 0) && amod_vit_tensor_name(m, n - 1) && !amod_vit_tensor_name(m, n) &&
+                  !amod_vit_tensor_name(m, -1),
+              "tensor names: NULL outside 0..%d", n - 1);
+        CHECK(amod_vit_tensor_shape(m, n, shape) == -1 && amod_vit_tensor_shape(m, -1, shape) == -1 &&
+                  amod_vit_tensor_shape(m, 0, shape) >= 1,
+              "tensor shapes: -1 outside the table");
+        CHECK(amod_vit_tensor_offset(m, n) == SIZE_MAX && amod_vit_tensor_offset(m, 0) == 0, "tensor offsets");
+    }
     const amod_vit_config *cfg = amod_vit_get_config(m);
     const size_t nx = (size_t)B * cfg->in_chans * cfg->img_size * cfg->img_size, nl = (size_t)B * cfg->num_classes;
     const size_t np = amod_vit_num_params(m);

@@ -16,6 +16,7 @@ extern "C" {
 #define AMOD_MAX_LAYERS 64
 
 #include "amod/error.h"
+#include "amod/export.h"
 
 /* Which router picks the tokens of a MoD layer (SPEC.md, "Routers"). */
 typedef enum amod_router {
@@ -58,41 +59,41 @@ typedef struct amod_mod_config {
 } amod_mod_config;
 
 /* Number of tokens N = P + (img/patch)^2. */
-int amod_vit_num_tokens(const amod_vit_config *cfg);
+AMOD_API int amod_vit_num_tokens(const amod_vit_config *cfg);
 /* Tokens a MoD layer processes: k = ceil(C N), at least P. */
-int amod_mod_tokens(float capacity, int n_tokens, int n_prefix);
+AMOD_API int amod_mod_tokens(float capacity, int n_tokens, int n_prefix);
 
 /* Placement helpers: MoD layers S, S+2, ... (SPEC.md) or an explicit list "1,3,5". */
-void amod_mod_set_start(amod_mod_config *mod, int depth, int start);
-int amod_mod_set_list(amod_mod_config *mod, int depth, const char *list, amod_error *err);
+AMOD_API void amod_mod_set_start(amod_mod_config *mod, int depth, int start);
+AMOD_API int amod_mod_set_list(amod_mod_config *mod, int depth, const char *list, amod_error *err);
 /* Checks capacity, placement and router against the model (e.g. A-MoD needs a dense previous layer). */
-int amod_mod_validate(const amod_mod_config *mod, const amod_vit_config *cfg, amod_error *err);
-const char *amod_router_name(amod_router r);
-int amod_router_parse(const char *s, amod_router *out);
+AMOD_API int amod_mod_validate(const amod_mod_config *mod, const amod_vit_config *cfg, amod_error *err);
+AMOD_API const char *amod_router_name(amod_router r);
+AMOD_API int amod_router_parse(const char *s, amod_router *out);
 
 /* Named architectures (timm names and shapes), for random initialisation. */
-int amod_vit_preset(const char *name, amod_vit_config *cfg, amod_error *err);
+AMOD_API int amod_vit_preset(const char *name, amod_vit_config *cfg, amod_error *err);
 
 /* ---- models ---- */
 typedef struct amod_vit amod_vit;
 
 /* Reads config.json + model.safetensors from a directory (timm or Hugging Face files). */
-amod_vit *amod_vit_load(const char *dir, amod_error *err);
+AMOD_API amod_vit *amod_vit_load(const char *dir, amod_error *err);
 /* A randomly initialised model (timm's init: trunc normal 0.02, zero biases). */
-amod_vit *amod_vit_create(const amod_vit_config *cfg, uint64_t seed, amod_error *err);
-void amod_vit_free(amod_vit *m);
-const amod_vit_config *amod_vit_get_config(const amod_vit *m);
-const amod_mod_config *amod_vit_get_mod(const amod_vit *m);
+AMOD_API amod_vit *amod_vit_create(const amod_vit_config *cfg, uint64_t seed, amod_error *err);
+AMOD_API void amod_vit_free(amod_vit *m);
+AMOD_API const amod_vit_config *amod_vit_get_config(const amod_vit *m);
+AMOD_API const amod_mod_config *amod_vit_get_mod(const amod_vit *m);
 
 /* Sets MoD routing. For the linear router this adds blocks.{l}.router.weight parameters,
  * initialised from a truncated normal (std 0.02, seeded by mod->seed) unless loaded later
  * with amod_vit_load_params. */
-int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err);
+AMOD_API int amod_vit_set_mod(amod_vit *m, const amod_mod_config *mod, amod_error *err);
 /* Loads any tensors of a safetensors file whose (timm) names match parameters. Every
  * tensor in the file must match a parameter by name and shape. */
-int amod_vit_load_params(amod_vit *m, const char *path, amod_error *err);
+AMOD_API int amod_vit_load_params(amod_vit *m, const char *path, amod_error *err);
 /* Writes parameters with timm names (and config.json beside, when dir is given). Atomic. */
-int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err);
+AMOD_API int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err);
 
 /* Forward pass on a batch of B images [B, C, H, W] (already normalised). Writes logits
  * [B, num_classes]. When labels is not NULL, *loss receives the mean cross-entropy. Keeps
@@ -103,7 +104,7 @@ int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err);
  * moment of its re-detection and putting the caller's value back. Call it once, before any
  * other amod function and before starting threads; -1 for an impossible AMOD_GEMM. A program
  * that does not call it gets the path chosen on first use, with the environment untouched. */
-int amod_init(amod_error *err);
+AMOD_API int amod_init(amod_error *err);
 
 /* Run contexts (as llama.cpp separates llama_context from llama_model): a context owns the
  * activations, scratch and per-run state of forward and backward passes on a model, sized for
@@ -119,15 +120,15 @@ typedef struct amod_vit_ctx_params {
     int keep_attention; /* keep every layer's attention map (default 0) */
     int threads;        /* OpenMP threads for this context's passes; 0: the calling thread's count */
 } amod_vit_ctx_params;
-amod_vit_ctx_params amod_vit_ctx_default_params(void);
-amod_vit_ctx *amod_vit_ctx_create(amod_vit *m, const amod_vit_ctx_params *p, amod_error *err);
-void amod_vit_ctx_free(amod_vit_ctx *c);
+AMOD_API amod_vit_ctx_params amod_vit_ctx_default_params(void);
+AMOD_API amod_vit_ctx *amod_vit_ctx_create(amod_vit *m, const amod_vit_ctx_params *p, amod_error *err);
+AMOD_API void amod_vit_ctx_free(amod_vit_ctx *c);
 /* As amod_vit_forward / amod_vit_backward, on this context. */
-int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
+AMOD_API int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
                          float *loss, amod_error *err);
-int amod_vit_ctx_backward(amod_vit_ctx *c, amod_error *err);
+AMOD_API int amod_vit_ctx_backward(amod_vit_ctx *c, amod_error *err);
 
-int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels,
+AMOD_API int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels,
                      float *logits, float *loss, amod_error *err);
 /* Forward pass of the dense model (router none) on a subset of each image's tokens: sequence
  * b holds the n_keep tokens keep[b * n_keep ...] (indices into the full sequence: the prefix
@@ -135,14 +136,14 @@ int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t 
  * sequence. Writes logits [B, num_classes] and, with labels, losses [B] (the cross-entropy
  * of each image); either may be NULL. Leave-one-out importance uses it; no backward after it,
  * and the attention, block output and routing getters return NULL until the next forward. */
-int amod_vit_forward_tokens(amod_vit *m, const float *images, int batch, const int32_t *keep, int n_keep,
+AMOD_API int amod_vit_forward_tokens(amod_vit *m, const float *images, int batch, const int32_t *keep, int n_keep,
                             const int64_t *labels, float *logits, float *losses, amod_error *err);
 /* Backward pass of the last forward (which must have had labels): accumulates into the
  * gradients (call amod_vit_zero_grad first). */
-int amod_vit_backward(amod_vit *m, amod_error *err);
-void amod_vit_zero_grad(amod_vit *m);
+AMOD_API int amod_vit_backward(amod_vit *m, amod_error *err);
+AMOD_API void amod_vit_zero_grad(amod_vit *m);
 /* Asks the next forward passes to keep attention probabilities [B, H, N, N] of dense layers. */
-void amod_vit_keep_attention(amod_vit *m, int keep);
+AMOD_API void amod_vit_keep_attention(amod_vit *m, int keep);
 
 /* Which calls invalidate which pointers:
  * - amod_vit_attention, _block_output, _routed, _scores point into the default context's
@@ -153,56 +154,57 @@ void amod_vit_keep_attention(amod_vit *m, int keep);
  *   tensors (the parameter buffer is laid out again) or amod_vit_free.
  * - amod_vit_get_config / _get_mod: valid for the model's life; _get_mod changes with set_mod. */
 /* Attention probabilities of layer l from the last forward, or NULL when not kept. */
-const float *amod_vit_attention(const amod_vit *m, int layer);
+AMOD_API const float *amod_vit_attention(const amod_vit *m, int layer);
 /* Output of block l [B, N, D] from the last forward. */
-const float *amod_vit_block_output(const amod_vit *m, int layer);
+AMOD_API const float *amod_vit_block_output(const amod_vit *m, int layer);
 /* Token indices kept by MoD layer l in the last forward: [B, k], *k set; NULL for dense. */
-const int32_t *amod_vit_routed(const amod_vit *m, int layer, int *k);
+AMOD_API const int32_t *amod_vit_routed(const amod_vit *m, int layer, int *k);
 /* Router scores of MoD layer l in the last forward [B, N]; NULL for dense. */
-const float *amod_vit_scores(const amod_vit *m, int layer);
+AMOD_API const float *amod_vit_scores(const amod_vit *m, int layer);
 
 /* Forward passes keep what backward needs (default). With 0, inference only: attention maps
  * are not stored, and A-MoD scores come from column sums accumulated inside attention. */
-void amod_vit_set_grad_enabled(amod_vit *m, int enabled);
+AMOD_API void amod_vit_set_grad_enabled(amod_vit *m, int enabled);
 
 /* Names of tensor i in the checkpoint's own convention: timm names are one tensor; Hugging
  * Face splits qkv in three row blocks. style 0: the names in HF files
  * (vit.encoder.layer.N...), style 1: transformers 5 module names (vit.layers.N...).
  * Returns the number of parts; part j covers rows row0[j] .. row0[j]+rows[j]-1. */
-int amod_vit_export_names(const amod_vit *m, int tensor, int style, char names[3][128],
+AMOD_API int amod_vit_export_names(const amod_vit *m, int tensor, int style, char names[3][128],
                           size_t row0[3], size_t rows[3]);
 
 /* Parameters, in a fixed order, one contiguous buffer (and its gradient buffer). */
-size_t amod_vit_num_params(const amod_vit *m);
+AMOD_API size_t amod_vit_num_params(const amod_vit *m);
 /* Writable parameters; taking this pointer counts as changing the weights (their packed
  * copies for inference are made again on the next forward). A program that keeps the pointer
  * and writes through it later calls amod_vit_weights_changed() before the next forward. */
-float *amod_vit_params(amod_vit *m);
-void amod_vit_weights_changed(amod_vit *m);
+AMOD_API float *amod_vit_params(amod_vit *m);
+AMOD_API void amod_vit_weights_changed(amod_vit *m);
 
 /* Precision of the linear layers in forward passes without gradients (training is always
  * float32). bf16 rounds inputs and weights to bfloat16 and accumulates in float32; it needs
  * oneDNN and a CPU with AVX-512 BF16 or AMX, and fails with a message otherwise. */
 typedef enum amod_precision { AMOD_PRECISION_F32 = 0, AMOD_PRECISION_BF16 = 1 } amod_precision;
-int amod_vit_set_precision(amod_vit *m, amod_precision p, amod_error *err);
-float *amod_vit_grads(amod_vit *m);
-int amod_vit_num_tensors(const amod_vit *m);
-/* Name (timm naming), shape and offset of parameter tensor i. */
-const char *amod_vit_tensor_name(const amod_vit *m, int i);
-int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]);
-size_t amod_vit_tensor_offset(const amod_vit *m, int i);
+AMOD_API int amod_vit_set_precision(amod_vit *m, amod_precision p, amod_error *err);
+AMOD_API float *amod_vit_grads(amod_vit *m);
+AMOD_API int amod_vit_num_tensors(const amod_vit *m);
+/* Name (timm naming), shape (returns ndim) and offset of parameter tensor i; for i outside
+ * 0..amod_vit_num_tensors-1: NULL, -1 and SIZE_MAX. */
+AMOD_API const char *amod_vit_tensor_name(const amod_vit *m, int i);
+AMOD_API int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]);
+AMOD_API size_t amod_vit_tensor_offset(const amod_vit *m, int i);
 
 /* ---- additions: preset listing ---- */
 
 /* Name of preset i (0, 1, ...), or NULL past the last one: for help texts and tests. */
-const char *amod_vit_preset_name(int i);
+AMOD_API const char *amod_vit_preset_name(int i);
 
 /* ---- additions: training ---- */
 
 /* State of the generator the random router draws from, so that a resumed training run
  * draws the same scores as an uninterrupted one. amod_vit_set_mod reseeds it. */
-uint64_t amod_vit_rng_state(const amod_vit *m);
-void amod_vit_set_rng_state(amod_vit *m, uint64_t state);
+AMOD_API uint64_t amod_vit_rng_state(const amod_vit *m);
+AMOD_API void amod_vit_set_rng_state(amod_vit *m, uint64_t state);
 
 #ifdef __cplusplus
 }

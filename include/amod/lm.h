@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "amod/amod.h"
+#include "amod/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -97,87 +98,88 @@ typedef struct amod_lm_ctx_params {
 
 /* Reads config.json + model.safetensors (GPT-2 or Llama, F32/F16/BF16) from a directory.
  * amod's own checkpoints add an "amod" object to config.json with the routing settings. */
-amod_lm *amod_lm_load(const char *dir, amod_error *err);
+AMOD_API amod_lm *amod_lm_load(const char *dir, amod_error *err);
 /* A randomly initialised model: normal(0, 0.02) weights, zero biases, unit norms. */
-amod_lm *amod_lm_create(const amod_lm_config *cfg, uint64_t seed, amod_error *err);
-void amod_lm_free(amod_lm *m);
-const amod_lm_config *amod_lm_get_config(const amod_lm *m);
+AMOD_API amod_lm *amod_lm_create(const amod_lm_config *cfg, uint64_t seed, amod_error *err);
+AMOD_API void amod_lm_free(amod_lm *m);
+AMOD_API const amod_lm_config *amod_lm_get_config(const amod_lm *m);
 /* Writes model.safetensors (Hugging Face names, plus router tensors) and config.json. Atomic. */
-int amod_lm_save(const amod_lm *m, const char *dir, amod_error *err);
+AMOD_API int amod_lm_save(const amod_lm *m, const char *dir, amod_error *err);
 
 /* MoD routing (router NONE makes the model dense again). predictor_hidden: the causal
  * predictor's width for the linear router (0 gives none). New router weights are drawn from a
  * truncated normal (std 0.02, seeded by mod->seed). */
-int amod_lm_set_mod(amod_lm *m, const amod_mod_config *mod, int predictor_hidden, amod_error *err);
-const amod_mod_config *amod_lm_get_mod(const amod_lm *m);
-void amod_lm_set_route_mode(amod_lm *m, amod_lm_route_mode mode);
+AMOD_API int amod_lm_set_mod(amod_lm *m, const amod_mod_config *mod, int predictor_hidden, amod_error *err);
+AMOD_API const amod_mod_config *amod_lm_get_mod(const amod_lm *m);
+AMOD_API void amod_lm_set_route_mode(amod_lm *m, amod_lm_route_mode mode);
 /* MindSkip routers (mode NONE removes them). MoD and MindSkip exclude each other. */
-int amod_lm_set_mindskip(amod_lm *m, const amod_lm_mindskip *ms, amod_error *err);
-const amod_lm_mindskip *amod_lm_get_mindskip(const amod_lm *m);
+AMOD_API int amod_lm_set_mindskip(amod_lm *m, const amod_lm_mindskip *ms, amod_error *err);
+AMOD_API const amod_lm_mindskip *amod_lm_get_mindskip(const amod_lm *m);
 /* The default MindSkip placement: the upper half of the layers, never the last. */
-void amod_lm_mindskip_default_layers(amod_lm_mindskip *ms, int n_layers);
+AMOD_API void amod_lm_mindskip_default_layers(amod_lm_mindskip *ms, int n_layers);
 /* With 1, only router tensors (MoD routers and predictors, MindSkip routers) get gradients:
  * Router-Tuning. */
-void amod_lm_freeze_base(amod_lm *m, int freeze);
+AMOD_API void amod_lm_freeze_base(amod_lm *m, int freeze);
 
 /* Forward pass on token ids [B, T] (every id in 0..V-1, T <= max_positions, B T <= 2^24).
  * logits [B, T, V] is written when not NULL. When loss is not NULL it receives the shifted
  * next-token mean cross-entropy (needs T >= 2), and with gradients enabled (the default) the
  * pass keeps what amod_lm_backward needs. */
-int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits, float *loss,
+AMOD_API int amod_lm_forward(amod_lm *m, const int64_t *ids, int B, int T, float *logits, float *loss,
                     amod_error *err);
 /* Backward of the last forward (which must have computed the loss): accumulates gradients of
  * the LM loss, plus the predictors' BCE and MindSkip's capacity term where present. */
-int amod_lm_backward(amod_lm *m, amod_error *err);
-amod_lm_ctx_params amod_lm_ctx_default_params(void);
-amod_lm_ctx *amod_lm_ctx_create(amod_lm *m, const amod_lm_ctx_params *p, amod_error *err);
-void amod_lm_ctx_free(amod_lm_ctx *c);
-int amod_lm_ctx_forward(amod_lm_ctx *c, const int64_t *ids, int B, int T, float *logits, float *loss,
+AMOD_API int amod_lm_backward(amod_lm *m, amod_error *err);
+AMOD_API amod_lm_ctx_params amod_lm_ctx_default_params(void);
+AMOD_API amod_lm_ctx *amod_lm_ctx_create(amod_lm *m, const amod_lm_ctx_params *p, amod_error *err);
+AMOD_API void amod_lm_ctx_free(amod_lm_ctx *c);
+AMOD_API int amod_lm_ctx_forward(amod_lm_ctx *c, const int64_t *ids, int B, int T, float *logits, float *loss,
                         amod_error *err);
-int amod_lm_ctx_backward(amod_lm_ctx *c, amod_error *err);
-void amod_lm_zero_grad(amod_lm *m);
+AMOD_API int amod_lm_ctx_backward(amod_lm_ctx *c, amod_error *err);
+AMOD_API void amod_lm_zero_grad(amod_lm *m);
 /* 0: inference only, nothing kept for backward (MindSkip then really skips attention). */
-void amod_lm_set_grad_enabled(amod_lm *m, int enabled);
+AMOD_API void amod_lm_set_grad_enabled(amod_lm *m, int enabled);
 /* Keep attention probabilities [B, H, T, T] of every layer that runs on all T tokens. */
-void amod_lm_keep_attention(amod_lm *m, int keep);
+AMOD_API void amod_lm_keep_attention(amod_lm *m, int keep);
 /* Attention probabilities of layer l from the last forward, or NULL when not kept. */
-const float *amod_lm_attention(const amod_lm *m, int layer);
+AMOD_API const float *amod_lm_attention(const amod_lm *m, int layer);
 /* Token indices run by MoD layer l in the last forward: [B, k], *k set; NULL for dense. */
-const int32_t *amod_lm_routed(const amod_lm *m, int layer, int *k);
+AMOD_API const int32_t *amod_lm_routed(const amod_lm *m, int layer, int *k);
 /* MindSkip gates of layer l in the last forward ([B] or [B, T] of 0/1); NULL when not routed. */
-const float *amod_lm_gates(const amod_lm *m, int layer);
-void amod_lm_get_stats(const amod_lm *m, amod_lm_stats *out);
+AMOD_API const float *amod_lm_gates(const amod_lm *m, int layer);
+AMOD_API void amod_lm_get_stats(const amod_lm *m, amod_lm_stats *out);
 /* MindSkip's capacity term when a batch is split over processes (data-parallel training):
  * amod_lm_skip_totals gives the last forward's {sum of the gates' sigmoids, number of gates,
  * gates open} (zeros without MindSkip). Once they are added up over processes that ran equal
  * shares, amod_lm_set_skip_totals makes the capacity term and attn_kept those of the whole
  * batch, and the next amod_lm_backward this process's share of the whole batch's gradient
  * (its mean over the processes is the gradient one process would get for the whole batch). */
-void amod_lm_skip_totals(const amod_lm *m, double totals[3]);
-void amod_lm_set_skip_totals(amod_lm *m, const double totals[3]);
+AMOD_API void amod_lm_skip_totals(const amod_lm *m, double totals[3]);
+AMOD_API void amod_lm_set_skip_totals(amod_lm *m, const double totals[3]);
 /* Multiply-accumulates per token for a sequence of T tokens with the current routing, when
  * every MindSkip gate is open (kept = 1) or the measured fraction kept is used (kept < 0). */
-double amod_lm_macs_per_token(const amod_lm *m, int T, float kept);
+AMOD_API double amod_lm_macs_per_token(const amod_lm *m, int T, float kept);
 
 /* The state of the generator the random router draws its scores from (a resumed training
  * run restores it). */
-uint64_t amod_lm_rng_state(const amod_lm *m);
-void amod_lm_set_rng_state(amod_lm *m, uint64_t state);
+AMOD_API uint64_t amod_lm_rng_state(const amod_lm *m);
+AMOD_API void amod_lm_set_rng_state(amod_lm *m, uint64_t state);
 
 /* Parameters, one contiguous buffer (and its gradients), tensors in a fixed order. */
-size_t amod_lm_num_params(const amod_lm *m);
-float *amod_lm_params(amod_lm *m);
-float *amod_lm_grads(amod_lm *m);
-int amod_lm_num_tensors(const amod_lm *m);
+AMOD_API size_t amod_lm_num_params(const amod_lm *m);
+AMOD_API float *amod_lm_params(amod_lm *m);
+AMOD_API float *amod_lm_grads(amod_lm *m);
+AMOD_API int amod_lm_num_tensors(const amod_lm *m);
 /* Hugging Face name (transformer.h.0.attn.c_attn.weight, model.layers.0.self_attn.q_proj.weight;
- * routers: ....mod_router.weight, ....mod_predictor.fc1.weight, ....mindskip_router.weight). */
-const char *amod_lm_tensor_name(const amod_lm *m, int i);
-int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]);
-size_t amod_lm_tensor_offset(const amod_lm *m, int i);
+ * routers: ....mod_router.weight, ....mod_predictor.fc1.weight, ....mindskip_router.weight), shape
+ * (returns ndim) and offset; for i outside 0..amod_lm_num_tensors-1: NULL, -1, SIZE_MAX and 0. */
+AMOD_API const char *amod_lm_tensor_name(const amod_lm *m, int i);
+AMOD_API int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]);
+AMOD_API size_t amod_lm_tensor_offset(const amod_lm *m, int i);
 /* 1 when tensor i is a router tensor (trained by Router-Tuning). */
-int amod_lm_tensor_is_router(const amod_lm *m, int i);
+AMOD_API int amod_lm_tensor_is_router(const amod_lm *m, int i);
 /* Loads the tensors of a safetensors file whose names match parameters (all must match). */
-int amod_lm_load_params(amod_lm *m, const char *path, amod_error *err);
+AMOD_API int amod_lm_load_params(amod_lm *m, const char *path, amod_error *err);
 
 /* ---- autoregressive generation with a KV cache (batch 1) ---- */
 typedef struct amod_lm_gen {
@@ -192,7 +194,7 @@ typedef struct amod_lm_gen {
  * the same choice is made one token at a time as over the whole prefix; sequence-level
  * MindSkip decides its gates on the prompt and keeps them.
  * step_logits, when not NULL, receives [n_new, V]: the logits each new token was drawn from. */
-int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new, const amod_lm_gen *g,
+AMOD_API int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new, const amod_lm_gen *g,
                      int64_t *out, float *step_logits, amod_error *err);
 
 #ifdef __cplusplus

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "amod/export.h"
 #include "core/error.h"
 
 #ifdef AMOD_HAVE_ONEDNN
@@ -169,4 +170,6 @@ void amod_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-int amod_init(amod_error *err) { return amod_gemm_setup(err); }
+/* amod_init, declared in amod/amod.h (which this layer does not include): the explicit
+ * initialisation step, exported like the rest of the public API. */
+AMOD_API int amod_init(amod_error *err) { return amod_gemm_setup(err); }

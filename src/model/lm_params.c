@@ -1,6 +1,7 @@
 /* Language-model parameters: the layout of the one contiguous buffer under Hugging Face
  * names and shapes, router tensors after the base ones, initialisation, accessors. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,9 +246,18 @@ size_t amod_lm_num_params(const amod_lm *m) { return m->pt.n_params; }
 float *amod_lm_params(amod_lm *m) { return m->pt.params; }
 float *amod_lm_grads(amod_lm *m) { return m->pt.grads; }
 int amod_lm_num_tensors(const amod_lm *m) { return m->pt.n_tensors; }
-const char *amod_lm_tensor_name(const amod_lm *m, int i) { return m->pt.tensors[i].name; }
-size_t amod_lm_tensor_offset(const amod_lm *m, int i) { return m->pt.tensors[i].offset; }
-int amod_lm_tensor_is_router(const amod_lm *m, int i) { return m->pt.tensors[i].router; }
+const char *amod_lm_tensor_name(const amod_lm *m, int i) {
+    const param_tensor *t = ptab_tensor(&m->pt, i);
+    return t ? t->name : NULL;
+}
+size_t amod_lm_tensor_offset(const amod_lm *m, int i) {
+    const param_tensor *t = ptab_tensor(&m->pt, i);
+    return t ? t->offset : SIZE_MAX;
+}
+int amod_lm_tensor_is_router(const amod_lm *m, int i) {
+    const param_tensor *t = ptab_tensor(&m->pt, i);
+    return t && t->router;
+}
 int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]) { return ptab_shape(&m->pt, i, shape); }
 void amod_lm_zero_grad(amod_lm *m) { ptab_zero_grad(&m->pt); }
 void amod_lm_freeze_base(amod_lm *m, int freeze) { m->freeze_base = !!freeze; }

@@ -88,9 +88,15 @@ float *ptab_grad(const param_table *t, const float *p) { return p ? t->grads + (
 
 void ptab_zero_grad(param_table *t) { memset(t->grads, 0, t->n_params * sizeof(float)); }
 
+const param_tensor *ptab_tensor(const param_table *t, int i) {
+    return i >= 0 && i < t->n_tensors ? &t->tensors[i] : NULL;
+}
+
 int ptab_shape(const param_table *t, int i, int64_t shape[4]) {
-    memcpy(shape, t->tensors[i].shape, sizeof t->tensors[i].shape);
-    return t->tensors[i].ndim;
+    const param_tensor *x = ptab_tensor(t, i);
+    if (!x) return -1;
+    memcpy(shape, x->shape, sizeof x->shape);
+    return x->ndim;
 }
 
 int ptab_is_bias(const char *name) {

@@ -52,6 +52,8 @@ float *ptab_find(param_table *t, const char *fmt, ...) __attribute__((format(pri
 float *ptab_grad(const param_table *t, const float *p);
 void ptab_zero_grad(param_table *t);
 /* Tensor i's shape into shape (4 entries); returns its number of dimensions. */
+/* Tensor i, or NULL when i is outside 0..n_tensors-1 (the public getters' bounds check). */
+const param_tensor *ptab_tensor(const param_table *t, int i);
 int ptab_shape(const param_table *t, int i, int64_t shape[4]);
 /* 1 when the name ends in ".bias". */
 int ptab_is_bias(const char *name);

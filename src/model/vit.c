@@ -146,6 +146,8 @@ amod_vit_ctx *amod_vit_ctx_create(amod_vit *m, const amod_vit_ctx_params *p, amo
 
 void amod_vit_ctx_free(amod_vit_ctx *c) { run_state_free(c ? &c->rs : NULL); }
 
+amod_vit *amod_vit_ctx_model(const amod_vit_ctx *c) { return c->m; }
+
 /* ---- forward ---- */
 
 /* Rows per tile of a block's row-local work: a tile's MLP activations (rows x mlp_hidden)

@@ -24,7 +24,14 @@ static double seconds_now(void) {
 }
 
 int amod_evaluate(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err) {
-    const amod_vit_config *cfg = amod_vit_get_config(m);
+    amod_vit_ctx *c = amod_vit_ctx_create(m, NULL, err); /* inference: no gradients, no maps */
+    int rc = c ? amod_evaluate_ctx(c, ds, batch, out, err) : -1;
+    amod_vit_ctx_free(c);
+    return rc;
+}
+
+int amod_evaluate_ctx(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err) {
+    const amod_vit_config *cfg = amod_vit_get_config(amod_vit_ctx_model(ctx));
     memset(out, 0, sizeof *out);
     if (batch < 1) return amod_fail(err, "evaluation batch size %d must be positive", batch);
     if (ds->num_classes > cfg->num_classes)
@@ -43,7 +50,6 @@ int amod_evaluate(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_resu
     int64_t *labels = amod_alloc((size_t)batch * sizeof *labels, err);
     int rc = images && logits && labels ? 0 : -1;
     double t0 = seconds_now(), loss_sum = 0.0;
-    amod_vit_set_grad_enabled(m, 0);
     while (!rc) {
         int n = amod_loader_next(&ld, batch, images, labels, err);
         if (n <= 0) {
@@ -51,7 +57,7 @@ int amod_evaluate(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_resu
             break;
         }
         float loss;
-        if (amod_vit_forward(m, images, n, labels, logits, &loss, err)) {
+        if (amod_vit_ctx_forward(ctx, images, n, labels, logits, &loss, err)) {
             rc = -1;
             break;
         }

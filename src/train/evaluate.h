@@ -23,5 +23,8 @@ typedef struct amod_eval_result {
 /* Runs the whole data set in order with gradients disabled (and leaves them disabled).
  * Fails when the data set has more classes than the model. */
 int amod_evaluate(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err);
+/* The same on a context of the caller's (a trainer keeps one beside its training context, so
+ * evaluating neither re-carves the training arena nor draws from its random router). */
+int amod_evaluate_ctx(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err);
 
 #endif

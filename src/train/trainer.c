@@ -45,6 +45,7 @@ static int check_config(const amod_train_config *c, amod_error *err) {
 /* The image task: what the loop (train/train_loop.c) asks of `amod train`. */
 typedef struct {
     amod_vit *m;
+    amod_vit_ctx *eval; /* evaluation's own context: the training arena stays as it is */
     const amod_dataset *test;
     const char *run_dir;
     const amod_train_config *cfg;
@@ -129,7 +130,7 @@ static int evaluate_split(trainer *t, amod_eval_result *ev, amod_error *err) {
     part.labels = ds->labels + lo;
     part.count = hi - lo;
     memset(ev, 0, sizeof *ev);
-    if (part.count > 0 && amod_evaluate(t->m, &part, t->cfg->batch_size, ev, err)) return -1;
+    if (part.count > 0 && amod_evaluate_ctx(t->eval, &part, t->cfg->batch_size, ev, err)) return -1;
     double sums[3] = {(double)ev->correct, (double)ev->count, ev->loss * (double)ev->count};
     if (amod_comm_allreduce_sum_f64(t->comm, sums, 3, err)) return -1;
     ev->correct = (int64_t)sums[0];
@@ -150,7 +151,6 @@ static int end_epoch(trainer *t, amod_error *err) {
     if (t->test && (done % c->eval_every == 0 || done == c->epochs)) {
         amod_eval_result ev;
         if (evaluate_split(t, &ev, err)) return -1;
-        amod_vit_set_grad_enabled(t->m, 1);
         row.test_loss = t->res->test_loss = ev.loss;
         row.test_acc = t->res->test_acc = ev.accuracy;
         if (ev.accuracy > t->st.best_acc) {
@@ -297,6 +297,7 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     amod_progress_init(&t.prog, stderr, cfg->log_every, cfg->quiet || !root);
     int rc = setup(&t, train, resume, err);
     if (!rc) rc = check_ranks(&t, train, err);
+    if (!rc && test && !(t.eval = amod_vit_ctx_create(m, NULL, err))) rc = -1;
     if (!rc) {
         size_t per = (size_t)t.ld.cfg.channels * t.ld.cfg.height * t.ld.cfg.width;
         int local = cfg->batch_size / t.comm->size;
@@ -324,6 +325,7 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     free(t.logits);
     free(t.labels);
     amod_runlog_free(&t.log);
+    amod_vit_ctx_free(t.eval);
     train_loop_free(&t.loop);
     amod_loader_free(&t.ld);
     return rc;

@@ -123,6 +123,10 @@ typedef struct amod_vit_ctx_params {
 AMOD_API amod_vit_ctx_params amod_vit_ctx_default_params(void);
 AMOD_API amod_vit_ctx *amod_vit_ctx_create(amod_vit *m, const amod_vit_ctx_params *p, amod_error *err);
 AMOD_API void amod_vit_ctx_free(amod_vit_ctx *c);
+/* The context's gradients, laid out like amod_vit_params (backward accumulates into them;
+ * zero them between steps): NULL for a context without gradients. amod_vit_grads is the
+ * model's own context's. */
+AMOD_API float *amod_vit_ctx_grads(amod_vit_ctx *c);
 /* The model a context runs (read-only while it runs). */
 AMOD_API amod_vit *amod_vit_ctx_model(const amod_vit_ctx *c);
 /* As amod_vit_forward / amod_vit_backward, on this context. */

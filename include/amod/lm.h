@@ -133,6 +133,9 @@ AMOD_API int amod_lm_backward(amod_lm *m, amod_error *err);
 AMOD_API amod_lm_ctx_params amod_lm_ctx_default_params(void);
 AMOD_API amod_lm_ctx *amod_lm_ctx_create(amod_lm *m, const amod_lm_ctx_params *p, amod_error *err);
 AMOD_API void amod_lm_ctx_free(amod_lm_ctx *c);
+/* The context's gradients, laid out like amod_lm_params (backward accumulates into them):
+ * NULL for a context without gradients. amod_lm_grads is the model's own context's. */
+AMOD_API float *amod_lm_ctx_grads(amod_lm_ctx *c);
 AMOD_API int amod_lm_ctx_forward(amod_lm_ctx *c, const int64_t *ids, int B, int T, float *logits, float *loss,
                         amod_error *err);
 AMOD_API int amod_lm_ctx_backward(amod_lm_ctx *c, amod_error *err);

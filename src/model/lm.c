@@ -14,7 +14,7 @@
 #include "model/lm_internal.h"
 #include "model/mod_layer.h"
 
-#define G(p) lm_grad(m, (p))
+#define G(p) lm_grad(run, (p)) /* this context's gradient of a parameter pointer */
 
 
 static int has_predictor(const amod_lm *m, int l) { return lm_is_mod(m, l) && m->blk[l].pred_w1 != NULL; }
@@ -142,6 +142,8 @@ amod_lm_ctx *amod_lm_ctx_create(amod_lm *m, const amod_lm_ctx_params *p, amod_er
 
 void amod_lm_ctx_free(amod_lm_ctx *run) { run_state_free(run ? &run->rs : NULL); }
 
+float *amod_lm_ctx_grads(amod_lm_ctx *run) { return run_state_grads(&run->rs, run->m->pt.n_params, NULL); }
+
 void amod_lm_set_grad_enabled(amod_lm *m, int enabled) { run_state_set_grads(&m->dflt->rs, enabled); }
 
 void amod_lm_keep_attention(amod_lm *m, int keep) { run_state_set_keep_attention(&m->dflt->rs, keep); }
@@ -187,8 +189,9 @@ static void norm_forward(const amod_lm *m, float *out, float *mu, float *rs, con
     else rmsnorm_forward(out, rs, x, w, rows, m->cfg.d_model, m->cfg.norm_eps);
 }
 
-static void norm_backward(amod_lm *m, float *dx, const float *w, const float *b, const float *dout, const float *x,
-                          const float *mu, const float *rs, int rows) {
+static void norm_backward(amod_lm_ctx *run, float *dx, const float *w, const float *b, const float *dout,
+                          const float *x, const float *mu, const float *rs, int rows) {
+    const amod_lm *m = run->m;
     if (m->cfg.arch == AMOD_LM_GPT2)
         layernorm_backward(dx, G(w), G(b), dout, x, mu, rs, w, rows, m->cfg.d_model);
     else
@@ -262,7 +265,8 @@ static void block_backward_hook(void *owner, int l, int B, const float *dy, floa
     block_backward(owner, l, B, dy, dx);
 }
 
-static router_predictor predictor_of(const amod_lm *m, int l) {
+static router_predictor predictor_of(const amod_lm_ctx *run, int l) {
+    const amod_lm *m = run->m;
     const lm_block *p = &m->blk[l];
     router_predictor r = {p->pred_w1, p->pred_b1, p->pred_w2, p->pred_b2, G(p->pred_w1), G(p->pred_b1),
                           G(p->pred_w2), G(p->pred_b2), m->pred_hidden};
@@ -324,6 +328,7 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
         if (B != 1) return amod_fail(err, "predictor routing runs one sequence at a time (got a batch of %d)", B);
     }
     if (lm_ensure_acts(run, B, T, err)) return -1;
+    if (run->rs.grads && !run_state_grads(&run->rs, m->pt.n_params, err)) return -1;
     const int D = c->d_model, V = c->vocab_size;
     const size_t BT = (size_t)B * T;
     memcpy(run->ids, ids, BT * sizeof *ids);
@@ -337,7 +342,7 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
     for (int l = 0; l < c->n_layers; l++) {
         lm_layer_acts *a = &run->la[l];
         if (lm_is_mod(m, l)) {
-            router_predictor pred = predictor_of(m, l);
+            router_predictor pred = predictor_of(run, l);
             mod_layer L = mod_layer_of(run, l, B, T, &pred);
             mod_layer_forward(&L, run->resid[l + 1], run->resid[l]);
             run->stats.macs_per_token += L.macs;
@@ -397,7 +402,7 @@ static void block_backward(amod_lm_ctx *run, int l, int B, const float *dy, floa
         dense_backward(run->rg.d_ln, 0, G(p->w1), G(p->b1), run->d_h1, F, a->ln2, p->w1, 0, R, D, F);
         dense_backward(run->rg.d_ln, 1, G(p->w3), G(p->b3), run->d_h3, F, a->ln2, p->w3, 0, R, D, F);
     }
-    norm_backward(m, dx2, p->ln2_w, p->ln2_b, run->rg.d_ln, a->x2, a->mu2, a->rs2, R);
+    norm_backward(run, dx2, p->ln2_w, p->ln2_b, run->rg.d_ln, a->x2, a->mu2, a->rs2, R);
     /* attention sublayer: x2 = xs + gate * proj */
     const float *dproj = dx2;
     if (lm_is_skip(m, l)) {
@@ -427,7 +432,7 @@ static void block_backward(amod_lm_ctx *run, int l, int B, const float *dy, floa
         dense_backward(run->rg.d_ln, 1, G(p->wv), G(p->bv), run->d_qkv + qd + kvd, W, a->ln1, p->wv, 0, R, D, kvd);
     }
     if (lm_is_skip(m, l)) lm_skip_backward(run, l, B, k, run->d_gate, run->rg.d_ln);
-    norm_backward(m, dx2, p->ln1_w, p->ln1_b, run->rg.d_ln, a->xs, a->mu1, a->rs1, R);
+    norm_backward(run, dx2, p->ln1_w, p->ln1_b, run->rg.d_ln, a->xs, a->mu1, a->rs1, R);
 }
 
 static int backward(amod_lm_ctx *run, amod_error *err) {
@@ -441,13 +446,13 @@ static int backward(amod_lm_ctx *run, amod_error *err) {
     linear_backward(run->d_normed, G(m->head_w), NULL, run->dlogits, run->normed, m->head_w, BT, D, V, 0);
     float *dcur = run->rg.d_a, *dnext = run->rg.d_b;
     memset(dcur, 0, (size_t)BT * D * sizeof(float));
-    norm_backward(m, dcur, m->lnf_w, m->lnf_b, run->d_normed, run->resid[c->n_layers], run->nmu, run->nrs, BT);
+    norm_backward(run, dcur, m->lnf_w, m->lnf_b, run->d_normed, run->resid[c->n_layers], run->nmu, run->nrs, BT);
     int pred_layers = 0;
     for (int l = 0; l < c->n_layers; l++) pred_layers += has_predictor(m, l);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         if (lm_is_mod(m, l)) {
             const lm_layer_acts *a = &run->la[l];
-            router_predictor pred = predictor_of(m, l);
+            router_predictor pred = predictor_of(run, l);
             mod_layer L = mod_layer_of(run, l, B, T, &pred);
             L.router_dw = G(L.router_w);
             mod_layer_backward(&L, dnext, dcur, run->resid[l], run->rg.d_dy, run->rg.d_x2);

@@ -92,8 +92,8 @@ int lm_is_skip(const amod_lm *m, int l); /* layer l's attention is MindSkip-rout
 /* A model of this shape with its layout and own context, parameters not yet set. */
 amod_lm *lm_new(const amod_lm_config *cfg, amod_error *err);
 int lm_build_layout(amod_lm *m, amod_error *err);
-/* Gradient of a parameter pointer, or NULL when that parameter is frozen. */
-float *lm_grad(const amod_lm *m, const float *p);
+/* The gradient of a parameter pointer in run's buffer, or NULL when that parameter is frozen. */
+float *lm_grad(const amod_lm_ctx *run, const float *p);
 /* The prefix of block tensor names: "transformer.h.3" or "model.layers.3". */
 void lm_block_prefix(const amod_lm *m, int l, char *out, size_t size);
 

@@ -97,9 +97,10 @@ static void enumerate(void *model) {
     }
 }
 
-float *lm_grad(const amod_lm *m, const float *p) {
+float *lm_grad(const amod_lm_ctx *run, const float *p) {
+    const amod_lm *m = run->m;
     if (!p) return NULL;
-    return m->freeze_base && (size_t)(p - m->pt.params) < m->n_base_params ? NULL : ptab_grad(&m->pt, p);
+    return m->freeze_base && (size_t)(p - m->pt.params) < m->n_base_params ? NULL : ptab_grad(&m->pt, run->rs.grad, p);
 }
 
 static void bind(amod_lm *m) {
@@ -244,7 +245,7 @@ void amod_lm_free(amod_lm *m) {
 const amod_lm_config *amod_lm_get_config(const amod_lm *m) { return &m->cfg; }
 size_t amod_lm_num_params(const amod_lm *m) { return m->pt.n_params; }
 float *amod_lm_params(amod_lm *m) { return m->pt.params; }
-float *amod_lm_grads(amod_lm *m) { return m->pt.grads; }
+float *amod_lm_grads(amod_lm *m) { return amod_lm_ctx_grads(m->dflt); }
 int amod_lm_num_tensors(const amod_lm *m) { return m->pt.n_tensors; }
 const char *amod_lm_tensor_name(const amod_lm *m, int i) {
     const param_tensor *t = ptab_tensor(&m->pt, i);
@@ -259,7 +260,10 @@ int amod_lm_tensor_is_router(const amod_lm *m, int i) {
     return t && t->router;
 }
 int amod_lm_tensor_shape(const amod_lm *m, int i, int64_t shape[4]) { return ptab_shape(&m->pt, i, shape); }
-void amod_lm_zero_grad(amod_lm *m) { ptab_zero_grad(&m->pt); }
+void amod_lm_zero_grad(amod_lm *m) {
+    float *g = amod_lm_grads(m);
+    if (g) memset(g, 0, m->pt.n_params * sizeof *g);
+}
 void amod_lm_freeze_base(amod_lm *m, int freeze) { m->freeze_base = !!freeze; }
 
 uint64_t amod_lm_rng_state(const amod_lm *m) { return m->dflt->rs.rng.state; }

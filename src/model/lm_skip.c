@@ -67,6 +67,6 @@ void lm_skip_backward(amod_lm_ctx *run, int l, int B, int k, const float *dgate,
         /* straight through: d loss / d sigmoid = d loss / d gate, plus the capacity term */
         dz[i] = (dgate[i] + run->skip_cap_coef) * s * (1.0f - s);
     }
-    router_gate_backward(lm_grad(m, m->blk[l].skip_w), dln1, dz, a->ln1, a->sk_in, m->blk[l].skip_w, n,
+    router_gate_backward(lm_grad(run, m->blk[l].skip_w), dln1, dz, a->ln1, a->sk_in, m->blk[l].skip_w, n,
                          token ? 0 : k, D);
 }

@@ -34,10 +34,7 @@ int ptab_build(param_table *t, int cap, void (*enumerate)(void *model), void *mo
     t->n_params = 0;
     enumerate(model);
     t->params = amod_zalloc(t->n_params * sizeof(float), err);
-    t->grads = amod_zalloc(t->n_params * sizeof(float), err);
-    if (!t->params || !t->grads) {
-        free(t->params);
-        free(t->grads);
+    if (!t->params) {
         free(t->tensors);
         *t = old;
         return -1;
@@ -50,14 +47,12 @@ int ptab_build(param_table *t, int cap, void (*enumerate)(void *model), void *mo
     }
     free(old.tensors);
     free(old.params);
-    free(old.grads);
     return 0;
 }
 
 void ptab_free(param_table *t) {
     free(t->tensors);
     free(t->params);
-    free(t->grads);
     memset(t, 0, sizeof *t);
 }
 
@@ -84,9 +79,7 @@ float *ptab_find(param_table *t, const char *fmt, ...) {
     return i < 0 ? NULL : t->params + t->tensors[i].offset;
 }
 
-float *ptab_grad(const param_table *t, const float *p) { return p ? t->grads + (p - t->params) : NULL; }
-
-void ptab_zero_grad(param_table *t) { memset(t->grads, 0, t->n_params * sizeof(float)); }
+float *ptab_grad(const param_table *t, float *grads, const float *p) { return p && grads ? grads + (p - t->params) : NULL; }
 
 const param_tensor *ptab_tensor(const param_table *t, int i) {
     return i >= 0 && i < t->n_tensors ? &t->tensors[i] : NULL;

@@ -24,7 +24,7 @@ typedef struct {
 typedef struct {
     param_tensor *tensors;
     int n_tensors;
-    float *params, *grads;
+    float *params; /* gradients belong to the run contexts (model/run_state.h) */
     size_t n_params;
 } param_table;
 
@@ -48,9 +48,9 @@ int ptab_index(const param_table *t, const char *name);
 /* The values of the tensor whose name the printf-style arguments make, or NULL when there is
  * none. */
 float *ptab_find(param_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The gradient of a parameter pointer, NULL for NULL. */
-float *ptab_grad(const param_table *t, const float *p);
-void ptab_zero_grad(param_table *t);
+/* The gradient of a parameter pointer in a context's gradient buffer grads (laid out like
+ * params); NULL for NULL. */
+float *ptab_grad(const param_table *t, float *grads, const float *p);
 /* Tensor i's shape into shape (4 entries); returns its number of dimensions. */
 /* Tensor i, or NULL when i is outside 0..n_tensors-1 (the public getters' bounds check). */
 const param_tensor *ptab_tensor(const param_table *t, int i);

@@ -42,12 +42,31 @@ void run_state_release(run_state *s) {
 void run_state_free(run_state *s) {
     if (!s) return;
     run_state_release(s);
+    free(s->grad);
     free(s);
+}
+
+float *run_state_grads(run_state *s, size_t n, amod_error *err) {
+    amod_error ignored;
+    if (!s->grads) {
+        amod_fail(err ? err : &ignored, "this context keeps no gradients (create it with grads set)");
+        return NULL;
+    }
+    if (s->grad && s->grad_n == n) return s->grad;
+    free(s->grad);
+    s->grad_n = 0;
+    if (!(s->grad = amod_zalloc((n ? n : 1) * sizeof *s->grad, err ? err : &ignored))) return NULL;
+    s->grad_n = n;
+    return s->grad;
 }
 
 void run_state_set_grads(run_state *s, int grads) {
     if (s->grads != !!grads) run_state_release(s);
     s->grads = !!grads;
+    if (!grads) { /* inference needs none: give the memory back */
+        free(s->grad);
+        s->grad = NULL, s->grad_n = 0;
+    }
 }
 
 void run_state_set_keep_attention(run_state *s, int keep) {

@@ -18,6 +18,8 @@ typedef struct {
     unsigned layout;     /* the model's layout counter the arena was carved for */
     int scratch_threads; /* the thread count its per-thread scratch was carved for */
     amod_rng rng;
+    float *grad;  /* the context's gradients, laid out like the model's parameters (grads only) */
+    size_t grad_n;
 } run_state;
 
 /* The backward pass's residual-stream buffers, [rows, D] each: the gradient flowing down
@@ -41,6 +43,12 @@ int run_state_fits(const run_state *s, unsigned layout);
  * `layout` and the current thread count. -1 when out of memory, with *need_bytes set. */
 int run_state_carve(run_state *s, void (*carve)(void *self, arena_carver *ac), void *self, unsigned layout,
                     size_t *need_bytes);
+
+/* The gradient buffer for a model of n parameters: made zeroed on first use and again when
+ * the model's layout changed its size (routers added); NULL without gradients or memory
+ * (err, which may be NULL, says which). Kept apart from the arena: gradients may accumulate
+ * over passes whatever their batch sizes. */
+float *run_state_grads(run_state *s, size_t n, amod_error *err);
 
 /* Frees the arena (the context must carve again before its next pass). */
 void run_state_release(run_state *s);

@@ -14,7 +14,7 @@
 #include "model/mod_layer.h"
 #include "model/vit_internal.h"
 
-#define G(ptr) ptab_grad(&m->pt, (ptr)) /* gradient of a parameter pointer */
+#define G(ptr) ptab_grad(&m->pt, c->rs.grad, (ptr)) /* gradient of a parameter pointer, this context's */
 
 static int is_mod_layer(const amod_vit *m, int l) {
     return m->mod.router != AMOD_ROUTER_NONE && m->mod.is_mod[l];
@@ -146,6 +146,8 @@ amod_vit_ctx *amod_vit_ctx_create(amod_vit *m, const amod_vit_ctx_params *p, amo
 
 void amod_vit_ctx_free(amod_vit_ctx *c) { run_state_free(c ? &c->rs : NULL); }
 
+float *amod_vit_ctx_grads(amod_vit_ctx *c) { return run_state_grads(&c->rs, c->m->pt.n_params, NULL); }
+
 amod_vit *amod_vit_ctx_model(const amod_vit_ctx *c) { return c->m; }
 
 /* ---- forward ---- */
@@ -260,6 +262,7 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
     const amod_vit_config *cfg = &m->cfg;
     if (batch < 1) return amod_fail(err, "batch size %d must be positive", batch);
     if (vit_ensure_acts(c, batch, err)) return -1;
+    if (c->rs.grads && !run_state_grads(&c->rs, m->pt.n_params, err)) return -1;
     /* with gradients the weights change between steps: their packed copies are made anew (a
      * few microseconds a matrix, next to a training step's milliseconds) */
     if (c->rs.grads) linear_engine_weights_changed(m->lin);

@@ -337,7 +337,7 @@ float *amod_vit_params(amod_vit *m) {
     linear_engine_weights_changed(m->lin); /* the caller may write through the pointer */
     return m->pt.params;
 }
-float *amod_vit_grads(amod_vit *m) { return m->pt.grads; }
+float *amod_vit_grads(amod_vit *m) { return amod_vit_ctx_grads(m->dflt); }
 int amod_vit_num_tensors(const amod_vit *m) { return m->pt.n_tensors; }
 const char *amod_vit_tensor_name(const amod_vit *m, int i) {
     const param_tensor *t = ptab_tensor(&m->pt, i);
@@ -350,4 +350,7 @@ size_t amod_vit_tensor_offset(const amod_vit *m, int i) {
 int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]) { return ptab_shape(&m->pt, i, shape); }
 uint64_t amod_vit_rng_state(const amod_vit *m) { return m->dflt->rs.rng.state; }
 void amod_vit_set_rng_state(amod_vit *m, uint64_t state) { m->dflt->rs.rng.state = state; }
-void amod_vit_zero_grad(amod_vit *m) { ptab_zero_grad(&m->pt); }
+void amod_vit_zero_grad(amod_vit *m) {
+    float *g = amod_vit_grads(m);
+    if (g) memset(g, 0, m->pt.n_params * sizeof *g);
+}

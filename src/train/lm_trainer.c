@@ -239,7 +239,13 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
     amod_adamw opt;
     size_t lo, hi;
     if (make_optimizer(&t, &opt, &lo, &hi, err)) return -1;
-    t.task = (train_task){&text_task, &t, amod_lm_params(m), amod_lm_grads(m), amod_lm_num_params(m), lo, hi};
+    float *grads = amod_lm_grads(m);
+    if (!grads) {
+        amod_adamw_free(&opt);
+        return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory: the gradients need %zu MiB",
+                              amod_lm_num_params(m) >> 18);
+    }
+    t.task = (train_task){&text_task, &t, amod_lm_params(m), grads, amod_lm_num_params(m), lo, hi};
     const amod_lr_schedule sched = {cfg->opt.lr, cfg->opt.min_lr, cfg->opt.warmup_steps, cfg->steps};
     int rc = train_loop_init(&t.loop, &t.task, &opt, &sched, cfg->opt.clip, cfg->check_ranks, cfg->comm, cfg->run_dir,
                              err);

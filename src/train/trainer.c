@@ -291,8 +291,10 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     t.res = res;
     t.t_start = t.t_epoch = now();
     const size_t np = amod_vit_num_params(m);
-    t.task = (train_task){&image_task, &t, amod_vit_params(m), amod_vit_grads(m), np, 0, np};
     amod_vit_set_grad_enabled(m, 1);
+    float *grads = amod_vit_grads(m);
+    if (!grads) return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory: the gradients need %zu MiB", np >> 18);
+    t.task = (train_task){&image_task, &t, amod_vit_params(m), grads, np, 0, np};
     const int root = amod_comm_is_root(cfg->comm ? cfg->comm : &(amod_comm){0, 1, 0, 0});
     amod_progress_init(&t.prog, stderr, cfg->log_every, cfg->quiet || !root);
     int rc = setup(&t, train, resume, err);

@@ -247,14 +247,8 @@ size_t amod_lm_num_params(const amod_lm *m) { return m->pt.n_params; }
 float *amod_lm_params(amod_lm *m) { return m->pt.params; }
 float *amod_lm_grads(amod_lm *m) { return amod_lm_ctx_grads(m->dflt); }
 int amod_lm_num_tensors(const amod_lm *m) { return m->pt.n_tensors; }
-const char *amod_lm_tensor_name(const amod_lm *m, int i) {
-    const param_tensor *t = ptab_tensor(&m->pt, i);
-    return t ? t->name : NULL;
-}
-size_t amod_lm_tensor_offset(const amod_lm *m, int i) {
-    const param_tensor *t = ptab_tensor(&m->pt, i);
-    return t ? t->offset : SIZE_MAX;
-}
+const char *amod_lm_tensor_name(const amod_lm *m, int i) { return ptab_name(&m->pt, i); }
+size_t amod_lm_tensor_offset(const amod_lm *m, int i) { return ptab_offset(&m->pt, i); }
 int amod_lm_tensor_is_router(const amod_lm *m, int i) {
     const param_tensor *t = ptab_tensor(&m->pt, i);
     return t && t->router;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,10 @@ float *ptab_grad(const param_table *t, float *grads, const float *p) { return p 
 const param_tensor *ptab_tensor(const param_table *t, int i) {
     return i >= 0 && i < t->n_tensors ? &t->tensors[i] : NULL;
 }
+
+const char *ptab_name(const param_table *t, int i) { return i >= 0 && i < t->n_tensors ? t->tensors[i].name : NULL; }
+
+size_t ptab_offset(const param_table *t, int i) { return i >= 0 && i < t->n_tensors ? t->tensors[i].offset : SIZE_MAX; }
 
 int ptab_shape(const param_table *t, int i, int64_t shape[4]) {
     const param_tensor *x = ptab_tensor(t, i);

@@ -54,6 +54,9 @@ float *ptab_grad(const param_table *t, float *grads, const float *p);
 /* Tensor i's shape into shape (4 entries); returns its number of dimensions. */
 /* Tensor i, or NULL when i is outside 0..n_tensors-1 (the public getters' bounds check). */
 const param_tensor *ptab_tensor(const param_table *t, int i);
+/* Tensor i's name and offset: NULL and SIZE_MAX outside the table. */
+const char *ptab_name(const param_table *t, int i);
+size_t ptab_offset(const param_table *t, int i);
 int ptab_shape(const param_table *t, int i, int64_t shape[4]);
 /* 1 when the name ends in ".bias". */
 int ptab_is_bias(const char *name);

@@ -339,14 +339,8 @@ float *amod_vit_params(amod_vit *m) {
 }
 float *amod_vit_grads(amod_vit *m) { return amod_vit_ctx_grads(m->dflt); }
 int amod_vit_num_tensors(const amod_vit *m) { return m->pt.n_tensors; }
-const char *amod_vit_tensor_name(const amod_vit *m, int i) {
-    const param_tensor *t = ptab_tensor(&m->pt, i);
-    return t ? t->name : NULL;
-}
-size_t amod_vit_tensor_offset(const amod_vit *m, int i) {
-    const param_tensor *t = ptab_tensor(&m->pt, i);
-    return t ? t->offset : SIZE_MAX;
-}
+const char *amod_vit_tensor_name(const amod_vit *m, int i) { return ptab_name(&m->pt, i); }
+size_t amod_vit_tensor_offset(const amod_vit *m, int i) { return ptab_offset(&m->pt, i); }
 int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]) { return ptab_shape(&m->pt, i, shape); }
 uint64_t amod_vit_rng_state(const amod_vit *m) { return m->dflt->rs.rng.state; }
 void amod_vit_set_rng_state(amod_vit *m, uint64_t state) { m->dflt->rs.rng.state = state; }

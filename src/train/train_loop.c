@@ -187,14 +187,13 @@ int train_settings_check(const train_settings *s, amod_error *err) {
 }
 
 void train_settings_write(cJSON *c, const train_settings *s) {
-    amod_json_add_float(c, "lr", s->lr);
-    amod_json_add_float(c, "min_lr", s->min_lr);
+    const struct {
+        const char *key;
+        float v;
+    } floats[] = {{"lr", s->lr},       {"min_lr", s->min_lr}, {"weight_decay", s->weight_decay}, {"beta1", s->beta1},
+                  {"beta2", s->beta2}, {"eps", s->eps},       {"clip", s->clip}};
+    for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) amod_json_add_float(c, floats[i].key, floats[i].v);
     cJSON_AddNumberToObject(c, "warmup_steps", (double)s->warmup_steps);
-    amod_json_add_float(c, "weight_decay", s->weight_decay);
-    amod_json_add_float(c, "beta1", s->beta1);
-    amod_json_add_float(c, "beta2", s->beta2);
-    amod_json_add_float(c, "eps", s->eps);
-    amod_json_add_float(c, "clip", s->clip);
     amod_json_add_hex64(c, "seed", s->seed);
 }
 

@@ -261,7 +261,7 @@ static void test_divergence_keeps_last(const amod_dataset *train, const amod_dat
 }
 
 int main(void) {
-    amod_dataset train, test;
+    amod_dataset train = {0}, test = {0}; /* every field, the file list too */
     make_data(&train, 96, 0);
     make_data(&test, 32, 7919);
     amod_set_threads(1);

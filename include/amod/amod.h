@@ -200,6 +200,12 @@ AMOD_API const char *amod_vit_tensor_name(const amod_vit *m, int i);
 AMOD_API int amod_vit_tensor_shape(const amod_vit *m, int i, int64_t shape[4]);
 AMOD_API size_t amod_vit_tensor_offset(const amod_vit *m, int i);
 
+/* Class names, saved in config.json as timm's label_names (read from it, or from Hugging
+ * Face's id2label): n must be the model's num_classes; NULL removes them. */
+AMOD_API int amod_vit_set_labels(amod_vit *m, const char *const *names, int n, amod_error *err);
+/* Class k's name, or NULL when the model has none. */
+AMOD_API const char *amod_vit_label(const amod_vit *m, int k);
+
 /* ---- additions: preset listing ---- */
 
 /* Name of preset i (0, 1, ...), or NULL past the last one: for help texts and tests. */

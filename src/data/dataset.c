@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/comm.h"
 #include "core/error.h"
+#include "data/imagefolder.h"
 #include "io/idx.h"
 
 int amod_dataset_split_paths(const char *dir, const char *split, char *images, char *labels, size_t cap,
@@ -62,13 +64,76 @@ void amod_dataset_free(amod_dataset *ds) {
     if (!ds) return;
     free(ds->pixels);
     free(ds->labels);
+    if (ds->owned_files) amod_file_list_free(ds->owned_files);
+    free(ds->owned_files);
     memset(ds, 0, sizeof *ds);
+}
+
+int amod_dataset_load_folder(const char *dir, const char *split, const amod_dataset *classes_of, amod_dataset *ds,
+                             amod_error *err) {
+    memset(ds, 0, sizeof *ds);
+    amod_file_list *l = amod_zalloc(sizeof *l, err);
+    if (!l) return -1;
+    char path[4200];
+    struct stat st;
+    const char *s = split;
+    if (!strcmp(split, "test") && snprintf(path, sizeof path, "%s/test", dir) > 0 && stat(path, &st) != 0) s = "val";
+    int rc = amod_imagefolder_scan(dir, s, l, err);
+    if (!rc && classes_of && classes_of->files) {
+        snprintf(path, sizeof path, "%s/%s", dir, s);
+        rc = amod_file_list_use_classes(l, classes_of->files, path, err);
+    }
+    if (rc) {
+        free(l);
+        return -1;
+    }
+    amod_dataset_from_files(ds, l);
+    ds->owned_files = l;
+    return 0;
+}
+
+int64_t amod_dataset_label(const amod_dataset *ds, int64_t i) {
+    return ds->files ? ds->files->labels[i] : ds->labels[i];
+}
+
+void amod_dataset_slice(const amod_dataset *ds, int64_t lo, int64_t hi, amod_dataset *part, amod_file_list *part_files) {
+    *part = *ds;
+    part->owned_files = NULL;
+    part->count = hi - lo;
+    if (ds->files) {
+        *part_files = *ds->files;
+        part_files->paths += lo;
+        part_files->labels += lo;
+        part_files->count = hi - lo;
+        part->files = part_files;
+        return;
+    }
+    const size_t per = (size_t)ds->channels * ds->height * ds->width;
+    part->pixels = ds->pixels + (size_t)lo * per;
+    part->labels = ds->labels + lo;
+}
+
+uint64_t amod_dataset_hash(const amod_dataset *ds) {
+    if (!ds->files) {
+        const size_t per = (size_t)ds->channels * ds->height * ds->width;
+        return amod_hash_bytes(ds->labels, (size_t)ds->count, amod_hash_bytes(ds->pixels, (size_t)ds->count * per, 0));
+    }
+    /* the files' names under the folder (nodes may keep it at other paths) and labels */
+    uint64_t h = amod_hash_bytes(ds->files->labels, (size_t)ds->count * sizeof *ds->files->labels, 0);
+    for (int64_t i = 0; i < ds->count; i++) {
+        const char *p = ds->files->paths[i], *slash = strrchr(p, '/');
+        p = slash ? slash + 1 : p;
+        h = amod_hash_bytes(p, strlen(p) + 1, h);
+    }
+    return h;
 }
 
 void amod_dataset_class_counts(const amod_dataset *ds, int64_t *counts) {
     for (int k = 0; k < ds->num_classes; k++) counts[k] = 0;
-    for (int64_t i = 0; i < ds->count; i++)
-        if (ds->labels[i] < ds->num_classes) counts[ds->labels[i]]++;
+    for (int64_t i = 0; i < ds->count; i++) {
+        const int64_t y = amod_dataset_label(ds, i);
+        if (y < ds->num_classes) counts[y]++;
+    }
 }
 
 void amod_dataset_stats(const amod_dataset *ds, double *mean, double *std) {

@@ -25,7 +25,15 @@ typedef struct amod_dataset {
     int64_t count;
     int channels, height, width;
     int num_classes;
+    /* Or image files (data/imagefolder.h), borrowed: pixels and labels are NULL, and each
+     * picture is decoded and transformed when a batch needs it (amod_dataset_from_files). */
+    const struct amod_file_list *files;
+    struct amod_file_list *owned_files; /* freed with the data set (amod_dataset_load_folder) */
 } amod_dataset;
+
+/* A data set over a file list (which must outlive it): count and classes from the list,
+ * channels 3 (pictures decode to RGB), height and width 0 (each file has its own). */
+void amod_dataset_from_files(amod_dataset *ds, const struct amod_file_list *files);
 
 /* Paths of a split's IDX files in dir: "train" -> train-{images-idx3,labels-idx1}-ubyte,
  * "test" -> t10k-{images-idx3,labels-idx1}-ubyte. Each buffer holds cap bytes. */
@@ -35,6 +43,20 @@ int amod_dataset_split_paths(const char *dir, const char *split, char *images, c
  * every label against it; num_classes <= 0 takes the largest label + 1. */
 int amod_dataset_load(const char *dir, const char *split, int num_classes, amod_dataset *ds, amod_error *err);
 void amod_dataset_free(amod_dataset *ds);
+/* An image-folder split (data/imagefolder.h) as a data set that owns its file list: DIR/SPLIT,
+ * or, with split "test", DIR/val when there is no DIR/test. classes_of (may be NULL) numbers
+ * the classes as its own (the training split's). */
+int amod_dataset_load_folder(const char *dir, const char *split, const amod_dataset *classes_of, amod_dataset *ds,
+                             amod_error *err);
+/* The label of image i. */
+int64_t amod_dataset_label(const amod_dataset *ds, int64_t i);
+/* Images [lo, hi) as a data set that borrows from ds; part_files holds the file list's view
+ * for a data set of files. */
+void amod_dataset_slice(const amod_dataset *ds, int64_t lo, int64_t hi, amod_dataset *part,
+                        struct amod_file_list *part_files);
+/* A hash of what the data set holds (pixels and labels, or file paths and labels), for
+ * checking that ranks train on the same data. */
+uint64_t amod_dataset_hash(const amod_dataset *ds);
 /* counts[k] = images of class k, for k < ds->num_classes. */
 void amod_dataset_class_counts(const amod_dataset *ds, int64_t *counts);
 /* Per-channel mean and standard deviation of pixel / 255 over the whole set. */
@@ -49,6 +71,12 @@ typedef struct amod_batch_config {
     int crop_padding;   /* > 0: random crop of the (resized) image padded with this many zeros */
     int hflip;          /* 1: horizontal flip with probability 1/2. Suits Fashion-MNIST, not digits */
     int shuffle;        /* 1: a new seeded permutation every epoch; 0: data set order */
+    /* Image files only (the in-memory options above do not apply to them): */
+    int random_resized_crop; /* augmented batches: torchvision's RandomResizedCrop (scale
+                              * 0.08-1, ratio 3/4-4/3) then hflip; otherwise, and for
+                              * unaugmented batches, timm's eval transform: */
+    double crop_pct;         /* resize the shorter side to size / crop_pct, centre crop (0: timm's
+                              * default, io/image.h); bicubic, antialiased, as PIL does it */
     int drop_last;      /* 1: an epoch ends before a last batch that would be short */
 } amod_batch_config;
 
@@ -93,8 +121,11 @@ amod_loader_state amod_loader_get_state(const amod_loader *ld);
 /* Resumes at a saved state (same data set and config): the following batches are the ones
  * the saved run would have produced. */
 int amod_loader_set_state(amod_loader *ld, const amod_loader_state *st, amod_error *err);
-/* One image of the data set through the loader's pipeline into out [C, H, W]; aug NULL
- * means no augmentation, otherwise crop and flip draw from it. */
+/* One image of an in-memory data set through the loader's pipeline into out [C, H, W]; aug
+ * NULL means no augmentation, otherwise crop and flip draw from it. */
 void amod_loader_render(const amod_loader *ld, int64_t index, amod_data_rng *aug, float *out);
+/* The same for a data set of files: decoded (by content), then timm's eval transform, or
+ * with aug RandomResizedCrop and flip; -1 when the file cannot be read (err names it). */
+int amod_loader_render_file(const amod_loader *ld, int64_t index, amod_data_rng *aug, float *out, amod_error *err);
 
 #endif

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "data/imagefolder.h"
+#include "io/image.h"
 
 /* Stream tags, so the shuffle and the augmentation never share random numbers. */
 #define STREAM_SHUFFLE 0x5348554646ull /* "SHUFF" */
@@ -43,7 +45,31 @@ static void sampling_table(int out, int src, amod_resize mode, int32_t *i0, int3
     }
 }
 
+void amod_dataset_from_files(amod_dataset *ds, const amod_file_list *files) {
+    memset(ds, 0, sizeof *ds);
+    ds->files = files;
+    ds->count = files->count;
+    ds->channels = 3;
+    ds->num_classes = files->num_classes;
+}
+
+static int check_files_config(const amod_dataset *ds, const amod_batch_config *cfg, amod_error *err) {
+    if (ds->count <= 0) return amod_fail(err, "loader: empty data set");
+    if (cfg->channels != 1 && cfg->channels != 3)
+        return amod_fail(err, "loader: %d batch channels from colour pictures, expected 1 or 3", cfg->channels);
+    if (cfg->height < 1 || cfg->height > 4096 || cfg->width != cfg->height)
+        return amod_fail(err, "loader: batches of pictures are square, 1..4096 pixels (got %d x %d)", cfg->height,
+                         cfg->width);
+    if (!(cfg->crop_pct >= 0 && cfg->crop_pct <= 1)) return amod_fail(err, "loader: crop_pct %g is not in [0, 1]", cfg->crop_pct);
+    for (int c = 0; c < cfg->channels; c++)
+        if (!(cfg->std[c] > 0) || !isfinite(cfg->std[c]) || !isfinite(cfg->mean[c]))
+            return amod_fail(err, "loader: channel %d's mean %g and std %g must be finite, std positive", c,
+                             (double)cfg->mean[c], (double)cfg->std[c]);
+    return 0;
+}
+
 static int check_config(const amod_dataset *ds, const amod_batch_config *cfg, amod_error *err) {
+    if (ds && ds->files) return check_files_config(ds, cfg, err);
     if (!ds || !ds->pixels || !ds->labels || ds->count <= 0) return amod_fail(err, "loader: empty data set");
     if (ds->channels < 1 || ds->channels > AMOD_DATA_MAX_CHANNELS || ds->height < 1 || ds->width < 1)
         return amod_fail(err, "loader: data set has unsupported shape %d x %d x %d", ds->channels, ds->height,
@@ -86,8 +112,10 @@ int amod_loader_init(amod_loader *ld, const amod_dataset *ds, const amod_batch_c
         amod_loader_free(ld);
         return -1;
     }
-    sampling_table(cfg->height, ds->height, cfg->resize, ld->ry0, ld->ry1, ld->wy);
-    sampling_table(cfg->width, ds->width, cfg->resize, ld->rx0, ld->rx1, ld->wx);
+    if (!ds->files) {
+        sampling_table(cfg->height, ds->height, cfg->resize, ld->ry0, ld->ry1, ld->wy);
+        sampling_table(cfg->width, ds->width, cfg->resize, ld->rx0, ld->rx1, ld->wx);
+    }
     ld->state.seed = seed;
     amod_loader_start_epoch(ld, 0);
     return 0;
@@ -161,6 +189,68 @@ void amod_loader_render(const amod_loader *ld, int64_t index, amod_data_rng *aug
     }
 }
 
+/* torchvision's RandomResizedCrop.get_params with scale (0.08, 1) and ratio (3/4, 4/3): up to
+ * ten draws of an area and a log-uniform aspect ratio, else the whole picture cropped to the
+ * nearest allowed ratio, centred. */
+static void random_box(amod_data_rng *r, int width, int height, int *x, int *y, int *w, int *h) {
+    const double area = (double)width * height, lo = log(3.0 / 4.0), hi = log(4.0 / 3.0);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        const double target = area * (0.08 + (1.0 - 0.08) * amod_data_rng_uniform(r));
+        const double aspect = exp(lo + (hi - lo) * amod_data_rng_uniform(r));
+        const int cw = (int)lround(sqrt(target * aspect)), ch = (int)lround(sqrt(target / aspect));
+        if (cw > 0 && cw <= width && ch > 0 && ch <= height) {
+            *y = (int)amod_data_rng_below(r, (uint64_t)(height - ch + 1));
+            *x = (int)amod_data_rng_below(r, (uint64_t)(width - cw + 1));
+            *w = cw, *h = ch;
+            return;
+        }
+    }
+    const double in_ratio = (double)width / height;
+    *w = width, *h = height;
+    if (in_ratio < 3.0 / 4.0) *h = (int)lround(width / (3.0 / 4.0));
+    else if (in_ratio > 4.0 / 3.0) *w = (int)lround(height * (4.0 / 3.0));
+    *y = (height - *h) / 2, *x = (width - *w) / 2;
+}
+
+int amod_loader_render_file(const amod_loader *ld, int64_t index, amod_data_rng *aug, float *out, amod_error *err) {
+    const amod_batch_config *cfg = &ld->cfg;
+    const char *path = ld->ds->files->paths[index];
+    amod_image img = {0}, crop = {0}, pic = {0};
+    const int size = cfg->height;
+    int rc = amod_image_read(path, &img, err), flip = 0;
+    if (!rc && aug && cfg->random_resized_crop) {
+        int x, y, w, h;
+        if (cfg->channels == 1) amod_image_to_luma(&img); /* before resizing, as a grayscale pipeline does */
+        random_box(aug, img.width, img.height, &x, &y, &w, &h);
+        rc = amod_image_crop(&img, x, y, w, h, &crop, err) ||
+             amod_image_resize(&crop, size, size, AMOD_RESIZE_BICUBIC, &pic, err);
+    } else if (!rc) {
+        amod_image_transform t;
+        amod_image_transform_init(&t, size, cfg->channels, cfg->mean, cfg->std);
+        t.crop_pct = cfg->crop_pct;
+        rc = amod_image_preprocess(&img, &t, &pic, err);
+    }
+    if (!rc && aug && cfg->hflip) flip = (int)(amod_data_rng_next(aug) >> 63);
+    if (!rc) {
+        amod_image_normalize(&pic, cfg->channels, cfg->mean, cfg->std, out);
+        for (int c = 0; flip && c < cfg->channels; c++) /* flip after the crop, as torchvision */
+            for (int yy = 0; yy < size; yy++) {
+                float *row = out + ((size_t)c * size + yy) * size;
+                for (int a = 0, b = size - 1; a < b; a++, b--) {
+                    float t = row[a];
+                    row[a] = row[b], row[b] = t;
+                }
+            }
+    } else if (!strstr(err->msg, path)) {
+        amod_error e = *err;
+        amod_fail_code(err, e.code, "%s: %s", path, e.msg);
+    }
+    amod_image_free(&img);
+    amod_image_free(&crop);
+    amod_image_free(&pic);
+    return rc ? -1 : 0;
+}
+
 int amod_loader_next(amod_loader *ld, int max_batch, float *images, int64_t *labels, amod_error *err) {
     return amod_loader_next_shard(ld, max_batch, 0, 1, images, labels, err);
 }
@@ -177,22 +267,37 @@ int amod_loader_next_shard(amod_loader *ld, int max_batch, int shard, int shards
     /* this shard's slice of the batch: the same global order on every rank */
     int lo = (int)((int64_t)n_all * shard / shards), hi = (int)((int64_t)n_all * (shard + 1) / shards);
     int n = hi - lo;
-    int augment = ld->cfg.crop_padding > 0 || ld->cfg.hflip;
+    int augment = ld->cfg.crop_padding > 0 || ld->cfg.hflip || ld->cfg.random_resized_crop;
     size_t per = (size_t)ld->cfg.channels * (size_t)ld->cfg.height * (size_t)ld->cfg.width;
     int64_t pos = ld->state.pos + lo;
     /* Each image's randomness depends on (seed, epoch, position) only, so threads can't
      * change the result. */
-#pragma omp parallel for schedule(static) if ((size_t)n * per > 65536)
+    const amod_file_list *files = ld->ds->files;
+    int failed = -1; /* the first image that failed, in batch order */
+    amod_error first;
+    first.msg[0] = 0;
+#pragma omp parallel for schedule(dynamic) if (files || (size_t)n * per > 65536)
     for (int i = 0; i < n; i++) {
         int64_t idx = ld->order[pos + i];
-        labels[i] = ld->ds->labels[idx];
+        labels[i] = files ? files->labels[idx] : ld->ds->labels[idx];
+        amod_data_rng r, *aug = NULL;
         if (augment) {
-            amod_data_rng r;
             amod_data_rng_seed4(&r, ld->state.seed, STREAM_AUGMENT, (uint64_t)ld->state.epoch, (uint64_t)(pos + i));
-            amod_loader_render(ld, idx, &r, images + (size_t)i * per);
-        } else {
-            amod_loader_render(ld, idx, NULL, images + (size_t)i * per);
+            aug = &r;
         }
+        if (!files) {
+            amod_loader_render(ld, idx, aug, images + (size_t)i * per);
+            continue;
+        }
+        amod_error e;
+        if (amod_loader_render_file(ld, idx, aug, images + (size_t)i * per, &e)) {
+#pragma omp critical
+            if (failed < 0 || i < failed) failed = i, first = e;
+        }
+    }
+    if (failed >= 0) {
+        *err = first;
+        return -1;
     }
     ld->state.pos += n_all;
     return n;

@@ -69,6 +69,9 @@ int amod_image_crop(const amod_image *src, int x, int y, int width, int height, 
 int amod_image_center_crop(const amod_image *src, int width, int height, amod_image *dst,
                            amod_error *err);
 
+/* PIL's convert("L") in place: L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16 in all three. */
+void amod_image_to_luma(amod_image *img);
+
 /* ---- model input ---- */
 
 /* Small inputs (CIFAR's 32, MNIST's 28): at most this many pixels a side and no crop_pct

@@ -30,8 +30,7 @@ int amod_image_transform_check(const amod_image_transform *t, amod_error *err) {
     return 0;
 }
 
-/* PIL's convert("L"): L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16, written to all three. */
-static void to_luma(amod_image *img) {
+void amod_image_to_luma(amod_image *img) {
     size_t n = (size_t)img->width * img->height;
     for (size_t i = 0; i < n; i++) {
         unsigned char *p = img->rgb + 3 * i;
@@ -51,7 +50,7 @@ int amod_image_preprocess(const amod_image *img, const amod_image_transform *t, 
     const amod_image *src = img;
     if (t->channels == 1) {
         if (amod_image_copy(img, &gray, err)) return -1;
-        to_luma(&gray);
+        amod_image_to_luma(&gray);
         src = &gray;
     }
     double crop_pct = t->crop_pct;

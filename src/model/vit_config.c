@@ -245,8 +245,46 @@ const char *amod_config_model_family(const char *path, amod_error *err) {
     return family;
 }
 
+void amod_labels_free(char **names, int n) {
+    for (int i = 0; names && i < n; i++) free(names[i]);
+    free(names);
+}
+
+int amod_config_load_labels(const char *path, int num_classes, char ***names, int *n, amod_error *err) {
+    *names = NULL, *n = 0;
+    cJSON *root = amod_json_read_object(path, err);
+    if (!root) return -1;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "label_names");
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "id2label");
+    int rc = 0;
+    if ((list && !cJSON_IsNull(list)) || (map && !cJSON_IsNull(map))) {
+        const int count = list ? cJSON_GetArraySize(list) : cJSON_GetArraySize(map);
+        if ((list && !cJSON_IsArray(list)) || (!list && !cJSON_IsObject(map)))
+            rc = amod_fail(err, "%s: '%s' must be a %s", path, list ? "label_names" : "id2label", list ? "list" : "map");
+        else if (count != num_classes)
+            rc = amod_fail(err, "%s: '%s' names %d classes, the model has %d", path, list ? "label_names" : "id2label",
+                           count, num_classes);
+        else if (!(*names = amod_zalloc((size_t)(count ? count : 1) * sizeof **names, err)))
+            rc = -1;
+        for (int k = 0; !rc && k < count; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "%d", k);
+            const cJSON *v = list ? cJSON_GetArrayItem(list, k) : cJSON_GetObjectItemCaseSensitive(map, key);
+            if (!cJSON_IsString(v)) rc = amod_fail(err, "%s: class %d has no name (a string)", path, k);
+            else if (!((*names)[k] = strdup(v->valuestring))) rc = amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory");
+            else *n = k + 1;
+        }
+    }
+    if (rc) {
+        amod_labels_free(*names, *n);
+        *names = NULL, *n = 0;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
 int amod_config_save(const char *path, const amod_vit_config *cfg, const amod_mod_config *mod,
-                     amod_error *err) {
+                     char *const *labels, int n_labels, amod_error *err) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "architecture", cfg->arch[0] && strcmp(cfg->arch, "hf_vit") ? cfg->arch : "vit_custom");
     cJSON_AddNumberToObject(root, "num_classes", cfg->num_classes);
@@ -273,6 +311,10 @@ int amod_config_save(const char *path, const amod_vit_config *cfg, const amod_mo
     cJSON_AddItemToArray(isz, cJSON_CreateNumber(cfg->in_chans));
     cJSON_AddItemToArray(isz, cJSON_CreateNumber(cfg->img_size));
     cJSON_AddItemToArray(isz, cJSON_CreateNumber(cfg->img_size));
+    if (labels) {
+        cJSON *names = cJSON_AddArrayToObject(root, "label_names");
+        for (int k = 0; k < n_labels; k++) cJSON_AddItemToArray(names, cJSON_CreateString(labels[k]));
+    }
     if (mod && mod->router != AMOD_ROUTER_NONE) mod_config_write_json(cJSON_AddObjectToObject(root, "mod"), mod, cfg->depth);
     return amod_json_write(path, root, err);
 }

@@ -36,6 +36,8 @@ struct amod_vit {
     int n_tokens; /* N */
 
     param_table pt; /* timm names */
+    char **labels;  /* [n_labels] class names (config.json's label_names), or NULL */
+    int n_labels;
     float *patch_w, *patch_b, *cls, *pos, *norm_w, *norm_b, *head_w, *head_b;
     vit_block blk[AMOD_MAX_LAYERS];
 

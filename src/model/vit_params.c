@@ -237,6 +237,10 @@ amod_vit *amod_vit_load(const char *dir, amod_error *err) {
     amod_mod_config mod;
     snprintf(path, sizeof path, "%s/config.json", dir);
     amod_vit *m = amod_config_load(path, &cfg, &mod, err) ? NULL : vit_new(&cfg, err);
+    if (m && amod_config_load_labels(path, cfg.num_classes, &m->labels, &m->n_labels, err)) {
+        amod_vit_free(m);
+        return NULL;
+    }
     if (m && (mod.router == AMOD_ROUTER_NONE || !amod_vit_set_mod(m, &mod, err)) &&
         !ptab_load(&m->pt, dir, load_tensor, m, err))
         return m;
@@ -282,6 +286,7 @@ void amod_vit_free(amod_vit *m) {
         if (m->dflt) run_state_free(&m->dflt->rs);
         linear_engine_free(m->lin); /* the packed copies, then the weights */
         ptab_free(&m->pt);
+        amod_labels_free(m->labels, m->n_labels);
     }
     free(m);
 }
@@ -324,7 +329,7 @@ int amod_vit_save(const amod_vit *m, const char *dir, amod_error *err) {
     char path[2048];
     int rc = ptab_save(&m->pt, dir, err);
     snprintf(path, sizeof path, "%s/config.json", dir);
-    if (!rc) rc = amod_config_save(path, &m->cfg, &m->mod, err);
+    if (!rc) rc = amod_config_save(path, &m->cfg, &m->mod, m->labels, m->n_labels, err);
     return rc;
 }
 
@@ -347,4 +352,25 @@ void amod_vit_set_rng_state(amod_vit *m, uint64_t state) { m->dflt->rs.rng.state
 void amod_vit_zero_grad(amod_vit *m) {
     float *g = amod_vit_grads(m);
     if (g) memset(g, 0, m->pt.n_params * sizeof *g);
+}
+
+int amod_vit_set_labels(amod_vit *m, const char *const *names, int n, amod_error *err) {
+    if (names && n != m->cfg.num_classes)
+        return amod_fail(err, "%d class names for a model of %d classes", n, m->cfg.num_classes);
+    char **copy = NULL;
+    if (names) {
+        if (!(copy = amod_zalloc((size_t)(n ? n : 1) * sizeof *copy, err))) return -1;
+        for (int k = 0; k < n; k++)
+            if (!(copy[k] = strdup(names[k] ? names[k] : ""))) {
+                amod_labels_free(copy, k);
+                return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory");
+            }
+    }
+    amod_labels_free(m->labels, m->n_labels);
+    m->labels = copy, m->n_labels = names ? n : 0;
+    return 0;
+}
+
+const char *amod_vit_label(const amod_vit *m, int k) {
+    return m->labels && k >= 0 && k < m->n_labels ? m->labels[k] : NULL;
 }

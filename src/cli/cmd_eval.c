@@ -16,10 +16,12 @@
 static const char *CMD = "eval";
 
 static void usage(void) {
-    printf("usage: amod eval CKPT_DIR [--data DIR] [--dataset NAME] [--split test|train] [MoD options]\n"
+    printf("usage: amod eval CKPT_DIR [--data DIR] [--dataset NAME] [--split test|train|val] [MoD options]\n"
            "                 [--batch-size N] [--threads N] [--precision f32|bf16] [--json FILE]\n\n"
            "Prints top-1 accuracy and mean loss of CKPT_DIR (model.safetensors + config.json, e.g.\n"
-           "RUN_DIR/best) on DIR/NAME (default data/fashion-mnist, test split).\n\n"
+           "RUN_DIR/best) on DIR/NAME (default data/fashion-mnist, test split). --dataset imagefolder:\n"
+           "DIR/SPLIT/<class>/<images> (test: DIR/val when there is no DIR/test), classes matched\n"
+           "by the checkpoint's class names.\n\n"
            "options:\n" CLI_MOD_HELP
            "  --batch-size N       images per forward pass (default 256)\n"
            "  --precision P        f32 (default) or bf16: the linear layers in bfloat16 (AVX-512 BF16)\n"
@@ -51,6 +53,20 @@ static int write_json(const char *path, const char *ckpt, const char *dataset, c
     return amod_json_write(path, root, err);
 }
 
+/* An image folder's classes are numbered by the model's class names when it has them. */
+static int load_data(const amod_vit *m, const char *data, const char *dataset, const char *split, amod_dataset *ds) {
+    int n;
+    char **names = cli_model_labels(m, &n);
+    int rc = cli_load_split(CMD, data, dataset, split, amod_vit_get_config(m)->num_classes, names, n, ds);
+    free(names);
+    if (!rc && ds->num_classes > amod_vit_get_config(m)->num_classes) {
+        fprintf(stderr, "amod %s: the data set has %d classes, the model only %d\n", CMD, ds->num_classes,
+                amod_vit_get_config(m)->num_classes);
+        rc = -1;
+    }
+    return rc;
+}
+
 int amod_cmd_eval(int argc, char **argv) {
     const char *ckpt = NULL, *data = "data", *dataset = "fashion-mnist", *split = "test", *json = NULL, *v;
     const char *precision = "f32";
@@ -79,8 +95,8 @@ int amod_cmd_eval(int argc, char **argv) {
     if (!ckpt) return cli_usage_error(CMD, "CKPT_DIR is required");
     if (strcmp(precision, "f32") && strcmp(precision, "bf16"))
         return cli_usage_error(CMD, "--precision must be f32 or bf16, got '%s'", precision);
-    if (strcmp(split, "test") && strcmp(split, "train"))
-        return cli_usage_error(CMD, "--split must be test or train, got '%s'", split);
+    if (strcmp(split, "test") && strcmp(split, "train") && (strcmp(split, "val") || strcmp(dataset, CLI_IMAGEFOLDER)))
+        return cli_usage_error(CMD, "--split must be test or train (or val for an image folder), got '%s'", split);
     amod_set_threads((int)threads);
     amod_error err;
     amod_vit *m = amod_vit_load(ckpt, &err);
@@ -91,7 +107,7 @@ int amod_cmd_eval(int argc, char **argv) {
     amod_eval_result r;
     int rc = 1;
     if (cli_mod_build(CMD, &mo, amod_vit_get_config(m), amod_vit_get_mod(m), &mod) == 0 &&
-        cli_load_split(CMD, data, dataset, split, amod_vit_get_config(m)->num_classes, &ds) == 0) {
+        load_data(m, data, dataset, split, &ds) == 0) {
         if (amod_vit_set_mod(m, &mod, &err) ||
             amod_vit_set_precision(m, strcmp(precision, "bf16") ? AMOD_PRECISION_F32 : AMOD_PRECISION_BF16, &err) ||
             amod_flops_count(amod_vit_get_config(m), &mod, &f, &err) ||

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/runlock.h"
 #include "data/dataset.h"
+#include "data/imagefolder.h"
 #include "model/isoflop.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
@@ -216,12 +217,22 @@ static int preset_config(const options *o, amod_vit_config *cfg) {
     return 0;
 }
 
-/* A new model from --model: normalised with the training split's statistics; with
- * --isoflop, the dense baseline of the MoD options instead of the MoD model. */
+static amod_vit *create_model(const options *o, amod_vit_config *cfgp);
+
+/* A new model from --model: normalised with the training split's statistics (ImageNet's for
+ * an image folder, whose classes it takes); with --isoflop, the dense baseline of the MoD
+ * options instead of the MoD model. */
 static amod_vit *new_model(const options *o, const amod_dataset *train) {
     amod_vit_config cfg;
-    amod_error err;
     if (preset_config(o, &cfg)) return NULL;
+    if (train->files) { /* colour pictures: timm's ImageNet normalisation, the data's classes */
+        static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+        cfg.in_chans = 3;
+        cfg.num_classes = train->num_classes;
+        memcpy(cfg.mean, mean, sizeof mean);
+        memcpy(cfg.std, std, sizeof std);
+        return create_model(o, &cfg);
+    }
     double mean[AMOD_DATA_MAX_CHANNELS], std[AMOD_DATA_MAX_CHANNELS];
     amod_dataset_stats(train, mean, std);
     if (!(std[0] > 0)) {
@@ -233,6 +244,13 @@ static amod_vit *new_model(const options *o, const amod_dataset *train) {
         cfg.mean[c] = (float)mean[0];
         cfg.std[c] = (float)std[0];
     }
+    return create_model(o, &cfg);
+}
+
+/* The model of cfg with the MoD options (or, with --isoflop, their dense baseline). */
+static amod_vit *create_model(const options *o, amod_vit_config *cfgp) {
+    amod_vit_config cfg = *cfgp;
+    amod_error err;
     amod_mod_config dense = {0}, mod;
     dense.router = AMOD_ROUTER_NONE;
     dense.capacity = 1.0f;
@@ -284,7 +302,8 @@ static void fill_config(options *o, const amod_dataset *train) {
     c->opt.seed = (uint64_t)o->mod.seed;
     if (o->augment) {
         c->crop_padding = 2;
-        c->hflip = !strcmp(o->dataset, "fashion-mnist"); /* clothes mirror; digits do not */
+        /* clothes and photographs mirror; digits do not */
+        c->hflip = !strcmp(o->dataset, "fashion-mnist") || !strcmp(o->dataset, CLI_IMAGEFOLDER);
     }
     if (!o->warmup_steps_set) {
         int64_t per_epoch = c->batch_size > 0 ? train->count / c->batch_size : 0;
@@ -361,18 +380,27 @@ static int train_locked(options *opts, amod_comm *comm) {
         if (preset_config(&o, &pc)) return 1;
         classes = pc.num_classes;
     }
-    amod_dataset train, test;
-    if (cli_load_split(CMD, o.data, o.dataset, "train", classes, &train)) {
-        amod_vit_free(m);
-        return 1;
-    }
-    if (cli_load_split(CMD, o.data, o.dataset, "test", classes, &test)) {
+    amod_dataset train = {0}, test = {0};
+    const int folder = !strcmp(o.dataset, CLI_IMAGEFOLDER);
+    int n_names = 0;
+    char **names = m ? cli_model_labels(m, &n_names) : NULL; /* a checkpoint's classes, by name */
+    int bad = cli_load_split(CMD, o.data, o.dataset, "train", classes, names, n_names, &train) ||
+              cli_load_split(CMD, o.data, o.dataset, "test", classes, names ? names : train.files ? train.files->classes : NULL,
+                             names ? n_names : train.num_classes, &test);
+    free(names);
+    if (bad) {
         amod_dataset_free(&train);
         amod_vit_free(m);
         return 1;
     }
     if (!o.resume) fill_config(&o, &train);
     if (!m) m = new_model(&o, &train);
+    if (m && folder && !amod_vit_label(m, 0) && train.num_classes == amod_vit_get_config(m)->num_classes &&
+        amod_vit_set_labels(m, (const char *const *)train.files->classes, train.num_classes, &err)) {
+        cli_error(CMD, err.msg);
+        amod_vit_free(m);
+        m = NULL;
+    }
     int rc = 1;
     if (m) {
         amod_train_result res;

@@ -69,7 +69,7 @@ void amod_dataset_free(amod_dataset *ds) {
     memset(ds, 0, sizeof *ds);
 }
 
-int amod_dataset_load_folder(const char *dir, const char *split, const amod_dataset *classes_of, amod_dataset *ds,
+int amod_dataset_load_folder(const char *dir, const char *split, char *const *names, int n, amod_dataset *ds,
                              amod_error *err) {
     memset(ds, 0, sizeof *ds);
     amod_file_list *l = amod_zalloc(sizeof *l, err);
@@ -79,11 +79,12 @@ int amod_dataset_load_folder(const char *dir, const char *split, const amod_data
     const char *s = split;
     if (!strcmp(split, "test") && snprintf(path, sizeof path, "%s/test", dir) > 0 && stat(path, &st) != 0) s = "val";
     int rc = amod_imagefolder_scan(dir, s, l, err);
-    if (!rc && classes_of && classes_of->files) {
+    if (!rc && names) {
         snprintf(path, sizeof path, "%s/%s", dir, s);
-        rc = amod_file_list_use_classes(l, classes_of->files, path, err);
+        rc = amod_file_list_use_classes(l, names, n, path, err);
     }
     if (rc) {
+        amod_file_list_free(l);
         free(l);
         return -1;
     }

@@ -44,9 +44,9 @@ int amod_dataset_split_paths(const char *dir, const char *split, char *images, c
 int amod_dataset_load(const char *dir, const char *split, int num_classes, amod_dataset *ds, amod_error *err);
 void amod_dataset_free(amod_dataset *ds);
 /* An image-folder split (data/imagefolder.h) as a data set that owns its file list: DIR/SPLIT,
- * or, with split "test", DIR/val when there is no DIR/test. classes_of (may be NULL) numbers
- * the classes as its own (the training split's). */
-int amod_dataset_load_folder(const char *dir, const char *split, const amod_dataset *classes_of, amod_dataset *ds,
+ * or, with split "test", DIR/val when there is no DIR/test. names [n] (NULL: the folder's own
+ * classes) numbers the classes by name (the training split's, or a model's class names). */
+int amod_dataset_load_folder(const char *dir, const char *split, char *const *names, int n, amod_dataset *ds,
                              amod_error *err);
 /* The label of image i. */
 int64_t amod_dataset_label(const amod_dataset *ds, int64_t i);

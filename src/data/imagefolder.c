@@ -143,7 +143,7 @@ static int is_index(const char *s) {
     if (!*s) return 0;
     for (const char *p = s; *p; p++)
         if (!isdigit((unsigned char)*p)) return 0;
-    return strlen(s) <= 6;
+    return strlen(s) <= 9; /* beyond AMOD_MAX_CLASSES either way; kept within int32 */
 }
 
 int amod_file_list_read_csv(const char *path, amod_file_list *out, amod_error *err) {
@@ -223,23 +223,30 @@ int amod_file_list_read_csv(const char *path, amod_file_list *out, amod_error *e
     return rc;
 }
 
-int amod_file_list_use_classes(amod_file_list *other, const amod_file_list *train, const char *other_name,
+int amod_file_list_use_classes(amod_file_list *other, char *const *names, int n, const char *other_name,
                                amod_error *err) {
-    int32_t *map = amod_alloc((size_t)other->num_classes * sizeof *map, err);
-    if (!map) return -1;
-    for (int c = 0; c < other->num_classes; c++) {
+    int32_t *map = amod_alloc((size_t)(other->num_classes ? other->num_classes : 1) * sizeof *map, err);
+    char **copy = amod_zalloc((size_t)(n ? n : 1) * sizeof *copy, err);
+    int rc = map && copy ? 0 : -1;
+    for (int c = 0; !rc && c < other->num_classes; c++) {
         map[c] = -1;
-        for (int t = 0; t < train->num_classes && map[c] < 0; t++)
-            if (!strcmp(other->classes[c], train->classes[t])) map[c] = t;
-        if (map[c] < 0) {
-            amod_fail(err, "%s: class '%s' is not one of the training classes", other_name, other->classes[c]);
-            free(map);
-            return -1;
-        }
+        for (int t = 0; t < n && map[c] < 0; t++)
+            if (!strcmp(other->classes[c], names[t])) map[c] = t;
+        if (map[c] < 0) rc = amod_fail(err, "%s: class '%s' is not one of the training classes", other_name, other->classes[c]);
     }
-    for (int64_t i = 0; i < other->count; i++) other->labels[i] = map[other->labels[i]];
+    for (int k = 0; !rc && k < n; k++)
+        if (!(copy[k] = strdup(names[k]))) rc = amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory");
+    if (!rc) {
+        for (int64_t i = 0; i < other->count; i++) other->labels[i] = map[other->labels[i]];
+        for (int c = 0; c < other->num_classes; c++) free(other->classes[c]);
+        free(other->classes);
+        other->classes = copy, other->num_classes = n;
+        copy = NULL;
+    }
+    for (int k = 0; copy && k < n; k++) free(copy[k]);
+    free(copy);
     free(map);
-    return 0;
+    return rc;
 }
 
 void amod_file_list_free(amod_file_list *l) {

@@ -33,10 +33,10 @@ int amod_imagefolder_scan(const char *dir, const char *split, amod_file_list *ou
 /* A "path,label" list file. Fails naming the file and line for a missing path, an empty or bad
  * label, or a label beyond AMOD_MAX_CLASSES. */
 int amod_file_list_read_csv(const char *path, amod_file_list *out, amod_error *err);
-/* Numbers other's classes (say, val/'s) as train's, by name: a split may lack classes (each
+/* Numbers other's classes (say, val/'s) as names [n] (the training split's) do, by name: a split may lack classes (each
  * split's folders alone would number them differently and shift every label after a gap),
  * but a class train does not have fails, naming it and other_name. */
-int amod_file_list_use_classes(amod_file_list *other, const amod_file_list *train, const char *other_name,
+int amod_file_list_use_classes(amod_file_list *other, char *const *names, int n, const char *other_name,
                                amod_error *err);
 void amod_file_list_free(amod_file_list *l);
 

@@ -198,6 +198,8 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     bc.drop_last = 1;
     bc.crop_padding = c->crop_padding;
     bc.hflip = c->hflip;
+    /* pictures of any size: --augment's crop is RandomResizedCrop */
+    bc.random_resized_crop = train->files && c->crop_padding > 0;
     if (amod_loader_init(&t->ld, train, &bc, c->opt.seed, err)) return -1;
     t->steps_per_epoch = amod_loader_batches(&t->ld, c->batch_size);
     if (t->steps_per_epoch < 1)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Image folders end to end: `amod data cluttered` writes the same pictures for the same seed;
+# `amod train --dataset imagefolder` learns from PNG files decoded as batches need them,
+# resumes bit for bit, gives the same model on 1 and 2 threads, saves the class names, and
+# `amod eval` reads them back; bad folders and bad pictures each get one line naming the file.
+set -u
+. "$(dirname "$0")/support/common.sh"
+. "$(dirname "$0")/support/tiny_idx.sh"
+
+make_tiny_idx "$T/idx/toy" 96 32 8 4
+CL=(--dir "$T/idx/toy" --size 16 --fragments 3 --fragment-size 4 --seed 5)
+"$AMOD" data cluttered "${CL[@]}" --out "$T/f" >/dev/null || fail "cluttered"
+"$AMOD" data cluttered "${CL[@]}" --out "$T/f2" >/dev/null || fail "cluttered again"
+[ "$(find "$T/f/train" -name '*.png' | wc -l)" -eq 96 ] && [ "$(find "$T/f/val" -name '*.png' | wc -l)" -eq 32 ] &&
+  ok "cluttered: 96 + 32 pictures in 4 class folders" || fail "cluttered: picture counts"
+diff -r "$T/f" "$T/f2" >/dev/null && ok "cluttered: the same seed writes the same files" || fail "cluttered is not deterministic"
+head -1 "$T/f/train/boxes.csv" | grep -qx "path,label,x,y,w,h" && [ "$(wc -l <"$T/f/train/boxes.csv")" -eq 97 ] &&
+  ok "cluttered: boxes.csv" || fail "cluttered: boxes.csv"
+
+MODEL=(--data "$T/f" --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2)
+TRAIN=(--epochs 3 --batch-size 16 --lr 3e-3 --warmup-steps 2 --seed 3 --augment --quiet)
+"$AMOD" train --out "$T/whole" "${MODEL[@]}" "${TRAIN[@]}" --threads 2 >/dev/null || fail "train on an image folder"
+"$AMOD" train --out "$T/one" "${MODEL[@]}" "${TRAIN[@]}" --threads 1 >/dev/null || fail "train on one thread"
+cmp -s "$T/whole/last/model.safetensors" "$T/one/last/model.safetensors" &&
+  ok "augmented image-folder batches: the same model on 1 and 2 threads" || fail "1 and 2 threads differ"
+"$AMOD" train --out "$T/parts" "${MODEL[@]}" "${TRAIN[@]}" --threads 2 --max-steps 7 >/dev/null || fail "first part"
+"$AMOD" train --out "$T/parts" --resume --threads 2 --quiet >/dev/null || fail "resumed part"
+for f in model.safetensors optimizer.safetensors; do
+  cmp -s "$T/whole/last/$f" "$T/parts/last/$f" && ok "resume: last/$f equals the uninterrupted run's" ||
+    fail "resume: last/$f differs"
+done
+grep -q '"label_names"' "$T/whole/last/config.json" && grep -q '"00"' "$T/whole/last/config.json" &&
+  ok "class names saved in config.json" || fail "no label_names in config.json"
+"$AMOD" eval "$T/whole/last" --data "$T/f" --dataset imagefolder --split val >"$T/eval" 2>&1 &&
+  grep -q "top-1" "$T/eval" && ok "eval on the val folder: $(cut -d: -f2 "$T/eval" | head -1)" || fail "eval: $(cat "$T/eval")"
+acc=$(sed -E 's/.*top-1 ([0-9.]+)%.*/\1/' "$T/eval")
+awk -v a="$acc" 'BEGIN { exit !(a > 40) }' && ok "learns (val top-1 $acc% > 40%, 4 classes)" || fail "val top-1 only $acc%"
+
+# bad input
+expect_error "missing folder" "no such folder" -- "$AMOD" train --out "$T/x1" --data "$T/none" --dataset imagefolder \
+  --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1
+mkdir -p "$T/empty/train/a" "$T/empty/train/b" && cp "$T/f/train/00/"000000.png "$T/empty/train/a/"
+expect_error "empty class folder" "empty/train/b: the class folder holds no image file" -- "$AMOD" train --out "$T/x2" \
+  --data "$T/empty" --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1
+victim=$(cd "$T/f/train/01" && ls | head -1)
+cp -r "$T/f" "$T/bad" && head -c 40 "$T/f/train/01/$victim" >"$T/bad/train/01/$victim"
+expect_error "truncated picture" "bad/train/01/$victim: .*(truncated|PNG)" -- "$AMOD" train --out "$T/x3" --data "$T/bad" \
+  --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1 --batch-size 16 --quiet
+[ ! -e "$T/x3/last" ] && ok "no checkpoint from a run stopped by a bad picture" || fail "a checkpoint was written"
+cp -r "$T/f" "$T/extra" && mkdir -p "$T/extra/val/zz" && cp "$T/f/val/00/"*.png "$T/extra/val/zz/"
+expect_error "val class unknown to train" "class 'zz' is not one of the training classes" -- "$AMOD" train \
+  --out "$T/x4" --data "$T/extra" --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1
+finish test_imagefolder_cli

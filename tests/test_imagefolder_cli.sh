@@ -36,6 +36,25 @@ grep -q '"label_names"' "$T/whole/last/config.json" && grep -q '"00"' "$T/whole/
 acc=$(sed -E 's/.*top-1 ([0-9.]+)%.*/\1/' "$T/eval")
 awk -v a="$acc" 'BEGIN { exit !(a > 40) }' && ok "learns (val top-1 $acc% > 40%, 4 classes)" || fail "val top-1 only $acc%"
 
+# amod predict: a folder and a file, CSV with class names, JSON, the inputs it saw
+one=$(cd "$T/f/val/02" && ls | head -1)
+"$AMOD" predict "$T/whole/last" "$T/f/val" "$T/f/val/02/$one" --topk 2 --out "$T/p.csv" 2>"$T/p.err" ||
+  fail "predict: $(cat "$T/p.err")"
+head -1 "$T/p.csv" | grep -qx "path,top1,p1,top2,p2" && [ "$(wc -l <"$T/p.csv")" -eq 34 ] &&
+  grep -q "^$T/f/val/02/$one,0[0-3],0\.[0-9]*,0[0-3]," "$T/p.csv" && grep -q "33 pictures in .* images/s" "$T/p.err" &&
+  ok "predict: 33 rows, class names, $(cat "$T/p.err")" || fail "predict CSV: $(head -3 "$T/p.csv")"
+right=0
+while IFS=, read -r path top1 _; do
+  [ "$path" = path ] && continue
+  [ "$(basename "$(dirname "$path")")" = "$top1" ] && right=$((right+1))
+done <"$T/p.csv"
+[ "$right" -ge 16 ] && ok "predict agrees with eval's accuracy ($right of 33 right)" || fail "predict: only $right right"
+"$AMOD" predict "$T/whole/last" "$T/f/val/02" --out "$T/p.json" --dump-inputs "$T/in.safetensors" 2>/dev/null &&
+  head -c 1 "$T/p.json" | grep -q "\[" && grep -q '"top": \[{"class": "0' "$T/p.json" &&
+  grep -aq '"input":{"dtype":"F32","shape":\[8,3,16,16\]' "$T/in.safetensors" && grep -aq "$one" "$T/in.safetensors" &&
+  ok "predict: JSON and --dump-inputs" || fail "predict JSON / dump"
+expect_error "predict a missing picture" "nope.png" -- "$AMOD" predict "$T/whole/last" "$T/nope.png"
+
 # bad input
 expect_error "missing folder" "no such folder" -- "$AMOD" train --out "$T/x1" --data "$T/none" --dataset imagefolder \
   --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1
@@ -47,6 +66,8 @@ cp -r "$T/f" "$T/bad" && head -c 40 "$T/f/train/01/$victim" >"$T/bad/train/01/$v
 expect_error "truncated picture" "bad/train/01/$victim: .*(truncated|PNG)" -- "$AMOD" train --out "$T/x3" --data "$T/bad" \
   --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1 --batch-size 16 --quiet
 [ ! -e "$T/x3/last" ] && ok "no checkpoint from a run stopped by a bad picture" || fail "a checkpoint was written"
+NO_OUTPUT="$T/bad.csv" expect_error "predict a corrupt picture" "bad/train/01/$victim" -- "$AMOD" predict "$T/whole/last" \
+  "$T/bad/train/01" --out "$T/bad.csv"
 cp -r "$T/f" "$T/extra" && mkdir -p "$T/extra/val/zz" && cp "$T/f/val/00/"*.png "$T/extra/val/zz/"
 expect_error "val class unknown to train" "class 'zz' is not one of the training classes" -- "$AMOD" train \
   --out "$T/x4" --data "$T/extra" --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1

@@ -16,6 +16,7 @@ int amod_cmd_bench(int argc, char **argv);
 int amod_cmd_train(int argc, char **argv);
 int amod_cmd_adapt(int argc, char **argv);
 int amod_cmd_eval(int argc, char **argv);
+int amod_cmd_predict(int argc, char **argv);
 int amod_cmd_plot(int argc, char **argv);
 int amod_cmd_route(int argc, char **argv);
 int amod_cmd_importance(int argc, char **argv);

@@ -29,6 +29,7 @@ static const command commands[] = {
     {"train", amod_cmd_train, "train a (MoD) ViT on an IDX data set; checkpoints, log, exact resume"},
     {"adapt", amod_cmd_adapt, "turn a dense checkpoint into a MoD one (A-MoD or linear router)"},
     {"eval", amod_cmd_eval, "top-1 accuracy and mean loss of a checkpoint on a data set split"},
+    {"predict", amod_cmd_predict, "classify pictures and folders of pictures (top-k classes, CSV or JSON)"},
     {"plot", amod_cmd_plot, "line plot or bar chart (PNG) of columns of CSV files"},
     {"route", amod_cmd_route, "routing maps as pictures: which patches each MoD layer processed"},
     {"importance", amod_cmd_importance, "leave-one-out token importance and its correlation with router scores"},

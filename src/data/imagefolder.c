@@ -249,6 +249,29 @@ int amod_file_list_use_classes(amod_file_list *other, char *const *names, int n,
     return rc;
 }
 
+int amod_file_list_gather(const char *const *paths, int n, amod_file_list *out, amod_error *err) {
+    memset(out, 0, sizeof *out);
+    strings files = {0}, none = {0};
+    int rc = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) != 0) rc = amod_fail_code(err, AMOD_ERR_IO, "%s: %s", paths[i], strerror(errno));
+        else if (S_ISDIR(st.st_mode)) {
+            const size_t before = files.n;
+            rc = walk_class(paths[i], &files, err);
+            if (!rc && files.n == before) rc = amod_fail(err, "%s: no image file in this folder (.jpg, .jpeg, .png, ...)", paths[i]);
+        } else {
+            rc = strings_add(&files, paths[i], err);
+        }
+    }
+    int32_t *labels = rc ? NULL : amod_zalloc((files.n ? files.n : 1) * sizeof *labels, err);
+    if (!rc && !labels) rc = -1;
+    if (!rc) rc = take(out, &files, labels, &none, err);
+    free(labels);
+    strings_free(&files);
+    return rc;
+}
+
 void amod_file_list_free(amod_file_list *l) {
     if (!l) return;
     for (int64_t i = 0; l->paths && i < l->count; i++) free(l->paths[i]);

@@ -38,6 +38,9 @@ int amod_file_list_read_csv(const char *path, amod_file_list *out, amod_error *e
  * but a class train does not have fails, naming it and other_name. */
 int amod_file_list_use_classes(amod_file_list *other, char *const *names, int n, const char *other_name,
                                amod_error *err);
+/* Files to classify: each path in paths[n] that is a folder adds its image files (found as
+ * ImageFolder finds a class's), any other path adds itself; labels 0, no classes. */
+int amod_file_list_gather(const char *const *paths, int n, amod_file_list *out, amod_error *err);
 void amod_file_list_free(amod_file_list *l);
 
 #endif

@@ -349,10 +349,20 @@ int st_writer_add_f32(st_writer *w, const char *name, int ndim, const int64_t *s
     return st_writer_add(w, name, ST_F32, ndim, shape, data, err);
 }
 
+int st_writer_set_metadata(st_writer *w, const char *key, const char *value, amod_error *err) {
+    free(w->meta_key);
+    free(w->meta_value);
+    w->meta_key = strdup(key);
+    w->meta_value = strdup(value);
+    if (!w->meta_key || !w->meta_value) return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory");
+    return 0;
+}
+
 int st_writer_save(const st_writer *w, const char *path, amod_error *err) {
     cJSON *root = cJSON_CreateObject();
     cJSON *meta = cJSON_AddObjectToObject(root, "__metadata__");
     cJSON_AddStringToObject(meta, "format", "pt");
+    if (w->meta_key) cJSON_AddStringToObject(meta, w->meta_key, w->meta_value);
     size_t off = 0;
     for (int i = 0; i < w->n; i++) {
         const st_entry *e = &w->e[i];
@@ -397,5 +407,7 @@ void st_writer_free(st_writer *w) {
         free(w->e[i].data);
     }
     free(w->e);
+    free(w->meta_key);
+    free(w->meta_value);
     memset(w, 0, sizeof *w);
 }

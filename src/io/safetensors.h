@@ -58,12 +58,15 @@ typedef struct {
 typedef struct {
     st_entry *e;
     int n, cap;
+    char *meta_key, *meta_value; /* one extra __metadata__ entry, or NULL */
 } st_writer;
 
 int st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, const int64_t *shape,
                   const void *data, amod_error *err);
 int st_writer_add_f32(st_writer *w, const char *name, int ndim, const int64_t *shape,
                       const float *data, amod_error *err);
+/* Adds KEY: VALUE to the file's __metadata__ (beside "format": "pt"); one pair. */
+int st_writer_set_metadata(st_writer *w, const char *key, const char *value, amod_error *err);
 int st_writer_save(const st_writer *w, const char *path, amod_error *err);
 void st_writer_free(st_writer *w);
 

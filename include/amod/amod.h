@@ -208,6 +208,10 @@ AMOD_API const char *amod_vit_label(const amod_vit *m, int k);
 
 /* ---- additions: preset listing ---- */
 
+/* The timm name config.json's "architecture" gets: cfg's own when timm registers it, else a
+ * registered ViT (vit_tiny_patch16_224, ...) that the saved model_args specialise, so that
+ * timm.create_model opens amod's checkpoints. */
+AMOD_API const char *amod_vit_timm_architecture(const amod_vit_config *cfg);
 /* Name of preset i (0, 1, ...), or NULL past the last one: for help texts and tests. */
 AMOD_API const char *amod_vit_preset_name(int i);
 

@@ -88,7 +88,7 @@ static int walk_class(const char *class_dir, strings *files, amod_error *err) {
     for (size_t i = 0; !rc && i < dirs.n; i++) {
         const size_t before = files->n;
         rc = list_dir(dirs.v[i], NULL, files, err);
-        if (!rc) qsort(files->v + before, files->n - before, sizeof *files->v, by_bytes);
+        if (!rc && files->n > before) qsort(files->v + before, files->n - before, sizeof *files->v, by_bytes);
     }
     strings_free(&dirs);
     return rc;
@@ -116,7 +116,7 @@ int amod_imagefolder_scan(const char *dir, const char *split, amod_file_list *ou
     int32_t *labels = NULL;
     size_t cap = 0;
     int rc = list_dir(root, &class_dirs, NULL, err);
-    if (!rc) qsort(class_dirs.v, class_dirs.n, sizeof *class_dirs.v, by_bytes);
+    if (!rc && class_dirs.n) qsort(class_dirs.v, class_dirs.n, sizeof *class_dirs.v, by_bytes);
     if (!rc && class_dirs.n == 0) rc = amod_fail(err, "%s: no class folders (an image folder has %s/<class>/<images>)", root, split);
     if (!rc && class_dirs.n > AMOD_MAX_CLASSES) rc = amod_fail(err, "%s: %zu classes, at most %d", root, class_dirs.n, AMOD_MAX_CLASSES);
     for (size_t c = 0; !rc && c < class_dirs.n; c++) {

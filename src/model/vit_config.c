@@ -286,7 +286,7 @@ int amod_config_load_labels(const char *path, int num_classes, char ***names, in
 int amod_config_save(const char *path, const amod_vit_config *cfg, const amod_mod_config *mod,
                      char *const *labels, int n_labels, amod_error *err) {
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "architecture", cfg->arch[0] && strcmp(cfg->arch, "hf_vit") ? cfg->arch : "vit_custom");
+    cJSON_AddStringToObject(root, "architecture", amod_vit_timm_architecture(cfg));
     cJSON_AddNumberToObject(root, "num_classes", cfg->num_classes);
     cJSON_AddNumberToObject(root, "num_features", cfg->embed_dim);
     cJSON_AddStringToObject(root, "global_pool", "token");

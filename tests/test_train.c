@@ -216,7 +216,7 @@ static void test_resume_is_exact(const amod_dataset *train, const amod_dataset *
     snprintf(la, sizeof la, "%s/last", a);
     CHECK(same_file(la, lb, "model.safetensors"), "%s: weights differ after resuming at step %lld",
           amod_router_name(router), (long long)stop);
-    CHECK(same_file(la, lb, "optimizer.safetensors"), "%s: optimizer state differs after resuming",
+    CHECK(same_file(la, lb, "optimizer.st"), "%s: optimizer state differs after resuming",
           amod_router_name(router));
     rm_run(a);
     rm_run(b);
@@ -246,7 +246,7 @@ static void test_divergence_keeps_last(const amod_dataset *train, const amod_dat
     CHECK(rc != 0 && strstr(err.msg, "step ") && strstr(err.msg, "nan") && strstr(err.msg, "(step 6) is kept"),
           "divergence error: %s", err.msg);
     amod_vit_free(m);
-    const char *files[] = {"model.safetensors", "config.json", "optimizer.safetensors", "trainer.json"};
+    const char *files[] = {"model.safetensors", "config.json", "optimizer.st", "trainer.json"};
     for (int i = 0; i < 4; i++) CHECK(same_file(last, old, files[i]), "last/%s changed by the failed run", files[i]);
 
     /* A crash between the two renames of a checkpoint swap leaves last.old only: recovered. */

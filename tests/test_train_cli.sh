@@ -17,12 +17,21 @@ TRAIN=(--epochs 3 --batch-size 16 --lr 3e-3 --warmup-steps 2 --seed 3 --augment 
 "$AMOD" train --out "$T/parts" "${MODEL[@]}" "${TRAIN[@]}" --max-steps 7 >"$T/stdout" || fail "first part"
 grep -q "stopped at step 7" "$T/stdout" || fail "the stop is reported: $(cat "$T/stdout")"
 "$AMOD" train --out "$T/parts" --resume --quiet >/dev/null || fail "resumed run"
-for f in model.safetensors optimizer.safetensors config.json; do
+for f in model.safetensors optimizer.st config.json; do
   if cmp -s "$T/whole/last/$f" "$T/parts/last/$f"; then ok "resume: last/$f identical"; else fail "resume: last/$f differs"; fi
 done
 cut -d, -f1-6 "$T/whole/log.csv" >"$T/a.csv"; cut -d, -f1-6 "$T/parts/log.csv" >"$T/b.csv"
 if cmp -s "$T/a.csv" "$T/b.csv" && [ "$(wc -l <"$T/a.csv")" -eq 4 ]; then ok "resume: same log rows"; else fail "resume: log.csv rows differ"; fi
 [ -d "$T/whole/best" ] && [ -f "$T/whole/best/model.safetensors" ] || fail "best/ checkpoint missing"
+n_st=$(ls "$T/whole/last" | grep -c '\.safetensors$')
+[ "$n_st" -eq 1 ] && ok "a checkpoint holds one *.safetensors (timm takes the folder for the model's)" ||
+  fail "last/ holds $n_st *.safetensors files"
+# a run written before the optimizer state's rename resumes from optimizer.safetensors
+"$AMOD" train --out "$T/old" "${MODEL[@]}" "${TRAIN[@]}" --max-steps 7 >/dev/null || fail "old-style first part"
+mv "$T/old/last/optimizer.st" "$T/old/last/optimizer.safetensors"
+"$AMOD" train --out "$T/old" --resume --quiet >/dev/null || fail "resume from optimizer.safetensors"
+cmp -s "$T/whole/last/model.safetensors" "$T/old/last/model.safetensors" &&
+  ok "resume from a run that named its optimizer state optimizer.safetensors" || fail "old-style resume differs"
 
 expect_error "resume keeps the run's settings" "--lr cannot be given with --resume" -- \
   "$AMOD" train --out "$T/parts" --resume --lr 0.1
@@ -71,7 +80,7 @@ expect_error "label out of range" "train-labels-idx1-ubyte: label 12 at index 0 
   "$AMOD" train --out "$T/x3" "${MODEL[@]}" --data "$T/lab"
 expect_error "resume on corrupt data" "truncated" -- "$AMOD" train --out "$T/parts" --resume --data "$T/bad"
 expect_error "eval on corrupt data" "truncated" -- "$AMOD" eval "$T/parts/last" --data "$T/bad" --dataset toy --split train
-for f in model.safetensors optimizer.safetensors trainer.json config.json; do
+for f in model.safetensors optimizer.st trainer.json config.json; do
   cmp -s "$T/kept/$f" "$T/parts/last/$f" || fail "last/$f changed by a failed command"
 done
 [ ! -e "$T/x1/last" ] && [ ! -e "$T/x2/last" ] && [ ! -e "$T/x3/last" ] && ok "no checkpoint from failed starts" \

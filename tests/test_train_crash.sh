@@ -35,7 +35,7 @@ for attempt in $(seq 1 15); do
     # whatever the kill interrupted, a whole checkpoint is there
     ck="$T/run/last"; [ -d "$ck" ] || ck="$T/run/last.old"
     if [ -d "$ck" ]; then
-      for f in model.safetensors optimizer.safetensors trainer.json config.json; do
+      for f in model.safetensors optimizer.st trainer.json config.json; do
         [ -s "$ck/$f" ] || fail "after kill $kills: $ck/$f missing or empty"
       done
       "$AMOD" diff "$ck/model.safetensors" "$ck/model.safetensors" --quiet >/dev/null || fail "after kill $kills: $ck/model.safetensors unreadable"
@@ -54,7 +54,7 @@ if [ $finished -eq 0 ]; then
 fi
 echo "killed $kills times ($during_write during a checkpoint write)"
 [ $kills -ge 3 ] || fail "too few kills to mean anything ($kills)"
-for f in model.safetensors optimizer.safetensors; do
+for f in model.safetensors optimizer.st; do
   cmp -s "$T/whole/last/$f" "$T/run/last/$f" && echo "ok   last/$f equals the uninterrupted run's" || fail "last/$f differs"
 done
 ls "$T/run" | grep -q '\.tmp$' && fail "temporary files left: $(ls "$T/run")"

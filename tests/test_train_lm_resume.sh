@@ -34,7 +34,7 @@ resume_case dense 7 5 "${SMALL[@]}" --steps 12
 resume_case random 6 3 "${SMALL[@]}" --steps 10 --router random --capacity 0.5
 resume_case llama 4 0 "${SMALL[@]}" --steps 9 --arch llama --kv-heads 1 --mindskip token --skip-layers 0 --router-tuning
 
-for f in config.json model.safetensors optimizer.safetensors trainer.json; do
+for f in config.json model.safetensors optimizer.st trainer.json; do
   [ -f "$T/dense-parts/last/$f" ] || fail "checkpoint lacks $f"
 done
 ls -d "$T/dense-parts/"*.new "$T/dense-parts/"*.old >/dev/null 2>&1 && fail "leftover temporary directories" \

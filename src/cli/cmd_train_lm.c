@@ -27,7 +27,7 @@ static void usage(void) {
            "                     [--ckpt-every N] [--max-steps K] [--check-ranks]\n\n"
            "Trains on random windows of the first (1 - val-frac) of FILE's bytes (token = byte)\n"
            "and writes OUT_DIR/config.json + model.safetensors (Hugging Face names).\n"
-           "Checkpoints go to OUT_DIR/last (model, optimizer.safetensors, trainer.json), written\n"
+           "Checkpoints go to OUT_DIR/last (model, optimizer.st, trainer.json), written\n"
            "whole under OUT_DIR/last.new and swapped in by renames.\n\n"
            "model (a new byte-level model when --init is not given):\n"
            "  --arch gpt2|llama    (default gpt2)\n"

@@ -1,6 +1,7 @@
 /* Checkpoint directories of a training run, RUN/last and RUN/best, each holding
  *   model.safetensors, config.json  the model, timm names and a "mod" section (amod_vit_load reads it)
- *   optimizer.safetensors           AdamW moments and step (train/optim.h)
+ *   optimizer.st                    AdamW moments and step (train/optim.h; safetensors format,
+ *                                   named so that timm's loader sees one *.safetensors)
  *   trainer.json                    the run's settings and position (train/state.h, train/lm_state.h)
  * A checkpoint is written whole into RUN/NAME.new, then swapped in by renames: NAME -> NAME.old,
  * NAME.new -> NAME, and NAME.old removed. A crash between the renames leaves NAME.old, which

@@ -43,7 +43,7 @@ typedef struct amod_lm_train_config {
     amod_comm *comm;       /* NULL: one process */
     int64_t max_steps;     /* stop after this many steps in all (schedule unchanged); 0: run to steps */
     int64_t ckpt_every;    /* steps between checkpoints; 0: only when max_steps stops the run */
-    /* Where checkpoints go (RUN/last: the model, optimizer.safetensors, trainer.json), written
+    /* Where checkpoints go (RUN/last: the model, optimizer.st, trainer.json), written
      * by rank 0 every ckpt_every steps, at the end when ckpt_every > 0 or the run was resumed,
      * and when max_steps or stop ends the run early. NULL: no checkpoints. */
     const char *run_dir;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 #include "io/json.h"
@@ -33,8 +34,11 @@ void train_loop_free(train_loop *L) { amod_adamw_free(&L->opt); }
 
 int train_loop_resume(train_loop *L, const char *dir, int64_t step, amod_error *err) {
     char file[4200];
-    if (snprintf(file, sizeof file, "%s/optimizer.safetensors", dir) >= (int)sizeof file)
+    struct stat st;
+    if (snprintf(file, sizeof file, "%s/" TRAIN_OPTIMIZER_FILE, dir) >= (int)sizeof file)
         return amod_fail(err, "%s: path too long", dir);
+    if (stat(file, &st) != 0) /* runs written before the rename */
+        snprintf(file, sizeof file, "%s/" TRAIN_OPTIMIZER_FILE_OLD, dir);
     if (amod_adamw_load(&L->opt, file, err)) return -1;
     if (L->opt.step != step)
         return amod_fail(err, "%s: the optimizer took %lld steps, the trainer state says %lld", file,
@@ -103,7 +107,7 @@ int train_loop_checkpoint(train_loop *L, const char *name, amod_error *err) {
     char fresh[4096], file[4200];
     int rc = amod_checkpoint_begin(L->run_dir, name, fresh, sizeof fresh, err) || t->ops->save_model(t->self, fresh, err);
     if (!rc) {
-        snprintf(file, sizeof file, "%s/optimizer.safetensors", fresh);
+        snprintf(file, sizeof file, "%s/" TRAIN_OPTIMIZER_FILE, fresh);
         rc = amod_adamw_save(&L->opt, file, err);
     }
     if (!rc) {

@@ -4,7 +4,7 @@
  *   -> allreduce (mean over ranks) -> divergence check -> clip -> schedule -> AdamW
  *   -> rank check
  *
- * with one checkpoint writer (RUN/NAME: the task's model files, optimizer.safetensors and
+ * with one checkpoint writer (RUN/NAME: the task's model files, the optimizer state and
  * trainer.json, made whole under NAME.new and swapped in), one resume path, one divergence
  * message and one rank-equality check. `amod train` (train/trainer.c) and `amod train-lm`
  * (train/lm_trainer.c) are tasks on it: they say where batches come from, what the loss is,
@@ -24,6 +24,11 @@
 #include "train/schedule.h"
 
 #define TRAIN_MAX_METRICS 4
+/* The optimizer state in a checkpoint (safetensors format): not named *.safetensors, because
+ * timm's loader refuses a folder with two such files and takes the folder for the model's;
+ * runs written before keep optimizer.safetensors, which resuming still reads. */
+#define TRAIN_OPTIMIZER_FILE "optimizer.st"
+#define TRAIN_OPTIMIZER_FILE_OLD "optimizer.safetensors"
 
 /* What one update reports, averaged over the ranks. */
 typedef struct {

@@ -246,6 +246,10 @@ int lm_config_save(const char *path, const amod_lm_config *c, const lm_routing *
         cJSON_AddBoolToObject(root, "mlp_bias", c->mlp_bias);
     }
     cJSON_AddBoolToObject(root, "tie_word_embeddings", c->tie_embeddings);
+    if (c->vocab_size <= 256) { /* byte-level: transformers' defaults (50256, ...) lie outside the vocabulary */
+        cJSON_AddNullToObject(root, "bos_token_id");
+        cJSON_AddNullToObject(root, "eos_token_id");
+    }
     cJSON_AddStringToObject(root, "dtype", "float32");
     if (r && (r->mod.router != AMOD_ROUTER_NONE || r->skip.mode != AMOD_LM_SKIP_NONE)) {
         cJSON *a = cJSON_AddObjectToObject(root, "amod");

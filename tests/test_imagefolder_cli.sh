@@ -36,6 +36,17 @@ grep -q '"label_names"' "$T/whole/last/config.json" && grep -q '"00"' "$T/whole/
 acc=$(sed -E 's/.*top-1 ([0-9.]+)%.*/\1/' "$T/eval")
 awk -v a="$acc" 'BEGIN { exit !(a > 40) }' && ok "learns (val top-1 $acc% > 40%, 4 classes)" || fail "val top-1 only $acc%"
 
+# transfer learning: the checkpoint on 3 other classes at another size (new head, pos_embed resampled)
+mkdir -p "$T/three/train" "$T/three/val"
+for c in 01 02 03; do cp -r "$T/f/train/$c" "$T/three/train/k$c"; cp -r "$T/f/val/$c" "$T/three/val/k$c"; done
+"$AMOD" train --out "$T/tl" --init "$T/whole/last" --num-classes 3 --img-size 24 --data "$T/three" --dataset imagefolder \
+  --epochs 2 --batch-size 16 --lr 1e-3 --threads 2 --quiet >/dev/null 2>"$T/tl.err" || fail "transfer: $(cat "$T/tl.err")"
+grep -q '"num_classes":[[:space:]]*3' "$T/tl/last/config.json" && grep -q '"img_size":[[:space:]]*24' "$T/tl/last/config.json" &&
+  grep -q '"k01"' "$T/tl/last/config.json" && ok "transfer: --init --num-classes 3 --img-size 24 trains, names k01.." ||
+  fail "transfer: config $(grep -c . "$T/tl/last/config.json")"
+expect_error "--num-classes without --init" "--num-classes gives an --init checkpoint" -- "$AMOD" train --out "$T/x0" \
+  --num-classes 3 --data "$T/three" --dataset imagefolder
+
 # amod predict: a folder and a file, CSV with class names, JSON, the inputs it saw
 one=$(cd "$T/f/val/02" && ls | head -1)
 "$AMOD" predict "$T/whole/last" "$T/f/val" "$T/f/val/02/$one" --topk 2 --out "$T/p.csv" 2>"$T/p.err" ||

@@ -203,6 +203,13 @@ AMOD_API size_t amod_vit_tensor_offset(const amod_vit *m, int i);
 /* Class names, saved in config.json as timm's label_names (read from it, or from Hugging
  * Face's id2label): n must be the model's num_classes; NULL removes them. */
 AMOD_API int amod_vit_set_labels(amod_vit *m, const char *const *names, int n, amod_error *err);
+/* Transfer learning: a new model like src with num_classes classes (0: src's), whose
+ * classifier is freshly initialised when the count changes (as timm's reset_classifier), and
+ * inputs of img_size pixels (0: src's), whose position embedding is resampled as timm's
+ * resample_abs_pos_embed does (bicubic, antialiased); every other tensor and the routing are
+ * copied. seed initialises what is new. */
+AMOD_API amod_vit *amod_vit_reshape(const amod_vit *src, int num_classes, int img_size, uint64_t seed,
+                                    amod_error *err);
 /* Class k's name, or NULL when the model has none. */
 AMOD_API const char *amod_vit_label(const amod_vit *m, int k);
 

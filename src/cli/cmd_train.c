@@ -28,13 +28,16 @@ static void usage(void) {
            "                  [shape overrides] [MoD options] [--isoflop depth|width] [training options]\n"
            "       amod train --out RUN_DIR --resume [--max-steps N] [--threads N] [--data DIR]\n\n"
            "Trains on DIR/NAME (IDX files; scripts/setup_data.sh makes data/fashion-mnist and data/mnist),\n"
+           "or with --dataset imagefolder on the pictures of DIR/train/<class>/ (val/ or test/ to evaluate),\n"
            "evaluates on its test split, and writes RUN_DIR/log.csv, RUN_DIR/last/ and RUN_DIR/best/.\n\n"
            "model:\n"
            "  --data DIR           directory of the data sets (default data)\n"
-           "  --dataset NAME       fashion-mnist (default) or mnist\n"
+           "  --dataset NAME       fashion-mnist (default), mnist, or imagefolder (--data is the folder)\n"
            "  --model PRESET       a preset (default vit_tiny_mnist); normalised with the training\n"
            "                       split's pixel mean and std\n"
-           "  --init CKPT_DIR      start from a checkpoint (e.g. one made by amod adapt)\n"
+           "  --init CKPT_DIR      start from a checkpoint (e.g. one made by amod adapt); with\n"
+           "                       --num-classes K a new classifier (timm's reset_classifier) and with\n"
+           "                       --img-size N the position embedding resampled (bicubic)\n"
            "  --img-size N, --patch-size N, --embed-dim N, --depth N, --heads N\n"
            "                       override the preset's shape (the MLP keeps its ratio)\n" CLI_MOD_HELP
            "  --seed N             model initialisation, data order, augmentation, routers (default 0)\n"
@@ -46,7 +49,8 @@ static void usage(void) {
            "  --weight-decay F     AdamW's decoupled decay, not on biases, norms, tokens (default 0.05)\n"
            "  --warmup-epochs F | --warmup-steps N   linear warmup, then cosine decay (default 1 epoch)\n"
            "  --clip F             maximum global gradient norm, 0 for none (default 1)\n"
-           "  --augment            random crop (2-pixel padding), and horizontal flips for fashion-mnist\n"
+           "  --augment            random crop (2-pixel padding), and horizontal flips for fashion-mnist;\n"
+           "                       image folders: RandomResizedCrop (scale 0.08-1) and flips\n"
            "  --eval-every N       evaluate every N epochs, and after the last (default 1)\n"
            "  --ckpt-every N       also checkpoint RUN_DIR/last every N steps (default: every epoch)\n"
            "  --max-steps N        stop after N steps overall (the schedule still spans --epochs)\n"
@@ -60,6 +64,7 @@ static void usage(void) {
 typedef struct {
     const char *out, *data, *dataset, *model, *init, *isoflop;
     long img, patch, dim, depth, heads; /* 0: the preset's */
+    long num_classes;                   /* --init: a new classifier for this many classes (0: keep) */
     cli_mod_opts mod;
     amod_train_config tc;
     float warmup_epochs;
@@ -84,7 +89,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     int flag = !strcmp(a, "--augment") || !strcmp(a, "--resume") || !strcmp(a, "--quiet") ||
                !strcmp(a, "--check-ranks");
     static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--ckpt-every", "--max-steps",
-                                   "--threads", "--log-every", "--img-size", "--patch-size", "--embed-dim",
+                                   "--threads", "--log-every", "--img-size", "--num-classes", "--patch-size", "--embed-dim",
                                    "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip",
                                    "--warmup-steps", "--warmup-epochs", "--out", "--data", "--dataset", "--model",
                                    "--init", "--isoflop"};
@@ -112,6 +117,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     INT_OPT("--max-steps", 0, 1L << 40, c->max_steps)
     INT_OPT("--log-every", 1, 1L << 30, c->log_every)
     INT_OPT("--img-size", 1, 4096, o->img)
+    INT_OPT("--num-classes", 1, 100000, o->num_classes)
     INT_OPT("--patch-size", 1, 4096, o->patch)
     INT_OPT("--embed-dim", 1, 65536, o->dim)
     INT_OPT("--depth", 1, AMOD_MAX_LAYERS, o->depth)
@@ -183,8 +189,12 @@ static int parse(int argc, char **argv, options *o) {
         return 0;
     }
     if (o->model && o->init) return cli_usage_error(CMD, "give either --model or --init, not both"), -1;
-    if (o->init && (o->img || o->patch || o->dim || o->depth || o->heads))
-        return cli_usage_error(CMD, "shape overrides apply to --model presets, not to --init checkpoints"), -1;
+    if (o->init && (o->patch || o->dim || o->depth || o->heads))
+        return cli_usage_error(CMD, "shape overrides apply to --model presets; an --init checkpoint takes only "
+                                    "--img-size (its position embedding is resampled) and --num-classes"), -1;
+    if (o->num_classes && !o->init)
+        return cli_usage_error(CMD, "--num-classes gives an --init checkpoint a new classifier (a new model takes "
+                                    "its classes from the data)"), -1;
     if (o->init && o->isoflop)
         return cli_usage_error(CMD, "--isoflop builds a new model from --model, not from --init"), -1;
     if (o->warmup_steps_set && o->warmup_epochs_set)
@@ -282,6 +292,11 @@ static amod_vit *init_model(const options *o) {
     amod_error err;
     amod_vit *m = amod_vit_load(o->init, &err);
     if (!m) return cli_error(CMD, err.msg), NULL;
+    if (o->num_classes || o->img) { /* transfer learning: a new head, another input size */
+        amod_vit *r = amod_vit_reshape(m, (int)o->num_classes, (int)o->img, (uint64_t)o->mod.seed, &err);
+        amod_vit_free(m);
+        if (!(m = r)) return cli_error(CMD, err.msg), NULL;
+    }
     amod_mod_config mod;
     if (cli_mod_build(CMD, &o->mod, amod_vit_get_config(m), amod_vit_get_mod(m), &mod)) {
         amod_vit_free(m);

@@ -10,6 +10,7 @@
 #include "io/safetensors.h"
 #include "kernels/linear_packed.h"
 #include "model/mod_config.h"
+#include "model/pos_embed.h"
 #include "model/vit_config.h"
 #include "model/vit_internal.h"
 
@@ -373,4 +374,43 @@ int amod_vit_set_labels(amod_vit *m, const char *const *names, int n, amod_error
 
 const char *amod_vit_label(const amod_vit *m, int k) {
     return m->labels && k >= 0 && k < m->n_labels ? m->labels[k] : NULL;
+}
+
+amod_vit *amod_vit_reshape(const amod_vit *src, int num_classes, int img_size, uint64_t seed, amod_error *err) {
+    amod_vit_config cfg = src->cfg;
+    if (num_classes < 0 || img_size < 0) return amod_fail(err, "num_classes and img_size must be >= 0"), NULL;
+    if (num_classes) cfg.num_classes = num_classes;
+    if (img_size) cfg.img_size = img_size;
+    if (cfg.img_size % cfg.patch_size)
+        return amod_fail(err, "image size %d is not a multiple of the patch size %d", cfg.img_size, cfg.patch_size), NULL;
+    amod_vit *m = amod_vit_create(&cfg, seed, err); /* the new head keeps this initialisation */
+    if (!m) return NULL;
+    if (src->mod.router != AMOD_ROUTER_NONE && amod_vit_set_mod(m, &src->mod, err)) {
+        amod_vit_free(m);
+        return NULL;
+    }
+    const int old_grid = src->cfg.img_size / src->cfg.patch_size, new_grid = cfg.img_size / cfg.patch_size;
+    for (int i = 0; i < m->pt.n_tensors; i++) {
+        const param_tensor *t = &m->pt.tensors[i];
+        const int j = ptab_index(&src->pt, t->name);
+        if (j < 0) continue;
+        const param_tensor *o = &src->pt.tensors[j];
+        float *to = m->pt.params + t->offset;
+        const float *from = src->pt.params + o->offset;
+        if (to == m->pos && old_grid != new_grid) {
+            if (pos_embed_resample(to, from, old_grid, new_grid, cfg.embed_dim, cfg.num_prefix)) {
+                amod_vit_free(m);
+                return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory resampling the position embedding"), NULL;
+            }
+        } else if (t->numel == o->numel && !memcmp(t->shape, o->shape, sizeof t->shape)) {
+            memcpy(to, from, t->numel * sizeof *to);
+        } /* else: the classifier of a new class count, freshly initialised (timm's reset_classifier) */
+    }
+    if (cfg.num_classes == src->cfg.num_classes && src->labels &&
+        amod_vit_set_labels(m, (const char *const *)src->labels, src->n_labels, err)) {
+        amod_vit_free(m);
+        return NULL;
+    }
+    amod_vit_weights_changed(m);
+    return m;
 }

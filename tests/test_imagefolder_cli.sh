@@ -44,6 +44,13 @@ for c in 01 02 03; do cp -r "$T/f/train/$c" "$T/three/train/k$c"; cp -r "$T/f/va
 grep -q '"num_classes":[[:space:]]*3' "$T/tl/last/config.json" && grep -q '"img_size":[[:space:]]*24' "$T/tl/last/config.json" &&
   grep -q '"k01"' "$T/tl/last/config.json" && ok "transfer: --init --num-classes 3 --img-size 24 trains, names k01.." ||
   fail "transfer: config $(grep -c . "$T/tl/last/config.json")"
+# a linear probe: only head.* changes
+"$AMOD" train --out "$T/probe" --init "$T/whole/last" --train-only head "${MODEL[@]:0:4}" --epochs 1 --batch-size 16 \
+  --threads 2 --quiet >/dev/null 2>"$T/probe.err" || fail "linear probe: $(cat "$T/probe.err")"
+"$AMOD" diff "$T/whole/last/model.safetensors" "$T/probe/last/model.safetensors" >"$T/probe.diff" 2>&1
+moved=$(awk '$2 ~ /^[0-9]/ && $2 != "0.000e+00" {print $1}' "$T/probe.diff" | sort | tr '\n' ' ')
+[ "$moved" = "head.bias head.weight " ] && grep -q '"train_only":[[:space:]]*"head"' "$T/probe/last/trainer.json" &&
+  ok "linear probe (--train-only head): only head.weight and head.bias change" || fail "linear probe changed: $moved"
 expect_error "--num-classes without --init" "--num-classes gives an --init checkpoint" -- "$AMOD" train --out "$T/x0" \
   --num-classes 3 --data "$T/three" --dataset imagefolder
 

@@ -41,6 +41,8 @@ static void usage(void) {
            "  --img-size N, --patch-size N, --embed-dim N, --depth N, --heads N\n"
            "                       override the preset's shape (the MLP keeps its ratio)\n" CLI_MOD_HELP
            "  --seed N             model initialisation, data order, augmentation, routers (default 0)\n"
+           "  --train-only WHAT    all (default), head (a linear probe) or head+routers: the other\n"
+           "                       tensors stay as loaded\n"
            "  --isoflop depth|width  train the dense ViT whose FLOPs match the MoD options instead\n\n"
            "training:\n"
            "  --epochs N           (default 10)\n"
@@ -89,7 +91,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     int flag = !strcmp(a, "--augment") || !strcmp(a, "--resume") || !strcmp(a, "--quiet") ||
                !strcmp(a, "--check-ranks");
     static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--ckpt-every", "--max-steps",
-                                   "--threads", "--log-every", "--img-size", "--num-classes", "--patch-size", "--embed-dim",
+                                   "--threads", "--log-every", "--img-size", "--num-classes", "--train-only", "--patch-size", "--embed-dim",
                                    "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip",
                                    "--warmup-steps", "--warmup-epochs", "--out", "--data", "--dataset", "--model",
                                    "--init", "--isoflop"};
@@ -118,6 +120,11 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     INT_OPT("--log-every", 1, 1L << 30, c->log_every)
     INT_OPT("--img-size", 1, 4096, o->img)
     INT_OPT("--num-classes", 1, 100000, o->num_classes)
+    if (!strcmp(a, "--train-only")) {
+        if (amod_train_only_parse(v, &c->train_only))
+            return cli_usage_error(CMD, "--train-only must be all, head or head+routers, got '%s'", v), -1;
+        return 1;
+    }
     INT_OPT("--patch-size", 1, 4096, o->patch)
     INT_OPT("--embed-dim", 1, 65536, o->dim)
     INT_OPT("--depth", 1, AMOD_MAX_LAYERS, o->depth)

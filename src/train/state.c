@@ -20,6 +20,22 @@ void amod_train_config_default(amod_train_config *cfg) {
 }
 
 
+static const char *const train_only_names[] = {"all", "head", "head+routers"};
+
+int amod_train_only_parse(const char *s, amod_train_only *out) {
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(s, train_only_names[i])) return *out = (amod_train_only)i, 0;
+    return -1;
+}
+
+const char *amod_train_only_name(amod_train_only t) { return t >= 0 && t <= 2 ? train_only_names[t] : "?"; }
+
+int amod_train_only_takes(amod_train_only t, const char *name) {
+    const size_t n = strlen(name);
+    const int head = !strncmp(name, "head.", 5), router = n >= 13 && !strcmp(name + n - 13, "router.weight");
+    return t == AMOD_TRAIN_ALL || head || (t == AMOD_TRAIN_HEAD_ROUTERS && router);
+}
+
 void amod_train_state_write(cJSON *c, cJSON *s, const amod_train_config *cfg, const amod_train_state *st) {
     cJSON_AddStringToObject(c, "dataset", cfg->dataset);
     cJSON_AddStringToObject(c, "data_dir", cfg->data_dir);
@@ -30,6 +46,7 @@ void amod_train_state_write(cJSON *c, cJSON *s, const amod_train_config *cfg, co
     cJSON_AddBoolToObject(c, "hflip", cfg->hflip);
     cJSON_AddNumberToObject(c, "eval_every", cfg->eval_every);
     cJSON_AddNumberToObject(c, "ckpt_every", (double)cfg->ckpt_every);
+    cJSON_AddStringToObject(c, "train_only", amod_train_only_name(cfg->train_only));
     cJSON_AddNumberToObject(s, "step", (double)st->step);
     cJSON_AddNumberToObject(s, "epoch", (double)st->loader.epoch);
     cJSON_AddNumberToObject(s, "epoch_pos", (double)st->loader.pos);
@@ -42,6 +59,17 @@ void amod_train_state_write(cJSON *c, cJSON *s, const amod_train_config *cfg, co
     cJSON_AddNumberToObject(s, "elapsed_s", st->elapsed);
 }
 
+/* absent from runs written before it existed: they trained everything */
+static int read_train_only(const amod_json_fields *r, amod_train_config *c) {
+    char name[32];
+    c->train_only = AMOD_TRAIN_ALL;
+    if (!cJSON_GetObjectItemCaseSensitive(r->obj, "train_only")) return 0;
+    if (amod_json_field_str(r, "train_only", name, sizeof name)) return -1;
+    if (amod_train_only_parse(name, &c->train_only))
+        return amod_fail(r->err, "%s: config.train_only must be all, head or head+routers", r->path);
+    return 0;
+}
+
 static int read_config(const amod_json_fields *r, amod_train_config *c) {
     return amod_json_field_bool(r, "hflip", &c->hflip) || amod_json_field_str(r, "dataset", c->dataset, sizeof c->dataset) ||
                    amod_json_field_str(r, "data_dir", c->data_dir, sizeof c->data_dir) ||
@@ -51,7 +79,7 @@ static int read_config(const amod_json_fields *r, amod_train_config *c) {
                    amod_json_field_int(r, "eval_every", 1, 1000000, &c->eval_every) ||
                    amod_json_field_i64(r, "ckpt_every", 0, (int64_t)9e15, &c->ckpt_every)
                ? -1
-               : 0;
+               : read_train_only(r, c);
 }
 
 static int read_state(const amod_json_fields *r, amod_train_state *s) {

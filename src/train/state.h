@@ -10,6 +10,15 @@
 #include "data/dataset.h"
 #include "train/train_loop.h"
 
+/* Which tensors a run trains: all, the classifier alone (a linear probe), or the classifier
+ * and the MoD routers. */
+typedef enum { AMOD_TRAIN_ALL = 0, AMOD_TRAIN_HEAD, AMOD_TRAIN_HEAD_ROUTERS } amod_train_only;
+/* "all", "head", "head+routers"; -1 for another name. */
+int amod_train_only_parse(const char *s, amod_train_only *out);
+const char *amod_train_only_name(amod_train_only t);
+/* Tensor `name` trains under t. */
+int amod_train_only_takes(amod_train_only t, const char *name);
+
 /* What decides the run's trajectory (saved and reused on resume), plus a few knobs that
  * do not (threads, logging, max_steps). Start from amod_train_config_default. */
 typedef struct amod_train_config {
@@ -22,6 +31,7 @@ typedef struct amod_train_config {
     int hflip;            /* augmentation: horizontal flip */
     int eval_every;       /* evaluate every this many epochs (and after the last) */
     int64_t ckpt_every;   /* also checkpoint last/ every this many steps; 0: once per epoch */
+    amod_train_only train_only; /* which tensors train (the others stay as loaded) */
     /* not saved: */
     int64_t max_steps;    /* stop after this many steps overall (0: no limit); the schedule still spans epochs */
     int threads;          /* OpenMP threads (amod_set_threads); 0: OpenMP's default */

@@ -85,7 +85,22 @@ static int task_forward(void *self, int64_t step, double *loss, double *metrics,
     return 0;
 }
 
-static int task_backward(void *self, amod_error *err) { return amod_vit_backward(((trainer *)self)->m, err); }
+/* Frozen tensors (--train-only) get their gradients zeroed: the update, the clipping norm and
+ * the ranks' average then see the trainable ones only. */
+static int task_backward(void *self, amod_error *err) {
+    trainer *t = self;
+    if (amod_vit_backward(t->m, err)) return -1;
+    if (t->cfg->train_only == AMOD_TRAIN_ALL) return 0;
+    float *g = amod_vit_grads(t->m);
+    for (int i = 0; i < amod_vit_num_tensors(t->m); i++)
+        if (!amod_train_only_takes(t->cfg->train_only, amod_vit_tensor_name(t->m, i))) {
+            int64_t shape[4];
+            size_t numel = 1;
+            for (int d = amod_vit_tensor_shape(t->m, i, shape) - 1; d >= 0; d--) numel *= (size_t)shape[d];
+            memset(g + amod_vit_tensor_offset(t->m, i), 0, numel * sizeof *g);
+        }
+    return 0;
+}
 
 static int task_save_model(void *self, const char *dir, amod_error *err) {
     return amod_vit_save(((trainer *)self)->m, dir, err);
@@ -189,6 +204,26 @@ static int task_before_step(void *self, int64_t step, amod_error *err) {
     return t->ld.state.epoch < t->cfg->epochs;
 }
 
+/* AdamW over the tensors that train (timm's decay rule). */
+static int make_optimizer(const amod_vit *m, amod_train_only only, const amod_adamw_config *oc, amod_adamw *opt,
+                          amod_error *err) {
+    if (only == AMOD_TRAIN_ALL) return amod_adamw_init_vit(opt, m, oc, err);
+    const int n = amod_vit_num_tensors(m);
+    amod_adamw_span *spans = amod_zalloc((size_t)n * sizeof *spans, err);
+    if (!spans) return -1;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = amod_vit_tensor_name(m, i);
+        if (!amod_train_only_takes(only, name)) continue;
+        int64_t shape[4];
+        const int nd = amod_vit_tensor_shape(m, i, shape);
+        amod_adamw_span_set(&spans[k++], name, nd, shape, amod_vit_tensor_offset(m, i), amod_param_decays(name, nd));
+    }
+    int rc = amod_adamw_init(opt, spans, k, oc, err);
+    free(spans);
+    return rc;
+}
+
 /* Loader, optimizer and position: fresh, or from RUN/last. */
 static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *err) {
     const amod_train_config *c = t->cfg;
@@ -208,7 +243,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     const amod_lr_schedule sched = {c->opt.lr, c->opt.min_lr, c->opt.warmup_steps, t->steps_per_epoch * c->epochs};
     const amod_adamw_config oc = train_settings_adamw(&c->opt);
     amod_adamw opt;
-    if (amod_adamw_init_vit(&opt, t->m, &oc, err)) return -1;
+    if (make_optimizer(t->m, c->train_only, &oc, &opt, err)) return -1;
     if (train_loop_init(&t->loop, &t->task, &opt, &sched, c->opt.clip, c->check_ranks, c->comm, t->run_dir, err))
         return -1;
     t->comm = t->loop.comm;

@@ -11,6 +11,8 @@ const amod_fuzz_target amod_fuzz_targets[] = {
     {"config", amod_fuzz_config},
     {"idx", amod_fuzz_idx},
     {"image", amod_fuzz_image},
+    {"pack", amod_fuzz_pack},
+    {"filelist", amod_fuzz_filelist},
 };
 const int amod_fuzz_num_targets = (int)(sizeof amod_fuzz_targets / sizeof amod_fuzz_targets[0]);
 

@@ -19,6 +19,8 @@ int amod_fuzz_safetensors(const uint8_t *data, size_t size, const char *name, am
 int amod_fuzz_config(const uint8_t *data, size_t size, const char *name, amod_error *err);
 int amod_fuzz_idx(const uint8_t *data, size_t size, const char *name, amod_error *err);
 int amod_fuzz_image(const uint8_t *data, size_t size, const char *name, amod_error *err);
+int amod_fuzz_pack(const uint8_t *data, size_t size, const char *name, amod_error *err);
+int amod_fuzz_filelist(const uint8_t *data, size_t size, const char *name, amod_error *err);
 
 /* Every target by name (the name of its fuzzer and of its tests/regressions folder). */
 typedef struct amod_fuzz_target {

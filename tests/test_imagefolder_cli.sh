@@ -36,6 +36,18 @@ grep -q '"label_names"' "$T/whole/last/config.json" && grep -q '"00"' "$T/whole/
 acc=$(sed -E 's/.*top-1 ([0-9.]+)%.*/\1/' "$T/eval")
 awk -v a="$acc" 'BEGIN { exit !(a > 40) }' && ok "learns (val top-1 $acc% > 40%, 4 classes)" || fail "val top-1 only $acc%"
 
+# packs: decoded once; training and evaluation read them as they read the files
+"$AMOD" data pack --dir "$T/f" --out "$T/pk" --size 16 >/dev/null || fail "data pack"
+"$AMOD" train --out "$T/packed" --data "$T/pk" "${MODEL[@]:2}" "${TRAIN[@]}" --threads 2 >/dev/null || fail "train on packs"
+cmp -s "$T/whole/last/model.safetensors" "$T/packed/last/model.safetensors" &&
+  ok "packs: training gives the model bytes that the files give" || fail "packs: the model differs from the files'"
+"$AMOD" eval "$T/whole/last" --data "$T/pk" --dataset imagefolder --split val >"$T/eval_pk" 2>&1
+[ "$(sed -E 's/.*top-1 ([^,]*),.*/\1/' "$T/eval_pk")" = "$(sed -E 's/.*top-1 ([^,]*),.*/\1/' "$T/eval")" ] &&
+  ok "packs: eval gives the files' result" || fail "packs: eval $(cat "$T/eval_pk") vs $(cat "$T/eval")"
+head -c 1000 "$T/pk/train.amodpack" >"$T/short.amodpack" && mkdir -p "$T/pkbad" && mv "$T/short.amodpack" "$T/pkbad/train.amodpack"
+expect_error "truncated pack" "pkbad/train.amodpack: .*(truncated or corrupt)" -- "$AMOD" train --out "$T/x5" --data "$T/pkbad" \
+  --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1
+
 # transfer learning: the checkpoint on 3 other classes at another size (new head, pos_embed resampled)
 mkdir -p "$T/three/train" "$T/three/val"
 for c in 01 02 03; do cp -r "$T/f/train/$c" "$T/three/train/k$c"; cp -r "$T/f/val/$c" "$T/three/val/k$c"; done

@@ -242,7 +242,7 @@ static amod_vit *create_model(const options *o, amod_vit_config *cfgp);
 static amod_vit *new_model(const options *o, const amod_dataset *train) {
     amod_vit_config cfg;
     if (preset_config(o, &cfg)) return NULL;
-    if (train->files) { /* colour pictures: timm's ImageNet normalisation, the data's classes */
+    if (train->files || train->pack) { /* colour pictures: timm's ImageNet normalisation, the data's classes */
         static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
         cfg.in_chans = 3;
         cfg.num_classes = train->num_classes;
@@ -407,7 +407,7 @@ static int train_locked(options *opts, amod_comm *comm) {
     int n_names = 0;
     char **names = m ? cli_model_labels(m, &n_names) : NULL; /* a checkpoint's classes, by name */
     int bad = cli_load_split(CMD, o.data, o.dataset, "train", classes, names, n_names, &train) ||
-              cli_load_split(CMD, o.data, o.dataset, "test", classes, names ? names : train.files ? train.files->classes : NULL,
+              cli_load_split(CMD, o.data, o.dataset, "test", classes, names ? names : (char **)amod_dataset_class_names(&train),
                              names ? n_names : train.num_classes, &test);
     free(names);
     if (bad) {
@@ -418,7 +418,7 @@ static int train_locked(options *opts, amod_comm *comm) {
     if (!o.resume) fill_config(&o, &train);
     if (!m) m = new_model(&o, &train);
     if (m && folder && !amod_vit_label(m, 0) && train.num_classes == amod_vit_get_config(m)->num_classes &&
-        amod_vit_set_labels(m, (const char *const *)train.files->classes, train.num_classes, &err)) {
+        amod_vit_set_labels(m, (const char *const *)amod_dataset_class_names(&train), train.num_classes, &err)) {
         cli_error(CMD, err.msg);
         amod_vit_free(m);
         m = NULL;

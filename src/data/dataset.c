@@ -10,6 +10,7 @@
 #include "core/comm.h"
 #include "core/error.h"
 #include "data/imagefolder.h"
+#include "data/pack.h"
 #include "io/idx.h"
 
 int amod_dataset_split_paths(const char *dir, const char *split, char *images, char *labels, size_t cap,
@@ -66,18 +67,40 @@ void amod_dataset_free(amod_dataset *ds) {
     free(ds->labels);
     if (ds->owned_files) amod_file_list_free(ds->owned_files);
     free(ds->owned_files);
+    if (ds->owned_pack) amod_pack_close(ds->owned_pack);
+    free(ds->owned_pack);
     memset(ds, 0, sizeof *ds);
+}
+
+static int load_pack(const char *path, char *const *names, int n, amod_dataset *ds, amod_error *err) {
+    amod_pack *p = amod_zalloc(sizeof *p, err);
+    if (!p || amod_pack_open(path, p, err)) return free(p), -1;
+    int same = !names || n == p->names.num_classes;
+    for (int c = 0; same && names && c < n; c++) same = !strcmp(names[c], p->names.classes[c]);
+    if (!same) {
+        amod_pack_close(p);
+        free(p);
+        return amod_fail(err, "%s: the pack's classes are not the training classes (pack train and val together)", path);
+    }
+    amod_dataset_from_pack(ds, p);
+    ds->owned_pack = p;
+    return 0;
 }
 
 int amod_dataset_load_folder(const char *dir, const char *split, char *const *names, int n, amod_dataset *ds,
                              amod_error *err) {
     memset(ds, 0, sizeof *ds);
-    amod_file_list *l = amod_zalloc(sizeof *l, err);
-    if (!l) return -1;
     char path[4200];
     struct stat st;
     const char *s = split;
-    if (!strcmp(split, "test") && snprintf(path, sizeof path, "%s/test", dir) > 0 && stat(path, &st) != 0) s = "val";
+    if (!strcmp(split, "test") && snprintf(path, sizeof path, "%s/test", dir) > 0 && stat(path, &st) != 0) {
+        snprintf(path, sizeof path, "%s/test.amodpack", dir);
+        if (stat(path, &st) != 0) s = "val";
+    }
+    snprintf(path, sizeof path, "%s/%s.amodpack", dir, s);
+    if (stat(path, &st) == 0) return load_pack(path, names, n, ds, err);
+    amod_file_list *l = amod_zalloc(sizeof *l, err);
+    if (!l) return -1;
     int rc = amod_imagefolder_scan(dir, s, l, err);
     if (!rc && names) {
         snprintf(path, sizeof path, "%s/%s", dir, s);
@@ -94,27 +117,53 @@ int amod_dataset_load_folder(const char *dir, const char *split, char *const *na
 }
 
 int64_t amod_dataset_label(const amod_dataset *ds, int64_t i) {
-    return ds->files ? ds->files->labels[i] : ds->labels[i];
+    return ds->files ? ds->files->labels[i] : ds->pack ? ds->pack->labels[i] : ds->labels[i];
 }
 
-void amod_dataset_slice(const amod_dataset *ds, int64_t lo, int64_t hi, amod_dataset *part, amod_file_list *part_files) {
+char *const *amod_dataset_class_names(const amod_dataset *ds) {
+    return ds->files ? ds->files->classes : ds->pack ? ds->pack->names.classes : NULL;
+}
+
+int amod_dataset_slice(const amod_dataset *ds, int64_t lo, int64_t hi, amod_dataset *part, amod_dataset_view *view,
+                       amod_error *err) {
     *part = *ds;
-    part->owned_files = NULL;
+    part->owned_files = NULL, part->owned_pack = NULL;
     part->count = hi - lo;
+    memset(view, 0, sizeof *view);
     if (ds->files) {
-        *part_files = *ds->files;
-        part_files->paths += lo;
-        part_files->labels += lo;
-        part_files->count = hi - lo;
-        part->files = part_files;
-        return;
+        if (!(view->files = amod_alloc(sizeof *view->files, err))) return -1;
+        *view->files = *ds->files;
+        view->files->paths += lo;
+        view->files->labels += lo;
+        view->files->count = hi - lo;
+        part->files = view->files;
+    } else if (ds->pack) {
+        if (!(view->pack = amod_alloc(sizeof *view->pack, err))) return -1;
+        *view->pack = *ds->pack;
+        view->pack->labels += lo;
+        view->pack->pixels += (size_t)lo * ds->pack->size * ds->pack->size * 3;
+        view->pack->count = hi - lo;
+        view->pack->map = NULL; /* a view: nothing of its own to close */
+        part->pack = view->pack;
+    } else {
+        const size_t per = (size_t)ds->channels * ds->height * ds->width;
+        part->pixels = ds->pixels + (size_t)lo * per;
+        part->labels = ds->labels + lo;
     }
-    const size_t per = (size_t)ds->channels * ds->height * ds->width;
-    part->pixels = ds->pixels + (size_t)lo * per;
-    part->labels = ds->labels + lo;
+    return 0;
+}
+
+void amod_dataset_view_free(amod_dataset_view *view) {
+    free(view->files);
+    free(view->pack);
+    memset(view, 0, sizeof *view);
 }
 
 uint64_t amod_dataset_hash(const amod_dataset *ds) {
+    if (ds->pack) { /* the labels and the size, not the gigabytes of pixels */
+        const int64_t shape[2] = {ds->pack->size, ds->pack->count};
+        return amod_hash_bytes(ds->pack->labels, (size_t)ds->count * 4, amod_hash_bytes(shape, sizeof shape, 1));
+    }
     if (!ds->files) {
         const size_t per = (size_t)ds->channels * ds->height * ds->width;
         return amod_hash_bytes(ds->labels, (size_t)ds->count, amod_hash_bytes(ds->pixels, (size_t)ds->count * per, 0));

@@ -28,12 +28,19 @@ typedef struct amod_dataset {
     /* Or image files (data/imagefolder.h), borrowed: pixels and labels are NULL, and each
      * picture is decoded and transformed when a batch needs it (amod_dataset_from_files). */
     const struct amod_file_list *files;
+    /* Or a pack (data/pack.h: pictures decoded once, mapped), borrowed, read like files. */
+    const struct amod_pack *pack;
     struct amod_file_list *owned_files; /* freed with the data set (amod_dataset_load_folder) */
+    struct amod_pack *owned_pack;
 } amod_dataset;
 
 /* A data set over a file list (which must outlive it): count and classes from the list,
  * channels 3 (pictures decode to RGB), height and width 0 (each file has its own). */
 void amod_dataset_from_files(amod_dataset *ds, const struct amod_file_list *files);
+/* The same over a pack (which must outlive it). */
+void amod_dataset_from_pack(amod_dataset *ds, const struct amod_pack *pack);
+/* The class names of a data set of files or of a pack (NULL for IDX data). */
+char *const *amod_dataset_class_names(const amod_dataset *ds);
 
 /* Paths of a split's IDX files in dir: "train" -> train-{images-idx3,labels-idx1}-ubyte,
  * "test" -> t10k-{images-idx3,labels-idx1}-ubyte. Each buffer holds cap bytes. */
@@ -44,16 +51,21 @@ int amod_dataset_split_paths(const char *dir, const char *split, char *images, c
 int amod_dataset_load(const char *dir, const char *split, int num_classes, amod_dataset *ds, amod_error *err);
 void amod_dataset_free(amod_dataset *ds);
 /* An image-folder split (data/imagefolder.h) as a data set that owns its file list: DIR/SPLIT,
- * or, with split "test", DIR/val when there is no DIR/test. names [n] (NULL: the folder's own
+ * or, with split "test", DIR/val when there is no DIR/test; or the pack DIR/SPLIT.amodpack
+ * (amod data pack) when DIR has one. names [n] (NULL: the folder's own
  * classes) numbers the classes by name (the training split's, or a model's class names). */
 int amod_dataset_load_folder(const char *dir, const char *split, char *const *names, int n, amod_dataset *ds,
                              amod_error *err);
 /* The label of image i. */
 int64_t amod_dataset_label(const amod_dataset *ds, int64_t i);
-/* Images [lo, hi) as a data set that borrows from ds; part_files holds the file list's view
- * for a data set of files. */
-void amod_dataset_slice(const amod_dataset *ds, int64_t lo, int64_t hi, amod_dataset *part,
-                        struct amod_file_list *part_files);
+/* Images [lo, hi) as a data set that borrows from ds; view holds what it points into. */
+typedef struct amod_dataset_view {
+    struct amod_file_list *files;
+    struct amod_pack *pack;
+} amod_dataset_view;
+int amod_dataset_slice(const amod_dataset *ds, int64_t lo, int64_t hi, amod_dataset *part, amod_dataset_view *view,
+                       amod_error *err);
+void amod_dataset_view_free(amod_dataset_view *view);
 /* A hash of what the data set holds (pixels and labels, or file paths and labels), for
  * checking that ranks train on the same data. */
 uint64_t amod_dataset_hash(const amod_dataset *ds);

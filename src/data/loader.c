@@ -2,11 +2,13 @@
 #include "data/dataset.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "data/imagefolder.h"
+#include "data/pack.h"
 #include "io/image.h"
 
 /* Stream tags, so the shuffle and the augmentation never share random numbers. */
@@ -45,6 +47,14 @@ static void sampling_table(int out, int src, amod_resize mode, int32_t *i0, int3
     }
 }
 
+void amod_dataset_from_pack(amod_dataset *ds, const amod_pack *pack) {
+    memset(ds, 0, sizeof *ds);
+    ds->pack = pack;
+    ds->count = pack->count;
+    ds->channels = 3;
+    ds->num_classes = pack->names.num_classes;
+}
+
 void amod_dataset_from_files(amod_dataset *ds, const amod_file_list *files) {
     memset(ds, 0, sizeof *ds);
     ds->files = files;
@@ -69,7 +79,7 @@ static int check_files_config(const amod_dataset *ds, const amod_batch_config *c
 }
 
 static int check_config(const amod_dataset *ds, const amod_batch_config *cfg, amod_error *err) {
-    if (ds && ds->files) return check_files_config(ds, cfg, err);
+    if (ds && (ds->files || ds->pack)) return check_files_config(ds, cfg, err);
     if (!ds || !ds->pixels || !ds->labels || ds->count <= 0) return amod_fail(err, "loader: empty data set");
     if (ds->channels < 1 || ds->channels > AMOD_DATA_MAX_CHANNELS || ds->height < 1 || ds->width < 1)
         return amod_fail(err, "loader: data set has unsupported shape %d x %d x %d", ds->channels, ds->height,
@@ -112,7 +122,7 @@ int amod_loader_init(amod_loader *ld, const amod_dataset *ds, const amod_batch_c
         amod_loader_free(ld);
         return -1;
     }
-    if (!ds->files) {
+    if (!ds->files && !ds->pack) {
         sampling_table(cfg->height, ds->height, cfg->resize, ld->ry0, ld->ry1, ld->wy);
         sampling_table(cfg->width, ds->width, cfg->resize, ld->rx0, ld->rx1, ld->wx);
     }
@@ -214,10 +224,19 @@ static void random_box(amod_data_rng *r, int width, int height, int *x, int *y, 
 
 int amod_loader_render_file(const amod_loader *ld, int64_t index, amod_data_rng *aug, float *out, amod_error *err) {
     const amod_batch_config *cfg = &ld->cfg;
-    const char *path = ld->ds->files->paths[index];
+    const amod_pack *pack = ld->ds->pack;
+    char packed[64];
+    const char *path = pack ? packed : ld->ds->files->paths[index];
     amod_image img = {0}, crop = {0}, pic = {0};
     const int size = cfg->height;
-    int rc = amod_image_read(path, &img, err), flip = 0;
+    int rc = 0, flip = 0;
+    if (pack) { /* a copy: the crops and the luma conversion change it */
+        snprintf(packed, sizeof packed, "packed picture %lld", (long long)index);
+        rc = amod_image_alloc(&img, pack->size, pack->size, err);
+        if (!rc) memcpy(img.rgb, pack->pixels + (size_t)index * pack->size * pack->size * 3, (size_t)pack->size * pack->size * 3);
+    } else {
+        rc = amod_image_read(path, &img, err);
+    }
     if (!rc && aug && cfg->random_resized_crop) {
         int x, y, w, h;
         if (cfg->channels == 1) amod_image_to_luma(&img); /* before resizing, as a grayscale pipeline does */
@@ -273,19 +292,20 @@ int amod_loader_next_shard(amod_loader *ld, int max_batch, int shard, int shards
     /* Each image's randomness depends on (seed, epoch, position) only, so threads can't
      * change the result. */
     const amod_file_list *files = ld->ds->files;
+    const amod_pack *pack = ld->ds->pack;
     int failed = -1; /* the first image that failed, in batch order */
     amod_error first;
     first.msg[0] = 0;
-#pragma omp parallel for schedule(dynamic) if (files || (size_t)n * per > 65536)
+#pragma omp parallel for schedule(dynamic) if (files || pack || (size_t)n * per > 65536)
     for (int i = 0; i < n; i++) {
         int64_t idx = ld->order[pos + i];
-        labels[i] = files ? files->labels[idx] : ld->ds->labels[idx];
+        labels[i] = amod_dataset_label(ld->ds, idx);
         amod_data_rng r, *aug = NULL;
         if (augment) {
             amod_data_rng_seed4(&r, ld->state.seed, STREAM_AUGMENT, (uint64_t)ld->state.epoch, (uint64_t)(pos + i));
             aug = &r;
         }
-        if (!files) {
+        if (!files && !pack) {
             amod_loader_render(ld, idx, aug, images + (size_t)i * per);
             continue;
         }

@@ -141,10 +141,12 @@ static int evaluate_split(trainer *t, amod_eval_result *ev, amod_error *err) {
     int r = t->comm->rank, P = t->comm->size;
     int64_t lo = ds->count * r / P, hi = ds->count * (r + 1) / P;
     amod_dataset part;
-    amod_file_list part_files;
-    amod_dataset_slice(ds, lo, hi, &part, &part_files);
+    amod_dataset_view view;
     memset(ev, 0, sizeof *ev);
-    if (part.count > 0 && amod_evaluate_ctx(t->eval, &part, t->cfg->batch_size, ev, err)) return -1;
+    if (amod_dataset_slice(ds, lo, hi, &part, &view, err)) return -1;
+    int rc = part.count > 0 ? amod_evaluate_ctx(t->eval, &part, t->cfg->batch_size, ev, err) : 0;
+    amod_dataset_view_free(&view);
+    if (rc) return -1;
     double sums[3] = {(double)ev->correct, (double)ev->count, ev->loss * (double)ev->count};
     if (amod_comm_allreduce_sum_f64(t->comm, sums, 3, err)) return -1;
     ev->correct = (int64_t)sums[0];
@@ -234,7 +236,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     bc.crop_padding = c->crop_padding;
     bc.hflip = c->hflip;
     /* pictures of any size: --augment's crop is RandomResizedCrop */
-    bc.random_resized_crop = train->files && c->crop_padding > 0;
+    bc.random_resized_crop = (train->files || train->pack) && c->crop_padding > 0;
     if (amod_loader_init(&t->ld, train, &bc, c->opt.seed, err)) return -1;
     t->steps_per_epoch = amod_loader_batches(&t->ld, c->batch_size);
     if (t->steps_per_epoch < 1)

@@ -48,6 +48,17 @@ head -c 1000 "$T/pk/train.amodpack" >"$T/short.amodpack" && mkdir -p "$T/pkbad" 
 expect_error "truncated pack" "pkbad/train.amodpack: .*(truncated or corrupt)" -- "$AMOD" train --out "$T/x5" --data "$T/pkbad" \
   --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1
 
+# list files: DIR/train.csv and DIR/val.csv ("path,label", paths relative to the list)
+mkdir -p "$T/lists"
+( cd "$T/f" && echo "path,label" && for p in train/*/*.png; do c=${p#train/}; echo "../f/$p,${c%%/*}"; done ) >"$T/lists/train.csv"
+( cd "$T/f" && echo "path,label" && for p in val/*/*.png; do c=${p#val/}; echo "../f/$p,${c%%/*}"; done ) >"$T/lists/val.csv"
+"$AMOD" train --out "$T/listed" --data "$T/lists" "${MODEL[@]:2}" "${TRAIN[@]}" --threads 2 >/dev/null || fail "train on list files"
+cmp -s "$T/whole/last/model.safetensors" "$T/listed/last/model.safetensors" &&
+  ok "list files: the same pictures and classes train the same model as the folder" || fail "list files: the model differs"
+printf 'path,label\n../f/nothere.png,00\n' >"$T/lists/val.csv"
+expect_error "list file naming a missing picture" "lists/val.csv: line 2: .*nothere.png: no such image file" -- \
+  "$AMOD" eval "$T/whole/last" --data "$T/lists" --dataset imagefolder
+
 # transfer learning: the checkpoint on 3 other classes at another size (new head, pos_embed resampled)
 mkdir -p "$T/three/train" "$T/three/val"
 for c in 01 02 03; do cp -r "$T/f/train/$c" "$T/three/train/k$c"; cp -r "$T/f/val/$c" "$T/three/val/k$c"; done

@@ -93,17 +93,24 @@ int amod_dataset_load_folder(const char *dir, const char *split, char *const *na
     char path[4200];
     struct stat st;
     const char *s = split;
-    if (!strcmp(split, "test") && snprintf(path, sizeof path, "%s/test", dir) > 0 && stat(path, &st) != 0) {
-        snprintf(path, sizeof path, "%s/test.amodpack", dir);
-        if (stat(path, &st) != 0) s = "val";
+    if (!strcmp(split, "test")) { /* test/ (or test.amodpack, test.csv) when there is one, else val */
+        int found = 0;
+        static const char *const forms[] = {"%s/test", "%s/test.amodpack", "%s/test.csv"};
+        for (int f = 0; f < 3 && !found; f++) {
+            snprintf(path, sizeof path, forms[f], dir);
+            found = stat(path, &st) == 0;
+        }
+        if (!found) s = "val";
     }
     snprintf(path, sizeof path, "%s/%s.amodpack", dir, s);
     if (stat(path, &st) == 0) return load_pack(path, names, n, ds, err);
     amod_file_list *l = amod_zalloc(sizeof *l, err);
     if (!l) return -1;
-    int rc = amod_imagefolder_scan(dir, s, l, err);
+    snprintf(path, sizeof path, "%s/%s.csv", dir, s); /* a list file for other layouts */
+    const int list = stat(path, &st) == 0;
+    int rc = list ? amod_file_list_read_csv(path, l, err) : amod_imagefolder_scan(dir, s, l, err);
     if (!rc && names) {
-        snprintf(path, sizeof path, "%s/%s", dir, s);
+        if (!list) snprintf(path, sizeof path, "%s/%s", dir, s);
         rc = amod_file_list_use_classes(l, names, n, path, err);
     }
     if (rc) {

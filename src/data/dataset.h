@@ -52,7 +52,7 @@ int amod_dataset_load(const char *dir, const char *split, int num_classes, amod_
 void amod_dataset_free(amod_dataset *ds);
 /* An image-folder split (data/imagefolder.h) as a data set that owns its file list: DIR/SPLIT,
  * or, with split "test", DIR/val when there is no DIR/test; or the pack DIR/SPLIT.amodpack
- * (amod data pack) when DIR has one. names [n] (NULL: the folder's own
+ * (amod data pack), or the list file DIR/SPLIT.csv ("path,label"), when DIR has one. names [n] (NULL: the folder's own
  * classes) numbers the classes by name (the training split's, or a model's class names). */
 int amod_dataset_load_folder(const char *dir, const char *split, char *const *names, int n, amod_dataset *ds,
                              amod_error *err);

@@ -29,6 +29,19 @@ for f in model.safetensors optimizer.st; do
   cmp -s "$T/whole/last/$f" "$T/parts/last/$f" && ok "resume: last/$f equals the uninterrupted run's" ||
     fail "resume: last/$f differs"
 done
+# mixup, cutmix, label smoothing and random erasing: recorded, and a resumed run mixes alike
+MIX=(--mixup 0.8 --cutmix 1.0 --smoothing 0.1 --reprob 0.25)
+"$AMOD" train --out "$T/mix" "${MODEL[@]}" "${TRAIN[@]}" "${MIX[@]}" --threads 2 >/dev/null || fail "train with mixup"
+"$AMOD" train --out "$T/mixparts" "${MODEL[@]}" "${TRAIN[@]}" "${MIX[@]}" --threads 2 --max-steps 5 >/dev/null ||
+  fail "mixup: first part"
+"$AMOD" train --out "$T/mixparts" --resume --threads 2 --quiet >/dev/null || fail "mixup: resumed part"
+cmp -s "$T/mix/last/model.safetensors" "$T/mixparts/last/model.safetensors" &&
+  ! cmp -s "$T/mix/last/model.safetensors" "$T/whole/last/model.safetensors" &&
+  grep -q '"cutmix":[[:space:]]*1' "$T/mixparts/last/trainer.json" &&
+  ok "mixup / cutmix / smoothing / random erasing: resume is bit-exact, and they change the run" ||
+  fail "mixup: resume differs, or the options did nothing"
+expect_error "smoothing out of range" "smoothing in \[0, 1\)" -- "$AMOD" train --out "$T/x6" "${MODEL[@]}" --epochs 1 \
+  --smoothing 1.5 --quiet
 grep -q '"label_names"' "$T/whole/last/config.json" && grep -q '"00"' "$T/whole/last/config.json" &&
   ok "class names saved in config.json" || fail "no label_names in config.json"
 "$AMOD" eval "$T/whole/last" --data "$T/f" --dataset imagefolder --split val >"$T/eval" 2>&1 &&

@@ -132,10 +132,17 @@ AMOD_API amod_vit *amod_vit_ctx_model(const amod_vit_ctx *c);
 /* As amod_vit_forward / amod_vit_backward, on this context. */
 AMOD_API int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
                          float *loss, amod_error *err);
+/* The same with soft targets [batch, num_classes] (rows summing to 1: mixup, cutmix, label
+ * smoothing): the loss is timm's SoftTargetCrossEntropy, and backward follows it. */
+AMOD_API int amod_vit_ctx_forward_soft(amod_vit_ctx *c, const float *images, int batch, const float *targets,
+                                       float *logits, float *loss, amod_error *err);
 AMOD_API int amod_vit_ctx_backward(amod_vit_ctx *c, amod_error *err);
 
 AMOD_API int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels,
                      float *logits, float *loss, amod_error *err);
+/* amod_vit_ctx_forward_soft on the model's own context. */
+AMOD_API int amod_vit_forward_soft(amod_vit *m, const float *images, int batch, const float *targets, float *logits,
+                                   float *loss, amod_error *err);
 /* Forward pass of the dense model (router none) on a subset of each image's tokens: sequence
  * b holds the n_keep tokens keep[b * n_keep ...] (indices into the full sequence: the prefix
  * tokens 0..P-1 first, then strictly increasing), with the position embeddings of the full

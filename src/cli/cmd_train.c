@@ -53,6 +53,9 @@ static void usage(void) {
            "  --clip F             maximum global gradient norm, 0 for none (default 1)\n"
            "  --augment            random crop (2-pixel padding), and horizontal flips for fashion-mnist;\n"
            "                       image folders: RandomResizedCrop (scale 0.08-1) and flips\n"
+           "  --mixup A --cutmix A --smoothing E   timm's Mixup (batch mode; both: one or the other,\n"
+           "                       evenly) and label smoothing, with the soft-target cross-entropy\n"
+           "  --reprob P           image folders, with --augment: random erasing with probability P\n"
            "  --eval-every N       evaluate every N epochs, and after the last (default 1)\n"
            "  --ckpt-every N       also checkpoint RUN_DIR/last every N steps (default: every epoch)\n"
            "  --max-steps N        stop after N steps overall (the schedule still spans --epochs)\n"
@@ -92,7 +95,8 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
                !strcmp(a, "--check-ranks");
     static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--ckpt-every", "--max-steps",
                                    "--threads", "--log-every", "--img-size", "--num-classes", "--train-only", "--patch-size", "--embed-dim",
-                                   "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip",
+                                   "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip", "--mixup", "--cutmix",
+                                   "--smoothing", "--reprob",
                                    "--warmup-steps", "--warmup-epochs", "--out", "--data", "--dataset", "--model",
                                    "--init", "--isoflop"};
     int known = flag;
@@ -133,6 +137,10 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     FLOAT_OPT("--min-lr", c->opt.min_lr)
     FLOAT_OPT("--weight-decay", c->opt.weight_decay)
     FLOAT_OPT("--clip", c->opt.clip)
+    FLOAT_OPT("--mixup", c->mix.mixup)
+    FLOAT_OPT("--cutmix", c->mix.cutmix)
+    FLOAT_OPT("--smoothing", c->mix.smoothing)
+    FLOAT_OPT("--reprob", c->reprob)
 #undef INT_OPT
 #undef FLOAT_OPT
     if (!strcmp(a, "--warmup-steps")) {

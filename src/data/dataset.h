@@ -89,6 +89,8 @@ typedef struct amod_batch_config {
                               * unaugmented batches, timm's eval transform: */
     double crop_pct;         /* resize the shorter side to size / crop_pct, centre crop (0: timm's
                               * default, io/image.h); bicubic, antialiased, as PIL does it */
+    float reprob;            /* augmented batches: timm's RandomErasing with this probability
+                              * (area 2-33%, aspect 0.3-3.3, normal noise in the normalised tensor) */
     int drop_last;      /* 1: an epoch ends before a last batch that would be short */
 } amod_batch_config;
 

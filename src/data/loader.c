@@ -222,6 +222,32 @@ static void random_box(amod_data_rng *r, int width, int height, int *x, int *y, 
     *y = (height - *h) / 2, *x = (width - *w) / 2;
 }
 
+/* timm's RandomErasing (mode "pixel"): with probability p, up to ten draws of an area of 2-33%
+ * of the picture and a log-uniform aspect ratio in 0.3-3.3; the first box that fits is filled
+ * with standard normal noise, channel by channel. */
+static void random_erase(amod_data_rng *r, float p, float *x, int C, int H, int W) {
+    if (amod_data_rng_uniform(r) >= p) return;
+    const double area = (double)H * W, lo = log(0.3), hi = log(1.0 / 0.3);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        const double target = area * (0.02 + (1.0 / 3.0 - 0.02) * amod_data_rng_uniform(r));
+        const double aspect = exp(lo + (hi - lo) * amod_data_rng_uniform(r));
+        const int h = (int)lround(sqrt(target * aspect)), w = (int)lround(sqrt(target / aspect));
+        if (w >= W || h >= H || w < 1 || h < 1) continue;
+        const int top = (int)amod_data_rng_below(r, (uint64_t)(H - h + 1));
+        const int left = (int)amod_data_rng_below(r, (uint64_t)(W - w + 1));
+        for (int c = 0; c < C; c++)
+            for (int y = top; y < top + h; y++)
+                for (int xx = left; xx < left + w; xx += 2) { /* Box-Muller, two values a draw */
+                    const double u = 1.0 - (amod_data_rng_next(r) >> 11) * 0x1.0p-53;
+                    const double v = (amod_data_rng_next(r) >> 11) * 0x1.0p-53, rad = sqrt(-2.0 * log(u));
+                    float *row = x + ((size_t)c * H + y) * W;
+                    row[xx] = (float)(rad * cos(6.283185307179586 * v));
+                    if (xx + 1 < left + w) row[xx + 1] = (float)(rad * sin(6.283185307179586 * v));
+                }
+        return;
+    }
+}
+
 int amod_loader_render_file(const amod_loader *ld, int64_t index, amod_data_rng *aug, float *out, amod_error *err) {
     const amod_batch_config *cfg = &ld->cfg;
     const amod_pack *pack = ld->ds->pack;
@@ -252,6 +278,7 @@ int amod_loader_render_file(const amod_loader *ld, int64_t index, amod_data_rng 
     if (!rc && aug && cfg->hflip) flip = (int)(amod_data_rng_next(aug) >> 63);
     if (!rc) {
         amod_image_normalize(&pic, cfg->channels, cfg->mean, cfg->std, out);
+        if (aug && cfg->reprob > 0) random_erase(aug, cfg->reprob, out, cfg->channels, size, size);
         for (int c = 0; flip && c < cfg->channels; c++) /* flip after the crop, as torchvision */
             for (int yy = 0; yy < size; yy++) {
                 float *row = out + ((size_t)c * size + yy) * size;

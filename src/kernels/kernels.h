@@ -73,6 +73,9 @@ void embed_backward(float *dw, float *db, float *dcls, float *dpos, const float 
  * gradient of the mean. Returns -1 when a label is out of range. */
 int cross_entropy(float *loss, float *dlogits, const float *logits, const int64_t *labels, int B,
                   int K);
+/* Soft targets (timm's SoftTargetCrossEntropy: mixup, cutmix, label smoothing): the mean over
+ * rows of sum_k t_k (-log softmax(z)_k), targets [B, K]; dlogits (when not NULL) its gradient. */
+void soft_cross_entropy(float *loss, float *dlogits, const float *logits, const float *targets, int B, int K);
 /* The cross-entropy of each row: losses [B]. Labels must be in range. */
 void cross_entropy_rows(float *losses, const float *logits, const int64_t *labels, int B, int K);
 

@@ -31,6 +31,22 @@ int cross_entropy(float *loss, float *dlogits, const float *logits, const int64_
     return 0;
 }
 
+void soft_cross_entropy(float *loss, float *dlogits, const float *logits, const float *targets, int B, int K) {
+    double total = 0.0;
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K, *t = targets + (size_t)b * K;
+        const double lse = log_sum_exp(z, K);
+        for (int i = 0; i < K; i++) total += (double)t[i] * (lse - z[i]);
+        if (dlogits) {
+            double tsum = 0.0;
+            for (int i = 0; i < K; i++) tsum += t[i];
+            float *d = dlogits + (size_t)b * K;
+            for (int i = 0; i < K; i++) d[i] = (float)((tsum * exp((double)z[i] - lse) - t[i]) / B);
+        }
+    }
+    *loss = (float)(total / B);
+}
+
 void cross_entropy_rows(float *losses, const float *logits, const int64_t *labels, int B, int K) {
     for (int b = 0; b < B; b++) {
         const float *z = logits + (size_t)b * K;

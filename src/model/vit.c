@@ -256,8 +256,8 @@ static mod_layer mod_layer_of(amod_vit_ctx *c, int l, int B) {
     return L;
 }
 
-static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
-                   float *loss, amod_error *err) {
+static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, const float *targets,
+                   float *logits, float *loss, amod_error *err) {
     amod_vit *m = c->m;
     const amod_vit_config *cfg = &m->cfg;
     if (batch < 1) return amod_fail(err, "batch size %d must be positive", batch);
@@ -292,11 +292,15 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
     if (logits) memcpy(logits, c->logits, (size_t)B * K * sizeof *logits);
     c->batch = B;
     c->subset = 0;
-    c->have_labels = labels != NULL;
+    c->have_labels = labels || targets;
     if (labels) {
         memcpy(c->labels, labels, (size_t)B * sizeof *labels);
         float l;
         cross_entropy(&l, c->rs.grads ? c->dlogits : NULL, c->logits, labels, B, K);
+        if (loss) *loss = l;
+    } else if (targets) {
+        float l;
+        soft_cross_entropy(&l, c->rs.grads ? c->dlogits : NULL, c->logits, targets, B, K);
         if (loss) *loss = l;
     }
     return 0;
@@ -305,9 +309,23 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
 int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
                          float *loss, amod_error *err) {
     const int before = amod_threads_push(c->rs.threads);
-    int rc = forward(c, images, batch, labels, logits, loss, err);
+    int rc = forward(c, images, batch, labels, NULL, logits, loss, err);
     amod_threads_pop(before);
     return rc;
+}
+
+int amod_vit_ctx_forward_soft(amod_vit_ctx *c, const float *images, int batch, const float *targets, float *logits,
+                              float *loss, amod_error *err) {
+    if (!targets) return amod_fail(err, "soft targets missing");
+    const int before = amod_threads_push(c->rs.threads);
+    int rc = forward(c, images, batch, NULL, targets, logits, loss, err);
+    amod_threads_pop(before);
+    return rc;
+}
+
+int amod_vit_forward_soft(amod_vit *m, const float *images, int batch, const float *targets, float *logits,
+                          float *loss, amod_error *err) {
+    return amod_vit_ctx_forward_soft(m->dflt, images, batch, targets, logits, loss, err);
 }
 
 int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t *labels, float *logits, float *loss,

@@ -47,6 +47,10 @@ void amod_train_state_write(cJSON *c, cJSON *s, const amod_train_config *cfg, co
     cJSON_AddNumberToObject(c, "eval_every", cfg->eval_every);
     cJSON_AddNumberToObject(c, "ckpt_every", (double)cfg->ckpt_every);
     cJSON_AddStringToObject(c, "train_only", amod_train_only_name(cfg->train_only));
+    amod_json_add_float(c, "mixup", cfg->mix.mixup);
+    amod_json_add_float(c, "cutmix", cfg->mix.cutmix);
+    amod_json_add_float(c, "smoothing", cfg->mix.smoothing);
+    amod_json_add_float(c, "reprob", cfg->reprob);
     cJSON_AddNumberToObject(s, "step", (double)st->step);
     cJSON_AddNumberToObject(s, "epoch", (double)st->loader.epoch);
     cJSON_AddNumberToObject(s, "epoch_pos", (double)st->loader.pos);
@@ -70,6 +74,12 @@ static int read_train_only(const amod_json_fields *r, amod_train_config *c) {
     return 0;
 }
 
+/* keys later runs added: absent in older files, which had the feature off */
+static int read_optional_float(const amod_json_fields *r, const char *key, double hi, float *out) {
+    *out = 0.0f;
+    return cJSON_GetObjectItemCaseSensitive(r->obj, key) ? amod_json_field_float(r, key, 0, hi, out) : 0;
+}
+
 static int read_config(const amod_json_fields *r, amod_train_config *c) {
     return amod_json_field_bool(r, "hflip", &c->hflip) || amod_json_field_str(r, "dataset", c->dataset, sizeof c->dataset) ||
                    amod_json_field_str(r, "data_dir", c->data_dir, sizeof c->data_dir) ||
@@ -79,7 +89,12 @@ static int read_config(const amod_json_fields *r, amod_train_config *c) {
                    amod_json_field_int(r, "eval_every", 1, 1000000, &c->eval_every) ||
                    amod_json_field_i64(r, "ckpt_every", 0, (int64_t)9e15, &c->ckpt_every)
                ? -1
-               : read_train_only(r, c);
+               : read_train_only(r, c) || read_optional_float(r, "mixup", 100, &c->mix.mixup) ||
+                     read_optional_float(r, "cutmix", 100, &c->mix.cutmix) ||
+                     read_optional_float(r, "smoothing", 0.999, &c->mix.smoothing) ||
+                     read_optional_float(r, "reprob", 1, &c->reprob)
+                 ? -1
+                 : 0;
 }
 
 static int read_state(const amod_json_fields *r, amod_train_state *s) {

@@ -8,6 +8,7 @@
 
 #include "amod/amod.h"
 #include "data/dataset.h"
+#include "train/mixup.h"
 #include "train/train_loop.h"
 
 /* Which tensors a run trains: all, the classifier alone (a linear probe), or the classifier
@@ -32,6 +33,8 @@ typedef struct amod_train_config {
     int eval_every;       /* evaluate every this many epochs (and after the last) */
     int64_t ckpt_every;   /* also checkpoint last/ every this many steps; 0: once per epoch */
     amod_train_only train_only; /* which tensors train (the others stay as loaded) */
+    amod_mix_config mix;  /* mixup / cutmix / label smoothing (train/mixup.h); zeros: off */
+    float reprob;         /* image folders: random erasing's probability (timm's, "pixel" mode); 0: off */
     /* not saved: */
     int64_t max_steps;    /* stop after this many steps overall (0: no limit); the schedule still spans epochs */
     int threads;          /* OpenMP threads (amod_set_threads); 0: OpenMP's default */

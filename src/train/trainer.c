@@ -40,6 +40,9 @@ static int check_config(const amod_train_config *c, amod_error *err) {
     if (train_settings_check(&c->opt, err)) return -1;
     if (c->ckpt_every < 0 || c->max_steps < 0 || c->eval_every < 1)
         return amod_fail(err, "checkpoint and step counts must be >= 0, eval_every >= 1");
+    if (!(c->mix.mixup >= 0 && c->mix.mixup <= 100) || !(c->mix.cutmix >= 0 && c->mix.cutmix <= 100) ||
+        !(c->mix.smoothing >= 0 && c->mix.smoothing < 1) || !(c->reprob >= 0 && c->reprob <= 1))
+        return amod_fail(err, "mixup and cutmix alphas must be in [0, 100], smoothing in [0, 1), reprob in [0, 1]");
     return 0;
 }
 
@@ -64,7 +67,7 @@ typedef struct {
     double t_step;                  /* when the update in progress started */
     int64_t images_epoch, steps_here;
     int n;                          /* images of this rank in the batch in progress */
-    float *images, *logits;
+    float *images, *logits, *targets; /* targets [local, K]: mixup / cutmix / smoothing */
     int64_t *labels;
     amod_train_result *res;
     amod_comm *comm; /* never NULL: the loop's one-rank stand-in when training alone */
@@ -76,11 +79,21 @@ static double elapsed(const trainer *t) { return t->elapsed_before + (now() - t-
 
 static int task_forward(void *self, int64_t step, double *loss, double *metrics, amod_error *err) {
     trainer *t = self;
-    (void)step, (void)metrics;
+    (void)metrics;
     t->t_step = now();
     float l;
     t->n = amod_loader_next_shard(&t->ld, t->cfg->batch_size, t->comm->rank, t->comm->size, t->images, t->labels, err);
-    if (t->n < 0 || amod_vit_forward(t->m, t->images, t->n, t->labels, t->logits, &l, err)) return -1;
+    if (t->n < 0) return -1;
+    if (amod_mix_active(&t->cfg->mix)) { /* drawn per (seed, step, rank): a resumed run mixes alike */
+        const amod_vit_config *mc = amod_vit_get_config(t->m);
+        amod_data_rng r;
+        amod_data_rng_seed4(&r, t->cfg->opt.seed, 0x4d495855ull /* "MIXU" */, (uint64_t)step, (uint64_t)t->comm->rank);
+        amod_mix_batch(&t->cfg->mix, &r, t->images, t->n, mc->in_chans, mc->img_size, mc->img_size, t->labels,
+                       mc->num_classes, t->targets);
+        if (amod_vit_forward_soft(t->m, t->images, t->n, t->targets, t->logits, &l, err)) return -1;
+    } else if (amod_vit_forward(t->m, t->images, t->n, t->labels, t->logits, &l, err)) {
+        return -1;
+    }
     *loss = l;
     return 0;
 }
@@ -237,6 +250,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     bc.hflip = c->hflip;
     /* pictures of any size: --augment's crop is RandomResizedCrop */
     bc.random_resized_crop = (train->files || train->pack) && c->crop_padding > 0;
+    bc.reprob = train->files || train->pack ? c->reprob : 0.0f;
     if (amod_loader_init(&t->ld, train, &bc, c->opt.seed, err)) return -1;
     t->steps_per_epoch = amod_loader_batches(&t->ld, c->batch_size);
     if (t->steps_per_epoch < 1)
@@ -342,7 +356,8 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
         t.images = amod_alloc((size_t)local * per * sizeof *t.images, err);
         t.logits = amod_alloc((size_t)local * mc->num_classes * sizeof *t.logits, err);
         t.labels = amod_alloc((size_t)local * sizeof *t.labels, err);
-        rc = t.images && t.logits && t.labels ? 0 : -1;
+        t.targets = amod_alloc((size_t)local * mc->num_classes * sizeof *t.targets, err);
+        rc = t.images && t.logits && t.labels && t.targets ? 0 : -1;
     }
     if (!rc) {
         char path[256];
@@ -362,6 +377,7 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     free(t.images);
     free(t.logits);
     free(t.labels);
+    free(t.targets);
     amod_runlog_free(&t.log);
     amod_vit_ctx_free(t.eval);
     train_loop_free(&t.loop);

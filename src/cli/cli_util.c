@@ -230,6 +230,19 @@ int cli_load_split(const char *cmd, const char *data_dir, const char *name, cons
     return 0;
 }
 
+void cli_csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 char **cli_model_labels(const amod_vit *m, int *n) {
     const int K = amod_vit_get_config(m)->num_classes;
     *n = 0;

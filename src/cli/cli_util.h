@@ -71,6 +71,8 @@ int cli_text_save(cli_text *t, const char *path, amod_error *err);
  * is no DATA_DIR/test) of an image folder, its classes numbered as class_names [n_names] when
  * given. Prints the problem and returns -1 on failure. */
 #define CLI_IMAGEFOLDER "imagefolder"
+/* A CSV field: quoted (quotes doubled) when it holds a comma, a quote or a line break. */
+void cli_csv_field(FILE *f, const char *s);
 /* The model's class names as an array to free (the names are the model's), or NULL (n = 0)
  * when it has none. */
 struct amod_vit;

@@ -79,20 +79,6 @@ static int parse(int argc, char **argv, options *o) {
     return -1;
 }
 
-/* A CSV field: quoted when it holds a comma, a quote or a line break. */
-static void csv_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
@@ -190,11 +176,11 @@ static int run(const options *o) {
                 }
                 fputs("]}", f);
             } else {
-                csv_field(f, path);
+                cli_csv_field(f, path);
                 for (int j = 0; j < k; j++) {
                     const char *name = amod_vit_label(m, best[j]);
                     fputc(',', f);
-                    if (name) csv_field(f, name);
+                    if (name) cli_csv_field(f, name);
                     else fprintf(f, "%d", best[j]);
                     fprintf(f, ",%.6g", p[best[j]]);
                 }

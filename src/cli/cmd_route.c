@@ -118,20 +118,6 @@ static int argmax(const float *v, int n) {
     return best;
 }
 
-/* A CSV field: quoted when it holds a comma or a quote. */
-static void csv_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int dump_csv(const char *path, const run_ckpt *c, int n_ckpt, amod_error *err) {
     cli_text txt;
     FILE *f = cli_text_open(&txt, path, err);
@@ -148,9 +134,9 @@ static int dump_csv(const char *path, const run_ckpt *c, int n_ckpt, amod_error 
                     int is_kept = 0;
                     for (int q = 0; q < r->k[l]; q++) is_kept |= kept[q] == t;
                     fprintf(f, "%d,", i);
-                    csv_field(f, c[0].in.names[i]);
+                    cli_csv_field(f, c[0].in.names[i]);
                     fprintf(f, ",%lld,", (long long)c[0].in.labels[i]);
-                    csv_field(f, c[j].name);
+                    cli_csv_field(f, c[j].name);
                     fprintf(f, ",%s,%d,%d,", amod_router_name(c[j].mod.router), l, t);
                     if (t < P) fprintf(f, ",,");
                     else fprintf(f, "%d,%d,", (t - P) / g, (t - P) % g);

@@ -46,7 +46,11 @@ grep -q '"label_names"' "$T/whole/last/config.json" && grep -q '"00"' "$T/whole/
   ok "class names saved in config.json" || fail "no label_names in config.json"
 "$AMOD" eval "$T/whole/last" --data "$T/f" --dataset imagefolder --split val >"$T/eval" 2>&1 &&
   grep -q "top-1" "$T/eval" && ok "eval on the val folder: $(cut -d: -f2 "$T/eval" | head -1)" || fail "eval: $(cat "$T/eval")"
-acc=$(sed -E 's/.*top-1 ([0-9.]+)%.*/\1/' "$T/eval")
+acc=$(sed -E 's/.*top-1 ([0-9.]+)%.*/\1/' "$T/eval" | head -1)
+"$AMOD" eval "$T/whole/last" --data "$T/f" --dataset imagefolder --split val --per-class --confusion "$T/conf.png" \
+  >"$T/eval_pc" 2>&1 && grep -q "top-5 100.00%" "$T/eval_pc" && [ "$(grep -c '^  class [0-3] (0[0-3]): ' "$T/eval_pc")" -eq 4 ] &&
+  [ "$(head -c 8 "$T/conf.png" | od -An -c | tr -d ' ')" = "211PNG\r\n032\n" ] &&
+  ok "eval: top-5, per-class accuracy with names, confusion-matrix PNG" || fail "eval extras: $(cat "$T/eval_pc")"
 awk -v a="$acc" 'BEGIN { exit !(a > 40) }' && ok "learns (val top-1 $acc% > 40%, 4 classes)" || fail "val top-1 only $acc%"
 
 # packs: decoded once; training and evaluation read them as they read the files

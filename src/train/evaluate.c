@@ -23,16 +23,30 @@ static double seconds_now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-int amod_evaluate(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err) {
+static int evaluate(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod_eval_result *out, int64_t *confusion,
+                    amod_error *err);
+
+int amod_evaluate_confusion(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_result *out, int64_t *confusion,
+                            amod_error *err) {
     amod_vit_ctx *c = amod_vit_ctx_create(m, NULL, err); /* inference: no gradients, no maps */
-    int rc = c ? amod_evaluate_ctx(c, ds, batch, out, err) : -1;
+    int rc = c ? evaluate(c, ds, batch, out, confusion, err) : -1;
     amod_vit_ctx_free(c);
     return rc;
 }
 
+int amod_evaluate(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err) {
+    return amod_evaluate_confusion(m, ds, batch, out, NULL, err);
+}
+
 int amod_evaluate_ctx(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err) {
+    return evaluate(ctx, ds, batch, out, NULL, err);
+}
+
+static int evaluate(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod_eval_result *out, int64_t *confusion,
+                    amod_error *err) {
     const amod_vit_config *cfg = amod_vit_get_config(amod_vit_ctx_model(ctx));
     memset(out, 0, sizeof *out);
+    if (confusion) memset(confusion, 0, (size_t)cfg->num_classes * cfg->num_classes * sizeof *confusion);
     if (batch < 1) return amod_fail(err, "evaluation batch size %d must be positive", batch);
     if (ds->num_classes > cfg->num_classes)
         return amod_fail(err, "the data set has %d classes, the model only %d", ds->num_classes, cfg->num_classes);
@@ -64,15 +78,19 @@ int amod_evaluate_ctx(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod
         loss_sum += (double)loss * n;
         for (int b = 0; b < n; b++) {
             const float *z = logits + (size_t)b * K;
-            int best = 0;
+            int best = 0, above = 0; /* classes scoring above the label: top-5 when fewer than 5 */
             for (int k = 1; k < K; k++)
                 if (z[k] > z[best]) best = k;
+            for (int k = 0; k < K; k++) above += z[k] > z[labels[b]] || (z[k] == z[labels[b]] && k < labels[b]);
             out->correct += best == labels[b];
+            out->correct5 += above < 5;
+            if (confusion) confusion[labels[b] * K + best]++;
         }
         out->count += n;
     }
     if (!rc && out->count > 0) {
         out->accuracy = (double)out->correct / (double)out->count;
+        out->accuracy5 = (double)out->correct5 / (double)out->count;
         out->loss = loss_sum / (double)out->count;
     }
     out->seconds = seconds_now() - t0;

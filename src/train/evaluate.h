@@ -15,16 +15,22 @@ void amod_model_batch_config(const amod_vit_config *cfg, const amod_dataset *ds,
 
 typedef struct amod_eval_result {
     int64_t count, correct;
-    double accuracy; /* correct / count */
-    double loss;     /* mean cross-entropy per image */
+    int64_t correct5; /* the label among the 5 highest logits (all of them with fewer classes) */
+    double accuracy;  /* correct / count */
+    double accuracy5; /* correct5 / count */
+    double loss;      /* mean cross-entropy per image */
     double seconds;
 } amod_eval_result;
 
-/* Runs the whole data set in order with gradients disabled (and leaves them disabled).
+/* Runs the whole data set in order on an inference context of its own.
  * Fails when the data set has more classes than the model. */
 int amod_evaluate(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err);
 /* The same on a context of the caller's (a trainer keeps one beside its training context, so
  * evaluating neither re-carves the training arena nor draws from its random router). */
 int amod_evaluate_ctx(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod_eval_result *out, amod_error *err);
+/* amod_evaluate that also counts confusion [num_classes][num_classes] (label, prediction),
+ * which it zeroes first. */
+int amod_evaluate_confusion(amod_vit *m, const amod_dataset *ds, int batch, amod_eval_result *out, int64_t *confusion,
+                            amod_error *err);
 
 #endif

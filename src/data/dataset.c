@@ -72,6 +72,22 @@ void amod_dataset_free(amod_dataset *ds) {
     memset(ds, 0, sizeof *ds);
 }
 
+void amod_dataset_from_pack(amod_dataset *ds, const amod_pack *pack) {
+    memset(ds, 0, sizeof *ds);
+    ds->pack = pack;
+    ds->count = pack->count;
+    ds->channels = 3;
+    ds->num_classes = pack->names.num_classes;
+}
+
+void amod_dataset_from_files(amod_dataset *ds, const amod_file_list *files) {
+    memset(ds, 0, sizeof *ds);
+    ds->files = files;
+    ds->count = files->count;
+    ds->channels = 3;
+    ds->num_classes = files->num_classes;
+}
+
 static int load_pack(const char *path, char *const *names, int n, amod_dataset *ds, amod_error *err) {
     amod_pack *p = amod_zalloc(sizeof *p, err);
     if (!p || amod_pack_open(path, p, err)) return free(p), -1;

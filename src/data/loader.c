@@ -47,22 +47,6 @@ static void sampling_table(int out, int src, amod_resize mode, int32_t *i0, int3
     }
 }
 
-void amod_dataset_from_pack(amod_dataset *ds, const amod_pack *pack) {
-    memset(ds, 0, sizeof *ds);
-    ds->pack = pack;
-    ds->count = pack->count;
-    ds->channels = 3;
-    ds->num_classes = pack->names.num_classes;
-}
-
-void amod_dataset_from_files(amod_dataset *ds, const amod_file_list *files) {
-    memset(ds, 0, sizeof *ds);
-    ds->files = files;
-    ds->count = files->count;
-    ds->channels = 3;
-    ds->num_classes = files->num_classes;
-}
-
 static int check_files_config(const amod_dataset *ds, const amod_batch_config *cfg, amod_error *err) {
     if (ds->count <= 0) return amod_fail(err, "loader: empty data set");
     if (cfg->channels != 1 && cfg->channels != 3)

@@ -245,7 +245,7 @@ void amod_lm_free(amod_lm *m) {
 const amod_lm_config *amod_lm_get_config(const amod_lm *m) { return &m->cfg; }
 size_t amod_lm_num_params(const amod_lm *m) { return m->pt.n_params; }
 float *amod_lm_params(amod_lm *m) { return m->pt.params; }
-float *amod_lm_grads(amod_lm *m) { return amod_lm_ctx_grads(m->dflt); }
+float *amod_lm_grads(amod_lm *m) { return run_state_grads(&m->dflt->rs, m->pt.n_params, NULL); }
 int amod_lm_num_tensors(const amod_lm *m) { return m->pt.n_tensors; }
 const char *amod_lm_tensor_name(const amod_lm *m, int i) { return ptab_name(&m->pt, i); }
 size_t amod_lm_tensor_offset(const amod_lm *m, int i) { return ptab_offset(&m->pt, i); }

@@ -343,7 +343,7 @@ float *amod_vit_params(amod_vit *m) {
     linear_engine_weights_changed(m->lin); /* the caller may write through the pointer */
     return m->pt.params;
 }
-float *amod_vit_grads(amod_vit *m) { return amod_vit_ctx_grads(m->dflt); }
+float *amod_vit_grads(amod_vit *m) { return run_state_grads(&m->dflt->rs, m->pt.n_params, NULL); }
 int amod_vit_num_tensors(const amod_vit *m) { return m->pt.n_tensors; }
 const char *amod_vit_tensor_name(const amod_vit *m, int i) { return ptab_name(&m->pt, i); }
 size_t amod_vit_tensor_offset(const amod_vit *m, int i) { return ptab_offset(&m->pt, i); }

@@ -47,6 +47,13 @@ grep -q '"label_names"' "$T/whole/last/config.json" && grep -q '"00"' "$T/whole/
 "$AMOD" eval "$T/whole/last" --data "$T/f" --dataset imagefolder --split val >"$T/eval" 2>&1 &&
   grep -q "top-1" "$T/eval" && ok "eval on the val folder: $(cut -d: -f2 "$T/eval" | head -1)" || fail "eval: $(cat "$T/eval")"
 acc=$(sed -E 's/.*top-1 ([0-9.]+)%.*/\1/' "$T/eval" | head -1)
+# the run's own evaluation after its last update sees the updated weights (not packed copies of
+# the step before): log.csv's last test loss is the saved checkpoint's
+"$AMOD" eval "$T/whole/last" --data "$T/f" --dataset imagefolder --split val >"$T/eval_last" 2>&1
+logged=$(tail -1 "$T/whole/log.csv" | cut -d, -f4)
+evaled=$(sed -E 's/.*mean loss ([0-9.]+),.*/\1/' "$T/eval_last")
+awk -v a="$logged" -v b="$evaled" 'BEGIN { exit !(sprintf("%.4f", a) == b) }' &&
+  ok "the run's last evaluation equals amod eval of last/ (loss $evaled)" || fail "logged test loss $logged, eval $evaled"
 "$AMOD" eval "$T/whole/last" --data "$T/f" --dataset imagefolder --split val --per-class --confusion "$T/conf.png" \
   >"$T/eval_pc" 2>&1 && grep -q "top-5 100.00%" "$T/eval_pc" && [ "$(grep -c '^  class [0-3] (0[0-3]): ' "$T/eval_pc")" -eq 4 ] &&
   [ "$(head -c 8 "$T/conf.png" | od -An -c | tr -d ' ')" = "211PNG\r\n032\n" ] &&

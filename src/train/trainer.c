@@ -131,6 +131,7 @@ static void task_save_state(void *self, int64_t step, cJSON *config, cJSON *stat
 static int task_after_step(void *self, const train_step_report *r, amod_error *err) {
     trainer *t = self;
     const amod_train_config *c = t->cfg;
+    amod_vit_weights_changed(t->m); /* the update moved them: evaluation packs them anew */
     t->lr = r->lr;
     t->st.step = r->step;
     t->st.loss_sum += (float)r->loss;

@@ -83,6 +83,10 @@ printf 'path,label\n../f/nothere.png,00\n' >"$T/lists/val.csv"
 expect_error "list file naming a missing picture" "lists/val.csv: line 2: .*nothere.png: no such image file" -- \
   "$AMOD" eval "$T/whole/last" --data "$T/lists" --dataset imagefolder
 
+# --in-chans 1: a grayscale model from colour pictures (PIL's luma)
+"$AMOD" train --out "$T/gray" "${MODEL[@]}" --in-chans 1 --epochs 1 --batch-size 16 --augment --quiet >/dev/null &&
+  grep -q '"in_chans":[[:space:]]*1' "$T/gray/last/config.json" && ok "--in-chans 1 on colour pictures" || fail "--in-chans 1"
+
 # transfer learning: the checkpoint on 3 other classes at another size (new head, pos_embed resampled)
 mkdir -p "$T/three/train" "$T/three/val"
 for c in 01 02 03; do cp -r "$T/f/train/$c" "$T/three/train/k$c"; cp -r "$T/f/val/$c" "$T/three/val/k$c"; done
@@ -131,6 +135,11 @@ cp -r "$T/f" "$T/bad" && head -c 40 "$T/f/train/01/$victim" >"$T/bad/train/01/$v
 expect_error "truncated picture" "bad/train/01/$victim: .*(truncated|PNG)" -- "$AMOD" train --out "$T/x3" --data "$T/bad" \
   --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 --heads 2 --epochs 1 --batch-size 16 --quiet
 [ ! -e "$T/x3/last" ] && ok "no checkpoint from a run stopped by a bad picture" || fail "a checkpoint was written"
+"$AMOD" train --out "$T/skip" --data "$T/bad" --dataset imagefolder --img-size 16 --patch-size 4 --embed-dim 16 --depth 2 \
+  --heads 2 --epochs 2 --batch-size 16 --skip-bad-images --quiet >/dev/null 2>"$T/skip.err" &&
+  grep -q "skipped 2 unreadable pictures (the first: .*bad/train/01/$victim: truncated PNG" "$T/skip.err" &&
+  [ -f "$T/skip/last/model.safetensors" ] && grep -q '"skip_bad_images":[[:space:]]*true' "$T/skip/last/trainer.json" &&
+  ok "--skip-bad-images: trains, counts the bad picture once an epoch, names it" || fail "--skip-bad-images: $(cat "$T/skip.err")"
 NO_OUTPUT="$T/bad.csv" expect_error "predict a corrupt picture" "bad/train/01/$victim" -- "$AMOD" predict "$T/whole/last" \
   "$T/bad/train/01" --out "$T/bad.csv"
 cp -r "$T/f" "$T/extra" && mkdir -p "$T/extra/val/zz" && cp "$T/f/val/00/"*.png "$T/extra/val/zz/"

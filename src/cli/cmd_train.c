@@ -41,6 +41,8 @@ static void usage(void) {
            "  --img-size N, --patch-size N, --embed-dim N, --depth N, --heads N\n"
            "                       override the preset's shape (the MLP keeps its ratio)\n" CLI_MOD_HELP
            "  --seed N             model initialisation, data order, augmentation, routers (default 0)\n"
+           "  --in-chans 1|3       image folders: the new model's input channels (default 3; 1 takes\n"
+           "                       the pictures' luma, as PIL's convert(\"L\"))\n"
            "  --train-only WHAT    all (default), head (a linear probe) or head+routers: the other\n"
            "                       tensors stay as loaded\n"
            "  --isoflop depth|width  train the dense ViT whose FLOPs match the MoD options instead\n\n"
@@ -56,6 +58,8 @@ static void usage(void) {
            "  --mixup A --cutmix A --smoothing E   timm's Mixup (batch mode; both: one or the other,\n"
            "                       evenly) and label smoothing, with the soft-target cross-entropy\n"
            "  --reprob P           image folders, with --augment: random erasing with probability P\n"
+           "  --skip-bad-images    image folders: replace a picture that cannot be read by the next\n"
+           "                       one of the epoch's order, count them and say so at the end\n"
            "  --eval-every N       evaluate every N epochs, and after the last (default 1)\n"
            "  --ckpt-every N       also checkpoint RUN_DIR/last every N steps (default: every epoch)\n"
            "  --max-steps N        stop after N steps overall (the schedule still spans --epochs)\n"
@@ -70,6 +74,7 @@ typedef struct {
     const char *out, *data, *dataset, *model, *init, *isoflop;
     long img, patch, dim, depth, heads; /* 0: the preset's */
     long num_classes;                   /* --init: a new classifier for this many classes (0: keep) */
+    long in_chans;                      /* image folders: 1 (PIL's luma) or 3; 0: 3 */
     cli_mod_opts mod;
     amod_train_config tc;
     float warmup_epochs;
@@ -92,9 +97,9 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     amod_train_config *c = &o->tc;
     long n;
     int flag = !strcmp(a, "--augment") || !strcmp(a, "--resume") || !strcmp(a, "--quiet") ||
-               !strcmp(a, "--check-ranks");
+               !strcmp(a, "--check-ranks") || !strcmp(a, "--skip-bad-images");
     static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--ckpt-every", "--max-steps",
-                                   "--threads", "--log-every", "--img-size", "--num-classes", "--train-only", "--patch-size", "--embed-dim",
+                                   "--threads", "--log-every", "--img-size", "--num-classes", "--train-only", "--in-chans", "--patch-size", "--embed-dim",
                                    "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip", "--mixup", "--cutmix",
                                    "--smoothing", "--reprob",
                                    "--warmup-steps", "--warmup-epochs", "--out", "--data", "--dataset", "--model",
@@ -124,6 +129,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     INT_OPT("--log-every", 1, 1L << 30, c->log_every)
     INT_OPT("--img-size", 1, 4096, o->img)
     INT_OPT("--num-classes", 1, 100000, o->num_classes)
+    INT_OPT("--in-chans", 1, 3, o->in_chans)
     if (!strcmp(a, "--train-only")) {
         if (amod_train_only_parse(v, &c->train_only))
             return cli_usage_error(CMD, "--train-only must be all, head or head+routers, got '%s'", v), -1;
@@ -159,6 +165,8 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
         c->quiet = 1;
     } else if (!strcmp(a, "--check-ranks")) {
         c->check_ranks = 1;
+    } else if (!strcmp(a, "--skip-bad-images")) {
+        c->skip_bad = 1;
     } else if (!strcmp(a, "--out")) {
         o->out = v;
     } else if (!strcmp(a, "--data")) {
@@ -207,6 +215,7 @@ static int parse(int argc, char **argv, options *o) {
     if (o->init && (o->patch || o->dim || o->depth || o->heads))
         return cli_usage_error(CMD, "shape overrides apply to --model presets; an --init checkpoint takes only "
                                     "--img-size (its position embedding is resampled) and --num-classes"), -1;
+    if (o->in_chans == 2) return cli_usage_error(CMD, "--in-chans must be 1 or 3"), -1;
     if (o->num_classes && !o->init)
         return cli_usage_error(CMD, "--num-classes gives an --init checkpoint a new classifier (a new model takes "
                                     "its classes from the data)"), -1;
@@ -252,7 +261,7 @@ static amod_vit *new_model(const options *o, const amod_dataset *train) {
     if (preset_config(o, &cfg)) return NULL;
     if (train->files || train->pack) { /* colour pictures: timm's ImageNet normalisation, the data's classes */
         static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
-        cfg.in_chans = 3;
+        cfg.in_chans = o->in_chans ? (int)o->in_chans : 3;
         cfg.num_classes = train->num_classes;
         memcpy(cfg.mean, mean, sizeof mean);
         memcpy(cfg.std, std, sizeof std);
@@ -440,6 +449,9 @@ static int train_locked(options *opts, amod_comm *comm) {
         c->comm = comm;
         if (amod_train(m, &train, &test, o.out, c, o.resume, &res, &err) == 0) {
             if (amod_comm_is_root(comm)) print_result(&o, &res);
+            if (res.skipped) /* every rank says its own: each reads its own share of the pictures */
+                fprintf(stderr, "amod %s: skipped %lld unreadable pictures (the first: %s)\n", CMD,
+                        (long long)res.skipped, res.skipped_first);
             rc = res.interrupted ? 128 + (int)cli_stop_requested : 0;
         } else {
             cli_error(CMD, err.msg);

@@ -91,6 +91,9 @@ typedef struct amod_batch_config {
                               * default, io/image.h); bicubic, antialiased, as PIL does it */
     float reprob;            /* augmented batches: timm's RandomErasing with this probability
                               * (area 2-33%, aspect 0.3-3.3, normal noise in the normalised tensor) */
+    int skip_bad;            /* a picture that cannot be read is replaced by the next readable one
+                              * of the epoch's order (counted in amod_loader.skipped) instead of
+                              * failing the batch */
     int drop_last;      /* 1: an epoch ends before a last batch that would be short */
 } amod_batch_config;
 
@@ -113,6 +116,8 @@ typedef struct amod_loader {
     int32_t *ry0, *ry1;  /* per batch row: source rows to blend */
     int32_t *rx0, *rx1;  /* per batch column: source columns to blend */
     float *wy, *wx;      /* weight of ry1 / rx1 (0 for nearest) */
+    int64_t skipped;     /* skip_bad: pictures replaced so far */
+    char skipped_first[512]; /* the first one's message */
 } amod_loader;
 
 /* Checks cfg against ds and starts epoch 0 with the given seed. */

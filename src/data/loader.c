@@ -321,7 +321,21 @@ int amod_loader_next_shard(amod_loader *ld, int max_batch, int shard, int shards
             continue;
         }
         amod_error e;
-        if (amod_loader_render_file(ld, idx, aug, images + (size_t)i * per, &e)) {
+        int bad = amod_loader_render_file(ld, idx, aug, images + (size_t)i * per, &e);
+        /* --skip-bad-images: the next readable picture of the order, with this slot's draws */
+        for (int64_t j = 1; bad && ld->cfg.skip_bad && j < ld->ds->count; j++) {
+#pragma omp critical
+            {
+                if (!ld->skipped) snprintf(ld->skipped_first, sizeof ld->skipped_first, "%.500s", e.msg);
+                ld->skipped++;
+            }
+            const int64_t other = ld->order[(pos + i + j) % ld->ds->count];
+            if (augment)
+                amod_data_rng_seed4(&r, ld->state.seed, STREAM_AUGMENT, (uint64_t)ld->state.epoch, (uint64_t)(pos + i));
+            labels[i] = amod_dataset_label(ld->ds, other);
+            bad = amod_loader_render_file(ld, other, aug, images + (size_t)i * per, &e);
+        }
+        if (bad) {
 #pragma omp critical
             if (failed < 0 || i < failed) failed = i, first = e;
         }

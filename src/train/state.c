@@ -51,6 +51,7 @@ void amod_train_state_write(cJSON *c, cJSON *s, const amod_train_config *cfg, co
     amod_json_add_float(c, "cutmix", cfg->mix.cutmix);
     amod_json_add_float(c, "smoothing", cfg->mix.smoothing);
     amod_json_add_float(c, "reprob", cfg->reprob);
+    cJSON_AddBoolToObject(c, "skip_bad_images", cfg->skip_bad);
     cJSON_AddNumberToObject(s, "step", (double)st->step);
     cJSON_AddNumberToObject(s, "epoch", (double)st->loader.epoch);
     cJSON_AddNumberToObject(s, "epoch_pos", (double)st->loader.pos);
@@ -92,7 +93,9 @@ static int read_config(const amod_json_fields *r, amod_train_config *c) {
                : read_train_only(r, c) || read_optional_float(r, "mixup", 100, &c->mix.mixup) ||
                      read_optional_float(r, "cutmix", 100, &c->mix.cutmix) ||
                      read_optional_float(r, "smoothing", 0.999, &c->mix.smoothing) ||
-                     read_optional_float(r, "reprob", 1, &c->reprob)
+                     read_optional_float(r, "reprob", 1, &c->reprob) ||
+                     (cJSON_GetObjectItemCaseSensitive(r->obj, "skip_bad_images") &&
+                      amod_json_field_bool(r, "skip_bad_images", &c->skip_bad))
                  ? -1
                  : 0;
 }

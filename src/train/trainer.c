@@ -252,6 +252,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     /* pictures of any size: --augment's crop is RandomResizedCrop */
     bc.random_resized_crop = (train->files || train->pack) && c->crop_padding > 0;
     bc.reprob = train->files || train->pack ? c->reprob : 0.0f;
+    bc.skip_bad = c->skip_bad;
     if (amod_loader_init(&t->ld, train, &bc, c->opt.seed, err)) return -1;
     t->steps_per_epoch = amod_loader_batches(&t->ld, c->batch_size);
     if (t->steps_per_epoch < 1)
@@ -370,6 +371,8 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
         t.res->interrupted = !rc && end == TRAIN_INTERRUPTED;
     }
     amod_progress_end(&t.prog);
+    res->skipped = t.ld.skipped;
+    memcpy(res->skipped_first, t.ld.skipped_first, sizeof res->skipped_first);
     res->steps = t.st.step;
     res->complete = t.ld.ds && t.ld.state.epoch >= cfg->epochs;
     res->best_acc = t.st.best_acc;

@@ -22,6 +22,8 @@ typedef struct amod_train_result {
     double best_acc;    /* best evaluation and its epoch, -1 when none */
     int64_t best_epoch;
     double elapsed;     /* seconds of training over every process of the run */
+    int64_t skipped;    /* --skip-bad-images: unreadable pictures replaced, on this rank */
+    char skipped_first[512]; /* the first one's message */
 } amod_train_result;
 
 /* Trains m (its MoD routing as set) on train, evaluating on test (NULL: never). A fresh run

@@ -30,7 +30,7 @@ for f in model.safetensors optimizer.st; do
     fail "resume: last/$f differs"
 done
 # mixup, cutmix, label smoothing and random erasing: recorded, and a resumed run mixes alike
-MIX=(--mixup 0.8 --cutmix 1.0 --smoothing 0.1 --reprob 0.25)
+MIX=(--mixup 0.8 --cutmix 1.0 --smoothing 0.1 --reprob 0.25 --auto-augment rand-m9-mstd0.5)
 "$AMOD" train --out "$T/mix" "${MODEL[@]}" "${TRAIN[@]}" "${MIX[@]}" --threads 2 >/dev/null || fail "train with mixup"
 "$AMOD" train --out "$T/mixparts" "${MODEL[@]}" "${TRAIN[@]}" "${MIX[@]}" --threads 2 --max-steps 5 >/dev/null ||
   fail "mixup: first part"
@@ -38,8 +38,14 @@ MIX=(--mixup 0.8 --cutmix 1.0 --smoothing 0.1 --reprob 0.25)
 cmp -s "$T/mix/last/model.safetensors" "$T/mixparts/last/model.safetensors" &&
   ! cmp -s "$T/mix/last/model.safetensors" "$T/whole/last/model.safetensors" &&
   grep -q '"cutmix":[[:space:]]*1' "$T/mixparts/last/trainer.json" &&
-  ok "mixup / cutmix / smoothing / random erasing: resume is bit-exact, and they change the run" ||
+  grep -q '"auto_augment":[[:space:]]*"rand-m9-mstd0.5-n2-p0.5"' "$T/mixparts/last/trainer.json" &&
+  ok "mixup / cutmix / smoothing / random erasing / RandAugment: resume is bit-exact, and they change the run" ||
   fail "mixup: resume differs, or the options did nothing"
+"$AMOD" train --out "$T/trivial" "${MODEL[@]}" "${TRAIN[@]}" --auto-augment trivial --threads 2 >/dev/null &&
+  "$AMOD" train --out "$T/trivial1" "${MODEL[@]}" "${TRAIN[@]}" --auto-augment trivial --threads 1 >/dev/null &&
+  cmp -s "$T/trivial/last/model.safetensors" "$T/trivial1/last/model.safetensors" &&
+  ok "TrivialAugmentWide: the same model on 1 and 2 threads" || fail "TrivialAugmentWide: threads differ"
+expect_error "unknown auto-augment" "--auto-augment 'augmix'" -- "$AMOD" train --out "$T/x7" "${MODEL[@]}" --auto-augment augmix
 expect_error "smoothing out of range" "smoothing in \[0, 1\)" -- "$AMOD" train --out "$T/x6" "${MODEL[@]}" --epochs 1 \
   --smoothing 1.5 --quiet
 grep -q '"label_names"' "$T/whole/last/config.json" && grep -q '"00"' "$T/whole/last/config.json" &&

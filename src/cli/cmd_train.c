@@ -58,6 +58,8 @@ static void usage(void) {
            "  --mixup A --cutmix A --smoothing E   timm's Mixup (batch mode; both: one or the other,\n"
            "                       evenly) and label smoothing, with the soft-target cross-entropy\n"
            "  --reprob P           image folders, with --augment: random erasing with probability P\n"
+           "  --auto-augment A     image folders, with --augment: trivial (TrivialAugmentWide) or\n"
+           "                       rand-m9-mstd0.5[-n2][-p0.5] (timm's RandAugment)\n"
            "  --skip-bad-images    image folders: replace a picture that cannot be read by the next\n"
            "                       one of the epoch's order, count them and say so at the end\n"
            "  --eval-every N       evaluate every N epochs, and after the last (default 1)\n"
@@ -99,7 +101,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     int flag = !strcmp(a, "--augment") || !strcmp(a, "--resume") || !strcmp(a, "--quiet") ||
                !strcmp(a, "--check-ranks") || !strcmp(a, "--skip-bad-images");
     static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--ckpt-every", "--max-steps",
-                                   "--threads", "--log-every", "--img-size", "--num-classes", "--train-only", "--in-chans", "--patch-size", "--embed-dim",
+                                   "--threads", "--log-every", "--img-size", "--num-classes", "--train-only", "--in-chans", "--auto-augment", "--patch-size", "--embed-dim",
                                    "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip", "--mixup", "--cutmix",
                                    "--smoothing", "--reprob",
                                    "--warmup-steps", "--warmup-epochs", "--out", "--data", "--dataset", "--model",
@@ -130,6 +132,11 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     INT_OPT("--img-size", 1, 4096, o->img)
     INT_OPT("--num-classes", 1, 100000, o->num_classes)
     INT_OPT("--in-chans", 1, 3, o->in_chans)
+    if (!strcmp(a, "--auto-augment")) {
+        amod_error err;
+        if (amod_autoaug_parse(v, &c->autoaug, &err)) return cli_usage_error(CMD, "%s", err.msg), -1;
+        return 1;
+    }
     if (!strcmp(a, "--train-only")) {
         if (amod_train_only_parse(v, &c->train_only))
             return cli_usage_error(CMD, "--train-only must be all, head or head+routers, got '%s'", v), -1;

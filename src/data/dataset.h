@@ -15,6 +15,7 @@
 
 #include "amod/error.h"
 #include "core/resize.h"
+#include "data/autoaugment.h"
 #include "data/rng.h"
 
 #define AMOD_DATA_MAX_CHANNELS 3
@@ -91,6 +92,7 @@ typedef struct amod_batch_config {
                               * default, io/image.h); bicubic, antialiased, as PIL does it */
     float reprob;            /* augmented batches: timm's RandomErasing with this probability
                               * (area 2-33%, aspect 0.3-3.3, normal noise in the normalised tensor) */
+    amod_autoaug autoaug;    /* augmented batches: TrivialAugmentWide or RandAugment (data/autoaugment.h) */
     int skip_bad;            /* a picture that cannot be read is replaced by the next readable one
                               * of the epoch's order (counted in amod_loader.skipped) instead of
                               * failing the batch */

@@ -260,6 +260,7 @@ int amod_loader_render_file(const amod_loader *ld, int64_t index, amod_data_rng 
         rc = amod_image_preprocess(&img, &t, &pic, err);
     }
     if (!rc && aug && cfg->hflip) flip = (int)(amod_data_rng_next(aug) >> 63);
+    if (!rc && aug && cfg->autoaug.kind != AMOD_AUTOAUG_NONE) rc = amod_autoaug_apply(&cfg->autoaug, aug, &pic, err);
     if (!rc) {
         amod_image_normalize(&pic, cfg->channels, cfg->mean, cfg->std, out);
         if (aug && cfg->reprob > 0) random_erase(aug, cfg->reprob, out, cfg->channels, size, size);

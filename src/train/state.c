@@ -52,6 +52,9 @@ void amod_train_state_write(cJSON *c, cJSON *s, const amod_train_config *cfg, co
     amod_json_add_float(c, "smoothing", cfg->mix.smoothing);
     amod_json_add_float(c, "reprob", cfg->reprob);
     cJSON_AddBoolToObject(c, "skip_bad_images", cfg->skip_bad);
+    char aa[64];
+    amod_autoaug_format(&cfg->autoaug, aa, sizeof aa);
+    cJSON_AddStringToObject(c, "auto_augment", aa);
     cJSON_AddNumberToObject(s, "step", (double)st->step);
     cJSON_AddNumberToObject(s, "epoch", (double)st->loader.epoch);
     cJSON_AddNumberToObject(s, "epoch_pos", (double)st->loader.pos);
@@ -75,6 +78,16 @@ static int read_train_only(const amod_json_fields *r, amod_train_config *c) {
     return 0;
 }
 
+static int read_autoaug(const amod_json_fields *r, amod_train_config *c) {
+    char s[64] = "";
+    amod_autoaug_parse(NULL, &c->autoaug, r->err);
+    if (!cJSON_GetObjectItemCaseSensitive(r->obj, "auto_augment")) return 0;
+    if (amod_json_field_str(r, "auto_augment", s, sizeof s)) return -1;
+    amod_error why;
+    if (amod_autoaug_parse(s, &c->autoaug, &why)) return amod_fail(r->err, "%s: config.auto_augment: %s", r->path, why.msg);
+    return 0;
+}
+
 /* keys later runs added: absent in older files, which had the feature off */
 static int read_optional_float(const amod_json_fields *r, const char *key, double hi, float *out) {
     *out = 0.0f;
@@ -95,7 +108,8 @@ static int read_config(const amod_json_fields *r, amod_train_config *c) {
                      read_optional_float(r, "smoothing", 0.999, &c->mix.smoothing) ||
                      read_optional_float(r, "reprob", 1, &c->reprob) ||
                      (cJSON_GetObjectItemCaseSensitive(r->obj, "skip_bad_images") &&
-                      amod_json_field_bool(r, "skip_bad_images", &c->skip_bad))
+                      amod_json_field_bool(r, "skip_bad_images", &c->skip_bad)) ||
+                     read_autoaug(r, c)
                  ? -1
                  : 0;
 }

@@ -36,6 +36,7 @@ typedef struct amod_train_config {
     amod_mix_config mix;  /* mixup / cutmix / label smoothing (train/mixup.h); zeros: off */
     float reprob;         /* image folders: random erasing's probability (timm's, "pixel" mode); 0: off */
     int skip_bad;         /* image folders: replace unreadable pictures (and count them) instead of failing */
+    amod_autoaug autoaug; /* image folders, with --augment: TrivialAugmentWide or RandAugment */
     /* not saved: */
     int64_t max_steps;    /* stop after this many steps overall (0: no limit); the schedule still spans epochs */
     int threads;          /* OpenMP threads (amod_set_threads); 0: OpenMP's default */

@@ -253,6 +253,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     bc.random_resized_crop = (train->files || train->pack) && c->crop_padding > 0;
     bc.reprob = train->files || train->pack ? c->reprob : 0.0f;
     bc.skip_bad = c->skip_bad;
+    if (train->files || train->pack) bc.autoaug = c->autoaug;
     if (amod_loader_init(&t->ld, train, &bc, c->opt.seed, err)) return -1;
     t->steps_per_epoch = amod_loader_batches(&t->ld, c->batch_size);
     if (t->steps_per_epoch < 1)

@@ -23,10 +23,15 @@ void router_attention_received(float *r, const float *probs, const float *col_su
         } else {
             memcpy(rb, col_sum + (size_t)b * N, (size_t)N * sizeof *rb);
         }
-        if (causal)
-            for (int i = 0; i < N; i++) rb[i] /= (float)H * (float)(N - i);
-        else
+        if (causal) { /* by the attention token i gets under a uniform causal map: sum over j >= i of 1 / (j + 1) */
+            double expected = 0;
+            for (int i = N - 1; i >= 0; i--) {
+                expected += 1.0 / (i + 1);
+                rb[i] = (float)(rb[i] / ((double)H * expected));
+            }
+        } else {
             for (int i = 0; i < N; i++) rb[i] *= inv;
+        }
     }
 }
 

@@ -12,9 +12,11 @@
 
 /* r [B, N]: the attention token i received in the previous layer, the mean over heads and
  * query rows. probs [B, H, N, N] when the map was kept, else col_sum [B, N] (its column sums,
- * computed in the same pass). Causal: token i is visible to the N - i queries at or after it
- * only, so the sum is divided by H (N - i), the mean over the (head, query) pairs that could
- * attend to it; without this the first tokens would win merely for being seen more. */
+ * computed in the same pass). Causal: token i is seen only by the queries j >= i, and a query
+ * spreads its attention over j + 1 tokens, so even a uniform causal map favours the first
+ * tokens (token 0 gets H_N = sum 1/(j+1) times what the last gets, 5.4x at N = 128); the sum is
+ * divided by H times what token i gets under the uniform causal map, sum over j >= i of
+ * 1 / (j + 1): a uniform map scores every token 1. */
 void router_attention_received(float *r, const float *probs, const float *col_sum, int B, int H, int N, int causal);
 
 /* r[i] uniform in [0, 1): Raposo et al.'s stochastic baseline. */

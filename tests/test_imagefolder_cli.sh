@@ -23,6 +23,15 @@ TRAIN=(--epochs 3 --batch-size 16 --lr 3e-3 --warmup-steps 2 --seed 3 --augment 
 "$AMOD" train --out "$T/one" "${MODEL[@]}" "${TRAIN[@]}" --threads 1 >/dev/null || fail "train on one thread"
 cmp -s "$T/whole/last/model.safetensors" "$T/one/last/model.safetensors" &&
   ok "augmented image-folder batches: the same model on 1 and 2 threads" || fail "1 and 2 threads differ"
+"$AMOD" train --out "$T/prefetch" "${MODEL[@]}" "${TRAIN[@]}" --threads 2 --prefetch >/dev/null || fail "--prefetch"
+"$AMOD" train --out "$T/noprefetch" "${MODEL[@]}" "${TRAIN[@]}" --threads 2 --no-prefetch >/dev/null || fail "--no-prefetch"
+cmp -s "$T/prefetch/last/model.safetensors" "$T/noprefetch/last/model.safetensors" &&
+  cmp -s "$T/whole/last/model.safetensors" "$T/prefetch/last/model.safetensors" &&
+  ok "decoding the next batch during the step (--prefetch) gives the --no-prefetch model" || fail "prefetching changes the run"
+"$AMOD" train --out "$T/pfparts" "${MODEL[@]}" "${TRAIN[@]}" --threads 2 --prefetch --max-steps 7 >/dev/null &&
+  "$AMOD" train --out "$T/pfparts" --resume --prefetch --threads 2 --quiet >/dev/null &&
+  cmp -s "$T/whole/last/model.safetensors" "$T/pfparts/last/model.safetensors" &&
+  ok "--prefetch: stopped mid-epoch with a batch decoded ahead, the resumed run is bit-exact" || fail "--prefetch resume"
 "$AMOD" train --out "$T/parts" "${MODEL[@]}" "${TRAIN[@]}" --threads 2 --max-steps 7 >/dev/null || fail "first part"
 "$AMOD" train --out "$T/parts" --resume --threads 2 --quiet >/dev/null || fail "resumed part"
 for f in model.safetensors optimizer.st; do

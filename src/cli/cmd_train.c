@@ -60,6 +60,9 @@ static void usage(void) {
            "  --reprob P           image folders, with --augment: random erasing with probability P\n"
            "  --auto-augment A     image folders, with --augment: trivial (TrivialAugmentWide) or\n"
            "                       rand-m9-mstd0.5[-n2][-p0.5] (timm's RandAugment)\n"
+           "  --prefetch, --no-prefetch   image folders: decode the next batch on a thread of its own\n"
+           "                       during the step, or not (the same run either way); default: when a\n"
+           "                       core is left beside the training threads\n"
            "  --skip-bad-images    image folders: replace a picture that cannot be read by the next\n"
            "                       one of the epoch's order, count them and say so at the end\n"
            "  --eval-every N       evaluate every N epochs, and after the last (default 1)\n"
@@ -91,7 +94,8 @@ static int parse_long(const char *opt, const char *v, long lo, long hi, long *ou
 /* Options that change nothing about the run's trajectory, so --resume accepts them. */
 static int is_free_option(const char *a) {
     return !strcmp(a, "--out") || !strcmp(a, "--resume") || !strcmp(a, "--max-steps") || !strcmp(a, "--threads") ||
-           !strcmp(a, "--data") || !strcmp(a, "--log-every") || !strcmp(a, "--quiet") || !strcmp(a, "--check-ranks");
+           !strcmp(a, "--data") || !strcmp(a, "--log-every") || !strcmp(a, "--quiet") || !strcmp(a, "--check-ranks") ||
+           !strcmp(a, "--no-prefetch") || !strcmp(a, "--prefetch");
 }
 
 static int parse_training(int argc, char **argv, int *i, options *o) {
@@ -99,7 +103,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     amod_train_config *c = &o->tc;
     long n;
     int flag = !strcmp(a, "--augment") || !strcmp(a, "--resume") || !strcmp(a, "--quiet") ||
-               !strcmp(a, "--check-ranks") || !strcmp(a, "--skip-bad-images");
+               !strcmp(a, "--check-ranks") || !strcmp(a, "--skip-bad-images") || !strcmp(a, "--no-prefetch") || !strcmp(a, "--prefetch");
     static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--ckpt-every", "--max-steps",
                                    "--threads", "--log-every", "--img-size", "--num-classes", "--train-only", "--in-chans", "--auto-augment", "--patch-size", "--embed-dim",
                                    "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip", "--mixup", "--cutmix",
@@ -172,6 +176,10 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
         c->quiet = 1;
     } else if (!strcmp(a, "--check-ranks")) {
         c->check_ranks = 1;
+    } else if (!strcmp(a, "--no-prefetch")) {
+        c->prefetch = 0;
+    } else if (!strcmp(a, "--prefetch")) {
+        c->prefetch = 1;
     } else if (!strcmp(a, "--skip-bad-images")) {
         c->skip_bad = 1;
     } else if (!strcmp(a, "--out")) {
@@ -411,6 +419,7 @@ static int train_locked(options *opts, amod_comm *comm) {
         saved.log_every = c->log_every;
         saved.quiet = c->quiet;
         saved.check_ranks = c->check_ranks;
+        saved.prefetch = c->prefetch;
         if (o.data_set) snprintf(saved.data_dir, sizeof saved.data_dir, "%s", o.data);
         *c = saved;
         o.dataset = c->dataset;

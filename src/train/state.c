@@ -17,6 +17,7 @@ void amod_train_config_default(amod_train_config *cfg) {
                                 .eps = 1e-8f, .clip = 1.0f};
     cfg->eval_every = 1;
     cfg->log_every = 50;
+    cfg->prefetch = -1;
 }
 
 

@@ -45,6 +45,8 @@ typedef struct amod_train_config {
     volatile sig_atomic_t *stop; /* when it turns non-zero (a signal handler), the run checkpoints and returns */
     struct amod_comm *comm; /* data-parallel ranks (core/comm.h); NULL: one process */
     int check_ranks;        /* after every update, verify that all ranks hold the same weights */
+    int prefetch;           /* image folders: decode the next batch during the step (the result is the same):
+                             * 1 on, 0 off, -1 when a core is left beside the training threads */
 } amod_train_config;
 
 void amod_train_config_default(amod_train_config *cfg);

@@ -8,12 +8,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/comm.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "kernels/gemm.h"
 #include "data/imagefolder.h"
+#include "data/prefetch.h"
 #include "train/checkpoint.h"
 #include "train/train_loop.h"
 #include "train/evaluate.h"
@@ -56,6 +58,8 @@ typedef struct {
     train_loop loop;
     train_task task;
     amod_loader ld;
+    amod_prefetch *pf;      /* image files and packs: the next batch decoded during this step */
+    amod_loader_state pos;  /* where the run stands: the loader may be a batch ahead of it */
     amod_train_state st;
     amod_runlog log;
     amod_progress prog;
@@ -82,7 +86,15 @@ static int task_forward(void *self, int64_t step, double *loss, double *metrics,
     (void)metrics;
     t->t_step = now();
     float l;
-    t->n = amod_loader_next_shard(&t->ld, t->cfg->batch_size, t->comm->rank, t->comm->size, t->images, t->labels, err);
+    const int B = t->cfg->batch_size;
+    if (t->pf) { /* the batch rendered during the last step; the next one starts now */
+        const int more = (t->pos.pos + B) / B < t->steps_per_epoch;
+        t->n = amod_prefetch_next(t->pf, &t->images, &t->labels, more, err);
+        t->pos.pos += B;
+    } else {
+        t->n = amod_loader_next_shard(&t->ld, B, t->comm->rank, t->comm->size, t->images, t->labels, err);
+        t->pos = amod_loader_get_state(&t->ld);
+    }
     if (t->n < 0) return -1;
     if (amod_mix_active(&t->cfg->mix)) { /* drawn per (seed, step, rank): a resumed run mixes alike */
         const amod_vit_config *mc = amod_vit_get_config(t->m);
@@ -122,7 +134,7 @@ static int task_save_model(void *self, const char *dir, amod_error *err) {
 static void task_save_state(void *self, int64_t step, cJSON *config, cJSON *state) {
     trainer *t = self;
     t->st.step = step;
-    t->st.loader = amod_loader_get_state(&t->ld);
+    t->st.loader = t->pos;
     t->st.model_rng = amod_vit_rng_state(t->m);
     t->st.elapsed = elapsed(t);
     amod_train_state_write(config, state, t->cfg, &t->st);
@@ -142,7 +154,7 @@ static int task_after_step(void *self, const train_step_report *r, amod_error *e
     double per_step = t->train_time / (double)t->steps_here;
     int64_t total = t->loop.sched.total_steps;
     double mean_loss = t->st.loss_sum / (double)t->st.loss_steps; /* of the epoch so far: steadier */
-    amod_progress_info info = {t->ld.state.epoch + 1, c->epochs, t->st.step, total, mean_loss, t->lr,
+    amod_progress_info info = {t->pos.epoch + 1, c->epochs, t->st.step, total, mean_loss, t->lr,
                                t->images_epoch / (now() - t->t_epoch), per_step * (double)(total - t->st.step)};
     amod_progress_step(&t->prog, &info);
     if (c->ckpt_every > 0 && t->st.step % c->ckpt_every == 0) return train_loop_checkpoint(&t->loop, "last", err);
@@ -173,7 +185,7 @@ static int evaluate_split(trainer *t, amod_eval_result *ev, amod_error *err) {
 /* After the last batch of an epoch: evaluate, log, keep the best, checkpoint. */
 static int end_epoch(trainer *t, amod_error *err) {
     const amod_train_config *c = t->cfg;
-    int64_t done = t->ld.state.epoch + 1;
+    int64_t done = t->pos.epoch + 1;
     double train_loss = t->st.loss_steps ? t->st.loss_sum / (double)t->st.loss_steps : NAN;
     double ips = t->images_epoch / (now() - t->t_epoch);
     amod_runlog_row row = {done, t->st.step, train_loss, NAN, NAN, t->lr, ips, 0};
@@ -201,7 +213,9 @@ static int end_epoch(trainer *t, amod_error *err) {
                            best ? " (best)" : "", ips, took);
     if (t->loop.root && amod_runlog_add(&t->log, &row, err)) return -1;
     if (best && train_loop_checkpoint(&t->loop, "best", err)) return -1;
+    amod_prefetch_drop(t->pf); /* nothing is pending at an epoch's end; to be sure the loader is ours */
     amod_loader_start_epoch(&t->ld, done);
+    t->pos = amod_loader_get_state(&t->ld);
     t->st.loss_sum = 0;
     t->st.loss_steps = 0;
     t->images_epoch = 0;
@@ -215,9 +229,9 @@ static int end_epoch(trainer *t, amod_error *err) {
 static int task_before_step(void *self, int64_t step, amod_error *err) {
     trainer *t = self;
     (void)step;
-    while (t->ld.state.epoch < t->cfg->epochs && t->ld.state.pos / t->cfg->batch_size >= t->steps_per_epoch)
+    while (t->pos.epoch < t->cfg->epochs && t->pos.pos / t->cfg->batch_size >= t->steps_per_epoch)
         if (end_epoch(t, err)) return -1;
-    return t->ld.state.epoch < t->cfg->epochs;
+    return t->pos.epoch < t->cfg->epochs;
 }
 
 /* AdamW over the tensors that train (timm's decay rule). */
@@ -271,7 +285,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
         struct stat sb;
         if (snprintf(dir, sizeof dir, "%s/last", t->run_dir) < (int)sizeof dir && stat(dir, &sb) == 0)
             return amod_fail(err, "%s: a run is already there (resume it, or choose another directory)", dir);
-        t->st.loader = amod_loader_get_state(&t->ld);
+        t->st.loader = t->pos = amod_loader_get_state(&t->ld);
         t->st.best_acc = -1;
         t->st.best_epoch = -1;
         if (!t->loop.root) return 0;
@@ -288,6 +302,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
         return amod_fail(err, "%s: the run's data seed differs from the one given", dir);
     amod_error lerr;
     if (amod_loader_set_state(&t->ld, &t->st.loader, &lerr)) return amod_fail(err, "%s: %s", dir, lerr.msg);
+    t->pos = t->st.loader;
     amod_vit_set_rng_state(t->m, t->st.model_rng);
     t->elapsed_before = t->st.elapsed;
     if (t->st.step > 0) t->lr = amod_lr_at(&t->loop.sched, t->st.step - 1); /* for a log row due at once */
@@ -306,7 +321,7 @@ static int check_ranks(trainer *t, const amod_dataset *train, amod_error *err) {
         return amod_fail(err, "the global batch %d does not divide by the %d ranks", t->cfg->batch_size, c->size);
     amod_train_config saved = *t->cfg;
     saved.stop = NULL, saved.comm = NULL, saved.quiet = 0, saved.log_every = 0, saved.threads = 0;
-    saved.check_ranks = 0;
+    saved.check_ranks = 0, saved.prefetch = 0;
     memset(saved.data_dir, 0, sizeof saved.data_dir); /* nodes may keep the data at other paths: its bytes are compared */
     const uint64_t data = amod_dataset_hash(train);
     uint64_t model = amod_hash_bytes(amod_vit_get_config(t->m), sizeof(amod_vit_config), 0);
@@ -366,16 +381,25 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
         char path[256];
         amod_gemm_describe(path, sizeof path);
         amod_progress_note(&t.prog, "compute: %s, %d threads", path, amod_threads_count());
-        t.res->epochs = t.ld.state.epoch;
+        t.res->epochs = t.pos.epoch;
+        /* the decoding thread pays where a core is free beside the step's team (measured:
+         * docs/BENCHMARKS.md; on 2 cores with 2 training threads it does not) */
+        const int spare = sysconf(_SC_NPROCESSORS_ONLN) > amod_threads_count();
+        if ((train->files || train->pack) && (cfg->prefetch > 0 || (cfg->prefetch < 0 && spare)) &&
+            !(t.pf = amod_prefetch_create(&t.ld, cfg->batch_size, t.comm->rank, t.comm->size,
+                                          (size_t)t.ld.cfg.channels * t.ld.cfg.height * t.ld.cfg.width, err)))
+            rc = -1;
         train_end end;
-        rc = train_loop_run(&t.loop, cfg->max_steps, cfg->stop, 1, &end, err);
+        if (!rc) rc = train_loop_run(&t.loop, cfg->max_steps, cfg->stop, 1, &end, err);
         t.res->interrupted = !rc && end == TRAIN_INTERRUPTED;
     }
     amod_progress_end(&t.prog);
+    amod_prefetch_free(t.pf); /* before the loader it renders with */
+    t.pf = NULL;
     res->skipped = t.ld.skipped;
     memcpy(res->skipped_first, t.ld.skipped_first, sizeof res->skipped_first);
     res->steps = t.st.step;
-    res->complete = t.ld.ds && t.ld.state.epoch >= cfg->epochs;
+    res->complete = t.ld.ds && t.pos.epoch >= cfg->epochs;
     res->best_acc = t.st.best_acc;
     res->best_epoch = t.st.best_epoch;
     res->elapsed = elapsed(&t);

@@ -117,6 +117,8 @@ grep -q '"num_classes":[[:space:]]*3' "$T/tl/last/config.json" && grep -q '"img_
 moved=$(awk '$2 ~ /^[0-9]/ && $2 != "0.000e+00" {print $1}' "$T/probe.diff" | sort | tr '\n' ' ')
 [ "$moved" = "head.bias head.weight " ] && grep -q '"train_only":[[:space:]]*"head"' "$T/probe/last/trainer.json" &&
   ok "linear probe (--train-only head): only head.weight and head.bias change" || fail "linear probe changed: $moved"
+expect_error "--num-classes against the data" "--num-classes 5, but .*three has 3 classes" -- "$AMOD" train \
+  --out "$T/x8" --init "$T/whole/last" --num-classes 5 --data "$T/three" --dataset imagefolder --epochs 1
 expect_error "--num-classes without --init" "--num-classes gives an --init checkpoint" -- "$AMOD" train --out "$T/x0" \
   --num-classes 3 --data "$T/three" --dataset imagefolder
 

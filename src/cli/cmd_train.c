@@ -448,6 +448,13 @@ static int train_locked(options *opts, amod_comm *comm) {
         amod_vit_free(m);
         return 1;
     }
+    if (o.num_classes && (train.files || train.pack) && o.num_classes != train.num_classes) {
+        fprintf(stderr, "amod %s: --num-classes %ld, but %s has %d classes\n", CMD, o.num_classes, o.data, train.num_classes);
+        amod_dataset_free(&train);
+        amod_dataset_free(&test);
+        amod_vit_free(m);
+        return 1;
+    }
     if (!o.resume) fill_config(&o, &train);
     if (!m) m = new_model(&o, &train);
     if (m && folder && !amod_vit_label(m, 0) && train.num_classes == amod_vit_get_config(m)->num_classes &&

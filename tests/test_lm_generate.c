@@ -96,6 +96,14 @@ static amod_lm *mod_model(amod_lm_arch arch, int *through, int *skipped) {
         }
     }
     amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
+    /* top-k with the predictors trained beside it: their balanced accuracy, and the all-skip
+     * baseline's, which is the share of tokens top-k skipped (C = 0.5: 16 of 32) */
+    float loss;
+    amod_lm_stats st;
+    CHECK(amod_lm_forward(m, ids, 1, 32, NULL, &loss, &err) == 0, "top-k forward: %s", err.msg);
+    amod_lm_get_stats(m, &st);
+    CHECK(st.predictor_skip_acc == 0.5f && st.predictor_balanced >= 0 && st.predictor_balanced <= 1,
+          "predictor: balanced %g, all-skip baseline %g (want 0.5)", st.predictor_balanced, st.predictor_skip_acc);
     return m;
 }
 

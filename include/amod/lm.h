@@ -80,6 +80,8 @@ typedef struct amod_lm_stats {
     float attn_kept;         /* MindSkip: fraction of routed attention sublayers kept */
     float attn_skipped;      /* fraction of all attention sublayer runs (tokens x layers) skipped */
     double macs_per_token;   /* multiply-accumulates per token actually performed */
+    float predictor_balanced; /* the predictors' balanced accuracy: (true-positive + true-negative rate) / 2 */
+    float predictor_skip_acc; /* the all-skip baseline's accuracy: the share of tokens top-k skipped */
     float decode_mod_kept;   /* after amod_lm_generate with the KV cache: the fraction of (new token,
                                 MoD layer) pairs whose block ran, as the causal predictors decided */
 } amod_lm_stats;

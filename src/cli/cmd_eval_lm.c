@@ -99,7 +99,7 @@ static int run(const void *opts, amod_error *err) {
     if (!(ids = amod_alloc((size_t)B * T * sizeof *ids, err))) goto done;
     amod_lm_set_grad_enabled(m, 0);
     amod_lm_set_route_mode(m, o->predictor ? AMOD_LM_ROUTE_PREDICTOR : AMOD_LM_ROUTE_TOPK);
-    double loss_sum = 0, skipped = 0, macs = 0, pred_acc = 0, seconds = 0;
+    double loss_sum = 0, skipped = 0, macs = 0, pred_acc = 0, pred_bal = 0, pred_base = 0, seconds = 0;
     long done_windows = 0, passes = 0;
     while (done_windows < windows) {
         int nb = windows - done_windows < B ? (int)(windows - done_windows) : B;
@@ -115,6 +115,8 @@ static int run(const void *opts, amod_error *err) {
         skipped += (double)st.attn_skipped * nb;
         macs += st.macs_per_token * nb;
         pred_acc += (double)st.predictor_acc * nb;
+        pred_bal += (double)st.predictor_balanced * nb;
+        pred_base += (double)st.predictor_skip_acc * nb;
         done_windows += nb;
         passes++;
     }
@@ -123,7 +125,9 @@ static int run(const void *opts, amod_error *err) {
     printf("%s: %ld windows of %d bytes (%s routing)\n", o->model, done_windows, T, o->predictor ? "predictor" : "top-k");
     printf("perplexity %.4f  bits/byte %.4f  attention skipped %.4f  MFLOPs/token %.4f  tokens/s %.0f", ppl, bpb,
            skipped / done_windows, mflops, tps);
-    if (pred_acc > 0) printf("  predictor acc %.4f", pred_acc / done_windows);
+    if (pred_acc > 0)
+        printf("  predictor acc %.4f (balanced %.4f; all-skip baseline %.4f)", pred_acc / done_windows,
+               pred_bal / done_windows, pred_base / done_windows);
     printf("\n");
     if (o->label)
         printf("| %s | %.3f | %.3f | %.1f%% | %.3f | %.0f |\n", o->label, ppl, bpb, 100.0 * skipped / done_windows,

@@ -339,6 +339,7 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
     token_embed_forward(run->resid[0], ids, m->wte, m->wpe, B, T, 0, D);
     double pred_bce = 0, ran = 0;
     int pred_layers = 0, pred_correct = 0;
+    int64_t pred_counts[4] = {0, 0, 0, 0}; /* true positives, positives, true negatives, negatives */
     for (int l = 0; l < c->n_layers; l++) {
         lm_layer_acts *a = &run->la[l];
         if (lm_is_mod(m, l)) {
@@ -351,6 +352,10 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
                 pred_bce += predictor_forward(run, l, &pred, B, T, &correct);
                 pred_correct += correct;
                 pred_layers++;
+                for (int i = 0; i < (int)BT; i++) {
+                    const int y = a->p_target[i] > 0.5f, hit = (a->p_z[i] > 0) == y;
+                    pred_counts[y ? 0 : 2] += hit, pred_counts[y ? 1 : 3]++;
+                }
             }
             ran += (double)B * a->k;
         } else {
@@ -369,6 +374,10 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
     if (pred_layers) {
         run->stats.predictor_loss = (float)(pred_bce / pred_layers);
         run->stats.predictor_acc = (float)pred_correct / ((float)BT * pred_layers);
+        const double tpr = pred_counts[1] ? (double)pred_counts[0] / pred_counts[1] : 1.0;
+        const double tnr = pred_counts[3] ? (double)pred_counts[2] / pred_counts[3] : 1.0;
+        run->stats.predictor_balanced = (float)(0.5 * (tpr + tnr));
+        run->stats.predictor_skip_acc = (float)pred_counts[3] / (float)(pred_counts[1] + pred_counts[3]);
     }
     if (m->skip.mode != AMOD_LM_SKIP_NONE) lm_skip_stats(run, B, T);
     if (logits) memcpy(logits, run->logits, BT * V * sizeof *logits);

@@ -139,7 +139,7 @@ static void next_batch(lm_trainer *t) {
 
 /* ---- the task's hooks ---- */
 
-/* metrics: the causal predictor's accuracy and BCE */
+/* metrics: the causal predictor's accuracy, BCE, balanced accuracy and the all-skip baseline's accuracy */
 static int task_forward(void *self, int64_t step, double *loss, double *metrics, amod_error *err) {
     lm_trainer *t = self;
     (void)step;
@@ -149,6 +149,7 @@ static int task_forward(void *self, int64_t step, double *loss, double *metrics,
     amod_lm_stats st;
     amod_lm_get_stats(t->m, &st);
     *loss = l, metrics[0] = st.predictor_acc, metrics[1] = st.predictor_loss;
+    metrics[2] = st.predictor_balanced, metrics[3] = st.predictor_skip_acc;
     return 0;
 }
 
@@ -177,7 +178,9 @@ static void log_line(lm_trainer *t, const train_step_report *r) {
     double el = now() - t->t0;
     fprintf(f, "step %6lld  loss %.4f  lr %.2e  %.0f tokens/s", (long long)r->step, t->sum_loss / (double)t->n_loss,
             (double)r->lr, (double)t->tokens / (el > 0 ? el : 1));
-    if (r->metrics[0] > 0) fprintf(f, "  predictor acc %.3f bce %.3f", r->metrics[0], r->metrics[1]);
+    if (r->metrics[0] > 0)
+        fprintf(f, "  predictor acc %.3f (balanced %.3f; all-skip %.3f) bce %.3f", r->metrics[0], r->metrics[2],
+                r->metrics[3], r->metrics[1]);
     if (amod_lm_get_mindskip(t->m)->mode != AMOD_LM_SKIP_NONE)
         fprintf(f, "  attn kept %.3f  capacity term %.4f", (double)st.attn_kept, (double)st.capacity_loss);
     fprintf(f, "\n");
@@ -215,7 +218,7 @@ static void task_save_state(void *self, int64_t step, cJSON *config, cJSON *stat
 }
 
 static const train_ops text_task = {task_forward,     task_sync,       task_backward,  task_before_step, task_after_step,
-                                    task_save_model,  task_save_state, AMOD_LM_TRAIN_COMMAND, 2};
+                                    task_save_model,  task_save_state, AMOD_LM_TRAIN_COMMAND, 4};
 
 int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const amod_lm_train_config *cfg,
                   amod_lm_train_result *res, amod_error *err) {

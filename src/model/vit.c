@@ -306,21 +306,24 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
     return 0;
 }
 
-int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
-                         float *loss, amod_error *err) {
+/* forward on the context's own thread count */
+static int forward_on(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, const float *targets,
+                      float *logits, float *loss, amod_error *err) {
     const int before = amod_threads_push(c->rs.threads);
-    int rc = forward(c, images, batch, labels, NULL, logits, loss, err);
+    int rc = forward(c, images, batch, labels, targets, logits, loss, err);
     amod_threads_pop(before);
     return rc;
+}
+
+int amod_vit_ctx_forward(amod_vit_ctx *c, const float *images, int batch, const int64_t *labels, float *logits,
+                         float *loss, amod_error *err) {
+    return forward_on(c, images, batch, labels, NULL, logits, loss, err);
 }
 
 int amod_vit_ctx_forward_soft(amod_vit_ctx *c, const float *images, int batch, const float *targets, float *logits,
                               float *loss, amod_error *err) {
     if (!targets) return amod_fail(err, "soft targets missing");
-    const int before = amod_threads_push(c->rs.threads);
-    int rc = forward(c, images, batch, NULL, targets, logits, loss, err);
-    amod_threads_pop(before);
-    return rc;
+    return forward_on(c, images, batch, NULL, targets, logits, loss, err);
 }
 
 int amod_vit_forward_soft(amod_vit *m, const float *images, int batch, const float *targets, float *logits,

@@ -7,16 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "data/dataset.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 int main(int argc, char **argv) {
     if (argc < 3) return fprintf(stderr, "usage: %s FOLDER SIZE [THREADS] [BATCH] [BATCHES]\n", argv[0]), 2;
@@ -38,7 +32,7 @@ int main(int argc, char **argv) {
         amod_loader ld;
         if (amod_loader_init(&ld, &ds, &bc, 1, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
         if (amod_loader_next(&ld, batch, x, y, &err) < 0) return fprintf(stderr, "%s\n", err.msg), 1; /* warm-up */
-        const double t0 = now();
+        const double t0 = amod_seconds();
         int64_t n = 0;
         for (int b = 0; b < batches; b++) {
             int got = amod_loader_next(&ld, batch, x, y, &err);
@@ -46,7 +40,7 @@ int main(int argc, char **argv) {
             if (got == 0) amod_loader_start_epoch(&ld, ld.state.epoch + 1), b--;
             n += got;
         }
-        const double s = now() - t0;
+        const double s = amod_seconds() - t0;
         printf("%s %s %d px, %d threads: %.1f images/s (%lld in %.2f s)\n", ds.pack ? "pack " : "files",
                aug ? "train (RandomResizedCrop + flip)" : "eval (resize + centre crop)   ", size, threads, n / s,
                (long long)n, s);

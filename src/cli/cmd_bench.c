@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/rng.h"
 #include "core/threads.h"
 #include "model/vit_config.h"
@@ -36,12 +36,6 @@ typedef struct {
     long peak_kb;
     int ok;
 } bench_result;
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -74,7 +68,7 @@ static int measure(const bench_model *bm, const char *gemm, int batch, int threa
     amod_adamw_config_default(&oc);
     if (train && !rc) rc = amod_adamw_init_vit(&opt, m, &oc, err);
     for (int i = 0; !rc && i < warmup + iters; i++) {
-        double t0 = now();
+        double t0 = amod_seconds();
         float loss;
         rc = amod_vit_forward(m, x, batch, train ? y : NULL, logits, &loss, err);
         if (!rc && train) {
@@ -85,7 +79,7 @@ static int measure(const bench_model *bm, const char *gemm, int batch, int threa
                 amod_adamw_step(&opt, amod_vit_params(m), amod_vit_grads(m), 1e-4f);
             }
         }
-        if (i >= warmup) t[i - warmup] = now() - t0;
+        if (i >= warmup) t[i - warmup] = amod_seconds() - t0;
     }
     if (!rc) {
         qsort(t, (size_t)iters, sizeof *t, cmp_double);

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli_lm.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/error.h"
 
 static const char *CMD = "eval-lm";
@@ -73,12 +73,6 @@ static int parse(int argc, char **argv, void *opts) {
     return 0;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int run(const void *opts, amod_error *err) {
     const options *o = opts;
     unsigned char *bytes = NULL;
@@ -106,9 +100,9 @@ static int run(const void *opts, amod_error *err) {
         for (int b = 0; b < nb; b++)
             for (int t = 0; t < T; t++) ids[(size_t)b * T + t] = bytes[n_train + (size_t)(done_windows + b) * T + t];
         float loss;
-        double t0 = now();
+        double t0 = amod_seconds();
         if (amod_lm_forward(m, ids, nb, T, NULL, &loss, err)) goto done;
-        seconds += now() - t0;
+        seconds += amod_seconds() - t0;
         amod_lm_stats st;
         amod_lm_get_stats(m, &st);
         loss_sum += (double)loss * nb;

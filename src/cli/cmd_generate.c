@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli_lm.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/error.h"
 
 static const char *CMD = "generate";
@@ -142,17 +142,16 @@ static int run(const void *opts, amod_error *err) {
     out = amod_alloc((size_t)(tokens + 1) * sizeof *out, err);
     if (!out) goto done;
     amod_lm_gen g = {o->temperature, (int)o->top_k, (uint64_t)o->seed, o->no_cache};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const double t0 = amod_seconds();
     if (amod_lm_generate(m, prompt, n, (int)tokens, &g, out, NULL, err)) goto done;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double t1 = amod_seconds();
     int as_ids = o->print_ids || vocab != 256;
     print_tokens(prompt, n, as_ids, 1);
     print_tokens(out, (int)tokens, as_ids, 0);
     if (as_ids) putchar('\n');
     fflush(stdout);
     if (o->stats) {
-        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        double s = t1 - t0;
         amod_lm_stats st;
         amod_lm_get_stats(m, &st);
         fprintf(stderr, "amod generate: %ld tokens in %.3f s (%.1f tokens/s, %s", tokens, s,

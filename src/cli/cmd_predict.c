@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "amod/amod.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/imagefolder.h"
@@ -31,12 +31,6 @@ static void usage(void) {
            "  --topk K             classes per picture (default 5, at most the model's)\n"
            "  --dump-inputs FILE   also write the model inputs: 'input' [N, C, H, W] and the file\n"
            "                       names in the metadata (\"files\", newline separated)\n");
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 typedef struct {
@@ -151,7 +145,7 @@ static int run(const options *o) {
         for (int j = 1; j <= k; j++) fprintf(f, ",top%d,p%d", j, j);
         fputc('\n', f);
     }
-    const double t0 = now();
+    const double t0 = amod_seconds();
     int64_t done_n = 0;
     for (;;) {
         const int n = amod_loader_next(&ld, (int)o->batch, x, labels, &err);
@@ -189,7 +183,7 @@ static int run(const options *o) {
         }
         done_n += n;
     }
-    const double secs = now() - t0;
+    const double secs = amod_seconds() - t0;
     if (json) fputs("\n]\n", f);
     if (o->out && cli_text_save(&text, o->out, &err)) {
         f = stdout;

@@ -2,19 +2,13 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 
 #ifdef AMOD_HAVE_MPI
 #include <mpi.h>
 #endif
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 uint64_t amod_hash_bytes(const void *data, size_t n, uint64_t h) {
     const unsigned char *p = data;
@@ -56,7 +50,7 @@ static int mpi_fail(int rc, const char *what, amod_error *err) {
 
 int amod_comm_allreduce_mean(amod_comm *c, float *buf, size_t n, amod_error *err) {
     if (c->size == 1) return 0;
-    double t0 = seconds();
+    double t0 = amod_seconds();
     for (size_t off = 0; off < n; off += CHUNK) {
         int count = (int)(n - off < CHUNK ? n - off : CHUNK);
         int rc = MPI_Allreduce(MPI_IN_PLACE, buf + off, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
@@ -64,7 +58,7 @@ int amod_comm_allreduce_mean(amod_comm *c, float *buf, size_t n, amod_error *err
     }
     const float inv = 1.0f / (float)c->size;
     for (size_t i = 0; i < n; i++) buf[i] *= inv;
-    c->allreduce_seconds += seconds() - t0;
+    c->allreduce_seconds += amod_seconds() - t0;
     c->allreduce_bytes += n * sizeof *buf;
     return 0;
 }

@@ -2,8 +2,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 
 void amod_model_batch_config(const amod_vit_config *cfg, const amod_dataset *ds, amod_batch_config *bc) {
@@ -15,12 +15,6 @@ void amod_model_batch_config(const amod_vit_config *cfg, const amod_dataset *ds,
         bc->mean[c] = cfg->mean[c < 3 ? c : 2];
         bc->std[c] = cfg->std[c < 3 ? c : 2];
     }
-}
-
-static double seconds_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static int evaluate(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod_eval_result *out, int64_t *confusion,
@@ -63,7 +57,7 @@ static int evaluate(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod_e
     float *logits = amod_alloc((size_t)batch * K * sizeof *logits, err);
     int64_t *labels = amod_alloc((size_t)batch * sizeof *labels, err);
     int rc = images && logits && labels ? 0 : -1;
-    double t0 = seconds_now(), loss_sum = 0.0;
+    double t0 = amod_seconds(), loss_sum = 0.0;
     while (!rc) {
         int n = amod_loader_next(&ld, batch, images, labels, err);
         if (n <= 0) {
@@ -93,7 +87,7 @@ static int evaluate(amod_vit_ctx *ctx, const amod_dataset *ds, int batch, amod_e
         out->accuracy5 = (double)out->correct5 / (double)out->count;
         out->loss = loss_sum / (double)out->count;
     }
-    out->seconds = seconds_now() - t0;
+    out->seconds = amod_seconds() - t0;
     free(images);
     free(logits);
     free(labels);

@@ -3,8 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/threads.h"
@@ -23,12 +23,6 @@ void amod_lm_train_config_default(amod_lm_train_config *c) {
 int amod_lm_param_decays(const amod_lm *m, int tensor) {
     int64_t shape[4];
     return amod_lm_tensor_shape(m, tensor, shape) == 2 && !amod_lm_tensor_is_router(m, tensor);
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* The text task: what the loop (train/train_loop.c) asks of `amod train-lm`. */
@@ -175,7 +169,7 @@ static void log_line(lm_trainer *t, const train_step_report *r) {
     FILE *f = t->cfg->log;
     amod_lm_stats st;
     amod_lm_get_stats(t->m, &st);
-    double el = now() - t->t0;
+    double el = amod_seconds() - t->t0;
     fprintf(f, "step %6lld  loss %.4f  lr %.2e  %.0f tokens/s", (long long)r->step, t->sum_loss / (double)t->n_loss,
             (double)r->lr, (double)t->tokens / (el > 0 ? el : 1));
     if (r->metrics[0] > 0)
@@ -198,7 +192,7 @@ static int task_after_step(void *self, const train_step_report *r, amod_error *e
         t->res->last_loss = t->sum_loss / (double)t->n_loss;
         if (t->loop.root && c->log) log_line(t, r);
         t->sum_loss = 0, t->n_loss = 0, t->tokens = 0;
-        t->t0 = now();
+        t->t0 = amod_seconds();
     } else if (last) {
         t->res->last_loss = t->sum_loss / (double)t->n_loss;
     }
@@ -238,7 +232,7 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
     amod_threads_init(cfg->threads);
     amod_lm_set_grad_enabled(m, 1);
     amod_lm_freeze_base(m, cfg->router_tuning);
-    double t_start = now();
+    double t_start = amod_seconds();
     amod_adamw opt;
     size_t lo, hi;
     if (make_optimizer(&t, &opt, &lo, &hi, err)) return -1;
@@ -275,13 +269,13 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
             fprintf(cfg->log, "\ncompute: %s, %d threads\n", path, amod_threads_count());
             fflush(cfg->log);
         }
-        t.t0 = now();
+        t.t0 = amod_seconds();
         train_end end;
         rc = train_loop_run(&t.loop, cfg->max_steps, cfg->stop, cfg->ckpt_every > 0 || cfg->resume, &end, err);
         res->stopped = !rc && end == TRAIN_MAX_STEPS;
         res->interrupted = !rc && end == TRAIN_INTERRUPTED;
     }
-    res->elapsed = now() - t_start;
+    res->elapsed = amod_seconds() - t_start;
     free(t.ids);
     train_loop_free(&t.loop);
     return rc;

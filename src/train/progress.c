@@ -1,14 +1,9 @@
 #include "train/progress.h"
 
 #include <stdarg.h>
-#include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "core/clock.h"
 
 void amod_progress_init(amod_progress *p, FILE *f, int every, int quiet) {
     p->f = f;
@@ -32,7 +27,7 @@ void amod_format_duration(double s, char *out, size_t cap) {
 
 void amod_progress_step(amod_progress *p, const amod_progress_info *in) {
     if (p->quiet) return;
-    double t = now();
+    double t = amod_seconds();
     int last = in->step == in->total_steps;
     /* A terminal gets at most ~5 redraws a second; a log a line every `every` steps. */
     if (p->tty ? (t - p->last < 0.2 && !last) : (in->step % p->every != 0 && !last)) return;

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/comm.h"
 #include "core/error.h"
 #include "core/threads.h"
@@ -28,12 +28,6 @@ void amod_set_threads(int n) {
     /* Single-threaded OpenBLAS (core/threads.h), which also matters here: a multi-threaded
      * sgemm splits its work by thread count, so its results would change with it. */
     amod_threads_init(n);
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static int check_config(const amod_train_config *c, amod_error *err) {
@@ -77,14 +71,14 @@ typedef struct {
     amod_comm *comm; /* never NULL: the loop's one-rank stand-in when training alone */
 } trainer;
 
-static double elapsed(const trainer *t) { return t->elapsed_before + (now() - t->t_start); }
+static double elapsed(const trainer *t) { return t->elapsed_before + (amod_seconds() - t->t_start); }
 
 /* ---- the task's hooks ---- */
 
 static int task_forward(void *self, int64_t step, double *loss, double *metrics, amod_error *err) {
     trainer *t = self;
     (void)metrics;
-    t->t_step = now();
+    t->t_step = amod_seconds();
     float l;
     const int B = t->cfg->batch_size;
     if (t->pf) { /* the batch rendered during the last step; the next one starts now */
@@ -150,12 +144,12 @@ static int task_after_step(void *self, const train_step_report *r, amod_error *e
     t->st.loss_steps++;
     t->steps_here++;
     t->images_epoch += (int64_t)t->n * t->comm->size;
-    t->train_time += now() - t->t_step;
+    t->train_time += amod_seconds() - t->t_step;
     double per_step = t->train_time / (double)t->steps_here;
     int64_t total = t->loop.sched.total_steps;
     double mean_loss = t->st.loss_sum / (double)t->st.loss_steps; /* of the epoch so far: steadier */
     amod_progress_info info = {t->pos.epoch + 1, c->epochs, t->st.step, total, mean_loss, t->lr,
-                               t->images_epoch / (now() - t->t_epoch), per_step * (double)(total - t->st.step)};
+                               t->images_epoch / (amod_seconds() - t->t_epoch), per_step * (double)(total - t->st.step)};
     amod_progress_step(&t->prog, &info);
     if (c->ckpt_every > 0 && t->st.step % c->ckpt_every == 0) return train_loop_checkpoint(&t->loop, "last", err);
     return 0;
@@ -187,7 +181,7 @@ static int end_epoch(trainer *t, amod_error *err) {
     const amod_train_config *c = t->cfg;
     int64_t done = t->pos.epoch + 1;
     double train_loss = t->st.loss_steps ? t->st.loss_sum / (double)t->st.loss_steps : NAN;
-    double ips = t->images_epoch / (now() - t->t_epoch);
+    double ips = t->images_epoch / (amod_seconds() - t->t_epoch);
     amod_runlog_row row = {done, t->st.step, train_loss, NAN, NAN, t->lr, ips, 0};
     int best = 0;
     if (t->test && (done % c->eval_every == 0 || done == c->epochs)) {
@@ -219,7 +213,7 @@ static int end_epoch(trainer *t, amod_error *err) {
     t->st.loss_sum = 0;
     t->st.loss_steps = 0;
     t->images_epoch = 0;
-    t->t_epoch = now();
+    t->t_epoch = amod_seconds();
     t->res->epochs = done;
     return train_loop_checkpoint(&t->loop, "last", err);
 }
@@ -357,7 +351,7 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     t.run_dir = run_dir;
     t.cfg = cfg;
     t.res = res;
-    t.t_start = t.t_epoch = now();
+    t.t_start = t.t_epoch = amod_seconds();
     const size_t np = amod_vit_num_params(m);
     amod_vit_set_grad_enabled(m, 1);
     float *grads = amod_vit_grads(m);

@@ -176,10 +176,7 @@ static int randaug(const amod_autoaug *a, amod_data_rng *r, amod_image *img, amo
         const op_kind op = ops[amod_data_rng_below(r, sizeof ops / sizeof *ops)];
         if (amod_data_rng_uniform(r) >= a->p) continue;
         double m = a->m;
-        if (a->mstd > 0) { /* Box-Muller */
-            const double u = 1.0 - (amod_data_rng_next(r) >> 11) * 0x1.0p-53, w = (amod_data_rng_next(r) >> 11) * 0x1.0p-53;
-            m += a->mstd * sqrt(-2.0 * log(u)) * cos(6.283185307179586 * w);
-        }
+        if (a->mstd > 0) m += a->mstd * amod_data_rng_normal(r, NULL);
         m = m < 0 ? 0 : m > 10 ? 10 : m;
         const double t = m / 10.0;
         double v = 0;

@@ -221,12 +221,11 @@ static void random_erase(amod_data_rng *r, float p, float *x, int C, int H, int 
         const int left = (int)amod_data_rng_below(r, (uint64_t)(W - w + 1));
         for (int c = 0; c < C; c++)
             for (int y = top; y < top + h; y++)
-                for (int xx = left; xx < left + w; xx += 2) { /* Box-Muller, two values a draw */
-                    const double u = 1.0 - (amod_data_rng_next(r) >> 11) * 0x1.0p-53;
-                    const double v = (amod_data_rng_next(r) >> 11) * 0x1.0p-53, rad = sqrt(-2.0 * log(u));
+                for (int xx = left; xx < left + w; xx += 2) { /* two values a draw */
+                    double second;
                     float *row = x + ((size_t)c * H + y) * W;
-                    row[xx] = (float)(rad * cos(6.283185307179586 * v));
-                    if (xx + 1 < left + w) row[xx + 1] = (float)(rad * sin(6.283185307179586 * v));
+                    row[xx] = (float)amod_data_rng_normal(r, &second);
+                    if (xx + 1 < left + w) row[xx + 1] = (float)second;
                 }
         return;
     }

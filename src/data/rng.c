@@ -1,5 +1,7 @@
 #include "data/rng.h"
 
+#include <math.h>
+
 void amod_data_rng_seed(amod_data_rng *r, uint64_t seed) {
     uint64_t x = seed;
     for (int i = 0; i < 4; i++) r->s[i] = amod_splitmix64(&x);
@@ -45,6 +47,15 @@ uint64_t amod_data_rng_below(amod_data_rng *r, uint64_t n) {
 
 float amod_data_rng_uniform(amod_data_rng *r) {
     return (float)(amod_data_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+}
+
+double amod_data_rng_uniform53(amod_data_rng *r) { return (double)(amod_data_rng_next(r) >> 11) * 0x1.0p-53; }
+
+double amod_data_rng_normal(amod_data_rng *r, double *second) {
+    const double u = amod_data_rng_uniform53(r), v = amod_data_rng_uniform53(r);
+    const double rad = sqrt(-2.0 * log(1.0 - u)), angle = 6.283185307179586 * v;
+    if (second) *second = rad * sin(angle);
+    return rad * cos(angle);
 }
 
 void amod_data_rng_shuffle(amod_data_rng *r, int64_t *idx, int64_t n) {

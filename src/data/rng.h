@@ -24,6 +24,11 @@ uint64_t amod_data_rng_next(amod_data_rng *r);
 uint64_t amod_data_rng_below(amod_data_rng *r, uint64_t n);
 /* Uniform float in [0, 1) with 24 random bits. */
 float amod_data_rng_uniform(amod_data_rng *r);
+/* Uniform double in [0, 1) with 53 random bits. */
+double amod_data_rng_uniform53(amod_data_rng *r);
+/* A standard normal draw from two uniform ones (Box-Muller); *second (when not NULL) gets the
+ * pair's other, independent value. */
+double amod_data_rng_normal(amod_data_rng *r, double *second);
 /* Fisher-Yates shuffle of idx[0..n). */
 void amod_data_rng_shuffle(amod_data_rng *r, int64_t *idx, int64_t n);
 

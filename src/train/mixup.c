@@ -6,22 +6,17 @@
 
 int amod_mix_active(const amod_mix_config *c) { return c->mixup > 0 || c->cutmix > 0 || c->smoothing > 0; }
 
-static double normal(amod_data_rng *r) { /* Box-Muller */
-    double u = (amod_data_rng_next(r) >> 11) * 0x1.0p-53, v = (amod_data_rng_next(r) >> 11) * 0x1.0p-53;
-    return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
-}
-
 static double gamma_draw(amod_data_rng *r, double a) {
     if (a < 1.0) { /* Gamma(a) = Gamma(a + 1) U^(1/a) */
-        const double u = (amod_data_rng_next(r) >> 11) * 0x1.0p-53;
+        const double u = amod_data_rng_uniform53(r);
         return gamma_draw(r, a + 1.0) * pow(1.0 - u, 1.0 / a);
     }
     const double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
     for (;;) {
-        double x = normal(r), v = 1.0 + c * x;
+        double x = amod_data_rng_normal(r, NULL), v = 1.0 + c * x;
         if (v <= 0) continue;
         v = v * v * v;
-        const double u = (amod_data_rng_next(r) >> 11) * 0x1.0p-53;
+        const double u = amod_data_rng_uniform53(r);
         if (log(1.0 - u) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
     }
 }

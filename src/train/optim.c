@@ -59,19 +59,25 @@ int amod_adamw_init(amod_adamw *o, const amod_adamw_span *spans, int n_spans, co
     return 0;
 }
 
-int amod_adamw_init_vit(amod_adamw *o, const amod_vit *model, const amod_adamw_config *cfg, amod_error *err) {
-    int n = amod_vit_num_tensors(model);
+int amod_adamw_init_vit_some(amod_adamw *o, const amod_vit *model, const amod_adamw_config *cfg,
+                             int (*takes)(const char *name, void *ctx), void *ctx, amod_error *err) {
+    int n = amod_vit_num_tensors(model), k = 0;
     amod_adamw_span *spans = amod_zalloc((size_t)(n ? n : 1) * sizeof *spans, err);
     if (!spans) return -1;
     for (int i = 0; i < n; i++) {
         int64_t shape[4];
         int nd = amod_vit_tensor_shape(model, i, shape);
         const char *name = amod_vit_tensor_name(model, i);
-        amod_adamw_span_set(&spans[i], name, nd, shape, amod_vit_tensor_offset(model, i), amod_param_decays(name, nd));
+        if (takes && !takes(name, ctx)) continue;
+        amod_adamw_span_set(&spans[k++], name, nd, shape, amod_vit_tensor_offset(model, i), amod_param_decays(name, nd));
     }
-    int rc = amod_adamw_init(o, spans, n, cfg, err);
+    int rc = amod_adamw_init(o, spans, k, cfg, err);
     free(spans);
     return rc;
+}
+
+int amod_adamw_init_vit(amod_adamw *o, const amod_vit *model, const amod_adamw_config *cfg, amod_error *err) {
+    return amod_adamw_init_vit_some(o, model, cfg, NULL, NULL, err);
 }
 
 void amod_adamw_free(amod_adamw *o) {

@@ -52,6 +52,9 @@ int amod_adamw_init(amod_adamw *o, const amod_adamw_span *spans, int n_spans, co
                     amod_error *err);
 /* Every tensor of a ViT in its current layout (set MoD routing first), timm's decay rule. */
 int amod_adamw_init_vit(amod_adamw *o, const amod_vit *model, const amod_adamw_config *cfg, amod_error *err);
+/* The same for the tensors whose name takes(name, ctx) accepts (takes NULL: all of them). */
+int amod_adamw_init_vit_some(amod_adamw *o, const amod_vit *model, const amod_adamw_config *cfg,
+                             int (*takes)(const char *name, void *ctx), void *ctx, amod_error *err);
 void amod_adamw_free(amod_adamw *o);
 
 /* One update with learning rate lr of every span:

@@ -228,25 +228,8 @@ static int task_before_step(void *self, int64_t step, amod_error *err) {
     return t->pos.epoch < t->cfg->epochs;
 }
 
-/* AdamW over the tensors that train (timm's decay rule). */
-static int make_optimizer(const amod_vit *m, amod_train_only only, const amod_adamw_config *oc, amod_adamw *opt,
-                          amod_error *err) {
-    if (only == AMOD_TRAIN_ALL) return amod_adamw_init_vit(opt, m, oc, err);
-    const int n = amod_vit_num_tensors(m);
-    amod_adamw_span *spans = amod_zalloc((size_t)n * sizeof *spans, err);
-    if (!spans) return -1;
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        const char *name = amod_vit_tensor_name(m, i);
-        if (!amod_train_only_takes(only, name)) continue;
-        int64_t shape[4];
-        const int nd = amod_vit_tensor_shape(m, i, shape);
-        amod_adamw_span_set(&spans[k++], name, nd, shape, amod_vit_tensor_offset(m, i), amod_param_decays(name, nd));
-    }
-    int rc = amod_adamw_init(opt, spans, k, oc, err);
-    free(spans);
-    return rc;
-}
+/* --train-only as amod_adamw_init_vit_some's filter */
+static int trains(const char *name, void *only) { return amod_train_only_takes(*(const amod_train_only *)only, name); }
 
 /* Loader, optimizer and position: fresh, or from RUN/last. */
 static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *err) {
@@ -270,7 +253,8 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     const amod_lr_schedule sched = {c->opt.lr, c->opt.min_lr, c->opt.warmup_steps, t->steps_per_epoch * c->epochs};
     const amod_adamw_config oc = train_settings_adamw(&c->opt);
     amod_adamw opt;
-    if (make_optimizer(t->m, c->train_only, &oc, &opt, err)) return -1;
+    amod_train_only only = c->train_only;
+    if (amod_adamw_init_vit_some(&opt, t->m, &oc, trains, &only, err)) return -1;
     if (train_loop_init(&t->loop, &t->task, &opt, &sched, c->opt.clip, c->check_ranks, c->comm, t->run_dir, err))
         return -1;
     t->comm = t->loop.comm;

@@ -293,14 +293,21 @@ static mod_layer mod_layer_of(amod_lm_ctx *run, int l, int B, int T, const route
     return L;
 }
 
-/* The predictor's training pass against the set top-k chose: its mean BCE. */
-static double predictor_forward(amod_lm_ctx *run, int l, const router_predictor *pred, int B, int T, int *correct) {
+/* The predictor's training pass against the set top-k chose: its mean BCE; counts gets its
+ * true positives, positives, true negatives and negatives added. */
+static double predictor_forward(amod_lm_ctx *run, int l, const router_predictor *pred, int B, int T,
+                                int64_t counts[4]) {
     lm_layer_acts *a = &run->la[l];
     const int D = run->m->cfg.d_model, n = B * T;
     memset(a->p_target, 0, (size_t)n * sizeof(float));
     for (int bj = 0; bj < B * a->k; bj++) a->p_target[(size_t)(bj / a->k) * T + a->idx[bj]] = 1.0f;
     run->stats.macs_per_token += (double)n * ((double)D * pred->P + pred->P);
-    return router_predictor_forward(pred, a->p_h, a->p_z, run->resid[l], a->p_target, n, D, correct);
+    const double bce = router_predictor_forward(pred, a->p_h, a->p_z, run->resid[l], a->p_target, n, D, NULL);
+    for (int i = 0; i < n; i++) {
+        const int y = a->p_target[i] > 0.5f, hit = (a->p_z[i] > 0) == y;
+        counts[y ? 0 : 2] += hit, counts[y ? 1 : 3]++;
+    }
+    return bce;
 }
 
 int lm_check_ids(const amod_lm *m, const int64_t *ids, int B, int T, amod_error *err) {
@@ -338,7 +345,7 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
     run->T = T;
     token_embed_forward(run->resid[0], ids, m->wte, m->wpe, B, T, 0, D);
     double pred_bce = 0, ran = 0;
-    int pred_layers = 0, pred_correct = 0;
+    int pred_layers = 0;
     int64_t pred_counts[4] = {0, 0, 0, 0}; /* true positives, positives, true negatives, negatives */
     for (int l = 0; l < c->n_layers; l++) {
         lm_layer_acts *a = &run->la[l];
@@ -348,14 +355,8 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
             mod_layer_forward(&L, run->resid[l + 1], run->resid[l]);
             run->stats.macs_per_token += L.macs;
             if (has_predictor(m, l) && run->route_mode == AMOD_LM_ROUTE_TOPK) {
-                int correct;
-                pred_bce += predictor_forward(run, l, &pred, B, T, &correct);
-                pred_correct += correct;
+                pred_bce += predictor_forward(run, l, &pred, B, T, pred_counts);
                 pred_layers++;
-                for (int i = 0; i < (int)BT; i++) {
-                    const int y = a->p_target[i] > 0.5f, hit = (a->p_z[i] > 0) == y;
-                    pred_counts[y ? 0 : 2] += hit, pred_counts[y ? 1 : 3]++;
-                }
             }
             ran += (double)B * a->k;
         } else {
@@ -373,6 +374,7 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
     run->stats.attn_skipped = (float)(1.0 - ran / ((double)BT * c->n_layers));
     if (pred_layers) {
         run->stats.predictor_loss = (float)(pred_bce / pred_layers);
+        const int64_t pred_correct = pred_counts[0] + pred_counts[2];
         run->stats.predictor_acc = (float)pred_correct / ((float)BT * pred_layers);
         const double tpr = pred_counts[1] ? (double)pred_counts[0] / pred_counts[1] : 1.0;
         const double tnr = pred_counts[3] ? (double)pred_counts[2] / pred_counts[3] : 1.0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "io/json.h"
 #include "model/mod_config_json.h"
 
 static const cJSON *item(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
@@ -266,10 +267,5 @@ int lm_config_save(const char *path, const amod_lm_config *c, const lm_routing *
             cJSON_AddNumberToObject(m, "lambda", r->skip.lambda);
         }
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text) return amod_fail(err, "out of memory writing %s", path);
-    int rc = amod_write_file_atomic(path, text, strlen(text), err);
-    free(text);
-    return rc;
+    return amod_json_write(path, root, err);
 }

@@ -49,6 +49,15 @@ printf 'x' >"$T/junk.st"
 expect_error "junk input" "junk.st: truncated" -- run "$G" --input "$T/junk.st"
 
 # unsupported options in config.json
+routed() { # the routing object amod writes, with predictor thresholds TH
+  model "$G"
+  sed 's/^{/{"amod": {"mod": {"router": "linear", "capacity": 0.5, "mod_layers": [1], "seed": 0, "predictor_hidden": 8, "predictor_threshold": '"$1"'}},/' \
+    "$G/config.json" >"$T/m/config.json"
+}
+routed '[0, 1]'
+expect_error "predictor thresholds, one per layer" "config.json: amod.mod.predictor_threshold must be a list of 4 numbers \(one per layer\)" -- run "$T/m" --input "$G/ref.safetensors"
+routed '[0, "x", 0, 0]'
+expect_error "predictor threshold not a number" "config.json: amod.mod.predictor_threshold\[1\] is not a finite number" -- run "$T/m" --input "$G/ref.safetensors"
 model "$G"; sed 's/"gelu_new"/"relu"/' "$G/config.json" >"$T/m/config.json"
 expect_error "gpt2 activation" "config.json: activation_function 'relu' is not supported \(only 'gelu_new'\)" -- run "$T/m" --input "$G/ref.safetensors"
 model "$G"; sed 's/"scale_attn_by_inverse_layer_idx": false/"scale_attn_by_inverse_layer_idx": true/' "$G/config.json" >"$T/m/config.json"

@@ -2,14 +2,17 @@
  * tokens and the same logits (1e-4), for GPT-2 and Llama (grouped-query attention, rotary
  * positions), for MoD models that route each token with the causal predictor (some tokens
  * skip a block, some run it: both paths are exercised), and for MindSkip. Sampling with a
- * temperature reproduces with its seed and stays within top-k. */
+ * temperature reproduces with its seed and stays within top-k. The predictors' calibrated
+ * thresholds keep exactly C of a sequence they were calibrated on, and survive a save. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "amod/lm.h"
 #include "core/rng.h"
+#include "model/lm_internal.h"
 #include "test_support.h"
 
 #define PROMPT 7
@@ -107,6 +110,60 @@ static amod_lm *mod_model(amod_lm_arch arch, int *through, int *skipped) {
     return m;
 }
 
+/* The cut between the k-th and (k+1)-th largest logits, and a threshold calibrated on one
+ * sequence: the predictor then keeps exactly k of that sequence's tokens in the first MoD layer
+ * (later layers see other inputs once routing differs), and a save and load keeps it. */
+static void calibration(amod_lm *m) {
+    float z[5] = {3, -1, 2, 0, 2.5f}, sorted[5];
+    CHECK(lm_predictor_cut(sorted, z, 5, 2) == 2.25 && lm_predictor_cut(sorted, z, 5, 5) < -1 &&
+              lm_predictor_cut(sorted, z, 5, 0) > 3,
+          "predictor cut: %g (want 2.25)", lm_predictor_cut(sorted, z, 5, 2));
+    const int L = amod_lm_get_config(m)->n_layers, T = 32;
+    int64_t ids[32];
+    for (int i = 0; i < T; i++) ids[i] = (i * 29 + 3) % 256;
+    amod_error err;
+    double cuts[AMOD_MAX_LAYERS], once[AMOD_MAX_LAYERS];
+    CHECK(amod_lm_forward(m, ids, 1, T, NULL, NULL, &err) == 0, "top-k forward: %s", err.msg);
+    CHECK(amod_lm_predictor_cuts(m, cuts) == 1, "one sequence measured");
+    amod_lm_calibrate_predictor(m, cuts, 1);
+    memcpy(once, cuts, sizeof cuts);
+    int first = -1;
+    for (int l = 0; l < L; l++) {
+        const int is_mod = amod_lm_routed(m, l, &(int){0}) != NULL;
+        CHECK(amod_lm_predictor_threshold(m, l) == (is_mod ? (float)cuts[l] : 0.0f), "layer %d: threshold %g, cut %g",
+              l, amod_lm_predictor_threshold(m, l), cuts[l]);
+        if (is_mod && first < 0) first = l;
+    }
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR);
+    CHECK(amod_lm_forward(m, ids, 1, T, NULL, NULL, &err) == 0, "predictor forward: %s", err.msg);
+    int k = 0;
+    CHECK(first >= 0 && amod_lm_routed(m, first, &k) && k == amod_mod_tokens(amod_lm_get_mod(m)->capacity, T, 0),
+          "calibrated on this sequence, layer %d keeps %d of %d tokens (want C's)", first, k, T);
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
+    /* a second step: the running mean of the two cuts */
+    for (int i = 0; i < T; i++) ids[i] = (i * 71 + 5) % 256;
+    CHECK(amod_lm_forward(m, ids, 1, T, NULL, NULL, &err) == 0 && amod_lm_predictor_cuts(m, cuts) == 1, "forward");
+    amod_lm_calibrate_predictor(m, cuts, 2);
+    CHECK(fabsf(amod_lm_predictor_threshold(m, first) - (float)(0.5 * (once[first] + cuts[first]))) < 1e-6f,
+          "running mean of two cuts: %g", amod_lm_predictor_threshold(m, first));
+    char dir[] = "/tmp/amod_calib_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    CHECK(amod_lm_save(m, dir, &err) == 0, "save: %s", err.msg);
+    amod_lm *back = amod_lm_load(dir, &err);
+    CHECK(back != NULL, "load: %s", err.msg);
+    for (int l = 0; back && l < L; l++)
+        CHECK(amod_lm_predictor_threshold(back, l) == amod_lm_predictor_threshold(m, l),
+              "layer %d: threshold %g saved, %g loaded", l, amod_lm_predictor_threshold(m, l),
+              amod_lm_predictor_threshold(back, l));
+    amod_lm_free(back);
+    char path[128];
+    snprintf(path, sizeof path, "%s/config.json", dir), remove(path);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir), remove(path);
+    remove(dir);
+    printf("%-40s first MoD layer keeps %d of %d at its calibrated cut %.4f\n", "predictor calibration", k, T,
+           amod_lm_predictor_threshold(m, first));
+}
+
 static void sampling(amod_lm *m) {
     const int V = amod_lm_get_config(m)->vocab_size;
     int64_t prompt[3] = {1, 2, 3}, a[NEW], b[NEW], c[NEW];
@@ -165,6 +222,8 @@ int main(void) {
         CHECK(through > 0 && skipped > 0, "the predictors should both send and skip tokens (%d / %d)", through,
               skipped);
         compare_paths(arch ? "llama MoD, predictor routing" : "gpt2 MoD, predictor routing", m, &greedy);
+        calibration(m);
+        compare_paths(arch ? "llama MoD, calibrated predictor" : "gpt2 MoD, calibrated predictor", m, &greedy);
         amod_lm_free(m);
     }
     amod_lm_free(g);

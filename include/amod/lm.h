@@ -161,6 +161,23 @@ AMOD_API void amod_lm_get_stats(const amod_lm *m, amod_lm_stats *out);
  * (its mean over the processes is the gradient one process would get for the whole batch). */
 AMOD_API void amod_lm_skip_totals(const amod_lm *m, double totals[3]);
 AMOD_API void amod_lm_set_skip_totals(amod_lm *m, const double totals[3]);
+
+/* The causal predictors' thresholds (MoD with the linear router's predictor): a token runs a
+ * MoD block when sampling, and in AMOD_LM_ROUTE_PREDICTOR passes, when its predictor logit
+ * exceeds the layer's threshold. The plain BCE decision (threshold 0) turns a predictor trained
+ * on C = 12.5 % positives into "skip every token" until it is very accurate; amod_lm_train keeps
+ * each threshold at the running mean of the cut that would have kept exactly C of each training
+ * sequence's tokens, so that sampling spends about the capacity's compute. Thresholds are saved
+ * in config.json ("amod.mod.predictor_threshold") and reset to 0 by amod_lm_set_mod.
+ * amod_lm_predictor_cuts: after a top-k forward pass, cuts[l] (n_layers values) receives the sum
+ * over the pass's sequences of layer l's cut, the midpoint of its k-th and (k+1)-th largest
+ * logits (0 for layers without a predictor); returns the number of sequences, 0 when the pass
+ * measured none. amod_lm_calibrate_predictor moves each predictor layer's threshold to
+ * (1 - w) threshold + w mean_cuts[l] with w = max(1 / step, 0.1): a running mean over the first
+ * ten steps (step counts from 1), an exponential one after. */
+AMOD_API int amod_lm_predictor_cuts(const amod_lm *m, double *cuts);
+AMOD_API void amod_lm_calibrate_predictor(amod_lm *m, const double *mean_cuts, int64_t step);
+AMOD_API float amod_lm_predictor_threshold(const amod_lm *m, int layer);
 /* Multiply-accumulates per token for a sequence of T tokens with the current routing, when
  * every MindSkip gate is open (kept = 1) or the measured fraction kept is used (kept < 0). */
 AMOD_API double amod_lm_macs_per_token(const amod_lm *m, int T, float kept);

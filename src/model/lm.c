@@ -91,6 +91,7 @@ static void carve(amod_lm_ctx *run, arena_carver *c, int B, int T) {
     run->nrs = arena_take(c, BT);
     run->logits = arena_take(c, BT * cfg->vocab_size);
     run->dlogits = run->rs.grads ? arena_take(c, BT * cfg->vocab_size) : NULL;
+    run->pred_sort = max_pred ? arena_take(c, (size_t)T) : NULL;
     memset(&run->rg, 0, sizeof run->rg);
     if (!run->rs.grads) return;
     resid_grads_take(&run->rg, c, BT, D);
@@ -285,7 +286,7 @@ static mod_layer mod_layer_of(amod_lm_ctx *run, int l, int B, int T, const route
     L.k = &a->k;
     L.prev_probs = prev->probs, L.prev_col_sum = prev->col_sum;
     L.router_w = m->blk[l].router_w;
-    L.pred = pred, L.pred_z = a->p_z;
+    L.pred = pred, L.pred_z = a->p_z, L.pred_threshold = m->pred_threshold[l];
     L.rng = &run->rs.rng;
     L.idx = a->idx, L.scores = a->scores, L.xs = a->xs, L.y = a->y;
     L.owner = run, L.layer = l;
@@ -293,20 +294,38 @@ static mod_layer mod_layer_of(amod_lm_ctx *run, int l, int B, int T, const route
     return L;
 }
 
+static int cmp_desc(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+double lm_predictor_cut(float *sorted, const float *z, int T, int k) {
+    memcpy(sorted, z, (size_t)T * sizeof *sorted);
+    qsort(sorted, (size_t)T, sizeof *sorted, cmp_desc);
+    if (k >= T) return (double)sorted[T - 1] - 1.0; /* every token runs: any cut below the smallest */
+    if (k <= 0) return (double)sorted[0] + 1.0;
+    return 0.5 * ((double)sorted[k - 1] + (double)sorted[k]);
+}
+
 /* The predictor's training pass against the set top-k chose: its mean BCE; counts gets its
- * true positives, positives, true negatives and negatives added. */
+ * true positives, positives, true negatives and negatives added, at the layer's threshold;
+ * the context records the cut that would have kept exactly k of each sequence's tokens. */
 static double predictor_forward(amod_lm_ctx *run, int l, const router_predictor *pred, int B, int T,
                                 int64_t counts[4]) {
     lm_layer_acts *a = &run->la[l];
     const int D = run->m->cfg.d_model, n = B * T;
+    const float cut = run->m->pred_threshold[l];
     memset(a->p_target, 0, (size_t)n * sizeof(float));
     for (int bj = 0; bj < B * a->k; bj++) a->p_target[(size_t)(bj / a->k) * T + a->idx[bj]] = 1.0f;
     run->stats.macs_per_token += (double)n * ((double)D * pred->P + pred->P);
     const double bce = router_predictor_forward(pred, a->p_h, a->p_z, run->resid[l], a->p_target, n, D, NULL);
     for (int i = 0; i < n; i++) {
-        const int y = a->p_target[i] > 0.5f, hit = (a->p_z[i] > 0) == y;
+        const int y = a->p_target[i] > 0.5f, hit = (a->p_z[i] > cut) == y;
         counts[y ? 0 : 2] += hit, counts[y ? 1 : 3]++;
     }
+    run->pred_cut_sum[l] = 0;
+    for (int b = 0; b < B; b++) run->pred_cut_sum[l] += lm_predictor_cut(run->pred_sort, a->p_z + (size_t)b * T, T, a->k);
+    run->pred_cut_seqs = B;
     return bce;
 }
 
@@ -341,6 +360,7 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
     memcpy(run->ids, ids, BT * sizeof *ids);
     for (size_t i = 0; i < BT; i++) run->pos_dense[i] = (int32_t)(i % T);
     memset(&run->stats, 0, sizeof run->stats);
+    run->pred_cut_seqs = 0;
     run->B = B;
     run->T = T;
     token_embed_forward(run->resid[0], ids, m->wte, m->wpe, B, T, 0, D);

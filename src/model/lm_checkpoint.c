@@ -38,6 +38,7 @@ amod_lm *amod_lm_load(const char *dir, amod_error *err) {
         (routing.skip.mode != AMOD_LM_SKIP_NONE && amod_lm_set_mindskip(m, &routing.skip, err))) {
         amod_fail_prefix(err, path); /* the routing comes from config.json */
     } else if (!ptab_load(&m->pt, dir, load_tensor, m, err)) {
+        if (m->pred_hidden > 0) memcpy(m->pred_threshold, routing.predictor_threshold, sizeof m->pred_threshold);
         return m;
     }
     amod_lm_free(m);
@@ -55,6 +56,7 @@ int amod_lm_save(const amod_lm *m, const char *dir, amod_error *err) {
     memset(&r, 0, sizeof r);
     r.mod = m->mod;
     r.predictor_hidden = m->pred_hidden;
+    memcpy(r.predictor_threshold, m->pred_threshold, sizeof r.predictor_threshold);
     r.skip = m->skip;
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (!rc) rc = lm_config_save(path, &m->cfg, &r, err);

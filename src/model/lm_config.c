@@ -147,10 +147,22 @@ static int parse_routing(const char *path, const cJSON *a, const amod_lm_config 
     if (!cJSON_IsObject(a)) return amod_fail(err, "%s: 'amod' must be an object", path);
     const cJSON *mod = item(a, "mod"), *ms = item(a, "mindskip");
     if (mod) {
-        static const char *const extra[] = {"predictor_hidden", NULL};
+        static const char *const extra[] = {"predictor_hidden", "predictor_threshold", NULL};
         if (mod_config_read_json(path, "amod.mod", mod, c->n_layers, extra, &r->mod, err) ||
             get_int(path, mod, "predictor_hidden", 0, 1 << 16, &r->predictor_hidden, err))
             return -1;
+        const cJSON *th = item(mod, "predictor_threshold");
+        if (th) {
+            if (!cJSON_IsArray(th) || cJSON_GetArraySize(th) != c->n_layers)
+                return amod_fail(err, "%s: amod.mod.predictor_threshold must be a list of %d numbers (one per layer)",
+                                 path, c->n_layers);
+            int l = 0;
+            for (const cJSON *e = th->child; e; e = e->next, l++) {
+                if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 1e30)
+                    return amod_fail(err, "%s: amod.mod.predictor_threshold[%d] is not a finite number", path, l);
+                r->predictor_threshold[l] = (float)e->valuedouble;
+            }
+        }
     }
     if (ms) {
         const cJSON *mode = item(ms, "mode"), *layers = item(ms, "layers");
@@ -258,6 +270,11 @@ int lm_config_save(const char *path, const amod_lm_config *c, const lm_routing *
             cJSON *m = cJSON_AddObjectToObject(a, "mod");
             mod_config_write_json(m, &r->mod, c->n_layers);
             cJSON_AddNumberToObject(m, "predictor_hidden", r->predictor_hidden);
+            if (r->predictor_hidden > 0) {
+                cJSON *th = cJSON_AddArrayToObject(m, "predictor_threshold");
+                for (int l = 0; l < c->n_layers; l++)
+                    cJSON_AddItemToArray(th, cJSON_CreateNumber((double)r->predictor_threshold[l]));
+            }
         }
         if (r->skip.mode != AMOD_LM_SKIP_NONE) {
             cJSON *m = cJSON_AddObjectToObject(a, "mindskip");

@@ -9,6 +9,7 @@
 typedef struct {
     amod_mod_config mod;      /* router NONE when absent */
     int predictor_hidden;
+    float predictor_threshold[AMOD_MAX_LAYERS]; /* per layer; 0 when absent */
     amod_lm_mindskip skip;    /* mode NONE when absent */
 } lm_routing;
 

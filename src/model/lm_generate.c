@@ -117,7 +117,7 @@ static void step(amod_lm *m, kv_cache *c, int64_t tok, int pos, long *mod_seen, 
             ++*mod_seen;
             const lm_block *b = &m->blk[l];
             const router_predictor pred = {b->pred_w1, b->pred_b1, b->pred_w2, b->pred_b2, .P = m->pred_hidden};
-            if (router_predictor_logit(&pred, c->x, D) <= 0.0f) continue; /* this token skips the block */
+            if (router_predictor_logit(&pred, c->x, D) <= m->pred_threshold[l]) continue; /* skips the block */
             ++*mod_ran;
             float r = 0.0f;
             for (int i = 0; i < D; i++) r += c->x[i] * m->blk[l].router_w[i];

@@ -51,6 +51,7 @@ struct amod_lm {
     amod_lm_config cfg;
     amod_mod_config mod;
     int pred_hidden;
+    float pred_threshold[AMOD_MAX_LAYERS]; /* a predictor's logit cut per MoD layer (amod_lm_calibrate_predictor) */
     amod_lm_mindskip skip;
     int freeze_base;
 
@@ -82,12 +83,17 @@ struct amod_lm_ctx {
     int B, T, have_loss;
     amod_lm_route_mode route_mode;
     amod_lm_stats stats;
+    float *pred_sort;                     /* [T] scratch for the cut */
+    double pred_cut_sum[AMOD_MAX_LAYERS]; /* last top-k pass: sum over sequences of the cut keeping k tokens */
+    int pred_cut_seqs;                    /* ... and the number of sequences */
     float skip_cap_coef; /* d(capacity term)/d(one gate's sigmoid), from the last forward */
     double skip_totals[3]; /* this pass's sum of gate sigmoids, number of gates, gates open */
 };
 
 /* lm_params.c */
 int lm_is_mod(const amod_lm *m, int l);  /* layer l is a MoD layer */
+/* lm.c: the logit cut between the k-th and (k+1)-th largest of z[T] (sorted: T floats of scratch) */
+double lm_predictor_cut(float *sorted, const float *z, int T, int k);
 int lm_is_skip(const amod_lm *m, int l); /* layer l's attention is MindSkip-routed */
 /* A model of this shape with its layout and own context, parameters not yet set. */
 amod_lm *lm_new(const amod_lm_config *cfg, amod_error *err);

@@ -20,14 +20,15 @@ static void score(mod_layer *L, const float *x) {
     }
 }
 
-/* The predictor's decision: a token runs the block when its logit is positive. It needs only
- * the token itself, so it is the same when sampling one token at a time. */
+/* The predictor's decision: a token runs the block when its logit exceeds the layer's
+ * calibrated threshold. It needs only the token itself, so it is the same when sampling one
+ * token at a time. */
 static int select_by_predictor(mod_layer *L, const float *x) {
     int k = 0;
     for (int t = 0; t < L->N; t++) {
         const float z = router_predictor_logit(L->pred, x + (size_t)t * L->D, L->D);
         L->pred_z[t] = z;
-        if (z > 0.0f) L->idx[k++] = t;
+        if (z > L->pred_threshold) L->idx[k++] = t;
     }
     L->macs += (double)L->N * ((double)L->D * L->pred->P + L->pred->P);
     return k;

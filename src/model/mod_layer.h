@@ -27,7 +27,8 @@ typedef struct {
     int prefix;         /* leading tokens every sequence keeps (the ViT's CLS) */
     int heads;          /* of the previous layer's attention (A-MoD) */
     int causal;         /* A-MoD's causal mean */
-    int by_predictor;   /* the causal predictor's logit > 0 selects, instead of top-k (B = 1) */
+    int by_predictor;   /* the causal predictor's logit > pred_threshold selects, instead of top-k (B = 1) */
+    float pred_threshold; /* the layer's calibrated cut (0: the plain BCE decision) */
     int *k;             /* tokens a sequence runs the block: set for top-k, written by the predictor */
 
     const float *prev_probs, *prev_col_sum; /* A-MoD: the previous layer's map or column sums */

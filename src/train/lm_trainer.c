@@ -40,6 +40,7 @@ typedef struct {
     double sum_loss, t0;  /* over the current logging window */
     int64_t n_loss, tokens;
     amod_lm_train_result *res;
+    double cuts[AMOD_MAX_LAYERS + 1]; /* the predictors' cuts summed over the whole batch, and its sequences */
 } lm_trainer;
 
 static int check_config(const amod_lm_train_config *c, const amod_lm *m, size_t n_train, amod_error *err) {
@@ -144,12 +145,15 @@ static int task_forward(void *self, int64_t step, double *loss, double *metrics,
     amod_lm_get_stats(t->m, &st);
     *loss = l, metrics[0] = st.predictor_acc, metrics[1] = st.predictor_loss;
     metrics[2] = st.predictor_balanced, metrics[3] = st.predictor_skip_acc;
+    t->cuts[amod_lm_get_config(t->m)->n_layers] = amod_lm_predictor_cuts(t->m, t->cuts);
     return 0;
 }
 
-/* MindSkip's capacity term is the whole batch's */
+/* MindSkip's capacity term and the predictors' cuts are the whole batch's */
 static int task_sync(void *self, amod_comm *comm, amod_error *err) {
     lm_trainer *t = self;
+    const int L = amod_lm_get_config(t->m)->n_layers;
+    if (t->cuts[L] > 0 && amod_comm_allreduce_sum_f64(comm, t->cuts, L + 1, err)) return -1;
     if (amod_lm_get_mindskip(t->m)->mode == AMOD_LM_SKIP_NONE) return 0;
     double totals[3];
     amod_lm_skip_totals(t->m, totals);
@@ -184,6 +188,11 @@ static void log_line(lm_trainer *t, const train_step_report *r) {
 static int task_after_step(void *self, const train_step_report *r, amod_error *err) {
     lm_trainer *t = self;
     const amod_lm_train_config *c = t->cfg;
+    const int L = amod_lm_get_config(t->m)->n_layers;
+    if (t->cuts[L] > 0) { /* the same on every rank: the cuts were added up over them */
+        for (int l = 0; l < L; l++) t->cuts[l] /= t->cuts[L];
+        amod_lm_calibrate_predictor(t->m, t->cuts, r->step);
+    }
     t->sum_loss += r->loss;
     t->n_loss++;
     t->tokens += (int64_t)c->batch * c->seq;

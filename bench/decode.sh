@@ -2,11 +2,15 @@
 # Decode speed at batch 1 with a KV cache: amod generate on a GPT-2-small-shaped byte-level
 # model (12 layers, width 768, 12 heads, random weights after one training step) dense, with
 # causal MoD (linear router, C = 0.125, MoD layers 1, 3, ..., 11; trained 40 steps so that its
-# causal predictor has learnt something; the predictor decides per new token, and the share of
-# MoD blocks that ran is reported) and with MindSkip (sequence gates), against a plain-torch
+# causal predictor has learnt something, and its thresholds are calibrated to keep C; the
+# predictor decides per new token, and the share of MoD blocks that ran is reported) and with
+# MindSkip (sequence gates), against a plain-torch
 # KV-cache loop of the same shape (bench/torch_decode.py, with OPENBLAS_NUM_THREADS=1: its
-# fastest configuration here; OpenBLAS's threads next to torch's made it 2.5x slower). amod and torch run alternately, ROUNDS times; decode tokens/s =
-# (TOKENS - 1) / (time for TOKENS tokens - time for 1 token), so the prompt's prefill is left out.
+# fastest configuration here; OpenBLAS's threads next to torch's made it 2.5x slower). amod and
+# torch run alternately, ROUNDS times; decode tokens/s = (TOKENS - 1) / (time for TOKENS tokens -
+# time for 1 token), so the prompt's prefill is left out. amod decodes with teacher forcing
+# (--teacher-file: the new tokens are the training text's next bytes), so that the predictor
+# routes the kind of text it was trained on; a random model's own samples are not that text.
 #
 #   bench/decode.sh [BUILD_DIR]      environment: ROUNDS (3), TOKENS (129), OUT (runs/decode)
 set -euo pipefail
@@ -22,7 +26,8 @@ echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cor
 
 # a text to take one training step on, and the prompt (32 bytes)
 printf 'The quick brown fox jumps over the lazy dog. %.0s' $(seq 100) >"$OUT/text.txt"
-printf 'Mixture-of-Depths transformers s' >"$OUT/prompt.txt"
+head -c 32 "$OUT/text.txt" >"$OUT/prompt.txt"
+tail -c +33 "$OUT/text.txt" | head -c "$TOKENS" >"$OUT/teacher.txt"
 SHAPE=(--arch gpt2 --layers 12 --width 768 --heads 12 --context 512 --steps 1 --batch 1 --seq 16 --warmup 1)
 make_model() { # name, extra options
   local dir=$OUT/$1; shift
@@ -35,7 +40,7 @@ make_model mod --arch gpt2 --layers 12 --width 768 --heads 12 --context 512 --st
 make_model mindskip --data "$OUT/text.txt" --init "$OUT/dense" --router-tuning --mindskip sequence --steps 1 --batch 1 --seq 16 --warmup 1
 
 seconds() { # model, tokens -> seconds of amod generate (from --stats); the line goes to OUT/stats.txt
-  "$AMOD" generate "$1" --prompt-file "$OUT/prompt.txt" --tokens "$2" --stats 2>&1 >/dev/null |
+  "$AMOD" generate "$1" --prompt-file "$OUT/prompt.txt" --teacher-file "$OUT/teacher.txt" --tokens "$2" --stats 2>&1 >/dev/null |
     tee -a "$OUT/stats.txt" | sed -n 's/.* tokens in \([0-9.]*\) s.*/\1/p'
 }
 : >"$OUT/results.txt"

@@ -25,6 +25,10 @@ done
   ok "--ids" || fail "--ids"
 
 G=$FIX/gpt2_hf_tiny
+printf 'Hello, world' >"$T/teacher.txt"
+"$AMOD" generate "$G" --prompt ab --teacher-file "$T/teacher.txt" >"$T/forced" && [ "$(cat "$T/forced")" = "abHello, world" ] &&
+  ok "--teacher-file: the new tokens are the file's bytes" || fail "--teacher-file: $(cat "$T/forced")"
+expect_error "teacher file too short" "teacher.txt: 12 bytes, fewer than the 20 tokens asked for" -- "$AMOD" generate "$G" --prompt ab --teacher-file "$T/teacher.txt" --tokens 20
 expect_error "too long" "a prompt of 5 tokens plus 61 new ones does not fit the model's 64 positions" -- "$AMOD" generate "$G" --prompt hello --tokens 61
 expect_error "id outside the vocabulary" "token id 256 at \[0, 1\] is outside the vocabulary 0..255" -- "$AMOD" generate "$G" --ids 1,256
 expect_error "bad id list" "--ids: '1,x' is not a comma-separated list of integers" -- "$AMOD" generate "$G" --ids 1,x

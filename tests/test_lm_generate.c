@@ -34,6 +34,7 @@ static void compare_paths(const char *label, amod_lm *m, const amod_lm_gen *gen)
     int same = !memcmp(a, b, sizeof a);
     double e = rel_max_err(la, lb, (size_t)NEW * V);
     CHECK(same, "%s: cached and recomputed generations differ", label);
+    CHECK(!gen->forced || !memcmp(a, gen->forced, sizeof a), "%s: teacher forcing did not emit the forced tokens", label);
     CHECK(e < 1e-4, "%s: step logits differ by %.3g", label, e);
     int distinct = 0;
     for (int i = 1; i < NEW; i++) distinct += a[i] != a[0];
@@ -169,7 +170,7 @@ static void sampling(amod_lm *m) {
     int64_t prompt[3] = {1, 2, 3}, a[NEW], b[NEW], c[NEW];
     float *logits = malloc((size_t)NEW * V * sizeof *logits);
     amod_error err;
-    amod_lm_gen g = {0.8f, 5, 42, 0};
+    amod_lm_gen g = {0.8f, 5, 42, 0, NULL};
     CHECK(amod_lm_generate(m, prompt, 3, NEW, &g, a, logits, &err) == 0, "sample: %s", err.msg);
     CHECK(amod_lm_generate(m, prompt, 3, NEW, &g, b, NULL, &err) == 0, "sample: %s", err.msg);
     CHECK(!memcmp(a, b, sizeof a), "sampling with the same seed differs");
@@ -201,7 +202,7 @@ int main(void) {
     amod_lm *g = load("gpt2_hf_tiny"), *l = load("llama_hf_tiny");
     if (g) {
         compare_paths("gpt2 fixture, greedy", g, &greedy);
-        amod_lm_gen t = {1.0f, 0, 7, 0};
+        amod_lm_gen t = {1.0f, 0, 7, 0, NULL};
         compare_paths("gpt2 fixture, temperature 1", g, &t);
         sampling(g);
         errors(g);
@@ -224,6 +225,11 @@ int main(void) {
         compare_paths(arch ? "llama MoD, predictor routing" : "gpt2 MoD, predictor routing", m, &greedy);
         calibration(m);
         compare_paths(arch ? "llama MoD, calibrated predictor" : "gpt2 MoD, calibrated predictor", m, &greedy);
+        int64_t text[NEW];
+        for (int i = 0; i < NEW; i++) text[i] = (i * 101 + 13) % 256;
+        amod_lm_gen teacher = {0};
+        teacher.forced = text;
+        compare_paths(arch ? "llama MoD, teacher forcing" : "gpt2 MoD, teacher forcing", m, &teacher);
         amod_lm_free(m);
     }
     amod_lm_free(g);

@@ -23,7 +23,14 @@ grep -q "predictor acc" "$T/mod.log" && ok "MoD training reports the predictor's
 grep -q '"router":	"linear"' "$T/mod/config.json" && ok "MoD routing saved in config.json" || fail "MoD config"
 "$AMOD" eval-lm "$T/mod" --data "$T/corpus.txt" --seq 32 >"$T/eval" || fail "MoD eval failed"
 grep -q "attention skipped 0.3750" "$T/eval" && ok "MoD C=0.25 on layer 1 of 2 skips 37.5%" || fail "MoD eval: $(cat "$T/eval")"
-"$AMOD" eval-lm "$T/mod" --data "$T/corpus.txt" --seq 32 --route predictor --max-windows 4 >/dev/null && ok "predictor routing eval" || fail "predictor eval"
+grep -q "thresholds calibrated to keep C" "$T/mod.log" && ok "the predictor's threshold is calibrated after training" || fail "no calibration"
+"$AMOD" eval-lm "$T/mod" --data "$T/corpus.txt" --seq 32 --route predictor >"$T/eval" || fail "predictor eval"
+# layer 1 of 2 is MoD: skipped = (1 - kept) / 2; the calibrated predictor keeps about C = 0.25
+# of held-out tokens (the plain logit > 0 decision kept none here)
+skipped=$(awk '/^perplexity/ {print $7}' "$T/eval")
+awk -v s="$skipped" 'BEGIN { k = 1 - 2 * s; exit !(k > 0.1 && k < 0.5) }' &&
+  ok "predictor routing keeps $(awk -v s="$skipped" 'BEGIN {print 1 - 2 * s}') of held-out tokens (C = 0.25)" ||
+  fail "predictor routing: attention skipped $skipped"
 "$AMOD" generate "$T/mod" --prompt "the cat" --tokens 20 >/dev/null && ok "MoD model generates" || fail "MoD generate"
 
 "$AMOD" train-lm "$T/llama" --arch llama --kv-heads 1 --data "$T/corpus.txt" $SMALL --steps 20 >/dev/null &&

@@ -209,6 +209,8 @@ typedef struct amod_lm_gen {
     int top_k;         /* 0: all tokens */
     uint64_t seed;
     int no_cache;      /* recompute the whole prefix at every step (slow; to check the cache) */
+    const int64_t *forced; /* [n_new] or NULL: teacher forcing, new token i is forced[i] instead of
+                              the drawn one (the decode path, its speed and routing on given text) */
 } amod_lm_gen;
 
 /* Continues prompt[0..n_prompt-1] by n_new tokens into out[0..n_new-1] (n_prompt + n_new - 1

@@ -24,12 +24,15 @@ static void usage(void) {
            "  --top-k K            sample among the K most likely tokens (default: all)\n"
            "  --seed S             sampling seed (default 1)\n"
            "  --no-cache           recompute the whole prefix at every step (slow; checks the cache)\n"
+           "  --teacher-file F     teacher forcing: the new tokens are F's bytes instead of drawn ones\n"
+           "                       (--tokens defaults to F's length): decode speed and MoD routing on\n"
+           "                       given text\n"
            "  --print-ids          print token ids, comma-separated, instead of bytes\n"
            "  --stats              print tokens per second to stderr\n");
 }
 
 typedef struct {
-    const char *model, *prompt, *prompt_file, *ids;
+    const char *model, *prompt, *prompt_file, *ids, *teacher;
     long tokens, top_k, seed;
     float temperature;
     int no_cache, print_ids, stats;
@@ -59,6 +62,8 @@ static int parse(int argc, char **argv, void *opts) {
                 cli_usage_error(CMD, "--temperature must be >= 0, got %s", v);
                 return -1;
             }
+        } else if (!strcmp(a, "--teacher-file")) {
+            if (!(o->teacher = cli_value(CMD, argc, argv, &i))) return -1;
         } else if (!strcmp(a, "--no-cache")) {
             o->no_cache = 1;
         } else if (!strcmp(a, "--print-ids")) {
@@ -98,18 +103,19 @@ static int parse_ids(const char *s, int64_t **ids, int *n, amod_error *err) {
     return *n ? 0 : amod_fail(err, "--ids: the list is empty");
 }
 
-static int read_prompt(const options *o, int vocab, int64_t **ids, int *n, amod_error *err) {
-    if (o->ids) return parse_ids(o->ids, ids, n, err);
+/* Bytes of TEXT or FILE as token ids (byte-level vocabulary); what names them in messages. */
+static int read_bytes(const options *o, const char *text, const char *file, const char *what, int vocab, int64_t **ids,
+                      int *n, amod_error *err) {
     if (vocab != 256)
         return amod_fail(err, "%s: byte prompts need a 256-token (byte-level) vocabulary, this model has %d; use --ids",
                          o->model, vocab);
-    size_t len = o->prompt ? strlen(o->prompt) : 0;
+    size_t len = text ? strlen(text) : 0;
     unsigned char *bytes = NULL;
-    if (o->prompt_file && !(bytes = amod_read_file(o->prompt_file, &len, err))) return -1;
-    const unsigned char *src = bytes ? bytes : (const unsigned char *)o->prompt;
-    if (len == 0) {
+    if (file && !(bytes = amod_read_file(file, &len, err))) return -1;
+    const unsigned char *src = bytes ? bytes : (const unsigned char *)text;
+    if (len == 0 || len > (1u << 20)) {
         free(bytes);
-        return amod_fail(err, "%s: the prompt is empty", o->prompt_file ? o->prompt_file : "--prompt");
+        return amod_fail(err, "%s: the %s is %s", file ? file : "--prompt", what, len ? "longer than 2^20 bytes" : "empty");
     }
     *ids = amod_alloc(len * sizeof **ids, err);
     if (*ids)
@@ -117,6 +123,11 @@ static int read_prompt(const options *o, int vocab, int64_t **ids, int *n, amod_
     *n = (int)len;
     free(bytes);
     return *ids ? 0 : -1;
+}
+
+static int read_prompt(const options *o, int vocab, int64_t **ids, int *n, amod_error *err) {
+    if (o->ids) return parse_ids(o->ids, ids, n, err);
+    return read_bytes(o, o->prompt, o->prompt_file, "prompt", vocab, ids, n, err);
 }
 
 static void print_tokens(const int64_t *ids, int n, int as_ids, int first) {
@@ -130,18 +141,23 @@ static int run(const void *opts, amod_error *err) {
     const options *o = opts;
     amod_lm *m = amod_lm_load(o->model, err);
     if (!m) return -1;
-    int64_t *prompt = NULL, *out = NULL;
-    int n = 0, rc = -1;
+    int64_t *prompt = NULL, *out = NULL, *forced = NULL;
+    int n = 0, n_forced = 0, rc = -1;
     const int vocab = amod_lm_get_config(m)->vocab_size;
     if (read_prompt(o, vocab, &prompt, &n, err)) goto done;
+    if (o->teacher && read_bytes(o, NULL, o->teacher, "teacher text", vocab, &forced, &n_forced, err)) goto done;
     long tokens = o->tokens;
-    if (tokens < 0) { /* the default: 64, or as many as the positions still hold */
-        long room = (long)amod_lm_get_config(m)->max_positions - n + 1;
-        tokens = room < 64 ? (room > 0 ? room : 0) : 64;
+    if (tokens < 0) { /* the default: 64 (or the teacher file's length), or as many as the positions still hold */
+        long room = (long)amod_lm_get_config(m)->max_positions - n + 1, want = forced ? n_forced : 64;
+        tokens = room < want ? (room > 0 ? room : 0) : want;
+    }
+    if (forced && tokens > n_forced) {
+        amod_fail(err, "%s: %d bytes, fewer than the %ld tokens asked for", o->teacher, n_forced, tokens);
+        goto done;
     }
     out = amod_alloc((size_t)(tokens + 1) * sizeof *out, err);
     if (!out) goto done;
-    amod_lm_gen g = {o->temperature, (int)o->top_k, (uint64_t)o->seed, o->no_cache};
+    amod_lm_gen g = {o->temperature, (int)o->top_k, (uint64_t)o->seed, o->no_cache, forced};
     const double t0 = amod_seconds();
     if (amod_lm_generate(m, prompt, n, (int)tokens, &g, out, NULL, err)) goto done;
     const double t1 = amod_seconds();
@@ -163,6 +179,7 @@ static int run(const void *opts, amod_error *err) {
     rc = 0;
 done:
     free(prompt);
+    free(forced);
     free(out);
     amod_lm_free(m);
     return rc;

@@ -190,6 +190,7 @@ static int check_request(const amod_lm *m, const int64_t *prompt, int n_prompt, 
     if ((long)n_prompt + n_new - 1 > c->max_positions)
         return amod_fail(err, "a prompt of %d tokens plus %d new ones does not fit the model's %d positions", n_prompt,
                          n_new, c->max_positions);
+    if (g->forced && n_new > 0 && lm_check_ids(m, g->forced, 1, n_new, err)) return amod_fail_prefix(err, "forced tokens");
     if (!(g->temperature >= 0.0f) || !isfinite(g->temperature))
         return amod_fail(err, "temperature %g must be >= 0", (double)g->temperature);
     if (m->mod.router != AMOD_ROUTER_NONE && (m->mod.router != AMOD_ROUTER_LINEAR || m->pred_hidden < 1))
@@ -214,7 +215,7 @@ static int generate_uncached(amod_lm_ctx *run, const int64_t *prompt, int n_prom
         if ((rc = amod_lm_ctx_forward(run, seq, 1, n, NULL, NULL, err))) break;
         const float *last = run->logits + (size_t)(n - 1) * V;
         if (step_logits) memcpy(step_logits + (size_t)i * V, last, (size_t)V * sizeof(float));
-        seq[n] = out[i] = pick(last, V, g, &r, probs);
+        seq[n] = out[i] = g->forced ? g->forced[i] : pick(last, V, g, &r, probs);
     }
     free(seq);
     return rc;
@@ -246,7 +247,7 @@ int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new,
             long mod_seen = 0, mod_ran = 0;
             for (int i = 0; i < n_new; i++) {
                 if (step_logits) memcpy(step_logits + (size_t)i * V, c.logits, (size_t)V * sizeof(float));
-                out[i] = pick(c.logits, V, g, &r, probs);
+                out[i] = g->forced ? g->forced[i] : pick(c.logits, V, g, &r, probs);
                 if (i + 1 < n_new) step(m, &c, out[i], n_prompt + i, &mod_seen, &mod_ran);
             }
             m->dflt->stats.decode_mod_kept = mod_seen ? (float)((double)mod_ran / (double)mod_seen) : 1.0f;

@@ -220,6 +220,36 @@ static void task_save_state(void *self, int64_t step, cJSON *config, cJSON *stat
     amod_lm_train_state_write(config, state, t->cfg, &pos);
 }
 
+/* After the last step: each predictor's threshold becomes the mean cut over CALIBRATION_WINDOWS
+ * training windows under the final weights (the running mean follows a predictor that moved
+ * while it was averaged). The windows come from a generator of their own, the same on every
+ * rank and on a resumed run, so the thresholds are too. */
+#define CALIBRATION_WINDOWS 64
+static int calibrate_predictors(lm_trainer *t, amod_error *err) {
+    const int L = amod_lm_get_config(t->m)->n_layers, T = t->cfg->seq;
+    double sum[AMOD_MAX_LAYERS] = {0}, cuts[AMOD_MAX_LAYERS];
+    int seqs = 0;
+    amod_rng r;
+    rng_seed(&r, t->cfg->opt.seed * 104729 + 1);
+    while (seqs < CALIBRATION_WINDOWS) {
+        const int B = CALIBRATION_WINDOWS - seqs < t->local ? CALIBRATION_WINDOWS - seqs : t->local;
+        for (int b = 0; b < B; b++) {
+            size_t off = (size_t)(rng_next(&r) % (uint64_t)(t->n_train - (size_t)T));
+            for (int i = 0; i < T; i++) t->ids[(size_t)b * T + i] = t->bytes[off + i];
+        }
+        if (amod_lm_forward(t->m, t->ids, B, T, NULL, NULL, err)) return -1;
+        const int n = amod_lm_predictor_cuts(t->m, cuts);
+        if (n == 0) return 0; /* no predictor */
+        for (int l = 0; l < L; l++) sum[l] += cuts[l];
+        seqs += n;
+    }
+    for (int l = 0; l < L; l++) sum[l] /= seqs;
+    amod_lm_calibrate_predictor(t->m, sum, 1);
+    if (t->loop.root && t->cfg->log)
+        fprintf(t->cfg->log, "causal predictors: thresholds calibrated to keep C on %d training windows\n", seqs);
+    return 0;
+}
+
 static const train_ops text_task = {task_forward,     task_sync,       task_backward,  task_before_step, task_after_step,
                                     task_save_model,  task_save_state, AMOD_LM_TRAIN_COMMAND, 4};
 
@@ -283,6 +313,7 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
         rc = train_loop_run(&t.loop, cfg->max_steps, cfg->stop, cfg->ckpt_every > 0 || cfg->resume, &end, err);
         res->stopped = !rc && end == TRAIN_MAX_STEPS;
         res->interrupted = !rc && end == TRAIN_INTERRUPTED;
+        if (!rc && end == TRAIN_COMPLETE) rc = calibrate_predictors(&t, err);
     }
     res->elapsed = amod_seconds() - t_start;
     free(t.ids);

@@ -6,7 +6,9 @@
 #
 #   bench/ort/compare_ort.sh [BUILD_DIR]
 #
-# Environment: ROUNDS (3), THREADS (2), BATCHES (32,1), ITERS (10), OUT (runs/ort).
+# Environment: ROUNDS (3), THREADS (2), BATCHES (32,1), ITERS (10 steps per row at batch > 1),
+# ITERS_B1 (100 at batch 1: a step takes milliseconds there, and on a shared 2-vCPU machine single
+# steps swing by whole scheduler ticks, so ten of them give an unstable median), OUT (runs/ort).
 # Needs npm (onnxruntime-node is installed into OUT/npm with ONNXRUNTIME_NODE_INSTALL=skip: the
 # CPU library ships inside the package) and Debian's python3-torch (the ONNX export, checked
 # against torch's logits before any timing).
@@ -17,6 +19,7 @@ ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 BATCHES=${BATCHES:-32,1}
 ITERS=${ITERS:-10}
+ITERS_B1=${ITERS_B1:-100}
 OUT=${OUT:-runs/ort}
 AMOD=$BUILD/amod
 mkdir -p "$OUT"
@@ -35,23 +38,28 @@ if [ ! -f "$OUT/mod_linear_c0125.onnx" ]; then
   /usr/bin/python3 bench/ort/export_onnx.py "$OUT" 2>&1 | grep -v -i warn
 fi
 
+rm -f "$OUT"/amod_*.json "$OUT"/ort_*.jsonl
 for r in $(seq "$ROUNDS"); do
-  echo "# round $r: amod"
-  "$AMOD" bench --batch "$BATCHES" --threads "$THREADS" --mode infer --no-isoflop --iters "$ITERS" --warmup 2 \
-    --json "$OUT/amod_$r.json" >/dev/null
-  echo "# round $r: ONNX Runtime"
-  node bench/ort/ort_vit.mjs --dir "$OUT" --modules "$OUT/npm/node_modules" --batch "$BATCHES" --threads "$THREADS" \
-    --iters "$ITERS" --warmup 2 >"$OUT/ort_$r.jsonl"
+  for b in ${BATCHES//,/ }; do
+    iters=$ITERS; [ "$b" = 1 ] && iters=$ITERS_B1
+    echo "# round $r, batch $b: amod ($iters steps per row)"
+    "$AMOD" bench --batch "$b" --threads "$THREADS" --mode infer --no-isoflop --iters "$iters" --warmup 2 \
+      --json "$OUT/amod_${r}_b$b.json" >/dev/null
+    echo "# round $r, batch $b: ONNX Runtime"
+    node bench/ort/ort_vit.mjs --dir "$OUT" --modules "$OUT/npm/node_modules" --batch "$b" --threads "$THREADS" \
+      --iters "$iters" --warmup 2 >"$OUT/ort_${r}_b$b.jsonl"
+  done
 done
 
 /usr/bin/python3 - "$OUT" "$ROUNDS" <<'PY'
-import json, statistics, sys
+import glob, json, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
 amod, ort = {}, {}
-for r in range(1, rounds + 1):
-    for row in json.load(open(f"{out}/amod_{r}.json"))["rows"]:
+for f in sorted(glob.glob(f"{out}/amod_*_b*.json")):
+    for row in json.load(open(f))["rows"]:
         amod.setdefault((row["row"].rsplit("_", 1)[0], row["batch"]), []).append(row["images_per_s"])
-    for line in open(f"{out}/ort_{r}.jsonl"):
+for f in sorted(glob.glob(f"{out}/ort_*_b*.jsonl")):
+    for line in open(f):
         row = json.loads(line)
         ort.setdefault((row["row"], row["batch"]), []).append(row["images_per_s"])
 print("| model | batch | amod images/s | ONNX Runtime images/s | amod / ORT | amod speedup vs dense | ORT speedup vs dense |")

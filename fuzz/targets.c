@@ -13,6 +13,9 @@ const amod_fuzz_target amod_fuzz_targets[] = {
     {"image", amod_fuzz_image},
     {"pack", amod_fuzz_pack},
     {"filelist", amod_fuzz_filelist},
+    {"tokenizer_json", amod_fuzz_tokenizer_json},
+    {"tiktoken", amod_fuzz_tiktoken},
+    {"encode", amod_fuzz_encode},
 };
 const int amod_fuzz_num_targets = (int)(sizeof amod_fuzz_targets / sizeof amod_fuzz_targets[0]);
 

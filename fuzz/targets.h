@@ -21,6 +21,9 @@ int amod_fuzz_idx(const uint8_t *data, size_t size, const char *name, amod_error
 int amod_fuzz_image(const uint8_t *data, size_t size, const char *name, amod_error *err);
 int amod_fuzz_pack(const uint8_t *data, size_t size, const char *name, amod_error *err);
 int amod_fuzz_filelist(const uint8_t *data, size_t size, const char *name, amod_error *err);
+int amod_fuzz_tokenizer_json(const uint8_t *data, size_t size, const char *name, amod_error *err);
+int amod_fuzz_tiktoken(const uint8_t *data, size_t size, const char *name, amod_error *err);
+int amod_fuzz_encode(const uint8_t *data, size_t size, const char *name, amod_error *err);
 
 /* Every target by name (the name of its fuzzer and of its tests/regressions folder). */
 typedef struct amod_fuzz_target {

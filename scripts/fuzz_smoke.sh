@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-15}
-read -r -a targets <<<"${FUZZ_TARGETS:-safetensors config idx image pack filelist}"
+read -r -a targets <<<"${FUZZ_TARGETS:-safetensors config idx image pack filelist tokenizer_json tiktoken encode}"
 
 CC=clang cmake -S . -B build-fuzz -DAMOD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null

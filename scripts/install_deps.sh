@@ -3,7 +3,7 @@
 set -euo pipefail
 # oneDNN (libdnnl-dev) runs the matrix products; OpenBLAS is the fallback.
 # clang, its sanitizer/libFuzzer runtimes and its OpenMP (libomp) build the fuzzers.
-pkgs=(build-essential cmake pkg-config libopenblas-dev libdnnl-dev libcjson-dev libpng-dev libjpeg-dev
+pkgs=(build-essential cmake pkg-config libopenblas-dev libdnnl-dev libcjson-dev libpcre2-dev libpng-dev libjpeg-dev
       clang libclang-rt-14-dev libomp-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do

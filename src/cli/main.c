@@ -22,6 +22,7 @@ static const command commands[] = {
     {"bench", amod_cmd_bench, "images/s, GFLOP/s and peak memory: dense vs MoD vs isoFLOP, inference and training"},
     {"version", NULL, "print the version; --verbose: the CPU's features and the matrix-product path"},
     {"generate", amod_cmd_generate, "continue a prompt with a GPT-2 / Llama model (KV cache, byte-level)"},
+    {"tokenize", amod_cmd_tokenize, "text to token ids and back (GPT-2 / tiktoken / Hugging Face BPE tokenizers)"},
     {"train-lm", amod_cmd_train_lm, "train a byte-level GPT-2 / Llama: dense, MoD, or Router-Tuning (MindSkip)"},
     {"eval-lm", amod_cmd_eval_lm, "perplexity, attention skipped, FLOPs and tokens/s of a byte-level LM"},
     {"flops", amod_cmd_flops, "FLOPs per image of a (MoD) ViT, per layer; isoFLOP baselines"},

@@ -24,6 +24,22 @@ done
 "$AMOD" generate "$FIX/gpt2_hf_tiny" --ids 72,105 --tokens 5 --print-ids | grep -qE '^72,105(,[0-9]+){5}$' &&
   ok "--ids" || fail "--ids"
 
+# A GPT-2-shaped model with GPT-2's real vocabulary (50257 tokens), trained by amod on documents
+# that end in <|endoftext|>: it prints text, and stops at the end-of-text token
+for i in $(seq 400); do printf 'Hello there, friend.<|endoftext|>'; done >"$T/docs.txt"
+"$AMOD" train-lm "$T/gpt2bpe" --data "$T/docs.txt" --tokenizer "$FIX/tokenizers/gpt2" --layers 2 --width 32 --heads 2 \
+  --context 64 --seq 32 --batch 8 --steps 60 --lr 1e-2 --warmup 5 --log-every 1000 >"$T/gpt2bpe.log" ||
+  fail "training with the GPT-2 tokenizer: $(tail -1 "$T/gpt2bpe.log")"
+[ -f "$T/gpt2bpe/encoder.json" ] && [ -f "$T/gpt2bpe/vocab.bpe" ] && grep -q '"vocab_size":	50257' "$T/gpt2bpe/config.json" &&
+  ok "the model directory holds the tokenizer; vocabulary 50257" || fail "tokenizer files or vocab_size"
+out=$("$AMOD" generate "$T/gpt2bpe" --prompt "Hello" --tokens 30 --stats 2>"$T/gen.err")
+[ "$out" = "Hello there, friend." ] && grep -q "stopped at the end-of-text token" "$T/gen.err" &&
+  ok "generate --prompt prints text and stops at <|endoftext|>: '$out'" || fail "generate with GPT-2 BPE: '$out' $(cat "$T/gen.err")"
+"$AMOD" generate "$T/gpt2bpe" --prompt "Hello" --tokens 6 --print-ids | grep -qE '^15496(,[0-9]+){6}$' &&
+  ok "--print-ids with a tokenizer: GPT-2's id of Hello first" || fail "--print-ids with a tokenizer"
+"$AMOD" eval-lm "$T/gpt2bpe" --data "$T/docs.txt" --seq 32 >"$T/ev" && grep -q "windows of 32 tokens" "$T/ev" &&
+  grep -q "bits/byte" "$T/ev" && ok "eval-lm counts tokens, reports bits per byte" || fail "eval-lm with a tokenizer: $(cat "$T/ev")"
+
 G=$FIX/gpt2_hf_tiny
 printf 'Hello, world' >"$T/teacher.txt"
 "$AMOD" generate "$G" --prompt ab --teacher-file "$T/teacher.txt" >"$T/forced" && [ "$(cat "$T/forced")" = "abHello, world" ] &&

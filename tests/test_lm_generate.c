@@ -170,7 +170,7 @@ static void sampling(amod_lm *m) {
     int64_t prompt[3] = {1, 2, 3}, a[NEW], b[NEW], c[NEW];
     float *logits = malloc((size_t)NEW * V * sizeof *logits);
     amod_error err;
-    amod_lm_gen g = {0.8f, 5, 42, 0, NULL};
+    amod_lm_gen g = {0.8f, 5, 42, 0, NULL, 0, 0};
     CHECK(amod_lm_generate(m, prompt, 3, NEW, &g, a, logits, &err) == 0, "sample: %s", err.msg);
     CHECK(amod_lm_generate(m, prompt, 3, NEW, &g, b, NULL, &err) == 0, "sample: %s", err.msg);
     CHECK(!memcmp(a, b, sizeof a), "sampling with the same seed differs");
@@ -202,7 +202,7 @@ int main(void) {
     amod_lm *g = load("gpt2_hf_tiny"), *l = load("llama_hf_tiny");
     if (g) {
         compare_paths("gpt2 fixture, greedy", g, &greedy);
-        amod_lm_gen t = {1.0f, 0, 7, 0, NULL};
+        amod_lm_gen t = {1.0f, 0, 7, 0, NULL, 0, 0};
         compare_paths("gpt2 fixture, temperature 1", g, &t);
         sampling(g);
         errors(g);

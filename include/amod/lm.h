@@ -211,6 +211,9 @@ typedef struct amod_lm_gen {
     int no_cache;      /* recompute the whole prefix at every step (slow; to check the cache) */
     const int64_t *forced; /* [n_new] or NULL: teacher forcing, new token i is forced[i] instead of
                               the drawn one (the decode path, its speed and routing on given text) */
+    int stop_at_eos;       /* stop once token eos is drawn: it is the last one written, the rest of
+                              out is -1 (and of step_logits untouched) */
+    int64_t eos;
 } amod_lm_gen;
 
 /* Continues prompt[0..n_prompt-1] by n_new tokens into out[0..n_new-1] (n_prompt + n_new - 1

@@ -32,6 +32,9 @@ AMOD_API amod_tokenizer *amod_tokenizer_load(const char *path, amod_error *err);
  * stay byte-level). */
 AMOD_API int amod_tokenizer_present(const char *dir);
 AMOD_API void amod_tokenizer_free(amod_tokenizer *t);
+/* Copies the file(s) it was read from into dir (a model directory), under their own names,
+ * each written atomically. */
+AMOD_API int amod_tokenizer_save(const amod_tokenizer *t, const char *dir, amod_error *err);
 
 /* Ids run 0 .. vocab_size - 1 (added and special tokens included). */
 AMOD_API int amod_tokenizer_vocab_size(const amod_tokenizer *t);

@@ -1,5 +1,7 @@
 #include "cli/cli_lm.h"
 
+#include "amod/tokenizer.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,17 +129,62 @@ int cli_lm_read_ids(const char *path, const char *name, int64_t **ids, int *B, i
     return rc;
 }
 
-int cli_lm_read_corpus(const char *path, float val_frac, unsigned char **bytes, size_t *n, size_t *n_train,
-                       amod_error *err) {
+int cli_lm_load_corpus(const char *path, float val_frac, amod_tokenizer *tok, cli_lm_corpus *c, amod_error *err) {
+    memset(c, 0, sizeof *c);
     if (!(val_frac > 0.0f && val_frac < 1.0f))
         return amod_fail(err, "--val-frac %g must be in (0, 1)", (double)val_frac);
-    *bytes = amod_read_file(path, n, err);
-    if (!*bytes) return -1;
-    *n_train = (size_t)((double)*n * (1.0 - val_frac));
-    if (*n < 64 || *n_train < 32 || *n - *n_train < 32) {
-        free(*bytes);
-        *bytes = NULL;
-        return amod_fail(err, "%s: %zu bytes is too small a corpus to split for training and evaluation", path, *n);
+    if (!(c->bytes = amod_read_file(path, &c->n_bytes, err))) return -1;
+    c->tok = tok;
+    c->train_bytes = (size_t)((double)c->n_bytes * (1.0 - val_frac));
+    if (c->n_bytes < 64 || c->train_bytes < 32 || c->n_bytes - c->train_bytes < 32) {
+        amod_fail(err, "%s: %zu bytes is too small a corpus to split for training and evaluation", path, c->n_bytes);
+        cli_lm_corpus_free(c);
+        return -1;
     }
+    int64_t *part[2] = {NULL, NULL};
+    size_t len[2] = {c->train_bytes, c->n_bytes - c->train_bytes}, got[2] = {len[0], len[1]};
+    for (int p = 0; p < 2 && tok; p++)
+        if (amod_tokenizer_encode(tok, (const char *)c->bytes + (p ? c->train_bytes : 0), len[p], 1, 0, &part[p], &got[p],
+                                  err)) {
+            free(part[0]);
+            cli_lm_corpus_free(c);
+            return amod_fail_prefix(err, path);
+        }
+    c->n_train = got[0], c->n = got[0] + got[1];
+    if (!(c->ids = amod_alloc((c->n ? c->n : 1) * sizeof *c->ids, err))) {
+        free(part[0]), free(part[1]);
+        cli_lm_corpus_free(c);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        c->ids[i] = tok ? (int32_t)(i < got[0] ? part[0][i] : part[1][i - got[0]]) : (int32_t)c->bytes[i];
+    free(part[0]), free(part[1]);
     return 0;
+}
+
+void cli_lm_corpus_free(cli_lm_corpus *c) {
+    free(c->bytes);
+    free(c->ids);
+    memset(c, 0, sizeof *c);
+}
+
+size_t cli_lm_corpus_bytes(const cli_lm_corpus *c, const int32_t *ids, size_t n) {
+    if (!c->tok) return n;
+    size_t total = 0, len;
+    for (size_t i = 0; i < n; i++)
+        if (amod_tokenizer_token(c->tok, ids[i], &len)) total += len;
+    return total;
+}
+
+amod_tokenizer *cli_lm_tokenizer(const char *dir, const amod_lm *m, amod_error *err) {
+    memset(err, 0, sizeof *err);
+    if (!amod_tokenizer_present(dir)) return NULL;
+    amod_tokenizer *t = amod_tokenizer_load(dir, err);
+    if (t && m && amod_tokenizer_vocab_size(t) > amod_lm_get_config(m)->vocab_size) {
+        amod_fail(err, "%s: the tokenizer has %d tokens, more than the model's vocabulary of %d", dir,
+                  amod_tokenizer_vocab_size(t), amod_lm_get_config(m)->vocab_size);
+        amod_tokenizer_free(t);
+        return NULL;
+    }
+    return t;
 }

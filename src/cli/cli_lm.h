@@ -37,9 +37,22 @@ int cli_lm_apply(const cli_lm_opts *o, amod_lm *m, amod_error *err);
 /* Reads `name` (I64 or I32, [B, T]) from a safetensors file; *ids is malloc'ed. */
 int cli_lm_read_ids(const char *path, const char *name, int64_t **ids, int *B, int *T, amod_error *err);
 
-/* A byte corpus split in two: bytes [0, n_train) for training, [n_train, n) held out (the
- * last val_frac of the file). *bytes is malloc'ed. */
-int cli_lm_read_corpus(const char *path, float val_frac, unsigned char **bytes, size_t *n, size_t *n_train,
-                       amod_error *err);
+/* A text corpus as token ids, split in two: the file's bytes before the last val_frac train,
+ * the rest is held out; with a tokenizer each part is encoded on its own (special tokens'
+ * text included), without one every byte is a token. */
+typedef struct {
+    unsigned char *bytes; /* the file */
+    size_t n_bytes, train_bytes;
+    int32_t *ids;         /* [n]: the training part's [0, n_train), then the held-out part's */
+    size_t n, n_train;
+    const struct amod_tokenizer *tok; /* NULL: byte-level */
+} cli_lm_corpus;
+int cli_lm_load_corpus(const char *path, float val_frac, struct amod_tokenizer *tok, cli_lm_corpus *c, amod_error *err);
+void cli_lm_corpus_free(cli_lm_corpus *c);
+/* Bytes that ids[0..n) stand for (1 each without a tokenizer). */
+size_t cli_lm_corpus_bytes(const cli_lm_corpus *c, const int32_t *ids, size_t n);
+/* The model directory's tokenizer (tokenizer.json, vocab.json, ...), or NULL without error when
+ * it has none; checks that its ids fit the model's vocabulary. */
+struct amod_tokenizer *cli_lm_tokenizer(const char *dir, const amod_lm *m, amod_error *err);
 
 #endif

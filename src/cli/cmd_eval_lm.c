@@ -1,11 +1,12 @@
-/* amod eval-lm: perplexity of a byte-level GPT-2 / Llama model on the held-out end of a text
- * file, with what routing saved: the fraction of attention sublayers skipped, multiply-
- * accumulates per token actually performed, and inference tokens per second. */
+/* amod eval-lm: perplexity of a GPT-2 / Llama model (with its tokenizer, or byte-level) on the
+ * held-out end of a text file, with what routing saved: the fraction of attention sublayers
+ * skipped, multiply-accumulates per token actually performed, and inference tokens per second. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "amod/tokenizer.h"
 #include "cli/cli_lm.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
@@ -16,9 +17,11 @@ static const char *CMD = "eval-lm";
 
 static void usage(void) {
     printf("usage: amod eval-lm LM_DIR --data FILE [options]\n\n"
-           "Cuts the last --val-frac of FILE's bytes into windows of --seq bytes and reports the\n"
-           "perplexity per byte of the shifted next-byte loss (exp of the mean cross-entropy), bits\n"
-           "per byte, the fraction of (token, layer) attention sublayers skipped, MFLOPs per token\n"
+           "Cuts the last --val-frac of FILE's bytes into windows of --seq tokens (of the model\n"
+           "directory's tokenizer, or bytes without one) and reports the perplexity per token of\n"
+           "the shifted next-token loss (exp of the mean cross-entropy), bits per byte (the loss\n"
+           "over the bytes the predicted tokens stand for: comparable across tokenisers), the\n"
+           "fraction of (token, layer) attention sublayers skipped, MFLOPs per token\n"
            "(multiply-accumulates, fvcore's convention, as performed), and tokens per second.\n\n"
            "options:\n"
            "  --val-frac F         held-out fraction (default 0.05, as amod train-lm)\n"
@@ -75,30 +78,38 @@ static int parse(int argc, char **argv, void *opts) {
 
 static int run(const void *opts, amod_error *err) {
     const options *o = opts;
-    unsigned char *bytes = NULL;
-    size_t n = 0, n_train = 0;
-    if (cli_lm_read_corpus(o->data, o->val_frac, &bytes, &n, &n_train, err)) return -1;
+    cli_lm_corpus corpus = {0};
+    amod_tokenizer *tok = NULL;
     amod_lm *m = amod_lm_load(o->model, err);
     int64_t *ids = NULL;
     int rc = -1;
     if (!m || cli_lm_apply(&o->lm, m, err)) goto done;
+    tok = cli_lm_tokenizer(o->model, m, err);
+    if (!tok && err->msg[0]) goto done;
+    if (cli_lm_load_corpus(o->data, o->val_frac, tok, &corpus, err)) goto done;
     const int T = (int)o->seq;
     const int B = o->predictor ? 1 : (int)o->batch;
-    long windows = (long)((n - n_train) / (size_t)T);
+    const char *unit = tok ? "tokens" : "bytes";
+    const size_t held = corpus.n - corpus.n_train;
+    long windows = (long)(held / (size_t)T);
     if (o->max_windows && windows > o->max_windows) windows = o->max_windows;
     if (windows < 1) {
-        amod_fail(err, "%s: the held-out part (%zu bytes) is shorter than one window of %d", o->data, n - n_train, T);
+        amod_fail(err, "%s: the held-out part (%zu %s) is shorter than one window of %d", o->data, held, unit, T);
         goto done;
     }
     if (!(ids = amod_alloc((size_t)B * T * sizeof *ids, err))) goto done;
     amod_lm_set_grad_enabled(m, 0);
     amod_lm_set_route_mode(m, o->predictor ? AMOD_LM_ROUTE_PREDICTOR : AMOD_LM_ROUTE_TOPK);
     double loss_sum = 0, skipped = 0, macs = 0, pred_acc = 0, pred_bal = 0, pred_base = 0, seconds = 0;
+    double nats = 0, target_bytes = 0; /* bits per byte: the predicted tokens' loss over their bytes */
     long done_windows = 0, passes = 0;
     while (done_windows < windows) {
         int nb = windows - done_windows < B ? (int)(windows - done_windows) : B;
-        for (int b = 0; b < nb; b++)
-            for (int t = 0; t < T; t++) ids[(size_t)b * T + t] = bytes[n_train + (size_t)(done_windows + b) * T + t];
+        for (int b = 0; b < nb; b++) {
+            const int32_t *w = corpus.ids + corpus.n_train + (size_t)(done_windows + b) * T;
+            for (int t = 0; t < T; t++) ids[(size_t)b * T + t] = w[t];
+            target_bytes += (double)cli_lm_corpus_bytes(&corpus, w + 1, (size_t)T - 1);
+        }
         float loss;
         double t0 = amod_seconds();
         if (amod_lm_forward(m, ids, nb, T, NULL, &loss, err)) goto done;
@@ -106,6 +117,7 @@ static int run(const void *opts, amod_error *err) {
         amod_lm_stats st;
         amod_lm_get_stats(m, &st);
         loss_sum += (double)loss * nb;
+        nats += (double)loss * nb * (T - 1);
         skipped += (double)st.attn_skipped * nb;
         macs += st.macs_per_token * nb;
         pred_acc += (double)st.predictor_acc * nb;
@@ -114,9 +126,11 @@ static int run(const void *opts, amod_error *err) {
         done_windows += nb;
         passes++;
     }
-    const double mean = loss_sum / done_windows, ppl = exp(mean), bpb = mean / log(2.0);
+    const double mean = loss_sum / done_windows, ppl = exp(mean);
+    const double bpb = target_bytes > 0 ? nats / log(2.0) / target_bytes : NAN;
     const double mflops = macs / done_windows / 1e6, tps = (double)done_windows * T / seconds;
-    printf("%s: %ld windows of %d bytes (%s routing)\n", o->model, done_windows, T, o->predictor ? "predictor" : "top-k");
+    printf("%s: %ld windows of %d %s (%s routing)%s%s\n", o->model, done_windows, T, unit,
+           o->predictor ? "predictor" : "top-k", tok ? "; " : "", tok ? amod_tokenizer_describe(tok) : "");
     printf("perplexity %.4f  bits/byte %.4f  attention skipped %.4f  MFLOPs/token %.4f  tokens/s %.0f", ppl, bpb,
            skipped / done_windows, mflops, tps);
     if (pred_acc > 0)
@@ -129,7 +143,8 @@ static int run(const void *opts, amod_error *err) {
     rc = 0;
 done:
     free(ids);
-    free(bytes);
+    cli_lm_corpus_free(&corpus);
+    amod_tokenizer_free(tok);
     amod_lm_free(m);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "amod/tokenizer.h"
 #include "cli/cli_lm.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
@@ -25,11 +26,14 @@ static void usage(void) {
     printf("usage: amod train-lm OUT_DIR --data FILE (--init LM_DIR | model options) [options]\n"
            "       amod train-lm OUT_DIR --resume [--data FILE] [--threads N] [--log-every N]\n"
            "                     [--ckpt-every N] [--max-steps K] [--check-ranks]\n\n"
-           "Trains on random windows of the first (1 - val-frac) of FILE's bytes (token = byte)\n"
-           "and writes OUT_DIR/config.json + model.safetensors (Hugging Face names).\n"
+           "Trains on random windows of the first (1 - val-frac) of FILE's text, as token ids of\n"
+           "the tokenizer of --tokenizer, or of --init's model directory (tokenizer.json,\n"
+           "vocab.json + merges.txt, ...), and otherwise as bytes (token = byte); writes\n"
+           "OUT_DIR/config.json + model.safetensors (Hugging Face names) and the tokenizer's files.\n"
            "Checkpoints go to OUT_DIR/last (model, optimizer.st, trainer.json), written\n"
            "whole under OUT_DIR/last.new and swapped in by renames.\n\n"
-           "model (a new byte-level model when --init is not given):\n"
+           "  --tokenizer T        a tokenizer file or directory (a new model gets its vocabulary)\n\n"
+           "model (a new byte-level model when --init and --tokenizer are not given):\n"
            "  --arch gpt2|llama    (default gpt2)\n"
            "  --layers L --width D --heads H --kv-heads K --ff F --context N\n"
            "                       (defaults 4, 128, 4, H, 4 D for GPT-2 / 8 D / 3 for Llama, 256)\n"
@@ -58,7 +62,7 @@ static void usage(void) {
 }
 
 typedef struct {
-    const char *out, *data, *init;
+    const char *out, *data, *init, *tokenizer;
     amod_lm_config cfg;
     long steps, batch, seq, warmup, seed, log_every, threads, ckpt_every, max_steps;
     float lr, min_lr_ratio, wd, clip, val_frac;
@@ -105,6 +109,7 @@ static int parse(int argc, char **argv, void *opts) {
         else if (!strcmp(a, "--ckpt-every")) rc = int_opt(a, argc, argv, &i, 0, 1L << 30, &o->ckpt_every), o->ckpt_set = 1;
         else if (!strcmp(a, "--max-steps")) rc = int_opt(a, argc, argv, &i, 1, 1L << 30, &o->max_steps);
         else if (!strcmp(a, "--init")) rc = !(o->init = cli_value(CMD, argc, argv, &i));
+        else if (!strcmp(a, "--tokenizer")) rc = !(o->tokenizer = cli_value(CMD, argc, argv, &i));
         else if (!strcmp(a, "--arch")) {
             const char *v = cli_value(CMD, argc, argv, &i);
             if (!v) return -1;
@@ -179,9 +184,9 @@ static int file_exists(const char *dir, const char *name) {
  * writes, holding OUT's lock for the whole command. */
 static int train_and_save(const options *opts, amod_comm *comm, amod_error *err) {
     options o = *opts;
-    unsigned char *bytes = NULL;
+    cli_lm_corpus corpus = {0};
+    amod_tokenizer *tok = NULL;
     char saved_data[4096], last[4096];
-    size_t n = 0, n_train = 0;
     amod_lm *m = NULL;
     amod_lm_position pos = {0, 0, 0};
     amod_lm_train_config tc;
@@ -216,9 +221,18 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
         goto done;
     }
     memset(err, 0, sizeof *err);
-    if (cli_lm_read_corpus(o.data, o.val_frac, &bytes, &n, &n_train, err)) goto done;
+    /* the tokenizer: given, or the model's own (a resumed run keeps the one it copied) */
+    {
+        const char *from = o.tokenizer ? o.tokenizer : o.resume ? o.out : o.init;
+        if (o.tokenizer) tok = amod_tokenizer_load(o.tokenizer, err);
+        else if (from) tok = cli_lm_tokenizer(from, NULL, err);
+        if (!tok && err->msg[0]) goto done;
+        if (tok && !o.init && !o.resume) o.cfg.vocab_size = amod_tokenizer_vocab_size(tok);
+    }
+    if (cli_lm_load_corpus(o.data, o.val_frac, tok, &corpus, err)) goto done;
+    const size_t n = corpus.n_bytes;
     {   /* the corpus's fingerprint: recorded by a new run, checked by a resumed one */
-        const uint64_t h = amod_hash_bytes(bytes, n, 0);
+        const uint64_t h = amod_hash_bytes(corpus.bytes, n, 0);
         if (o.resume && tc.data_bytes && (tc.data_bytes != n || tc.data_hash != h)) {
             amod_fail(err,
                       "%s: %zu bytes (hash %016llx), but the run in %s trained on %llu bytes (hash %016llx) from %s: "
@@ -232,18 +246,24 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
     if (o.resume) m = amod_lm_load(last, err);
     else m = o.init ? amod_lm_load(o.init, err) : amod_lm_create(&o.cfg, (uint64_t)o.seed, err);
     if (!m) goto done;
-    if (amod_lm_get_config(m)->vocab_size < 256) {
+    if (!tok && amod_lm_get_config(m)->vocab_size < 256) {
         amod_fail(err, "%s: a byte-level corpus needs a vocabulary of at least 256 tokens (the model has %d)", o.data,
                   amod_lm_get_config(m)->vocab_size);
         goto done;
     }
+    if (tok && amod_tokenizer_vocab_size(tok) > amod_lm_get_config(m)->vocab_size) {
+        amod_fail(err, "%s: %d tokens, more than the model's vocabulary of %d", amod_tokenizer_describe(tok),
+                  amod_tokenizer_vocab_size(tok), amod_lm_get_config(m)->vocab_size);
+        goto done;
+    }
+    if (tok && root && amod_tokenizer_save(tok, o.out, err)) goto done; /* the run directory is a model directory */
     if (!o.resume && cli_lm_apply(&o.lm, m, err)) goto done;
     tc.run_dir = o.out, tc.data = o.data, tc.val_frac = o.val_frac;
     cli_catch_stop_signals();
     tc.stop = &cli_stop_requested;
     amod_lm_train_result res;
     trained = 1;
-    if (amod_lm_train(m, bytes, n_train, &tc, &res, err)) goto done;
+    if (amod_lm_train(m, corpus.ids, corpus.n_train, &tc, &res, err)) goto done;
     if (res.interrupted) {
         if (root)
             printf("interrupted by signal %d at step %lld; %s/last is kept: continue with amod train-lm %s --resume\n",
@@ -263,7 +283,8 @@ done:
     if (root && rc && !trained && created) amod_run_lock_discard(&lock, o.out); /* no empty directory left */
     else amod_run_lock_release(&lock);
     amod_lm_free(m);
-    free(bytes);
+    amod_tokenizer_free(tok);
+    cli_lm_corpus_free(&corpus);
     return rc;
 }
 

@@ -216,6 +216,10 @@ static int generate_uncached(amod_lm_ctx *run, const int64_t *prompt, int n_prom
         const float *last = run->logits + (size_t)(n - 1) * V;
         if (step_logits) memcpy(step_logits + (size_t)i * V, last, (size_t)V * sizeof(float));
         seq[n] = out[i] = g->forced ? g->forced[i] : pick(last, V, g, &r, probs);
+        if (g->stop_at_eos && out[i] == g->eos) {
+            for (int j = i + 1; j < n_new; j++) out[j] = -1;
+            break;
+        }
     }
     free(seq);
     return rc;
@@ -248,6 +252,10 @@ int amod_lm_generate(amod_lm *m, const int64_t *prompt, int n_prompt, int n_new,
             for (int i = 0; i < n_new; i++) {
                 if (step_logits) memcpy(step_logits + (size_t)i * V, c.logits, (size_t)V * sizeof(float));
                 out[i] = g->forced ? g->forced[i] : pick(c.logits, V, g, &r, probs);
+                if (g->stop_at_eos && out[i] == g->eos) {
+                    for (int j = i + 1; j < n_new; j++) out[j] = -1;
+                    break;
+                }
                 if (i + 1 < n_new) step(m, &c, out[i], n_prompt + i, &mod_seen, &mod_ran);
             }
             m->dflt->stats.decode_mod_kept = mod_seen ? (float)((double)mod_ran / (double)mod_seen) : 1.0f;

@@ -246,9 +246,11 @@ amod_tokenizer *amod_tokenizer_load(const char *path, amod_error *err) {
     int rc;
     if (!strcmp(name, "vocab.json")) {
         sibling(other, sizeof other, file, "merges.txt");
+        snprintf(t->companion, sizeof t->companion, "%s", other);
         rc = tok_read_gpt2_files(t, file, other, err);
     } else if (!strcmp(name, "encoder.json")) {
         sibling(other, sizeof other, file, "vocab.bpe");
+        snprintf(t->companion, sizeof t->companion, "%s", other);
         rc = tok_read_gpt2_files(t, file, other, err);
     } else if (ends_with(name, ".tiktoken")) {
         rc = tok_read_tiktoken(t, file, err);
@@ -263,6 +265,23 @@ amod_tokenizer *amod_tokenizer_load(const char *path, amod_error *err) {
         return NULL;
     }
     return t;
+}
+
+static int copy_into(const char *file, const char *dir, amod_error *err) {
+    char to[4200];
+    snprintf(to, sizeof to, "%s/%s", dir, base_name(file));
+    if (!strcmp(to, file)) return 0; /* already there */
+    size_t n;
+    unsigned char *data = amod_read_file(file, &n, err);
+    if (!data) return -1;
+    int rc = amod_write_file_atomic(to, data, n, err);
+    free(data);
+    return rc;
+}
+
+int amod_tokenizer_save(const amod_tokenizer *t, const char *dir, amod_error *err) {
+    if (copy_into(t->source, dir, err)) return -1;
+    return *t->companion ? copy_into(t->companion, dir, err) : 0;
 }
 
 void amod_tokenizer_free(amod_tokenizer *t) {

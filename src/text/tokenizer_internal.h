@@ -39,6 +39,7 @@ typedef struct {
 
 struct amod_tokenizer {
     char source[2048];
+    char companion[2048];    /* merges.txt / vocab.bpe beside vocab.json / encoder.json, or "" */
     char desc[2200];
     tok_kind kind;
     tok_rank_mode rank_mode;

@@ -29,7 +29,7 @@ int amod_lm_param_decays(const amod_lm *m, int tensor) {
 typedef struct {
     amod_lm *m;
     const amod_lm_train_config *cfg;
-    const unsigned char *bytes;
+    const int32_t *text; /* the training part of the corpus, as token ids */
     size_t n_train;
     train_loop loop;
     train_task task;
@@ -112,7 +112,7 @@ static uint64_t model_hash(const amod_lm *m) {
 static int check_ranks(lm_trainer *t, amod_error *err) {
     amod_lm *m = t->m;
     const train_rank_check checks[] = {
-        {amod_hash_bytes(t->bytes, t->n_train, 0), "training data"},
+        {amod_hash_bytes(t->text, t->n_train * sizeof *t->text, 0), "training data"},
         {settings_hash(t), "training settings"},
         {model_hash(m), "model configuration"},
         {amod_hash_bytes(amod_lm_params(m), amod_lm_num_params(m) * sizeof(float), 0), "initial weights"},
@@ -128,7 +128,7 @@ static void next_batch(lm_trainer *t) {
         size_t off = (size_t)(rng_next(&t->rng) % (uint64_t)(t->n_train - (size_t)T));
         if (b < first || b >= first + t->local) continue;
         int64_t *row = t->ids + (size_t)(b - first) * T;
-        for (int i = 0; i < T; i++) row[i] = t->bytes[off + i];
+        for (int i = 0; i < T; i++) row[i] = t->text[off + i];
     }
 }
 
@@ -235,7 +235,7 @@ static int calibrate_predictors(lm_trainer *t, amod_error *err) {
         const int B = CALIBRATION_WINDOWS - seqs < t->local ? CALIBRATION_WINDOWS - seqs : t->local;
         for (int b = 0; b < B; b++) {
             size_t off = (size_t)(rng_next(&r) % (uint64_t)(t->n_train - (size_t)T));
-            for (int i = 0; i < T; i++) t->ids[(size_t)b * T + i] = t->bytes[off + i];
+            for (int i = 0; i < T; i++) t->ids[(size_t)b * T + i] = t->text[off + i];
         }
         if (amod_lm_forward(t->m, t->ids, B, T, NULL, NULL, err)) return -1;
         const int n = amod_lm_predictor_cuts(t->m, cuts);
@@ -253,7 +253,7 @@ static int calibrate_predictors(lm_trainer *t, amod_error *err) {
 static const train_ops text_task = {task_forward,     task_sync,       task_backward,  task_before_step, task_after_step,
                                     task_save_model,  task_save_state, AMOD_LM_TRAIN_COMMAND, 4};
 
-int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const amod_lm_train_config *cfg,
+int amod_lm_train(amod_lm *m, const int32_t *tokens, size_t n_train, const amod_lm_train_config *cfg,
                   amod_lm_train_result *res, amod_error *err) {
     amod_lm_train_result dummy;
     if (!res) res = &dummy;
@@ -262,7 +262,7 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
     if (check_config(cfg, m, n_train, err)) return -1;
     lm_trainer t;
     memset(&t, 0, sizeof t);
-    t.m = m, t.cfg = cfg, t.bytes = bytes, t.n_train = n_train, t.res = res;
+    t.m = m, t.cfg = cfg, t.text = tokens, t.n_train = n_train, t.res = res;
     const int ranks = cfg->comm ? cfg->comm->size : 1;
     if (cfg->batch % ranks)
         return amod_fail(err, "the global batch %d does not divide by the %d ranks", cfg->batch, ranks);
@@ -299,8 +299,9 @@ int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const 
     if (!rc) {
         res->trainable = t.loop.opt.n;
         if (t.loop.root && cfg->log) {
-            fprintf(cfg->log, "training %zu of %zu parameters, %lld steps of %d x %d bytes", t.loop.opt.n,
-                    amod_lm_num_params(m), (long long)cfg->steps, cfg->batch, cfg->seq);
+            fprintf(cfg->log, "training %zu of %zu parameters, %lld steps of %d x %d %s", t.loop.opt.n,
+                    amod_lm_num_params(m), (long long)cfg->steps, cfg->batch, cfg->seq,
+                    amod_lm_get_config(m)->vocab_size <= 256 ? "bytes" : "tokens");
             if (start > 0) fprintf(cfg->log, ", resuming after step %lld", (long long)start);
             if (t.comm->size > 1) fprintf(cfg->log, " (%d ranks of %d sequences)", t.comm->size, t.local);
             char path[256];

@@ -78,10 +78,10 @@ void amod_lm_train_config_default(amod_lm_train_config *c);
  * weights and router tensors. */
 int amod_lm_param_decays(const amod_lm *m, int tensor);
 
-/* Trains m (its routing as set) on windows of bytes[0, n_train), a task on train/train_loop.c.
+/* Trains m (its routing as set) on windows of tokens[0, n_train) (bytes for a byte-level model), a task on train/train_loop.c.
  * Fails, naming the step, when the loss or the gradient norm stops being finite (every rank
  * stops at the same step). */
-int amod_lm_train(amod_lm *m, const unsigned char *bytes, size_t n_train, const amod_lm_train_config *cfg,
+int amod_lm_train(amod_lm *m, const int32_t *tokens, size_t n_train, const amod_lm_train_config *cfg,
                   amod_lm_train_result *res, amod_error *err);
 
 #endif

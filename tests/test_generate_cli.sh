@@ -35,8 +35,8 @@ for i in $(seq 400); do printf 'Hello there, friend.<|endoftext|>'; done >"$T/do
 out=$("$AMOD" generate "$T/gpt2bpe" --prompt "Hello" --tokens 30 --stats 2>"$T/gen.err")
 [ "$out" = "Hello there, friend." ] && grep -q "stopped at the end-of-text token" "$T/gen.err" &&
   ok "generate --prompt prints text and stops at <|endoftext|>: '$out'" || fail "generate with GPT-2 BPE: '$out' $(cat "$T/gen.err")"
-"$AMOD" generate "$T/gpt2bpe" --prompt "Hello" --tokens 6 --print-ids | grep -qE '^15496(,[0-9]+){6}$' &&
-  ok "--print-ids with a tokenizer: GPT-2's id of Hello first" || fail "--print-ids with a tokenizer"
+"$AMOD" generate "$T/gpt2bpe" --prompt "Hello" --tokens 6 --print-ids | grep -qE '^15496(,[0-9]+)+,50256$' &&
+  ok "--print-ids with a tokenizer: GPT-2's id of Hello first, <|endoftext|> last" || fail "--print-ids with a tokenizer"
 "$AMOD" eval-lm "$T/gpt2bpe" --data "$T/docs.txt" --seq 32 >"$T/ev" && grep -q "windows of 32 tokens" "$T/ev" &&
   grep -q "bits/byte" "$T/ev" && ok "eval-lm counts tokens, reports bits per byte" || fail "eval-lm with a tokenizer: $(cat "$T/ev")"
 

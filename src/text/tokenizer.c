@@ -44,16 +44,20 @@ static int ensure_id(amod_tokenizer *t, int32_t id, amod_error *err) {
     if (id < 0 || id >= TOK_MAX_ID)
         return amod_fail(err, "%s: token id %d is outside 0..%d", t->source, id, TOK_MAX_ID - 1);
     if (id < t->n_vocab) return 0;
-    size_t n = (size_t)t->n_vocab, want = (size_t)id + 1, cap = n ? n : 1024;
-    while (cap < want) cap *= 2;
-    size_t *off = realloc(t->tok_off, cap * sizeof *off);
-    if (off) t->tok_off = off;
-    uint32_t *len = off ? realloc(t->tok_len, cap * sizeof *len) : NULL;
-    if (len) t->tok_len = len;
-    unsigned char *present = len ? realloc(t->present, cap) : NULL;
-    if (!present) return amod_fail_code(err, AMOD_ERR_NOMEM, "%s: out of memory for %zu tokens", t->source, want);
-    t->present = present;
-    for (size_t i = n; i < cap; i++) t->present[i] = 0, t->tok_len[i] = 0, t->tok_off[i] = 0;
+    const size_t want = (size_t)id + 1;
+    if (want > t->id_cap) { /* grow by doubling; new slots start empty */
+        size_t cap = t->id_cap ? t->id_cap : 1024;
+        while (cap < want) cap *= 2;
+        size_t *off = realloc(t->tok_off, cap * sizeof *off);
+        if (off) t->tok_off = off;
+        uint32_t *len = off ? realloc(t->tok_len, cap * sizeof *len) : NULL;
+        if (len) t->tok_len = len;
+        unsigned char *present = len ? realloc(t->present, cap) : NULL;
+        if (!present) return amod_fail_code(err, AMOD_ERR_NOMEM, "%s: out of memory for %zu tokens", t->source, want);
+        t->present = present;
+        for (size_t i = t->id_cap; i < cap; i++) t->present[i] = 0, t->tok_len[i] = 0, t->tok_off[i] = 0;
+        t->id_cap = cap;
+    }
     t->n_vocab = (int)want;
     return 0;
 }

@@ -44,6 +44,7 @@ struct amod_tokenizer {
     tok_kind kind;
     tok_rank_mode rank_mode;
     int n_vocab;             /* ids 0 .. n_vocab - 1 */
+    size_t id_cap;           /* slots allocated in tok_off, tok_len, present */
     /* id -> the bytes it decodes to (SentencePiece: "▁" already a space, <0xXX> its byte) */
     unsigned char *blob;
     size_t blob_len, blob_cap;

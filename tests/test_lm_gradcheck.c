@@ -24,6 +24,7 @@ typedef struct {
     float capacity;
     int predictor;
     amod_lm_skip skip;
+    amod_lm_skip_style style;
 } routing;
 
 static amod_lm *make(const shape *s, uint64_t seed) {
@@ -55,7 +56,7 @@ static int set_routing(amod_lm *m, const routing *rt, int layers, amod_error *er
     }
     if (rt->skip != AMOD_LM_SKIP_NONE) {
         amod_lm_mindskip ms = {0};
-        ms.mode = rt->skip, ms.target = 0.3f, ms.lambda = 2.0f, ms.soft = 1, ms.seed = 9;
+        ms.mode = rt->skip, ms.target = 0.3f, ms.lambda = 2.0f, ms.soft = 1, ms.seed = 9, ms.style = rt->style;
         amod_lm_mindskip_default_layers(&ms, layers);
         return amod_lm_set_mindskip(m, &ms, err);
     }
@@ -155,7 +156,7 @@ static void amod_full_capacity_is_dense(const shape *s) {
     if (!dense || !mod) return;
     perturb(dense, 12);
     perturb(mod, 12);
-    routing rt = {AMOD_ROUTER_ATTENTION, 1.0f, 0, AMOD_LM_SKIP_NONE};
+    routing rt = {AMOD_ROUTER_ATTENTION, 1.0f, 0, AMOD_LM_SKIP_NONE, AMOD_LM_SKIP_STYLE_AMOD};
     CHECK(set_routing(mod, &rt, s->layers, &err) == 0, "%s", err.msg);
     const int n = s->B * s->T;
     int64_t *ids = malloc((size_t)n * sizeof *ids);
@@ -185,7 +186,7 @@ static void amod_inference_path(const shape *s) {
     amod_error err;
     if (!m) return;
     perturb(m, 32);
-    routing rt = {AMOD_ROUTER_ATTENTION, 0.5f, 0, AMOD_LM_SKIP_NONE};
+    routing rt = {AMOD_ROUTER_ATTENTION, 0.5f, 0, AMOD_LM_SKIP_NONE, AMOD_LM_SKIP_STYLE_AMOD};
     CHECK(set_routing(m, &rt, s->layers, &err) == 0, "%s", err.msg);
     const int n = s->B * s->T;
     int64_t *ids = malloc((size_t)n * sizeof *ids);
@@ -210,10 +211,50 @@ static void amod_inference_path(const shape *s) {
     amod_lm_free(m);
 }
 
+/* Router-Tuning's recipe starts from the dense model: zero routers, every gate open at
+ * sigmoid 0.5 >= 0.5, logits bit for bit the dense model's; the hinge is lambda per routed
+ * layer times (1 - target) and already sends the routers a gradient. */
+static void router_tuning_starts_dense(const shape *s) {
+    amod_lm *m = make(s, 41);
+    amod_error err;
+    if (!m) return;
+    perturb(m, 42);
+    const int n = s->B * s->T;
+    int64_t *ids = malloc((size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i++) ids[i] = (i * 7 + 3) % s->vocab;
+    float *dense = malloc((size_t)n * s->vocab * sizeof *dense), *rt = malloc((size_t)n * s->vocab * sizeof *rt), loss;
+    CHECK(amod_lm_forward(m, ids, s->B, s->T, dense, &loss, &err) == 0, "%s", err.msg);
+    amod_lm_mindskip ms = {0};
+    ms.mode = AMOD_LM_SKIP_SEQUENCE, ms.target = 0.25f, ms.lambda = 2.0f, ms.seed = 5;
+    ms.style = AMOD_LM_SKIP_STYLE_ROUTER_TUNING;
+    amod_lm_mindskip_default_layers(&ms, s->layers);
+    int routed = 0;
+    for (int l = 0; l < s->layers; l++) routed += ms.routed[l];
+    CHECK(amod_lm_set_mindskip(m, &ms, &err) == 0, "%s", err.msg);
+    CHECK(amod_lm_forward(m, ids, s->B, s->T, rt, &loss, &err) == 0, "%s", err.msg);
+    amod_lm_stats st;
+    amod_lm_get_stats(m, &st);
+    CHECK(!memcmp(dense, rt, (size_t)n * s->vocab * sizeof *rt), "Router-Tuning MindSkip at step 0: logits differ from dense");
+    CHECK(st.attn_kept == 1.0f && fabsf(st.capacity_loss - 2.0f * routed * 0.75f) < 1e-6f,
+          "every gate open (kept %g), hinge %g (want %g)", st.attn_kept, st.capacity_loss, 2.0 * routed * 0.75);
+    amod_lm_zero_grad(m);
+    CHECK(amod_lm_backward(m, &err) == 0, "%s", err.msg);
+    double g = 0;
+    const float *grads = amod_lm_grads(m);
+    for (int i = 0; i < amod_lm_num_tensors(m); i++)
+        if (strstr(amod_lm_tensor_name(m, i), "mindskip_router"))
+            for (size_t j = 0; j < (size_t)s->dim; j++) g += fabs(grads[amod_lm_tensor_offset(m, i) + j]);
+    CHECK(g > 0, "the hinge and the loss send the zero routers a gradient");
+    printf("%-44s logits = dense bit for bit, %d routed layers open, hinge %.3f\n", "Router-Tuning MindSkip at step 0",
+           routed, st.capacity_loss);
+    free(ids), free(dense), free(rt);
+    amod_lm_free(m);
+}
+
 /* The FLOPs the forward pass counts as it runs equal the analytic count, dense and routed. */
 static void macs_agree(const shape *s) {
-    routing rts[3] = {{AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_NONE}, {AMOD_ROUTER_LINEAR, 0.25f, 4, AMOD_LM_SKIP_NONE},
-                      {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_SEQUENCE}};
+    routing rts[3] = {{AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_NONE, AMOD_LM_SKIP_STYLE_AMOD}, {AMOD_ROUTER_LINEAR, 0.25f, 4, AMOD_LM_SKIP_NONE, AMOD_LM_SKIP_STYLE_AMOD},
+                      {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_SEQUENCE, AMOD_LM_SKIP_STYLE_AMOD}};
     for (int i = 0; i < 3; i++) {
         amod_lm *m = make(s, 21);
         amod_error err;
@@ -241,18 +282,18 @@ int main(void) {
     shape l1 = {AMOD_LM_LLAMA, 29, 20, 4, 2, 6, 28, 3, 12, 0, 0, 0, 2, 8}; /* GQA 4:2, head_dim 6 != D/H */
     shape l2 = {AMOD_LM_LLAMA, 41, 12, 3, 1, 4, 18, 4, 11, 1, 1, 1, 1, 11}; /* multi-query, tied, biases */
     shape l3 = {AMOD_LM_LLAMA, 23, 16, 4, 4, 4, 24, 2, 6, 0, 0, 1, 2, 5};   /* KV = H */
-    routing dense = {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_NONE};
+    routing dense = {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_NONE, AMOD_LM_SKIP_STYLE_AMOD};
     gradcheck("gpt2 V37 D12 H3 L3 T7", &g1, &dense, 1);
     gradcheck("gpt2 V19 D16 H2 L4 T9 untied", &g2, &dense, 2);
     gradcheck("llama V29 D20 H4 KV2 hd6 L3 T8", &l1, &dense, 3);
     gradcheck("llama V41 D12 H3 KV1 L4 T11 tied+bias", &l2, &dense, 4);
     gradcheck("llama V23 D16 H4 KV4 L2 T5 mlp bias", &l3, &dense, 5);
-    routing lin = {AMOD_ROUTER_LINEAR, 0.5f, 6, AMOD_LM_SKIP_NONE};
-    routing lin_small = {AMOD_ROUTER_LINEAR, 0.25f, 5, AMOD_LM_SKIP_NONE};
-    routing att = {AMOD_ROUTER_ATTENTION, 0.5f, 0, AMOD_LM_SKIP_NONE};
-    routing rnd = {AMOD_ROUTER_RANDOM, 0.4f, 0, AMOD_LM_SKIP_NONE};
-    routing seq = {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_SEQUENCE};
-    routing tok = {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_TOKEN};
+    routing lin = {AMOD_ROUTER_LINEAR, 0.5f, 6, AMOD_LM_SKIP_NONE, AMOD_LM_SKIP_STYLE_AMOD};
+    routing lin_small = {AMOD_ROUTER_LINEAR, 0.25f, 5, AMOD_LM_SKIP_NONE, AMOD_LM_SKIP_STYLE_AMOD};
+    routing att = {AMOD_ROUTER_ATTENTION, 0.5f, 0, AMOD_LM_SKIP_NONE, AMOD_LM_SKIP_STYLE_AMOD};
+    routing rnd = {AMOD_ROUTER_RANDOM, 0.4f, 0, AMOD_LM_SKIP_NONE, AMOD_LM_SKIP_STYLE_AMOD};
+    routing seq = {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_SEQUENCE, AMOD_LM_SKIP_STYLE_AMOD};
+    routing tok = {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_TOKEN, AMOD_LM_SKIP_STYLE_AMOD};
     gradcheck("gpt2 MoD linear C=0.5 + predictor", &g1, &lin, 6);
     gradcheck("llama MoD linear C=0.25 + predictor", &l1, &lin_small, 7);
     gradcheck("gpt2 A-MoD C=0.5", &g2, &att, 8);
@@ -261,6 +302,12 @@ int main(void) {
     gradcheck("gpt2 MindSkip sequence (soft)", &g2, &seq, 11);
     gradcheck("llama MindSkip sequence (soft)", &l2, &seq, 12);
     gradcheck("llama MindSkip token (soft)", &l1, &tok, 13);
+    routing seq_rt = {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_SEQUENCE, AMOD_LM_SKIP_STYLE_ROUTER_TUNING};
+    routing tok_rt = {AMOD_ROUTER_NONE, 1, 0, AMOD_LM_SKIP_TOKEN, AMOD_LM_SKIP_STYLE_ROUTER_TUNING};
+    gradcheck("gpt2 MindSkip sequence, Router-Tuning hinge (soft)", &g2, &seq_rt, 14);
+    gradcheck("llama MindSkip token, Router-Tuning hinge (soft)", &l1, &tok_rt, 15);
+    router_tuning_starts_dense(&g1);
+    router_tuning_starts_dense(&l2);
     amod_inference_path(&g1);
     amod_inference_path(&l1);
     macs_agree(&g1);

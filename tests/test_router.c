@@ -43,14 +43,18 @@ static void bidirectional(void) {
 static void gates(void) {
     const float x[6] = {1, 2, 3, -1, 0, 1}, w[3] = {0.5f, -0.25f, 1};
     float s[2], g[2], mean[3];
-    int open = router_gate_forward(s, g, NULL, x, w, 2, 0, 3, 0);
+    int open = router_gate_forward(s, g, NULL, x, w, 2, 0, 0, 3, 0);
     const double z0 = 0.5 - 0.5 + 3, z1 = -0.5 + 0 + 1;
     CHECK(fabs(s[0] - 1 / (1 + exp(-z0))) < 1e-6 && fabs(s[1] - 1 / (1 + exp(-z1))) < 1e-6 && g[0] == 1 && g[1] == 1 &&
               open == 2,
           "row gates");
-    open = router_gate_forward(s, g, mean, x, w, 1, 2, 3, 0);
+    open = router_gate_forward(s, g, mean, x, w, 1, 2, 0, 3, 0);
     CHECK(fabsf(mean[0]) < 1e-7f && fabsf(mean[1] - 1) < 1e-7f && fabsf(mean[2] - 2) < 1e-7f, "sequence mean");
     CHECK(fabs(s[0] - 1 / (1 + exp(-(0 - 0.25 + 2)))) < 1e-6, "sequence gate");
+    /* a zero router: sigmoid 0.5, closed for amod's > 0.5, open for Router-Tuning's >= 0.5 */
+    const float zero[3] = {0, 0, 0};
+    CHECK(router_gate_forward(s, g, NULL, x, zero, 2, 0, 0, 3, 0) == 0 && g[0] == 0 && s[0] == 0.5f, "s = 0.5: closed");
+    CHECK(router_gate_forward(s, g, NULL, x, zero, 2, 0, 1, 3, 0) == 2 && g[0] == 1 && g[1] == 1, "s = 0.5: open (inclusive)");
 }
 
 int main(void) {

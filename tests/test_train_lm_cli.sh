@@ -42,6 +42,13 @@ grep -q "training 32 of" "$T/rt.log" && ok "Router-Tuning trains the 32 router w
 "$AMOD" diff "$T/rt/model.safetensors" "$T/dense/model.safetensors" --tol 0 >"$T/diff" &&
   ok "base weights unchanged by Router-Tuning ($(tail -1 "$T/diff"))" || fail "base weights changed: $(tail -3 "$T/diff")"
 grep -q "mindskip_router" "$T/rt/model.safetensors" && ok "router tensor saved" || fail "no router tensor"
+# Router-Tuning's own recipe: zero routers (every gate open at the start), its lr 1e-5, the hinge
+"$AMOD" train-lm "$T/rt2" --init "$T/dense" --data "$T/corpus.txt" --seq 32 --batch 8 --steps 4 --log-every 1 \
+  --router-tuning --mindskip sequence --skip-layers 0 --skip-target 0.5 --skip-style router-tuning >"$T/rt2.log" ||
+  fail "router tuning, router-tuning style: $(tail -1 "$T/rt2.log")"
+grep -q '"style":	"router-tuning"' "$T/rt2/config.json" && ok "the recipe is saved in config.json" || fail "style not saved"
+grep -q "step      1 .*lr 1.00e-05  .*attn kept 1.000  capacity term 0.5000" "$T/rt2.log" &&
+  ok "router-tuning style: lr 1e-5, every gate open at step 1, hinge = 1 - target" || fail "rt2 log: $(sed -n 3p "$T/rt2.log")"
 
 printf 'tiny' >"$T/tiny.txt"
 expect_error "missing corpus" "nope.txt: cannot open" -- "$AMOD" train-lm "$T/x" --data "$T/nope.txt"

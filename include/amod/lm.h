@@ -61,6 +61,13 @@ typedef enum amod_lm_route_mode {
  * on its own normed input. */
 typedef enum amod_lm_skip { AMOD_LM_SKIP_NONE = 0, AMOD_LM_SKIP_SEQUENCE, AMOD_LM_SKIP_TOKEN } amod_lm_skip;
 
+/* Which MindSkip recipe: amod's (new routers drawn from a truncated normal, a gate opens when
+ * its sigmoid > 0.5, the capacity term lambda (mean sigmoid - target)^2 over every gate), or the
+ * Router-Tuning code's (routers start at zero, so every gate is open at sigmoid = 0.5 >= 0.5 and
+ * training starts from the dense model; the term is the one-sided hinge
+ * lambda sum_l max(0, mean hard gate of layer l - target)). */
+typedef enum amod_lm_skip_style { AMOD_LM_SKIP_STYLE_AMOD = 0, AMOD_LM_SKIP_STYLE_ROUTER_TUNING } amod_lm_skip_style;
+
 typedef struct amod_lm_mindskip {
     amod_lm_skip mode;
     unsigned char routed[AMOD_MAX_LAYERS]; /* 1 for a routed layer (never the last) */
@@ -69,6 +76,7 @@ typedef struct amod_lm_mindskip {
     int soft;                              /* forward uses the sigmoid itself, not the hard gate:
                                               a smooth variant whose gradient can be checked */
     uint64_t seed;                         /* initialisation of new router weights */
+    amod_lm_skip_style style;
 } amod_lm_mindskip;
 
 /* What the last forward pass measured. */
@@ -159,8 +167,9 @@ AMOD_API void amod_lm_get_stats(const amod_lm *m, amod_lm_stats *out);
  * shares, amod_lm_set_skip_totals makes the capacity term and attn_kept those of the whole
  * batch, and the next amod_lm_backward this process's share of the whole batch's gradient
  * (its mean over the processes is the gradient one process would get for the whole batch). */
-AMOD_API void amod_lm_skip_totals(const amod_lm *m, double totals[3]);
-AMOD_API void amod_lm_set_skip_totals(amod_lm *m, const double totals[3]);
+#define AMOD_LM_SKIP_TOTALS (3 + AMOD_MAX_LAYERS) /* the three, then each layer's sum of its gates */
+AMOD_API void amod_lm_skip_totals(const amod_lm *m, double totals[AMOD_LM_SKIP_TOTALS]);
+AMOD_API void amod_lm_set_skip_totals(amod_lm *m, const double totals[AMOD_LM_SKIP_TOTALS]);
 
 /* The causal predictors' thresholds (MoD with the linear router's predictor): a token runs a
  * MoD block when sampling, and in AMOD_LM_ROUTE_PREDICTOR passes, when its predictor logit

@@ -38,6 +38,14 @@ int cli_lm_option(const char *cmd, int argc, char **argv, int *i, cli_lm_opts *o
     } else if (!strcmp(a, "--skip-lambda")) {
         if (!(v = cli_value(cmd, argc, argv, i)) || cli_parse_float(cmd, a, v, &o->skip_lambda)) return -1;
         o->lambda_set = 1;
+    } else if (!strcmp(a, "--skip-style")) {
+        if (!(v = cli_value(cmd, argc, argv, i))) return -1;
+        if (strcmp(v, "amod") && strcmp(v, "router-tuning")) {
+            fprintf(stderr, "amod %s: --skip-style must be amod or router-tuning, got '%s'\n", cmd, v);
+            return -1;
+        }
+        o->skip_style = !strcmp(v, "router-tuning") ? AMOD_LM_SKIP_STYLE_ROUTER_TUNING : AMOD_LM_SKIP_STYLE_AMOD;
+        o->style_set = 1;
     } else if (!strcmp(a, "--router-weights")) {
         if (!(o->router_weights = cli_value(cmd, argc, argv, i))) return -1;
     } else {
@@ -75,7 +83,7 @@ int cli_lm_apply(const cli_lm_opts *o, amod_lm *m, amod_error *err) {
         }
         if (amod_lm_set_mod(m, &mod, (int)pred, err)) return -1;
     }
-    if (o->skip_set || o->skip_layers || o->target_set || o->lambda_set) {
+    if (o->skip_set || o->skip_layers || o->target_set || o->lambda_set || o->style_set) {
         amod_lm_mindskip ms = *amod_lm_get_mindskip(m);
         int was_off = ms.mode == AMOD_LM_SKIP_NONE;
         if (o->skip_set) ms.mode = o->skip;
@@ -91,6 +99,7 @@ int cli_lm_apply(const cli_lm_opts *o, amod_lm *m, amod_error *err) {
             }
             if (o->target_set) ms.target = o->skip_target;
             if (o->lambda_set) ms.lambda = o->skip_lambda;
+            if (o->style_set) ms.style = o->skip_style;
             if (mo->seed) ms.seed = (uint64_t)mo->seed;
         }
         if (amod_lm_set_mindskip(m, &ms, err)) return -1;

@@ -13,7 +13,8 @@ typedef struct {
     amod_lm_skip skip;
     const char *skip_layers;
     float skip_target, skip_lambda;
-    int target_set, lambda_set;
+    int target_set, lambda_set, style_set;
+    amod_lm_skip_style skip_style;
     const char *router_weights;
 } cli_lm_opts;
 
@@ -27,6 +28,10 @@ typedef struct {
     "  --skip-layers 2,3    MindSkip layers (default: the upper half, never the last)\n"       \
     "  --skip-target C      fraction of attention sublayers to keep (default 0.5)\n"           \
     "  --skip-lambda L      weight of the capacity term (default 1)\n"                          \
+    "  --skip-style S       amod (default) | router-tuning: the Router-Tuning code's recipe\n"  \
+    "                       (zero routers, gates open at sigmoid >= 0.5, a per-layer hinge\n"  \
+    "                       max(0, mean gate - target); train-lm: lr 1e-5, no weight decay,\n" \
+    "                       3%% warmup unless given)\n"                                        \
     "  --router-weights F   safetensors file with router tensors to load\n"
 
 void cli_lm_init(cli_lm_opts *o);

@@ -13,11 +13,12 @@
 static const char *CMD = "tokenize";
 
 static void usage(void) {
-    printf("usage: amod tokenize MODEL_DIR|TOKENIZER_FILE (--text T | --file F) [options]\n"
+    printf("usage: amod tokenize MODEL_DIR|TOKENIZER_FILE (--text T | --file F) [--ids] [options]\n"
            "       amod tokenize MODEL_DIR|TOKENIZER_FILE --decode (--ids 1,2,3 | --file F)\n\n"
-           "Prints the token ids of the text, space-separated on one line (or, with --decode, the\n"
-           "bytes the ids stand for). Reads tokenizer.json, vocab.json + merges.txt, encoder.json +\n"
-           "vocab.bpe or a tiktoken rank file (r50k_base, p50k_base, cl100k_base, o200k_base).\n\n"
+           "Prints the token ids of the text (--ids, the default), space-separated on one line, or\n"
+           "with --decode the bytes the ids stand for. Reads tokenizer.json, vocab.json +\n"
+           "merges.txt, encoder.json + vocab.bpe or a tiktoken rank file (r50k_base, p50k_base,\n"
+           "cl100k_base, o200k_base).\n\n"
            "options:\n"
            "  --no-special   encode added/special tokens' text (\"<|endoftext|>\") as plain text\n"
            "  --bos          put the tokenizer's beginning-of-sequence token first, when its\n"
@@ -34,16 +35,17 @@ typedef struct {
 static int parse(int argc, char **argv, void *opts) {
     options *o = opts;
     memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) o->decode |= !strcmp(argv[i], "--decode");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--text")) {
             if (!(o->text = cli_value(CMD, argc, argv, &i))) return -1;
         } else if (!strcmp(a, "--file")) {
             if (!(o->file = cli_value(CMD, argc, argv, &i))) return -1;
+        } else if (!strcmp(a, "--ids") && !o->decode) { /* encoding: print ids (what it does anyway) */
         } else if (!strcmp(a, "--ids")) {
             if (!(o->ids = cli_value(CMD, argc, argv, &i))) return -1;
         } else if (!strcmp(a, "--decode")) {
-            o->decode = 1;
         } else if (!strcmp(a, "--no-special")) {
             o->no_special = 1;
         } else if (!strcmp(a, "--bos")) {
@@ -60,7 +62,6 @@ static int parse(int argc, char **argv, void *opts) {
     if (o->decode ? !!o->ids + !!o->file != 1 : !!o->text + !!o->file != 1)
         return cli_usage_error(CMD, o->decode ? "--decode takes exactly one of --ids and --file"
                                               : "give exactly one of --text and --file");
-    if (!o->decode && o->ids) return cli_usage_error(CMD, "--ids goes with --decode");
     return 0;
 }
 

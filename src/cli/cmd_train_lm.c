@@ -67,6 +67,7 @@ typedef struct {
     long steps, batch, seq, warmup, seed, log_every, threads, ckpt_every, max_steps;
     float lr, min_lr_ratio, wd, clip, val_frac;
     int router_tuning, check_ranks, resume, log_set, ckpt_set, force;
+    int lr_set, wd_set, warmup_set; /* given: --skip-style router-tuning keeps them */
     const char *fixed; /* the first option that sets the run (model, training): not with --resume */
     cli_lm_opts lm;
 } options;
@@ -125,21 +126,26 @@ static int parse(int argc, char **argv, void *opts) {
         else if (!strcmp(a, "--steps")) rc = int_opt(a, argc, argv, &i, 0, 1L << 30, &o->steps);
         else if (!strcmp(a, "--batch")) rc = int_opt(a, argc, argv, &i, 1, 1 << 16, &o->batch);
         else if (!strcmp(a, "--seq")) rc = int_opt(a, argc, argv, &i, 2, 1 << 16, &o->seq);
-        else if (!strcmp(a, "--warmup")) rc = int_opt(a, argc, argv, &i, 0, 1L << 30, &o->warmup);
+        else if (!strcmp(a, "--warmup")) rc = int_opt(a, argc, argv, &i, 0, 1L << 30, &o->warmup), o->warmup_set = 1;
         else if (!strcmp(a, "--log-every")) rc = int_opt(a, argc, argv, &i, 1, 1L << 30, &o->log_every), o->log_set = 1;
         else if (!strcmp(a, "--threads")) {
             const char *v = cli_value(CMD, argc, argv, &i);
             rc = !v || cli_parse_threads(CMD, a, v, &o->threads);
         }
-        else if (!strcmp(a, "--lr")) rc = float_opt(a, argc, argv, &i, &o->lr);
+        else if (!strcmp(a, "--lr")) rc = float_opt(a, argc, argv, &i, &o->lr), o->lr_set = 1;
         else if (!strcmp(a, "--min-lr-ratio")) rc = float_opt(a, argc, argv, &i, &o->min_lr_ratio);
-        else if (!strcmp(a, "--weight-decay")) rc = float_opt(a, argc, argv, &i, &o->wd);
+        else if (!strcmp(a, "--weight-decay")) rc = float_opt(a, argc, argv, &i, &o->wd), o->wd_set = 1;
         else if (!strcmp(a, "--clip")) rc = float_opt(a, argc, argv, &i, &o->clip);
         else if (!strcmp(a, "--val-frac")) rc = float_opt(a, argc, argv, &i, &o->val_frac);
         else if (!strcmp(a, "--router-tuning")) o->router_tuning = 1;
         else if (!strcmp(a, "--check-ranks")) o->check_ranks = 1;
         else if (cli_positional(CMD, a, &o->out)) return -1;
         if (rc) return -1;
+    }
+    if (o->lm.style_set && o->lm.skip_style == AMOD_LM_SKIP_STYLE_ROUTER_TUNING) { /* the Router-Tuning scripts' */
+        if (!o->lr_set) o->lr = 1e-5f;
+        if (!o->wd_set) o->wd = 0.0f;
+        if (!o->warmup_set) o->warmup = (o->steps * 3 + 99) / 100;
     }
     if (o->resume) {
         if (o->fixed) return cli_usage_error(CMD, "%s cannot be given with --resume (the run keeps its settings)", o->fixed), -1;

@@ -176,6 +176,11 @@ static int parse_routing(const char *path, const cJSON *a, const amod_lm_config 
             r->skip.routed[e->valueint] = 1;
         }
         r->skip.target = 0.5f, r->skip.lambda = 1.0f;
+        const cJSON *style = item(ms, "style");
+        if (style && !(cJSON_IsString(style) && (!strcmp(style->valuestring, "amod") ||
+                                                 !strcmp(style->valuestring, "router-tuning"))))
+            return amod_fail(err, "%s: amod.mindskip.style must be 'amod' or 'router-tuning'", path);
+        if (style && !strcmp(style->valuestring, "router-tuning")) r->skip.style = AMOD_LM_SKIP_STYLE_ROUTER_TUNING;
         if (get_pos(path, ms, "target", &r->skip.target, err) || get_pos(path, ms, "lambda", &r->skip.lambda, err))
             return -1;
     }
@@ -282,6 +287,7 @@ int lm_config_save(const char *path, const amod_lm_config *c, const lm_routing *
             add_layers(m, "layers", r->skip.routed, c->n_layers);
             cJSON_AddNumberToObject(m, "target", r->skip.target);
             cJSON_AddNumberToObject(m, "lambda", r->skip.lambda);
+            if (r->skip.style == AMOD_LM_SKIP_STYLE_ROUTER_TUNING) cJSON_AddStringToObject(m, "style", "router-tuning");
         }
     }
     return amod_json_write(path, root, err);

@@ -71,7 +71,7 @@ static void block_step(amod_lm *m, kv_cache *c, int l, int pos) {
             gate = c->gate[l];
         } else {
             float s;
-            router_gate_forward(&s, &gate, NULL, c->ln, p->skip_w, 1, 0, D, m->skip.soft);
+            router_gate_forward(&s, &gate, NULL, c->ln, p->skip_w, 1, 0, lm_skip_inclusive(m), D, m->skip.soft);
         }
     }
     memset(c->proj, 0, (size_t)D * sizeof(float));

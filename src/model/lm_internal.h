@@ -86,8 +86,9 @@ struct amod_lm_ctx {
     float *pred_sort;                     /* [T] scratch for the cut */
     double pred_cut_sum[AMOD_MAX_LAYERS]; /* last top-k pass: sum over sequences of the cut keeping k tokens */
     int pred_cut_seqs;                    /* ... and the number of sequences */
-    float skip_cap_coef; /* d(capacity term)/d(one gate's sigmoid), from the last forward */
-    double skip_totals[3]; /* this pass's sum of gate sigmoids, number of gates, gates open */
+    float skip_cap_coef[AMOD_MAX_LAYERS]; /* d(capacity term)/d(one gate's sigmoid) per layer, from the last forward */
+    double skip_totals[AMOD_LM_SKIP_TOTALS]; /* this pass's sum of gate sigmoids, number of gates, gates
+                                                open, then each layer's sum of its gates */
 };
 
 /* lm_params.c */
@@ -117,5 +118,7 @@ int lm_skip_gates(amod_lm_ctx *run, int l, int B, int k);
 void lm_skip_backward(amod_lm_ctx *run, int l, int B, int k, const float *dgate, float *dln1);
 /* Fraction of gates open and the capacity term, into m->stats (after the forward pass). */
 void lm_skip_stats(amod_lm_ctx *run, int B, int T);
+/* 1 when a gate opens at sigmoid >= 0.5 (Router-Tuning's recipe), 0 for > 0.5 */
+int lm_skip_inclusive(const amod_lm *m);
 
 #endif

@@ -23,10 +23,12 @@ static int check_mod(const amod_lm *m, const amod_mod_config *mod, int predictor
 }
 
 /* Fills the router tensors that were not in the old layout from a truncated normal (std
- * 0.02; biases zero), so that scores differ between tokens from the first step. */
+ * 0.02; biases zero), so that scores differ between tokens from the first step; Router-Tuning's
+ * MindSkip routers start at zero instead (every gate open: the dense model). */
 typedef struct {
     char (*old)[96];
     int n_old;
+    int zero_mindskip;
 } old_names;
 
 static void init_if_new(void *ctx, const param_tensor *t, float *p, amod_rng *r) {
@@ -34,12 +36,12 @@ static void init_if_new(void *ctx, const param_tensor *t, float *p, amod_rng *r)
     int existed = 0;
     for (int j = 0; j < o->n_old && !existed; j++) existed = !strcmp(o->old[j], t->name);
     if (!t->router || existed) return;
-    const int bias = ptab_is_bias(t->name);
-    for (size_t j = 0; j < t->numel; j++) p[j] = bias ? 0.0f : rng_trunc_normal(r, 0.02f);
+    const int zero = ptab_is_bias(t->name) || (o->zero_mindskip && strstr(t->name, "mindskip_router"));
+    for (size_t j = 0; j < t->numel; j++) p[j] = zero ? 0.0f : rng_trunc_normal(r, 0.02f);
 }
 
 static void init_new(amod_lm *m, char (*old)[96], int n_old, uint64_t seed) {
-    old_names o = {old, n_old};
+    old_names o = {old, n_old, m->skip.style == AMOD_LM_SKIP_STYLE_ROUTER_TUNING};
     ptab_init(&m->pt, seed ^ 0x726f75746572ull, init_if_new, &o);
 }
 

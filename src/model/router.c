@@ -76,7 +76,7 @@ static float dotf(const float *a, const float *b, int n) {
     return s;
 }
 
-int router_gate_forward(float *s, float *gate, float *mean, const float *x, const float *w, int n, int mean_rows,
+int router_gate_forward(float *s, float *gate, float *mean, const float *x, const float *w, int n, int mean_rows, int inclusive,
                         int D, int soft) {
     int open = 0;
     for (int i = 0; i < n; i++) {
@@ -93,8 +93,9 @@ int router_gate_forward(float *s, float *gate, float *mean, const float *x, cons
         }
         const float si = 1.0f / (1.0f + expf(-dotf(in, w, D)));
         s[i] = si;
-        gate[i] = soft ? si : (si > 0.5f ? 1.0f : 0.0f);
-        open += si > 0.5f;
+        const int is_open = inclusive ? si >= 0.5f : si > 0.5f;
+        gate[i] = soft ? si : (float)is_open;
+        open += is_open;
     }
     return open;
 }

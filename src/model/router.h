@@ -44,8 +44,10 @@ void router_predictor_backward(const router_predictor *p, float *scratch, const 
 
 /* MindSkip's gate: s[i] = sigmoid(w . in_i) on n inputs. Per row (token level): in = the
  * rows x [n, D]; per sequence (mean_rows > 0): in_i = the mean of the mean_rows rows of
- * sequence i, written to mean [n, D]. gate[i] = s (soft) or s > 0.5. Returns the gates open. */
-int router_gate_forward(float *s, float *gate, float *mean, const float *x, const float *w, int n, int mean_rows,
+ * sequence i, written to mean [n, D]. gate[i] = s (soft) or s > 0.5 (s >= 0.5 when inclusive:
+ * Router-Tuning's, whose zero-initialised routers start with every gate open). Returns the
+ * gates open. */
+int router_gate_forward(float *s, float *gate, float *mean, const float *x, const float *w, int n, int mean_rows, int inclusive,
                         int D, int soft);
 /* Given dz [n] (d loss / d pre-sigmoid), dw += dz in_i, and dx += dz w for each row that fed
  * gate i (divided by mean_rows for a sequence mean). */

@@ -155,9 +155,9 @@ static int task_sync(void *self, amod_comm *comm, amod_error *err) {
     const int L = amod_lm_get_config(t->m)->n_layers;
     if (t->cuts[L] > 0 && amod_comm_allreduce_sum_f64(comm, t->cuts, L + 1, err)) return -1;
     if (amod_lm_get_mindskip(t->m)->mode == AMOD_LM_SKIP_NONE) return 0;
-    double totals[3];
+    double totals[AMOD_LM_SKIP_TOTALS];
     amod_lm_skip_totals(t->m, totals);
-    if (amod_comm_allreduce_sum_f64(comm, totals, 3, err)) return -1;
+    if (amod_comm_allreduce_sum_f64(comm, totals, AMOD_LM_SKIP_TOTALS, err)) return -1;
     amod_lm_set_skip_totals(t->m, totals);
     return 0;
 }

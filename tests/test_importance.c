@@ -399,7 +399,27 @@ static void test_forward_tokens(void) {
     amod_vit_free(m);
 }
 
+/* Per-image statistics on routing whose answer is known: image 0's router ranks the tokens as
+ * importance does (rho 1, both kept tokens right), image 1's in reverse (rho -1, none right). */
+static void test_by_image(void) {
+    float scores[2 * 5] = {0, 4, 3, 2, 1, 0, 1, 2, 3, 4}, importance[2 * 5] = {0, 0.4f, 0.3f, 0.2f, 0.1f,
+                                                                              0, 0.4f, 0.3f, 0.2f, 0.1f};
+    amod_routing r;
+    memset(&r, 0, sizeof r);
+    r.n_images = 2, r.n_tokens = 5, r.n_prefix = 1, r.depth = 2;
+    r.k[1] = 3, r.scores[1] = scores; /* CLS + 2 of 4 tokens */
+    double rho[2], prec[2];
+    int k;
+    amod_error err;
+    CHECK(amod_importance_by_image(&r, 1, importance, rho, prec, &k, &err) == 0, "%s", err.msg);
+    CHECK(k == 2 && fabs(rho[0] - 1) < 1e-12 && fabs(rho[1] + 1) < 1e-12 && prec[0] == 1 && prec[1] == 0,
+          "by image: k %d, rho %g %g, precision %g %g", k, rho[0], rho[1], prec[0], prec[1]);
+    CHECK(amod_importance_by_image(&r, 0, importance, rho, prec, &k, &err) != 0 && strstr(err.msg, "not a MoD layer"),
+          "a dense layer is refused");
+}
+
 int main(void) {
+    test_by_image();
     test_forward_tokens();
     test_importance_and_correlation(AMOD_ROUTER_ATTENTION);
     test_importance_and_correlation(AMOD_ROUTER_LINEAR);

@@ -58,10 +58,19 @@ if "$AMOD" importance "$T/amod" "$T/rand" --data "$T/data" --n 5 --out-dir "$T/i
   a=$(awk -F, '$1 == "amod" { print $3, $4, $6 }' "$T/imp/tokens.csv" | md5sum)
   b=$(awk -F, '$1 == "rand" { print $3, $4, $6 }' "$T/imp/tokens.csv" | md5sum)
   [ "$a" = "$b" ] || fail "importance: depends on the router"
+  # per-image rho (mean inside its interval) in [-1, 1]; precision@k in [0, 1]; k = 8 of 16 kept, random 0.5
+  awk -F, 'NR > 1 && !($10 >= -1 && $10 <= 1 && $11 <= $10 && $10 <= $12 && $13 == 8 && $14 >= 0 && $14 <= 1 &&
+                        $15 <= $14 && $14 <= $16 && $17 == 0.5) { bad = 1 } END { exit bad }' "$T/imp/correlation.csv" ||
+    fail "importance: bad per-image statistics in correlation.csv: $(sed -n 2p "$T/imp/correlation.csv")"
   echo "ok   importance"
 else
   fail "importance failed: $(cat "$T/stderr")"
 fi
+
+# --dense: importance of one (pretrained dense) model for every checkpoint
+"$AMOD" importance "$T/amod" --dense "$FIX/vit_timm_tiny" --data "$T/data" --n 5 --out-dir "$T/imp2" >/dev/null 2>"$T/stderr" &&
+  [ "$(awk -F, '$1 == "amod" { print $3, $4, $6 }' "$T/imp2/tokens.csv" | md5sum)" = "$a" ] &&
+  echo "ok   importance --dense: the dense fixture gives the adapted model's importance" || fail "importance --dense: $(cat "$T/stderr")"
 
 # ---- what fails, clearly ----
 route() { "$AMOD" route "$T/amod" "$@" --out "$T/out.png"; }

@@ -1,8 +1,10 @@
 /* Correlation statistics against closed forms and printed tables: the regularised
  * incomplete beta function, Student's t p-values, Pearson and Spearman with average ranks. */
 #include <math.h>
+#include <string.h>
 
 #include "analysis/stats.h"
+#include "core/rng.h"
 #include "test_support.h"
 
 #define PI 3.14159265358979323846
@@ -99,7 +101,46 @@ static void test_pearson_spearman(void) {
     CHECK(isnan(c.r), "one pair");
 }
 
+/* The bootstrap against a plain reference: its interval brackets the mean, narrows as n grows
+ * (roughly as 1 / sqrt(n)), matches the normal approximation mean +- 1.96 sd / sqrt(n) for
+ * well-behaved data, repeats with its seed, skips NaN, and collapses on constant data. */
+static void test_bootstrap(void) {
+    amod_rng r;
+    rng_seed(&r, 3);
+    double x[400];
+    for (int i = 0; i < 400; i++) x[i] = rng_uniform(&r); /* sd of U(0,1): 1/sqrt(12) */
+    amod_interval a, b, small;
+    amod_error err;
+    CHECK(amod_bootstrap_mean(x, 400, 2000, 0.95, 7, &a, &err) == 0 && amod_bootstrap_mean(x, 400, 2000, 0.95, 7, &b, &err) == 0,
+          "bootstrap: %s", err.msg);
+    double m = 0, v = 0;
+    for (int i = 0; i < 400; i++) m += x[i] / 400;
+    for (int i = 0; i < 400; i++) v += (x[i] - m) * (x[i] - m) / 399;
+    const double half = 1.959964 * sqrt(v / 400);
+    CHECK(fabs(a.mean - m) < 1e-12 && a.lo < m && a.hi > m && a.n == 400, "interval [%g, %g] around %g", a.lo, a.hi, m);
+    CHECK(fabs((a.hi - a.lo) / (2 * half) - 1) < 0.1, "bootstrap half-width %g vs normal %g", (a.hi - a.lo) / 2, half);
+    CHECK(a.lo == b.lo && a.hi == b.hi, "the same seed, the same interval");
+    CHECK(amod_bootstrap_mean(x, 100, 2000, 0.95, 7, &small, &err) == 0 && small.hi - small.lo > 1.5 * (a.hi - a.lo),
+          "fewer values, a wider interval (%g vs %g)", small.hi - small.lo, a.hi - a.lo);
+    double c[5] = {2, 2, NAN, 2, 2};
+    CHECK(amod_bootstrap_mean(c, 5, 100, 0.9, 1, &a, &err) == 0 && a.n == 4 && a.mean == 2 && a.lo == 2 && a.hi == 2,
+          "constant values: a point; NaN skipped");
+    CHECK(amod_bootstrap_mean(c, 5, 0, 0.9, 1, &a, &err) != 0 && strstr(err.msg, "draws"), "0 draws refused");
+}
+
+static void test_precision_at_k(void) {
+    const double score[6] = {0.9, 0.1, 0.8, 0.3, 0.7, 0.2}, truth[6] = {5, 4, 3, 0, 1, 2};
+    /* top-3 by score {0, 2, 4}; by truth {0, 1, 2}: 2 of 3 */
+    CHECK(fabs(amod_precision_at_k(score, truth, 6, 3) - 2.0 / 3) < 1e-12, "precision@3 = 2/3");
+    CHECK(amod_precision_at_k(score, truth, 6, 1) == 1.0 && amod_precision_at_k(score, truth, 6, 6) == 1.0, "@1, @n");
+    const double tied[4] = {1, 1, 1, 1};
+    CHECK(amod_precision_at_k(tied, truth, 4, 2) == 1.0, "ties break by the lower index on both sides");
+    CHECK(isnan(amod_precision_at_k(score, truth, 6, 0)), "k = 0: NaN");
+}
+
 int main(void) {
+    test_bootstrap();
+    test_precision_at_k();
     test_betainc();
     test_t_pvalues();
     test_correlation_pvalues();

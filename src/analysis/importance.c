@@ -89,3 +89,27 @@ int amod_importance_correlate(const amod_routing *r, int layer, const float *imp
     free(a);
     return rc;
 }
+
+int amod_importance_by_image(const amod_routing *r, int layer, const float *importance, double *rho, double *prec,
+                             int *k_out, amod_error *err) {
+    if (layer < 0 || layer >= r->depth || !r->scores[layer])
+        return amod_fail(err, "layer %d is not a MoD layer: it has no router scores", layer);
+    const int N = r->n_tokens, P = r->n_prefix, T = N - P, k = r->k[layer] - P;
+    double *a = amod_alloc((2 * (size_t)T + 1) * sizeof *a, err);
+    if (!a) return -1;
+    double *b = a + T;
+    int rc = 0;
+    for (int i = 0; i < r->n_images && !rc; i++) {
+        for (int t = 0; t < T; t++) {
+            a[t] = r->scores[layer][(size_t)i * N + P + t];
+            b[t] = importance[(size_t)i * N + P + t];
+        }
+        amod_corr c;
+        rc = amod_spearman(a, b, (size_t)T, &c, err);
+        rho[i] = c.r;
+        prec[i] = amod_precision_at_k(a, b, (size_t)T, k > 0 ? (size_t)k : 0);
+    }
+    *k_out = k;
+    free(a);
+    return rc;
+}

@@ -26,4 +26,12 @@ int amod_token_importance(amod_vit *dense, const float *images, const int64_t *l
 int amod_importance_correlate(const amod_routing *r, int layer, const float *importance, amod_corr *pearson,
                               amod_corr *spearman, amod_error *err);
 
+/* Per image (the unit the statistics resample): Spearman's rho between the router scores of
+ * MoD layer `layer` and the importance over the image's non-prefix tokens (rho[i], NaN when
+ * either is constant), and precision@k, the share of the k most important tokens the router
+ * keeps, k = the layer's kept non-prefix tokens (prec[i]). A random router's precision@k is
+ * k / (N - P) in expectation. *k_out receives k. */
+int amod_importance_by_image(const amod_routing *r, int layer, const float *importance, double *rho, double *prec,
+                             int *k_out, amod_error *err);
+
 #endif

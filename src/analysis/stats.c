@@ -3,8 +3,10 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
+#include "core/rng.h"
 
 /* Continued fraction of I_x(a, b), modified Lentz's method (Numerical Recipes, betacf);
  * converges fast for x < (a + 1) / (a + b + 2). */
@@ -125,4 +127,73 @@ int amod_spearman(const double *x, const double *y, size_t n, amod_corr *out, am
     }
     free(rx);
     return rc;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double quantile_sorted(const double *v, size_t n, double q) {
+    const double pos = q * (double)(n - 1);
+    const size_t i = (size_t)pos;
+    return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+int amod_bootstrap_mean(const double *x, size_t n, int draws, double level, uint64_t seed, amod_interval *out,
+                        amod_error *err) {
+    if (draws < 1 || !(level > 0 && level < 1))
+        return amod_fail(err, "bootstrap: %d draws at level %g (want >= 1 draws, level in (0, 1))", draws, level);
+    double *v = amod_alloc((n ? n : 1) * sizeof *v, err), *means = v ? amod_alloc((size_t)draws * sizeof *means, err) : NULL;
+    if (!means) {
+        free(v);
+        return -1;
+    }
+    size_t m = 0;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i])) v[m++] = x[i], sum += x[i];
+    out->n = m;
+    out->mean = m ? sum / (double)m : NAN;
+    out->lo = out->hi = out->mean;
+    if (m > 1) {
+        amod_rng r;
+        rng_seed(&r, seed);
+        for (int d = 0; d < draws; d++) {
+            double s = 0;
+            for (size_t i = 0; i < m; i++) s += v[rng_next(&r) % m];
+            means[d] = s / (double)m;
+        }
+        qsort(means, (size_t)draws, sizeof *means, cmp_double);
+        out->lo = quantile_sorted(means, (size_t)draws, 0.5 * (1.0 - level));
+        out->hi = quantile_sorted(means, (size_t)draws, 0.5 * (1.0 + level));
+    }
+    free(v);
+    free(means);
+    return 0;
+}
+
+/* Indices of the k largest values (stable: the lower index first among equals) flagged in top. */
+static void mark_top(const double *x, size_t n, size_t k, unsigned char *top, keyed *tmp) {
+    for (size_t i = 0; i < n; i++) tmp[i] = (keyed){-x[i], i};
+    qsort(tmp, n, sizeof *tmp, by_value);
+    memset(top, 0, n);
+    for (size_t i = 0; i < k && i < n; i++) top[tmp[i].i] = 1;
+}
+
+double amod_precision_at_k(const double *score, const double *truth, size_t n, size_t k) {
+    if (k == 0 || n == 0) return NAN;
+    if (k > n) k = n;
+    keyed *tmp = malloc(n * sizeof *tmp);
+    unsigned char *a = malloc(2 * n);
+    if (!tmp || !a) {
+        free(tmp), free(a);
+        return NAN;
+    }
+    mark_top(score, n, k, a, tmp);
+    mark_top(truth, n, k, a + n, tmp);
+    size_t hit = 0;
+    for (size_t i = 0; i < n; i++) hit += a[i] && a[n + i];
+    free(tmp), free(a);
+    return (double)hit / (double)k;
 }

@@ -5,6 +5,7 @@
 #define AMOD_ANALYSIS_STATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "amod/amod.h"
 
@@ -26,5 +27,21 @@ int amod_rank_average(const double *x, size_t n, double *ranks, amod_error *err)
 
 amod_corr amod_pearson(const double *x, const double *y, size_t n);
 int amod_spearman(const double *x, const double *y, size_t n, amod_corr *out, amod_error *err);
+
+/* The mean of x[0..n) (NaN entries left out) and its percentile bootstrap interval: `draws`
+ * resamples of the n values with replacement, seeded, the (1 - level) / 2 and (1 + level) / 2
+ * quantiles of their means (linear interpolation between order statistics). The resampling unit
+ * is whatever x holds: per-image values, so that the tokens of one image are not treated as
+ * independent. */
+typedef struct amod_interval {
+    double mean, lo, hi;
+    size_t n; /* values that were not NaN */
+} amod_interval;
+int amod_bootstrap_mean(const double *x, size_t n, int draws, double level, uint64_t seed, amod_interval *out,
+                        amod_error *err);
+
+/* The share of the k largest entries of truth[0..n) that are among the k largest of score[0..n)
+ * (ties broken by the lower index, both sides): precision@k of a router against importance. */
+double amod_precision_at_k(const double *score, const double *truth, size_t n, size_t k);
 
 #endif

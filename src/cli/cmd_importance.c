@@ -25,12 +25,18 @@ static void usage(void) {
            "weights, router none) when the token is removed from the sequence. Then, per MoD\n"
            "layer, Pearson's and Spearman's correlation (two-sided p-values) between the MoD\n"
            "model's router scores on the full sequence and that importance, over all tokens of\n"
-           "all images. Give an A-MoD and a linear-router checkpoint to compare the two.\n\n"
+           "all images; and per image (the unit that is resampled): Spearman's rho averaged over\n"
+           "images and precision@k (the share of the k most important tokens the router keeps, k\n"
+           "= the layer's kept tokens; a random router's expectation is k / tokens), each with a\n"
+           "95%% percentile bootstrap interval over images (2000 draws). Give an A-MoD and a\n"
+           "linear-router checkpoint to compare the two.\n\n"
            "options:\n" CLI_DATA_HELP
            "                       (default --n 500)\n"
            "  --out-dir DIR        where tokens.csv, correlation.csv, pearson.png and\n"
            "                       spearman.png go (default: importance)\n"
            "  --batch B            sequences a forward pass (default: %d tokens' worth)\n"
+           "  --dense CKPT         measure importance on this (pretrained dense) model for every\n"
+           "                       checkpoint, instead of each checkpoint's own weights run dense\n"
            "MoD options, applied to every checkpoint instead of its own setting:\n" CLI_MOD_HELP,
            TOKEN_BUDGET);
 }
@@ -38,7 +44,7 @@ static void usage(void) {
 typedef struct {
     const char *ckpt[MAX_CKPT];
     int n_ckpt;
-    const char *out_dir;
+    const char *out_dir, *dense;
     cli_analysis_opts an;
 } options;
 
@@ -53,6 +59,8 @@ static int parse(int argc, char **argv, void *opts) {
         if (r > 0) continue;
         if (!strcmp(a, "--out-dir")) {
             if (!(o->out_dir = cli_value(CMD, argc, argv, &i))) return -1;
+        } else if (!strcmp(a, "--dense")) {
+            if (!(o->dense = cli_value(CMD, argc, argv, &i))) return -1;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error(CMD, "unknown option '%s'", a), -1;
         } else {
@@ -73,8 +81,12 @@ typedef struct {
     float *importance; /* [n, N] */
     float *loss;       /* [n] dense loss of the full image */
     amod_corr pearson[AMOD_MAX_LAYERS], spearman[AMOD_MAX_LAYERS];
+    amod_interval image_rho[AMOD_MAX_LAYERS], precision[AMOD_MAX_LAYERS]; /* per image, bootstrapped */
+    int k[AMOD_MAX_LAYERS];                                               /* precision@k's k */
     double mod_acc, dense_loss;
 } result;
+
+#define BOOTSTRAP_DRAWS 2000
 
 typedef struct {
     const char *name;
@@ -89,9 +101,36 @@ static void progress(int done, int total, void *ctx) {
     p->last_tenth = tenth;
 }
 
-/* Routing of the MoD model, then importance on the same weights made dense, then the
- * correlations; errors name the checkpoint. */
-static int measure(amod_vit *m, const char *path, const amod_inputs *in, int batch, result *r, amod_error *err) {
+/* Per image Spearman and precision@k of every MoD layer, with their bootstrap intervals. */
+static int image_stats(result *r, int n_images, amod_error *err) {
+    double *rho = amod_alloc(2 * (size_t)n_images * sizeof *rho, err);
+    if (!rho) return -1;
+    double *prec = rho + n_images;
+    int rc = 0;
+    for (int l = 0; l < r->rt.depth && !rc; l++) {
+        if (!r->rt.k[l]) continue;
+        rc = amod_importance_by_image(&r->rt, l, r->importance, rho, prec, &r->k[l], err) ||
+                     amod_bootstrap_mean(rho, (size_t)n_images, BOOTSTRAP_DRAWS, 0.95, 1000 + (uint64_t)l,
+                                         &r->image_rho[l], err) ||
+                     amod_bootstrap_mean(prec, (size_t)n_images, BOOTSTRAP_DRAWS, 0.95, 2000 + (uint64_t)l,
+                                         &r->precision[l], err)
+                 ? -1
+                 : 0;
+    }
+    free(rho);
+    return rc;
+}
+
+/* Importance on a given dense model (--dense): loaded once, used for every checkpoint. */
+typedef struct {
+    amod_vit *m;
+    const char *path;
+} dense_ref;
+
+/* Routing of the MoD model, then importance on the same weights made dense (or on the
+ * --dense model), then the correlations; errors name the checkpoint. */
+static int measure(amod_vit *m, const char *path, const amod_inputs *in, int batch, const dense_ref *ref, result *r,
+                   amod_error *err) {
     const amod_vit_config *cfg = amod_vit_get_config(m);
     const int N = amod_vit_num_tokens(cfg), K = cfg->num_classes;
     if (amod_routing_collect(m, in->x, in->count, batch, &r->rt, err)) goto fail;
@@ -106,12 +145,23 @@ static int measure(amod_vit *m, const char *path, const amod_inputs *in, int bat
     /* The same weights, every layer dense: the model whose loss defines importance. */
     amod_mod_config dense = r->mod;
     dense.router = AMOD_ROUTER_NONE;
-    if (amod_vit_set_mod(m, &dense, err)) goto fail;
+    amod_vit *target = ref->m ? ref->m : m;
+    if (ref->m) {
+        const amod_vit_config *dc = amod_vit_get_config(ref->m);
+        if (amod_vit_num_tokens(dc) != N || dc->num_classes != K || dc->img_size != cfg->img_size ||
+            dc->in_chans != cfg->in_chans) {
+            amod_fail(err, "--dense %s has %d tokens, %d classes, %d px images; this checkpoint %d, %d, %d", ref->path,
+                      amod_vit_num_tokens(dc), dc->num_classes, dc->img_size, N, K, cfg->img_size);
+            goto fail;
+        }
+    } else if (amod_vit_set_mod(m, &dense, err)) {
+        goto fail;
+    }
     r->importance = amod_alloc((size_t)in->count * N * sizeof *r->importance, err);
     r->loss = amod_alloc((size_t)in->count * sizeof *r->loss, err);
     progress_state ps = {r->name, 0};
     if (!r->importance || !r->loss ||
-        amod_token_importance(m, in->x, in->labels, in->count, batch, r->importance, r->loss, progress, &ps, err))
+        amod_token_importance(target, in->x, in->labels, in->count, batch, r->importance, r->loss, progress, &ps, err))
         goto fail;
     r->dense_loss = 0.0;
     for (int i = 0; i < in->count; i++) r->dense_loss += r->loss[i] / in->count;
@@ -119,13 +169,15 @@ static int measure(amod_vit *m, const char *path, const amod_inputs *in, int bat
         if (r->rt.k[l] &&
             amod_importance_correlate(&r->rt, l, r->importance, &r->pearson[l], &r->spearman[l], err))
             goto fail;
+    if (image_stats(r, in->count, err)) goto fail;
     return 0;
 fail:;
     amod_error e = *err;
     return amod_fail(err, "%s: %s", path, e.msg);
 }
 
-static int analyse(const options *o, const char *path, const int64_t *idx, int n_idx, result *r, amod_error *err) {
+static int analyse(const options *o, const char *path, const int64_t *idx, int n_idx, const dense_ref *ref, result *r,
+                   amod_error *err) {
     cli_base_name(path, r->name, sizeof r->name);
     amod_vit *m;
     if (cli_load_routed(CMD, path, &o->an.mod, "score its tokens", &m, &r->mod, err)) return -1;
@@ -137,7 +189,7 @@ static int analyse(const options *o, const char *path, const int64_t *idx, int n
     if (amod_inputs_add_data(&in, o->an.data.dir, cli_data_split(&o->an.data), idx, n_idx, err))
         goto done; /* the message names the file */
     int batch = o->an.batch ? (int)o->an.batch : (TOKEN_BUDGET / N > 0 ? TOKEN_BUDGET / N : 1);
-    if (measure(m, path, &in, batch, r, err)) goto done;
+    if (measure(m, path, &in, batch, ref, r, err)) goto done;
     rc = 0;
 done:
     amod_inputs_free(&in);
@@ -175,13 +227,17 @@ static int write_correlation(const char *path, const result *r, int n_ckpt, amod
     cli_text txt;
     FILE *f = cli_text_open(&txt, path, err);
     if (!f) return -1;
-    fprintf(f, "checkpoint,router,capacity,layer,n,pearson_r,pearson_p,spearman_rho,spearman_p\n");
+    fprintf(f, "checkpoint,router,capacity,layer,n,pearson_r,pearson_p,spearman_rho,spearman_p,"
+               "image_rho_mean,image_rho_lo,image_rho_hi,k,precision_at_k,precision_lo,precision_hi,random_precision\n");
     for (int j = 0; j < n_ckpt; j++)
         for (int l = 0; l < r[j].rt.depth; l++)
-            if (r[j].rt.k[l])
-                fprintf(f, "%s,%s,%g,%d,%zu,%.6f,%.6g,%.6f,%.6g\n", r[j].name, amod_router_name(r[j].mod.router),
-                        r[j].mod.capacity, l, r[j].pearson[l].n, r[j].pearson[l].r, r[j].pearson[l].p,
-                        r[j].spearman[l].r, r[j].spearman[l].p);
+            if (r[j].rt.k[l]) {
+                const amod_interval *ir = &r[j].image_rho[l], *pk = &r[j].precision[l];
+                fprintf(f, "%s,%s,%g,%d,%zu,%.6f,%.6g,%.6f,%.6g,%.6f,%.6f,%.6f,%d,%.6f,%.6f,%.6f,%.6f\n", r[j].name,
+                        amod_router_name(r[j].mod.router), r[j].mod.capacity, l, r[j].pearson[l].n, r[j].pearson[l].r,
+                        r[j].pearson[l].p, r[j].spearman[l].r, r[j].spearman[l].p, ir->mean, ir->lo, ir->hi, r[j].k[l],
+                        pk->mean, pk->lo, pk->hi, (double)r[j].k[l] / (r[j].rt.n_tokens - r[j].rt.n_prefix));
+            }
     return cli_text_save(&txt, path, err);
 }
 
@@ -225,11 +281,16 @@ static void print_table(const result *r, int n_ckpt) {
         printf("%s: router %s C=%g, %d images x %d tokens, MoD accuracy %.3f, dense loss %.4f\n", r[j].name,
                amod_router_name(r[j].mod.router), r[j].mod.capacity, r[j].rt.n_images,
                r[j].rt.n_tokens - r[j].rt.n_prefix, r[j].mod_acc, r[j].dense_loss);
-        printf("  layer  pearson_r  p          spearman_rho  p\n");
+        printf("  layer  pearson_r  p          spearman_rho  p          per-image rho [95%% CI]      precision@k [95%% CI] "
+               "(random)\n");
         for (int l = 0; l < r[j].rt.depth; l++)
-            if (r[j].rt.k[l])
-                printf("  %5d  %9.4f  %-9.3g  %12.4f  %-9.3g\n", l, r[j].pearson[l].r, r[j].pearson[l].p,
-                       r[j].spearman[l].r, r[j].spearman[l].p);
+            if (r[j].rt.k[l]) {
+                const amod_interval *ir = &r[j].image_rho[l], *pk = &r[j].precision[l];
+                printf("  %5d  %9.4f  %-9.3g  %12.4f  %-9.3g  %6.3f [%6.3f, %6.3f]    @%-3d %.3f [%.3f, %.3f] (%.3f)\n", l,
+                       r[j].pearson[l].r, r[j].pearson[l].p, r[j].spearman[l].r, r[j].spearman[l].p, ir->mean, ir->lo,
+                       ir->hi, r[j].k[l], pk->mean, pk->lo, pk->hi,
+                       (double)r[j].k[l] / (r[j].rt.n_tokens - r[j].rt.n_prefix));
+            }
     }
 }
 
@@ -243,11 +304,21 @@ static int run(const void *opts, amod_error *err) {
         err->msg[0] = 0;
         return -1;
     }
+    dense_ref ref = {NULL, o->dense};
     if (make_dir(o->out_dir, err)) goto done;
+    if (o->dense) { /* its own routing, if any, is set aside: importance is the dense model's */
+        if (!(ref.m = amod_vit_load(o->dense, err))) goto done;
+        amod_mod_config none = *amod_vit_get_mod(ref.m);
+        none.router = AMOD_ROUTER_NONE;
+        if (amod_vit_set_mod(ref.m, &none, err)) {
+            amod_fail_prefix(err, o->dense);
+            goto done;
+        }
+    }
     r = amod_zalloc((size_t)o->n_ckpt * sizeof *r, err);
     if (!r) goto done;
     for (; n_done < o->n_ckpt; n_done++)
-        if (analyse(o, o->ckpt[n_done], idx, n_idx, &r[n_done], err)) {
+        if (analyse(o, o->ckpt[n_done], idx, n_idx, &ref, &r[n_done], err)) {
             n_done++;
             goto done;
         }
@@ -277,6 +348,7 @@ done:
     }
     free(r);
     free(idx);
+    amod_vit_free(ref.m);
     return rc;
 }
 

@@ -172,6 +172,19 @@ static double ref_loss(amod_vit *m, const float *img, int label, int drop) {
     return head_loss(m, x[0], label);
 }
 
+/* Dense model in which token `skip` skips block `layer` (runs every other block). */
+static double ref_skip_loss(amod_vit *m, const float *img, int label, int layer, int skip) {
+    vec x[NT];
+    int all[NT], sel[NT], ns = 0;
+    embed(m, img, x);
+    for (int t = 0; t < NT; t++) {
+        all[t] = t;
+        if (t != skip) sel[ns++] = t;
+    }
+    for (int l = 0; l < DEPTH; l++) block(m, l, x, l == layer ? sel : all, l == layer ? ns : NT, NULL, NULL);
+    return head_loss(m, x[0], label);
+}
+
 /* MoD model (layers 1 and 3, capacity 0.5: k = 5) on the full sequence: scores[l][t]. */
 static void ref_scores(amod_vit *m, amod_router router, const float *img, double scores[DEPTH][NT]) {
     vec x[NT];
@@ -418,8 +431,41 @@ static void test_by_image(void) {
           "a dense layer is refused");
 }
 
+/* Layer-wise importance against the reference, at every layer; the model is dense again after. */
+static void test_skip_importance(void) {
+    amod_error err;
+    amod_vit *m = make_model(0);
+    float x[NIMG * IMG * IMG], imp[NIMG * NT], base[NIMG];
+    int64_t y[NIMG];
+    images(x, y);
+    double worst = 0, spread = 0;
+    for (int layer = 0; layer < DEPTH; layer++) {
+        CHECK(!amod_token_skip_importance(m, x, y, NIMG, layer, 7, imp, base, NULL, NULL, &err), "skip: %s", err.msg);
+        CHECK(amod_vit_get_mod(m)->router == AMOD_ROUTER_NONE, "the model is dense again");
+        for (int i = 0; i < NIMG; i++) {
+            const double full = ref_loss(m, x + i * IMG * IMG, (int)y[i], -1);
+            CHECK(fabs(full - base[i]) < 1e-4 && imp[i * NT] == 0.0f, "image %d: base %g, reference %g", i, base[i], full);
+            for (int t = 1; t < NT; t++) {
+                const double want = ref_skip_loss(m, x + i * IMG * IMG, (int)y[i], layer, t) - full;
+                worst = fmax(worst, fabs(want - imp[i * NT + t]));
+                spread = fmax(spread, fabs(want));
+            }
+        }
+    }
+    CHECK(worst < 2e-5 && spread > 1e-3, "skip importance differs from the reference by %g (largest %g)", worst, spread);
+    printf("skip importance, 4 layers x %d images x %d tokens: worst error %.2e (largest value %.3f)\n", NIMG, NT - 1,
+           worst, spread);
+    amod_mod_config mod = {.router = AMOD_ROUTER_ATTENTION, .capacity = 0.5f};
+    amod_mod_set_start(&mod, DEPTH, 1);
+    CHECK(!amod_vit_set_mod(m, &mod, &err), "set_mod: %s", err.msg);
+    CHECK(amod_token_skip_importance(m, x, y, NIMG, 1, 7, imp, base, NULL, NULL, &err) == -1 && strstr(err.msg, "dense"),
+          "skip importance on a MoD model is refused: %s", err.msg);
+    amod_vit_free(m);
+}
+
 int main(void) {
     test_by_image();
+    test_skip_importance();
     test_forward_tokens();
     test_importance_and_correlation(AMOD_ROUTER_ATTENTION);
     test_importance_and_correlation(AMOD_ROUTER_LINEAR);

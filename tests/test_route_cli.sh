@@ -72,6 +72,12 @@ fi
   [ "$(awk -F, '$1 == "amod" { print $3, $4, $6 }' "$T/imp2/tokens.csv" | md5sum)" = "$a" ] &&
   echo "ok   importance --dense: the dense fixture gives the adapted model's importance" || fail "importance --dense: $(cat "$T/stderr")"
 
+# --measure skip: per MoD layer, the token skipping that layer
+"$AMOD" importance "$T/amod" --measure skip --data "$T/data" --n 3 --out-dir "$T/imp3" >"$T/stdout" 2>"$T/stderr" &&
+  head -1 "$T/imp3/tokens.csv" | grep -q ',skip_importance_layer1,skip_importance_layer3$' &&
+  awk -F, 'NR > 1 && $18 != "skip" { bad = 1 } END { exit bad }' "$T/imp3/correlation.csv" &&
+  echo "ok   importance --measure skip" || fail "importance --measure skip: $(cat "$T/stderr") $(head -1 "$T/imp3/tokens.csv")"
+
 # ---- what fails, clearly ----
 route() { "$AMOD" route "$T/amod" "$@" --out "$T/out.png"; }
 head -c 100 "$T/square.png" >"$T/corrupt.png"

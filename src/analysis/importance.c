@@ -1,10 +1,12 @@
 /* Leave-one-out token importance and its correlation with router scores (see importance.h). */
 #include "analysis/importance.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "model/vit_internal.h"
 
 int amod_token_importance(amod_vit *dense, const float *images, const int64_t *labels, int n, int max_seqs,
                           float *importance, float *base_loss, amod_progress_fn progress, void *ctx,
@@ -111,5 +113,77 @@ int amod_importance_by_image(const amod_routing *r, int layer, const float *impo
     }
     *k_out = k;
     free(a);
+    return rc;
+}
+
+/* Cross-entropy of one row of logits against its label, in double. */
+static double row_loss(const float *z, int K, int64_t label) {
+    double mx = z[0], sum = 0;
+    for (int c = 1; c < K; c++) mx = z[c] > mx ? z[c] : mx;
+    for (int c = 0; c < K; c++) sum += exp((double)z[c] - mx);
+    return mx + log(sum) - (double)z[label];
+}
+
+int amod_token_skip_importance(amod_vit *dense, const float *images, const int64_t *labels, int n, int layer,
+                               int max_seqs, float *importance, float *base_loss, amod_progress_fn progress, void *ctx,
+                               amod_error *err) {
+    const amod_vit_config *cfg = amod_vit_get_config(dense);
+    const int N = amod_vit_num_tokens(cfg), P = cfg->num_prefix, T = N - P, K = cfg->num_classes;
+    const size_t per = (size_t)cfg->in_chans * cfg->img_size * cfg->img_size;
+    const amod_mod_config dense_mod = *amod_vit_get_mod(dense);
+    if (dense_mod.router != AMOD_ROUTER_NONE)
+        return amod_fail(err, "token importance is measured on the dense model (router none)");
+    if (layer < 0 || layer >= cfg->depth)
+        return amod_fail(err, "layer %d does not exist (the model has layers 0..%d)", layer, cfg->depth - 1);
+    if (n < 1) return amod_fail(err, "no images for token importance");
+    if (T < 2) return amod_fail(err, "token importance needs at least 2 non-prefix tokens, the model has %d", T);
+    if (max_seqs < 1) max_seqs = 1;
+    for (int i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= K)
+            return amod_fail(err, "label %lld of image %d is outside 0..%d", (long long)labels[i], i, K - 1);
+    amod_vit_set_grad_enabled(dense, 0);
+    float *x = amod_alloc((size_t)max_seqs * per * sizeof *x, err);
+    float *z = amod_alloc((size_t)max_seqs * K * sizeof *z, err);
+    float *base = amod_alloc((size_t)n * sizeof *base, err);
+    int32_t *skip = amod_alloc((size_t)max_seqs * sizeof *skip, err);
+    int rc = x && z && base && skip ? 0 : -1;
+    /* the full images, dense */
+    for (int i0 = 0; !rc && i0 < n; i0 += max_seqs) {
+        const int b = n - i0 < max_seqs ? n - i0 : max_seqs;
+        rc = amod_vit_forward(dense, images + (size_t)i0 * per, b, NULL, z, NULL, err);
+        for (int s = 0; !rc && s < b; s++) base[i0 + s] = (float)row_loss(z + (size_t)s * K, K, labels[i0 + s]);
+    }
+    /* one MoD layer that keeps N - 1 tokens; the pass says which one skips */
+    amod_mod_config one = dense_mod;
+    one.router = AMOD_ROUTER_RANDOM, one.capacity = (float)((N - 1.5) / N);
+    memset(one.is_mod, 0, sizeof one.is_mod);
+    one.is_mod[layer] = 1;
+    if (!rc) rc = amod_vit_set_mod(dense, &one, err);
+    const long total = (long)n * T;
+    int reported = 0;
+    for (long s0 = 0; !rc && s0 < total; s0 += max_seqs) {
+        const int b = total - s0 < max_seqs ? (int)(total - s0) : max_seqs;
+        for (int s = 0; s < b; s++) {
+            const long q = s0 + s;
+            memcpy(x + (size_t)s * per, images + (size_t)(q / T) * per, per * sizeof *x);
+            skip[s] = P + (int)(q % T);
+        }
+        rc = vit_forward_skipping(dense, x, b, skip, z, err);
+        for (int s = 0; !rc && s < b; s++) {
+            const long q = s0 + s;
+            const int img = (int)(q / T);
+            importance[(size_t)img * N + skip[s]] = (float)(row_loss(z + (size_t)s * K, K, labels[img]) - base[img]);
+        }
+        const int done_images = (int)((s0 + b) / T);
+        if (!rc && progress && done_images > reported) progress(reported = done_images, n, ctx);
+    }
+    amod_error restore;
+    if (amod_vit_set_mod(dense, &dense_mod, rc ? &restore : err) && !rc) rc = -1;
+    if (!rc) {
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < P; t++) importance[(size_t)i * N + t] = 0.0f;
+        if (base_loss) memcpy(base_loss, base, (size_t)n * sizeof *base);
+    }
+    free(x), free(z), free(base), free(skip);
     return rc;
 }

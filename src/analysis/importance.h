@@ -21,6 +21,15 @@ int amod_token_importance(amod_vit *dense, const float *images, const int64_t *l
                           float *importance, float *base_loss, amod_progress_fn progress, void *ctx,
                           amod_error *err);
 
+/* Layer-wise importance (--measure skip): importance[i * N + t] = loss(token t skips block
+ * `layer`) - loss(image), on the dense model `dense` (router none): token t neither queries nor
+ * is attended to at that layer and passes on the residual stream unchanged, exactly the
+ * decision a MoD layer makes there; every other layer runs dense. Prefix entries are 0;
+ * base_loss as for amod_token_importance. The model's routing is the dense one again on return. */
+int amod_token_skip_importance(amod_vit *dense, const float *images, const int64_t *labels, int n, int layer,
+                               int max_seqs, float *importance, float *base_loss, amod_progress_fn progress, void *ctx,
+                               amod_error *err);
+
 /* Pearson and Spearman correlation between the router scores of MoD layer `layer` and the
  * importance [n_images, N], over the non-prefix tokens of all images of r. */
 int amod_importance_correlate(const amod_routing *r, int layer, const float *importance, amod_corr *pearson,

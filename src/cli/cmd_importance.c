@@ -22,7 +22,10 @@ static const char *CMD = "importance";
 static void usage(void) {
     printf("usage: amod importance CHECKPOINT [CHECKPOINT...] --data DIR [options]\n\n"
            "For every image and non-prefix token: the change in the dense model's loss (same\n"
-           "weights, router none) when the token is removed from the sequence. Then, per MoD\n"
+           "weights, router none) when the token is removed from the sequence (--measure input),\n"
+           "or, per MoD layer l, when the token skips block l (--measure skip: it neither queries\n"
+           "nor is attended to there and passes on unchanged, the decision a MoD layer makes at l;\n"
+           "the other layers run dense). Then, per MoD\n"
            "layer, Pearson's and Spearman's correlation (two-sided p-values) between the MoD\n"
            "model's router scores on the full sequence and that importance, over all tokens of\n"
            "all images; and per image (the unit that is resampled): Spearman's rho averaged over\n"
@@ -35,6 +38,7 @@ static void usage(void) {
            "  --out-dir DIR        where tokens.csv, correlation.csv, pearson.png and\n"
            "                       spearman.png go (default: importance)\n"
            "  --batch B            sequences a forward pass (default: %d tokens' worth)\n"
+           "  --measure M          input (default) | skip\n"
            "  --dense CKPT         measure importance on this (pretrained dense) model for every\n"
            "                       checkpoint, instead of each checkpoint's own weights run dense\n"
            "MoD options, applied to every checkpoint instead of its own setting:\n" CLI_MOD_HELP,
@@ -45,6 +49,7 @@ typedef struct {
     const char *ckpt[MAX_CKPT];
     int n_ckpt;
     const char *out_dir, *dense;
+    int skip; /* --measure skip */
     cli_analysis_opts an;
 } options;
 
@@ -59,6 +64,12 @@ static int parse(int argc, char **argv, void *opts) {
         if (r > 0) continue;
         if (!strcmp(a, "--out-dir")) {
             if (!(o->out_dir = cli_value(CMD, argc, argv, &i))) return -1;
+        } else if (!strcmp(a, "--measure")) {
+            const char *v = cli_value(CMD, argc, argv, &i);
+            if (!v) return -1;
+            if (strcmp(v, "input") && strcmp(v, "skip"))
+                return cli_usage_error(CMD, "--measure must be input or skip, got '%s'", v), -1;
+            o->skip = !strcmp(v, "skip");
         } else if (!strcmp(a, "--dense")) {
             if (!(o->dense = cli_value(CMD, argc, argv, &i))) return -1;
         } else if (a[0] == '-' && a[1]) {
@@ -78,7 +89,8 @@ typedef struct {
     char name[128];
     amod_mod_config mod;
     amod_routing rt;
-    float *importance; /* [n, N] */
+    float *importance; /* [n, N]: --measure input; NULL with skip */
+    float *layer_imp[AMOD_MAX_LAYERS]; /* --measure skip: [n, N] for each MoD layer */
     float *loss;       /* [n] dense loss of the full image */
     amod_corr pearson[AMOD_MAX_LAYERS], spearman[AMOD_MAX_LAYERS];
     amod_interval image_rho[AMOD_MAX_LAYERS], precision[AMOD_MAX_LAYERS]; /* per image, bootstrapped */
@@ -101,6 +113,9 @@ static void progress(int done, int total, void *ctx) {
     p->last_tenth = tenth;
 }
 
+/* The importance MoD layer l is scored against. */
+static const float *importance_of(const result *r, int l) { return r->layer_imp[l] ? r->layer_imp[l] : r->importance; }
+
 /* Per image Spearman and precision@k of every MoD layer, with their bootstrap intervals. */
 static int image_stats(result *r, int n_images, amod_error *err) {
     double *rho = amod_alloc(2 * (size_t)n_images * sizeof *rho, err);
@@ -109,7 +124,7 @@ static int image_stats(result *r, int n_images, amod_error *err) {
     int rc = 0;
     for (int l = 0; l < r->rt.depth && !rc; l++) {
         if (!r->rt.k[l]) continue;
-        rc = amod_importance_by_image(&r->rt, l, r->importance, rho, prec, &r->k[l], err) ||
+        rc = amod_importance_by_image(&r->rt, l, importance_of(r, l), rho, prec, &r->k[l], err) ||
                      amod_bootstrap_mean(rho, (size_t)n_images, BOOTSTRAP_DRAWS, 0.95, 1000 + (uint64_t)l,
                                          &r->image_rho[l], err) ||
                      amod_bootstrap_mean(prec, (size_t)n_images, BOOTSTRAP_DRAWS, 0.95, 2000 + (uint64_t)l,
@@ -129,8 +144,8 @@ typedef struct {
 
 /* Routing of the MoD model, then importance on the same weights made dense (or on the
  * --dense model), then the correlations; errors name the checkpoint. */
-static int measure(amod_vit *m, const char *path, const amod_inputs *in, int batch, const dense_ref *ref, result *r,
-                   amod_error *err) {
+static int measure(amod_vit *m, const char *path, const amod_inputs *in, int batch, const dense_ref *ref, int skip,
+                   result *r, amod_error *err) {
     const amod_vit_config *cfg = amod_vit_get_config(m);
     const int N = amod_vit_num_tokens(cfg), K = cfg->num_classes;
     if (amod_routing_collect(m, in->x, in->count, batch, &r->rt, err)) goto fail;
@@ -157,17 +172,27 @@ static int measure(amod_vit *m, const char *path, const amod_inputs *in, int bat
     } else if (amod_vit_set_mod(m, &dense, err)) {
         goto fail;
     }
-    r->importance = amod_alloc((size_t)in->count * N * sizeof *r->importance, err);
     r->loss = amod_alloc((size_t)in->count * sizeof *r->loss, err);
     progress_state ps = {r->name, 0};
-    if (!r->importance || !r->loss ||
-        amod_token_importance(target, in->x, in->labels, in->count, batch, r->importance, r->loss, progress, &ps, err))
-        goto fail;
+    if (!r->loss) goto fail;
+    if (!skip) {
+        r->importance = amod_alloc((size_t)in->count * N * sizeof *r->importance, err);
+        if (!r->importance || amod_token_importance(target, in->x, in->labels, in->count, batch, r->importance, r->loss,
+                                                    progress, &ps, err))
+            goto fail;
+    }
+    for (int l = 0; skip && l < cfg->depth; l++) {
+        if (!r->rt.k[l]) continue;
+        r->layer_imp[l] = amod_alloc((size_t)in->count * N * sizeof *r->layer_imp[l], err);
+        if (!r->layer_imp[l] || amod_token_skip_importance(target, in->x, in->labels, in->count, l, batch,
+                                                           r->layer_imp[l], r->loss, progress, &ps, err))
+            goto fail;
+    }
     r->dense_loss = 0.0;
     for (int i = 0; i < in->count; i++) r->dense_loss += r->loss[i] / in->count;
     for (int l = 0; l < cfg->depth; l++)
         if (r->rt.k[l] &&
-            amod_importance_correlate(&r->rt, l, r->importance, &r->pearson[l], &r->spearman[l], err))
+            amod_importance_correlate(&r->rt, l, importance_of(r, l), &r->pearson[l], &r->spearman[l], err))
             goto fail;
     if (image_stats(r, in->count, err)) goto fail;
     return 0;
@@ -189,7 +214,7 @@ static int analyse(const options *o, const char *path, const int64_t *idx, int n
     if (amod_inputs_add_data(&in, o->an.data.dir, cli_data_split(&o->an.data), idx, n_idx, err))
         goto done; /* the message names the file */
     int batch = o->an.batch ? (int)o->an.batch : (TOKEN_BUDGET / N > 0 ? TOKEN_BUDGET / N : 1);
-    if (measure(m, path, &in, batch, ref, r, err)) goto done;
+    if (measure(m, path, &in, batch, ref, o->skip, r, err)) goto done;
     rc = 0;
 done:
     amod_inputs_free(&in);
@@ -202,18 +227,26 @@ static int write_tokens(const char *path, const result *r, int n_ckpt, const int
     cli_text txt;
     FILE *f = cli_text_open(&txt, path, err);
     if (!f) return -1;
+    const int skip = !r[0].importance;
     fprintf(f, "checkpoint,router,image,token,dense_loss,importance");
     for (int c = 0; c < n_layers; c++) fprintf(f, ",score_layer%d", layers[c]);
+    for (int c = 0; skip && c < n_layers; c++) fprintf(f, ",skip_importance_layer%d", layers[c]);
     fputc('\n', f);
     for (int j = 0; j < n_ckpt; j++) {
         const amod_routing *rt = &r[j].rt;
         const int N = rt->n_tokens;
         for (int i = 0; i < rt->n_images; i++)
             for (int t = rt->n_prefix; t < N; t++) {
-                fprintf(f, "%s,%s,%lld,%d,%.7g,%.7g", r[j].name, amod_router_name(r[j].mod.router),
-                        (long long)idx[i], t, r[j].loss[i], r[j].importance[(size_t)i * N + t]);
+                fprintf(f, "%s,%s,%lld,%d,%.7g,", r[j].name, amod_router_name(r[j].mod.router), (long long)idx[i], t,
+                        r[j].loss[i]);
+                if (!skip) fprintf(f, "%.7g", r[j].importance[(size_t)i * N + t]);
                 for (int c = 0; c < n_layers; c++) {
                     const float *s = layers[c] < rt->depth ? rt->scores[layers[c]] : NULL;
+                    if (s) fprintf(f, ",%.7g", s[(size_t)i * N + t]);
+                    else fputc(',', f);
+                }
+                for (int c = 0; skip && c < n_layers; c++) {
+                    const float *s = layers[c] < rt->depth ? r[j].layer_imp[layers[c]] : NULL;
                     if (s) fprintf(f, ",%.7g", s[(size_t)i * N + t]);
                     else fputc(',', f);
                 }
@@ -228,15 +261,17 @@ static int write_correlation(const char *path, const result *r, int n_ckpt, amod
     FILE *f = cli_text_open(&txt, path, err);
     if (!f) return -1;
     fprintf(f, "checkpoint,router,capacity,layer,n,pearson_r,pearson_p,spearman_rho,spearman_p,"
-               "image_rho_mean,image_rho_lo,image_rho_hi,k,precision_at_k,precision_lo,precision_hi,random_precision\n");
+               "image_rho_mean,image_rho_lo,image_rho_hi,k,precision_at_k,precision_lo,precision_hi,random_precision,"
+               "measure\n");
     for (int j = 0; j < n_ckpt; j++)
         for (int l = 0; l < r[j].rt.depth; l++)
             if (r[j].rt.k[l]) {
                 const amod_interval *ir = &r[j].image_rho[l], *pk = &r[j].precision[l];
-                fprintf(f, "%s,%s,%g,%d,%zu,%.6f,%.6g,%.6f,%.6g,%.6f,%.6f,%.6f,%d,%.6f,%.6f,%.6f,%.6f\n", r[j].name,
+                fprintf(f, "%s,%s,%g,%d,%zu,%.6f,%.6g,%.6f,%.6g,%.6f,%.6f,%.6f,%d,%.6f,%.6f,%.6f,%.6f,%s\n", r[j].name,
                         amod_router_name(r[j].mod.router), r[j].mod.capacity, l, r[j].pearson[l].n, r[j].pearson[l].r,
                         r[j].pearson[l].p, r[j].spearman[l].r, r[j].spearman[l].p, ir->mean, ir->lo, ir->hi, r[j].k[l],
-                        pk->mean, pk->lo, pk->hi, (double)r[j].k[l] / (r[j].rt.n_tokens - r[j].rt.n_prefix));
+                        pk->mean, pk->lo, pk->hi, (double)r[j].k[l] / (r[j].rt.n_tokens - r[j].rt.n_prefix),
+                        r[j].importance ? "input" : "skip");
             }
     return cli_text_save(&txt, path, err);
 }
@@ -278,9 +313,10 @@ static int make_dir(const char *dir, amod_error *err) {
 
 static void print_table(const result *r, int n_ckpt) {
     for (int j = 0; j < n_ckpt; j++) {
-        printf("%s: router %s C=%g, %d images x %d tokens, MoD accuracy %.3f, dense loss %.4f\n", r[j].name,
-               amod_router_name(r[j].mod.router), r[j].mod.capacity, r[j].rt.n_images,
-               r[j].rt.n_tokens - r[j].rt.n_prefix, r[j].mod_acc, r[j].dense_loss);
+        printf("%s: router %s C=%g, %d images x %d tokens, MoD accuracy %.3f, dense loss %.4f, importance: %s\n",
+               r[j].name, amod_router_name(r[j].mod.router), r[j].mod.capacity, r[j].rt.n_images,
+               r[j].rt.n_tokens - r[j].rt.n_prefix, r[j].mod_acc, r[j].dense_loss,
+               r[j].importance ? "token removed from the input" : "token skips the layer");
         printf("  layer  pearson_r  p          spearman_rho  p          per-image rho [95%% CI]      precision@k [95%% CI] "
                "(random)\n");
         for (int l = 0; l < r[j].rt.depth; l++)
@@ -344,6 +380,7 @@ done:
     for (int j = 0; j < n_done; j++) {
         amod_routing_free(&r[j].rt);
         free(r[j].importance);
+        for (int l = 0; l < AMOD_MAX_LAYERS; l++) free(r[j].layer_imp[l]);
         free(r[j].loss);
     }
     free(r);

@@ -280,6 +280,11 @@ static int forward(amod_vit_ctx *c, const float *images, int batch, const int64_
     for (int l = 0; l < cfg->depth; l++) {
         if (is_mod_layer(m, l)) {
             mod_layer L = mod_layer_of(c, l, B);
+            if (c->forced_skip) { /* given selection: every token but skip[b], unscaled */
+                L.router = AMOD_ROUTER_NONE;
+                for (int b = 0; b < B; b++)
+                    for (int t = 0; t < N; t++) L.scores[(size_t)b * N + t] = t == c->forced_skip[b] ? 0.0f : 1.0f;
+            }
             mod_layer_forward(&L, c->resid[l + 1], c->resid[l]);
         } else {
             vit_block_forward(c, l, B);
@@ -428,4 +433,19 @@ const float *amod_vit_scores(const amod_vit *m, int layer) {
     const amod_vit_ctx *c = m->dflt;
     if (layer < 0 || layer >= m->cfg.depth || c->rs.layout != m->layout || !c->rs.arena || c->subset || !is_mod_layer(m, layer)) return NULL;
     return c->la[layer].scores;
+}
+
+int vit_forward_skipping(amod_vit *m, const float *images, int batch, const int32_t *skip, float *logits,
+                         amod_error *err) {
+    amod_vit_ctx *c = m->dflt;
+    const amod_vit_config *cfg = &m->cfg;
+    for (int b = 0; b < batch; b++)
+        if (skip[b] < cfg->num_prefix || skip[b] >= m->n_tokens)
+            return amod_fail(err, "token %d of image %d cannot skip: tokens %d..%d may", skip[b], b, cfg->num_prefix,
+                             m->n_tokens - 1);
+    c->forced_skip = skip;
+    int rc = forward(c, images, batch, NULL, NULL, logits, NULL, err);
+    c->forced_skip = NULL;
+    c->have_labels = 0; /* no backward of this pass */
+    return rc;
 }

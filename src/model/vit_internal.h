@@ -64,10 +64,8 @@ struct amod_vit_ctx {
 
     int batch, have_labels;
     int subset; /* the last forward ran on a token subset (vit_tokens.c): no backward, no maps */
+    const int32_t *forced_skip; /* vit_forward_skipping: token b of sequence b skips every MoD layer */
 };
-
-/* The model's own context, made on first use (NULL when it cannot be allocated). */
-amod_vit_ctx *vit_default_ctx(amod_vit *m);
 
 /* vit_params.c */
 int vit_build_layout(amod_vit *m, amod_error *err);
@@ -77,5 +75,11 @@ int vit_ensure_acts(amod_vit_ctx *c, int batch, amod_error *err);
 /* One block on la[l].xs -> la[l].y, la[l].k tokens a sequence. */
 void vit_block_forward(amod_vit_ctx *c, int l, int B);
 void vit_free_acts(amod_vit_ctx *c);
+/* A forward pass (no labels, no gradients) in which token skip[b] of image b skips every MoD
+ * layer (neither queries nor is attended to there, and passes on the residual stream
+ * unchanged) and the other tokens run it with no router scaling: layer-wise importance
+ * (analysis/importance.c) sets a single MoD layer whose capacity keeps N - 1 tokens. */
+int vit_forward_skipping(amod_vit *m, const float *images, int batch, const int32_t *skip, float *logits,
+                         amod_error *err);
 
 #endif

@@ -52,7 +52,7 @@ END {
         route = p[2] == "predictor" ? "causal predictor (valid causal figure)" : (p[1] ~ /^(linear|random|attention)$/ ? "top-k over the window (not causal)" : "dense / gates")
         printf "| %s | %s | %d | %.4f +- %.4f | %s | %.3f | %.3f |\n", p[1], route, m, b_m, b_s, values(bpb, k, m), s_m, f_m
     }
-    lp = "linear|topk" /* the predictor's accuracy is measured against top-k's choice */
+    lp = "linear|topk" # the predictor's accuracy is measured against top-k's choice
     if (lp in n) {
         stats(acc, lp, n[lp]); a_m = MEAN; stats(bal, lp, n[lp]); bl_m = MEAN; stats(base, lp, n[lp]); ba_m = MEAN
         printf "\nThe causal predictor of the linear MoD models, against the tokens top-k chose on the held-out windows (at its calibrated threshold): accuracy %.3f, balanced accuracy %.3f; a predictor that skips every token scores %.3f.\n", a_m, bl_m, ba_m

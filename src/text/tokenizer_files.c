@@ -65,6 +65,21 @@ int tok_add_merge_line(amod_tokenizer *t, const char *path, long line, const cha
     return 0;
 }
 
+/* Lines of a text file: the next one from *at (its length in *n, without "\n" or "\r\n"). */
+static const char *next_line(const char *text, size_t size, size_t *at, size_t *n) {
+    const char *s = text + *at, *nl = memchr(s, '\n', size - *at);
+    *n = nl ? (size_t)(nl - s) : size - *at;
+    *at += *n + 1;
+    if (*n && s[*n - 1] == '\r') --*n;
+    return s;
+}
+
+static long count_lines(const char *text, size_t size) {
+    long lines = 1;
+    for (size_t i = 0; i < size; i++) lines += text[i] == '\n';
+    return lines;
+}
+
 int tok_read_gpt2_files(amod_tokenizer *t, const char *vocab_path, const char *merges_path, amod_error *err) {
     t->kind = TOK_BYTE_LEVEL, t->rank_mode = RANK_BY_MERGES;
     size_t vsize;
@@ -79,21 +94,15 @@ int tok_read_gpt2_files(amod_tokenizer *t, const char *vocab_path, const char *m
     size_t msize;
     char *m = (char *)amod_read_file(merges_path, &msize, err);
     if (!m) return -1;
-    long lines = 1;
-    for (size_t i = 0; i < msize; i++) lines += m[i] == '\n';
-    if (pair_map_init(&t->merges, (size_t)lines, err)) {
+    if (pair_map_init(&t->merges, (size_t)count_lines(m, msize), err)) {
         free(m);
         return -1;
     }
     int32_t rank = 0;
     long line = 0;
-    for (size_t at = 0; at < msize && !rc;) {
-        const char *s = m + at;
-        const char *nl = memchr(s, '\n', msize - at);
-        size_t n = nl ? (size_t)(nl - s) : msize - at;
-        at += n + 1;
+    for (size_t at = 0, n; at < msize && !rc;) {
+        const char *s = next_line(m, msize, &at, &n);
         line++;
-        if (n && s[n - 1] == '\r') n--;
         if (n == 0 || (line == 1 && n >= 8 && !memcmp(s, "#version", 8))) continue;
         const char *sp = memchr(s, ' ', n);
         if (!sp || sp == s || sp + 1 == s + n || memchr(sp + 1, ' ', (size_t)(s + n - sp - 1))) {
@@ -198,17 +207,12 @@ int tok_parse_tiktoken(amod_tokenizer *t, const char *path, const char *text, si
     t->kind = TOK_BYTE_LEVEL, t->rank_mode = RANK_BY_TOKEN;
     const tiktoken_encoding *enc = known_encoding(path);
     if (!enc) return amod_fail(err, "%s: unknown tiktoken encoding", path);
-    long lines = 1;
-    for (size_t i = 0; i < size; i++) lines += text[i] == '\n';
-    int rc = tok_reserve(t, (size_t)lines, size, err);
+    int rc = tok_reserve(t, (size_t)count_lines(text, size), size, err);
     unsigned char *raw = rc ? NULL : amod_alloc(size + 1, err);
     if (!raw) rc = -1;
     long line = 0;
-    for (size_t at = 0; at < size && !rc;) {
-        const char *s = text + at;
-        const char *nl = memchr(s, '\n', size - at);
-        size_t n = nl ? (size_t)(nl - s) : size - at;
-        at += n + 1;
+    for (size_t at = 0, n; at < size && !rc;) {
+        const char *s = next_line(text, size, &at, &n);
         line++;
         if (n == 0) continue;
         const char *sp = memchr(s, ' ', n);

@@ -21,15 +21,18 @@ static int is_true(const cJSON *o, const char *k) { return cJSON_IsTrue(get(o, k
 
 static int str_is(const cJSON *v, const char *s) { return cJSON_IsString(v) && !strcmp(v->valuestring, s); }
 
-/* A list component ("Sequence") as an array of its parts; a single one as an array of one. */
-static int parts(const cJSON *c, const char *key, const cJSON **out, int cap) {
-    if (!strcmp(type_of(c), "Sequence")) {
-        int n = 0;
-        for (const cJSON *e = get(c, key)->child; e && n < cap; e = e->next) out[n++] = e;
-        return n;
+/* A list component ("Sequence") as an array of its parts, a single one as an array of one;
+ * -1 (with a message naming what) for a Sequence without its list. */
+static int parts(const char *path, const char *what, const cJSON *c, const char *key, const cJSON **out, int cap,
+                 amod_error *err) {
+    if (strcmp(type_of(c), "Sequence")) {
+        out[0] = c;
+        return 1;
     }
-    out[0] = c;
-    return 1;
+    if (!cJSON_IsArray(get(c, key))) return amod_fail(err, "%s: %s Sequence without a '%s' list", path, what, key);
+    int n = 0;
+    for (const cJSON *e = get(c, key)->child; e && n < cap; e = e->next) out[n++] = e;
+    return n;
 }
 
 static int utf8_valid(const unsigned char *s, size_t n) {
@@ -52,9 +55,8 @@ static int read_pre_tokenizer(amod_tokenizer *t, const char *path, const cJSON *
     *byte_level = 0;
     if (!pre || cJSON_IsNull(pre)) return 0;
     const cJSON *p[8];
-    if (!strcmp(type_of(pre), "Sequence") && !cJSON_IsArray(get(pre, "pretokenizers")))
-        return amod_fail(err, "%s: pre_tokenizer Sequence without a 'pretokenizers' list", path);
-    const int n = parts(pre, "pretokenizers", p, 8);
+    const int n = parts(path, "pre_tokenizer", pre, "pretokenizers", p, 8, err);
+    if (n < 0) return -1;
     const char *split = NULL;
     for (int i = 0; i < n; i++) {
         const char *ty = type_of(p[i]);
@@ -94,9 +96,8 @@ static int read_pre_tokenizer(amod_tokenizer *t, const char *path, const cJSON *
 static int read_normalizer(amod_tokenizer *t, const char *path, const cJSON *norm, amod_error *err) {
     if (!norm || cJSON_IsNull(norm)) return 0;
     const cJSON *p[8];
-    if (!strcmp(type_of(norm), "Sequence") && !cJSON_IsArray(get(norm, "normalizers")))
-        return amod_fail(err, "%s: normalizer Sequence without a 'normalizers' list", path);
-    const int n = parts(norm, "normalizers", p, 8);
+    const int n = parts(path, "normalizer", norm, "normalizers", p, 8, err);
+    if (n < 0) return -1;
     int replace = 0;
     for (int i = 0; i < n; i++) {
         const char *ty = type_of(p[i]);
@@ -117,9 +118,8 @@ static int read_normalizer(amod_tokenizer *t, const char *path, const cJSON *nor
 static int read_decoder(const char *path, const cJSON *dec, int byte_level, amod_error *err) {
     if (!dec || cJSON_IsNull(dec)) return 0;
     const cJSON *p[8];
-    if (!strcmp(type_of(dec), "Sequence") && !cJSON_IsArray(get(dec, "decoders")))
-        return amod_fail(err, "%s: decoder Sequence without a 'decoders' list", path);
-    const int n = parts(dec, "decoders", p, 8);
+    const int n = parts(path, "decoder", dec, "decoders", p, 8, err);
+    if (n < 0) return -1;
     for (int i = 0; i < n; i++) {
         const char *ty = type_of(p[i]);
         int ok = byte_level ? !strcmp(ty, "ByteLevel")
@@ -137,9 +137,8 @@ static int read_post_processor(amod_tokenizer *t, const char *path, const cJSON 
                                amod_error *err) {
     if (!post || cJSON_IsNull(post)) return 0;
     const cJSON *p[8];
-    if (!strcmp(type_of(post), "Sequence") && !cJSON_IsArray(get(post, "processors")))
-        return amod_fail(err, "%s: post_processor Sequence without a 'processors' list", path);
-    const int n = parts(post, "processors", p, 8);
+    const int n = parts(path, "post_processor", post, "processors", p, 8, err);
+    if (n < 0) return -1;
     for (int i = 0; i < n; i++) {
         const char *ty = type_of(p[i]);
         if (!strcmp(ty, "ByteLevel")) continue;

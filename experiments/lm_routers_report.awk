@@ -82,7 +82,6 @@ END {
         printf "| Router-Tuning: MindSkip skips attention at a small cost, %s | attention skipped > 0 and bits/byte ratio to dense, upper end of the interval < 1.05 | skipped %.3f of all attention sublayers; ratio %.4f [%.4f, %.4f] (per seed %s) | %s |\n", names[j], s_m, PM, PLO, PHI, PV, v
     }
     print ""
-    paired("dense|topk", "dense|topk", 0)
     printf "What the verdicts can resolve: with %d seeds the 95 %% t interval is the mean +- %.2f standard errors, and seed-to-seed spread here is about 0.01 bits/byte, so paired differences smaller than about 0.02-0.03 bits/byte (0.6-0.8 %%) come out inconclusive even when every seed points the same way; more seeds or longer training would decide them. The models are small (6 x 128) and short-trained (%d steps), far from the regime of the papers.\n\n", n_seeds, tq(n_seeds - 1), steps
     print "Top-k figures route each 128-byte window with all of its tokens' scores, which a causal model cannot do when sampling; only the predictor-routed row is a valid causal figure. The A-MoD paper's claims are about vision transformers; the causal A-MoD rows test whether its score carries over to a causal model, with the normalisation of docs/LM.md."
 }

@@ -106,16 +106,18 @@ static long initial_symbols(const amod_tokenizer *t, const unsigned char *text, 
         const size_t len = t->kind == TOK_BYTE_LEVEL ? 1 : utf8_len(text + i, n - i);
         int32_t id = t->kind == TOK_BYTE_LEVEL ? t->byte_token[text[i]] : bytes_map_get(&t->vocab, text + i, len);
         if (id >= 0) {
-            w->s[k++] = (sym){id, (int32_t)i, (int32_t)(i + len), (int32_t)k - 2, (int32_t)k, 0};
+            w->s[k] = (sym){id, (int32_t)i, (int32_t)(i + len), (int32_t)k - 1, (int32_t)k + 1, 0};
+            k++;
         } else if (t->byte_fallback) { /* each byte of the character as <0xXX> */
-            for (size_t b = 0; b < len; b++)
-                w->s[k++] = (sym){t->byte_token[text[i + b]], (int32_t)(i + b), (int32_t)(i + b + 1), (int32_t)k - 2,
-                                  (int32_t)k, 1};
+            for (size_t b = 0; b < len; b++, k++)
+                w->s[k] = (sym){t->byte_token[text[i + b]], (int32_t)(i + b), (int32_t)(i + b + 1), (int32_t)k - 1,
+                                (int32_t)k + 1, 1};
         } else if (t->unk >= 0) { /* consecutive unknown characters fuse into one unknown token */
             if (k > 0 && w->s[k - 1].frozen && w->s[k - 1].id == t->unk) {
                 w->s[k - 1].end = (int32_t)(i + len);
             } else {
-                w->s[k++] = (sym){t->unk, (int32_t)i, (int32_t)(i + len), (int32_t)k - 2, (int32_t)k, 1};
+                w->s[k] = (sym){t->unk, (int32_t)i, (int32_t)(i + len), (int32_t)k - 1, (int32_t)k + 1, 1};
+                k++;
             }
         } else {
             return amod_fail(err, "%s: byte 0x%02x at offset %zu has no token (no byte fallback, no unknown token)",

@@ -158,12 +158,14 @@ static void usage(void) {
            "training step. --quick: 1 warm-up, 2 iterations, batch 2 (a smoke test).\n"
            "--gemm: the matrix-product paths to time, each row once per path, alternately (default:\n"
            "the one amod chose for this CPU, printed in the header). --precision bf16: inference rows\n"
-           "with the linear layers in bfloat16 (training rows stay float32).\n");
+           "with the linear layers in bfloat16 (training rows stay float32). Without --iters, rows at\n"
+           "batch 1 and 2 time 100 steps: single steps of milliseconds swing by whole scheduler ticks\n"
+           "on a shared machine, and ten of them give an unstable median.\n");
 }
 
 int amod_cmd_bench(int argc, char **argv) {
     const char *model = "deit_tiny_patch16_224", *json = NULL;
-    int batches[8] = {32}, nb = 1, threads[8] = {2}, nt = 1, warmup = 2, iters = 10;
+    int batches[8] = {32}, nb = 1, threads[8] = {2}, nt = 1, warmup = 2, iters = 10, iters_set = 0;
     int modes[2] = {0, 1}, nm = 2, isoflop = 1;
     float caps[8] = {0.5f, 0.125f};
     int nc = 2;
@@ -179,7 +181,7 @@ int amod_cmd_bench(int argc, char **argv) {
             usage();
             return 0;
         } else if (!strcmp(a, "--quick")) {
-            warmup = 1, iters = 2, batches[0] = 2, nb = 1;
+            warmup = 1, iters = 2, iters_set = 1, batches[0] = 2, nb = 1;
         } else if (!strcmp(a, "--no-isoflop")) {
             isoflop = 0;
         } else if (strcmp(a, "--model") && strcmp(a, "--json") && strcmp(a, "--batch") && strcmp(a, "--threads") &&
@@ -207,7 +209,7 @@ int amod_cmd_bench(int argc, char **argv) {
             warmup = (int)n;
         } else if (!strcmp(a, "--iters")) {
             if (cli_parse_int(CMD, a, v, 1, 100000, &n)) return 2;
-            iters = (int)n;
+            iters = (int)n, iters_set = 1;
         } else if (!strcmp(a, "--mode")) {
             nm = 0;
             if (strstr(v, "infer")) modes[nm++] = 0;
@@ -305,8 +307,9 @@ int amod_cmd_bench(int argc, char **argv) {
         fprintf(jf, "{\"model\": \"%s\", \"gemm\": \"%s\", \"warmup\": %d, \"iters\": %d, \"rows\": [\n", model,
                 path, warmup, iters);
     }
-    printf("model %s, products on %s%s, median of %d runs after %d warm-up\n", model, path,
-           bf16_inference ? ", inference linear layers in bf16" : "", iters, warmup);
+    printf("model %s, products on %s%s, median of %d runs%s after %d warm-up\n", model, path,
+           bf16_inference ? ", inference linear layers in bf16" : "", iters, iters_set ? "" : " (100 at batch 1 and 2)",
+           warmup);
     if (amod_gemm_warning()) printf("%s\n", amod_gemm_warning());
     printf("\n");
     printf("| model | gemm | mode | batch | threads | images/s | ms/step | GFLOP/s | peak MiB | speedup vs dense | dense/model FLOPs | speedup / FLOPs ratio |\n");
@@ -318,7 +321,9 @@ int amod_cmd_bench(int argc, char **argv) {
                 bench_result dense[2] = {{0}}; /* each path's dense row, its speedups' base */
                 for (int i = 0; i < n_models; i++)
                     for (int g = 0; g < ng; g++) { /* the paths alternate row by row */
-                        bench_result r = run_isolated(&models[i], gemms[g], batches[b], threads[t], modes[mi], warmup, iters);
+                        const int row_iters = iters_set || batches[b] > 2 ? iters : 100;
+                        bench_result r =
+                            run_isolated(&models[i], gemms[g], batches[b], threads[t], modes[mi], warmup, row_iters);
                         const char *gname = gnames[g];
                         if (i == 0) dense[g] = r;
                         const int have_dense = dense[g].ok;

@@ -310,18 +310,7 @@ int64_t amod_tokenizer_bos(const amod_tokenizer *t) { return t->bos; }
 
 /* Byte-level text without added tokens: the pattern's matches are the pieces; bytes no match
  * covers (invalid UTF-8) are pieces of their own, so every byte is encoded. */
-static int encode_pattern(amod_tokenizer *t, const unsigned char *s, size_t n, id_list *out, amod_error *err) {
-    if (t->byte_prefix_space && s[0] != ' ') { /* ByteLevel(add_prefix_space): encode " " + s */
-        unsigned char *p = amod_alloc(n + 1, err);
-        if (!p) return -1;
-        p[0] = ' ';
-        memcpy(p + 1, s, n);
-        t->byte_prefix_space = 0;
-        int rc = encode_pattern(t, p, n + 1, out, err);
-        t->byte_prefix_space = 1;
-        free(p);
-        return rc;
-    }
+static int encode_pieces(amod_tokenizer *t, const unsigned char *s, size_t n, id_list *out, amod_error *err) {
     if (!t->pattern) return bpe_encode_piece(t, s, n, out, err);
     size_t at = 0;
     while (at < n) {
@@ -338,6 +327,18 @@ static int encode_pattern(amod_tokenizer *t, const unsigned char *s, size_t n, i
         at = end;
     }
     return 0;
+}
+
+/* ByteLevel(add_prefix_space): text that does not start with a space is encoded as " " + text. */
+static int encode_pattern(amod_tokenizer *t, const unsigned char *s, size_t n, id_list *out, amod_error *err) {
+    if (!t->byte_prefix_space || s[0] == ' ') return encode_pieces(t, s, n, out, err);
+    unsigned char *p = amod_alloc(n + 1, err);
+    if (!p) return -1;
+    p[0] = ' ';
+    memcpy(p + 1, s, n);
+    int rc = encode_pieces(t, p, n + 1, out, err);
+    free(p);
+    return rc;
 }
 
 /* SentencePiece text: spaces become "▁", one goes in front, and the whole is one piece, or
@@ -380,18 +381,22 @@ static int encode_plain(amod_tokenizer *t, const unsigned char *s, size_t n, id_
     return t->kind == TOK_BYTE_LEVEL ? encode_pattern(t, s, n, out, err) : encode_sentencepiece(t, s, n, out, err);
 }
 
-/* The earliest added token in s[0..n) (the longest where several start there): its index, -1 when none. */
-static int next_added(const amod_tokenizer *t, const unsigned char *s, size_t n, size_t *at) {
+/* The earliest added token in s[at..n) (the longest where several start there): its index,
+ * -1 when none; *pos its offset. next[i] remembers where token i occurs next at or after a
+ * previous at (n: nowhere; SIZE_MAX: not searched yet), so each token's text is searched once
+ * per occurrence, not once per piece of text between added tokens. */
+static int next_added(const amod_tokenizer *t, const unsigned char *s, size_t n, size_t at, size_t *next, size_t *pos) {
     int best = -1;
-    size_t best_at = n;
     for (int i = 0; i < t->n_added; i++) {
         const tok_added *a = &t->added[i];
-        const unsigned char *p = memmem(s, best_at + a->len <= n ? best_at + a->len : n, a->text, a->len);
-        if (!p) continue;
-        size_t pos = (size_t)(p - s);
-        if (pos < best_at || (pos == best_at && best >= 0 && a->len > t->added[best].len)) best = i, best_at = pos;
+        if (next[i] == SIZE_MAX || next[i] < at) {
+            const unsigned char *p = memmem(s + at, n - at, a->text, a->len);
+            next[i] = p ? (size_t)(p - s) : n;
+        }
+        if (next[i] == n) continue;
+        if (best < 0 || next[i] < next[best] || (next[i] == next[best] && a->len > t->added[best].len)) best = i;
     }
-    *at = best_at;
+    *pos = best >= 0 ? next[best] : n;
     return best;
 }
 
@@ -400,15 +405,20 @@ int amod_tokenizer_encode(amod_tokenizer *t, const char *text, size_t len, int s
     id_list out = {0};
     const unsigned char *s = (const unsigned char *)text;
     int rc = add_bos && t->add_bos ? id_list_push(&out, (int32_t)t->bos, err) : 0;
+    const int look = special && t->n_added;
+    size_t *next = look ? amod_alloc((size_t)t->n_added * sizeof *next, err) : NULL;
+    if (look && !next) rc = -1;
+    for (int i = 0; next && i < t->n_added; i++) next[i] = SIZE_MAX;
     size_t at = 0;
     while (!rc && at < len) {
-        size_t pos = len - at;
-        const int a = special && t->n_added ? next_added(t, s + at, len - at, &pos) : -1;
-        rc = encode_plain(t, s + at, a >= 0 ? pos : len - at, &out, err);
+        size_t pos = len;
+        const int a = look ? next_added(t, s, len, at, next, &pos) : -1;
+        rc = encode_plain(t, s + at, pos - at, &out, err);
         if (a < 0) break;
         if (!rc) rc = id_list_push(&out, t->added[a].id, err);
-        at += pos + t->added[a].len;
+        at = pos + t->added[a].len;
     }
+    free(next);
     if (!rc) {
         *ids = malloc((out.n ? out.n : 1) * sizeof **ids);
         if (!*ids) rc = amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory for %zu token ids", out.n);
@@ -429,19 +439,20 @@ const char *amod_tokenizer_token(const amod_tokenizer *t, int64_t id, size_t *le
 
 int amod_tokenizer_decode(const amod_tokenizer *t, const int64_t *ids, size_t n, char **text, size_t *len,
                           amod_error *err) {
-    size_t total = 0;
+    size_t total = 0, len_i;
     for (size_t i = 0; i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= t->n_vocab || !t->present[ids[i]])
+        if (!amod_tokenizer_token(t, ids[i], &len_i))
             return amod_fail(err, "token id %lld (at %zu) is not in the vocabulary of %s (0..%d)", (long long)ids[i], i,
                              t->source, t->n_vocab - 1);
-        total += t->tok_len[ids[i]];
+        total += len_i;
     }
     char *s = amod_alloc(total + 1, err);
     if (!s) return -1;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        memcpy(s + k, t->blob + t->tok_off[ids[i]], t->tok_len[ids[i]]);
-        k += t->tok_len[ids[i]];
+        const char *bytes = amod_tokenizer_token(t, ids[i], &len_i);
+        memcpy(s + k, bytes, len_i);
+        k += len_i;
     }
     size_t skip = t->kind == TOK_SENTENCEPIECE && t->sp_prefix && k > 0 && s[0] == ' '; /* decoder Strip(start = 1) */
     memmove(s, s + skip, k - skip);

@@ -9,13 +9,19 @@
 #include "core/error.h"
 #include "text/tokenizer_internal.h"
 
+/* Makes room for need elements of size bytes in *p (capacity *cap, doubled as it grows). */
+static int grow(void **p, size_t *cap, size_t need, size_t size, amod_error *err) {
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * size);
+    if (!q) return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory encoding text");
+    *p = q, *cap = c;
+    return 0;
+}
+
 int id_list_push(id_list *l, int32_t id, amod_error *err) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 256;
-        int32_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v) return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory encoding text");
-        l->v = v, l->cap = cap;
-    }
+    if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v, err)) return -1;
     l->v[l->n++] = id;
     return 0;
 }
@@ -78,24 +84,6 @@ static cand pair_of(const amod_tokenizer *t, const unsigned char *text, const sy
     return c;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size, amod_error *err) {
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, c * size);
-    if (!q) return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory encoding text");
-    *p = q, *cap = c;
-    return 0;
-}
-
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    const unsigned char c = s[0];
-    size_t want = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
-    if (want > n) return 1;
-    for (size_t k = 1; k < want; k++)
-        if ((s[k] & 0xc0) != 0x80) return 1;
-    return want;
-}
 
 /* The initial symbols of text[0..n) into w->s; their number, -1 on failure. */
 static long initial_symbols(const amod_tokenizer *t, const unsigned char *text, size_t n, merge_work *w,
@@ -103,7 +91,8 @@ static long initial_symbols(const amod_tokenizer *t, const unsigned char *text, 
     if (grow((void **)&w->s, &w->cap_s, n, sizeof *w->s, err)) return -1;
     long k = 0;
     for (size_t i = 0; i < n;) {
-        const size_t len = t->kind == TOK_BYTE_LEVEL ? 1 : utf8_len(text + i, n - i);
+        size_t len = t->kind == TOK_BYTE_LEVEL ? 1 : tok_utf8_len(text + i, n - i);
+        if (len == 0) len = 1; /* not UTF-8: a byte of its own (no token has it; byte fallback or unknown) */
         int32_t id = t->kind == TOK_BYTE_LEVEL ? t->byte_token[text[i]] : bytes_map_get(&t->vocab, text + i, len);
         if (id >= 0) {
             w->s[k] = (sym){id, (int32_t)i, (int32_t)(i + len), (int32_t)k - 1, (int32_t)k + 1, 0};
@@ -194,13 +183,8 @@ static void cache_clear(word_cache *c) {
 
 static void cache_put(word_cache *c, const unsigned char *s, size_t n, const int32_t *ids, size_t k) {
     if (c->n_runs == CACHE_MAX_RUNS || c->keys_len + n > c->keys_cap) cache_clear(c);
-    if (c->ids_len + k > c->ids_cap) {
-        size_t cap = c->ids_cap ? 2 * c->ids_cap : 1u << 16;
-        while (cap < c->ids_len + k) cap *= 2;
-        int32_t *v = realloc(c->ids, cap * sizeof *v);
-        if (!v) return; /* the cache is an optimisation: without memory, skip it */
-        c->ids = v, c->ids_cap = cap;
-    }
+    if (grow((void **)&c->ids, &c->ids_cap, c->ids_len + k, sizeof *c->ids, NULL))
+        return; /* the cache is an optimisation: without memory, skip it */
     unsigned char *key = c->keys + c->keys_len;
     memcpy(key, s, n);
     memcpy(c->ids + c->ids_len, ids, k * sizeof *ids);

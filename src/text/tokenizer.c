@@ -129,7 +129,7 @@ int tok_set_pattern(amod_tokenizer *t, const char *pattern, amod_error *err) {
     return 0;
 }
 
-static int32_t added_id(const amod_tokenizer *t, const char *text) {
+int32_t tok_added_id(const amod_tokenizer *t, const char *text) {
     for (int i = 0; i < t->n_added; i++)
         if (t->added[i].len == strlen(text) && !memcmp(t->added[i].text, text, t->added[i].len)) return t->added[i].id;
     return -1;
@@ -158,8 +158,8 @@ int tok_finish(amod_tokenizer *t, amod_error *err) {
                              (int)t->added[i].len, (const char *)t->added[i].text, t->added[i].id);
     static const char *const eos_names[] = {"<|endoftext|>", "</s>", "<|end_of_text|>", NULL};
     static const char *const bos_names[] = {"<s>", "<|begin_of_text|>", NULL};
-    for (int i = 0; eos_names[i] && t->eos < 0; i++) t->eos = added_id(t, eos_names[i]);
-    for (int i = 0; bos_names[i] && t->bos < 0; i++) t->bos = added_id(t, bos_names[i]);
+    for (int i = 0; eos_names[i] && t->eos < 0; i++) t->eos = tok_added_id(t, eos_names[i]);
+    for (int i = 0; bos_names[i] && t->bos < 0; i++) t->bos = tok_added_id(t, bos_names[i]);
     if (t->add_bos && t->bos < 0) return amod_fail(err, "%s: the post-processor adds a BOS token it does not define", t->source);
     if (t->kind == TOK_SENTENCEPIECE) { /* can words encode apart? (see sp_words) */
         t->sp_words = 1;

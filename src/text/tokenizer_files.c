@@ -39,6 +39,13 @@ int tok_read_byte_level_vocab(amod_tokenizer *t, const char *path, const cJSON *
     return rc;
 }
 
+int tok_split_merge(const char *s, size_t n, size_t *na, const char **b, size_t *nb) {
+    const char *sp = memchr(s, ' ', n);
+    if (!sp || sp == s || sp + 1 == s + n || memchr(sp + 1, ' ', (size_t)(s + n - sp - 1))) return -1;
+    *na = (size_t)(sp - s), *b = sp + 1, *nb = (size_t)(s + n - sp - 1);
+    return 0;
+}
+
 int tok_add_merge_line(amod_tokenizer *t, const char *path, long line, const char *a, size_t na, const char *b,
                        size_t nb, int32_t rank, amod_error *err) {
     unsigned char buf[1024];
@@ -104,12 +111,13 @@ int tok_read_gpt2_files(amod_tokenizer *t, const char *vocab_path, const char *m
         const char *s = next_line(m, msize, &at, &n);
         line++;
         if (n == 0 || (line == 1 && n >= 8 && !memcmp(s, "#version", 8))) continue;
-        const char *sp = memchr(s, ' ', n);
-        if (!sp || sp == s || sp + 1 == s + n || memchr(sp + 1, ' ', (size_t)(s + n - sp - 1))) {
+        size_t na, nb;
+        const char *b;
+        if (tok_split_merge(s, n, &na, &b, &nb)) {
             rc = amod_fail(err, "%s: line %ld is not a merge 'a b'", merges_path, line);
             break;
         }
-        rc = tok_add_merge_line(t, merges_path, line, s, (size_t)(sp - s), sp + 1, (size_t)(s + n - sp - 1), rank++, err);
+        rc = tok_add_merge_line(t, merges_path, line, s, na, b, nb, rank++, err);
     }
     free(m);
     if (rc) return -1;

@@ -90,8 +90,22 @@ int tok_set_token(amod_tokenizer *t, int32_t id, const void *bytes, size_t len, 
 int tok_add_vocab(amod_tokenizer *t, const void *key, size_t len, int32_t id, amod_error *err);
 int tok_add_special(amod_tokenizer *t, const char *text, size_t len, int32_t id, amod_error *err);
 int tok_set_pattern(amod_tokenizer *t, const char *pattern, amod_error *err);
+/* The id of the added token whose text is text; -1 when there is none. */
+int32_t tok_added_id(const amod_tokenizer *t, const char *text);
 /* After the readers: checks ids are dense, fills byte_token, sizes the cache. */
 int tok_finish(amod_tokenizer *t, amod_error *err);
+
+/* The length of the UTF-8 character at s (n bytes left, n >= 1): 1 to 4, or 0 when the bytes
+ * there are not one (a stray continuation byte, an overlong or out-of-range lead, a cut-off
+ * sequence). */
+static inline size_t tok_utf8_len(const unsigned char *s, size_t n) {
+    const unsigned char c = s[0];
+    const size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : (c & 0xf0) == 0xe0 ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!k || k > n) return 0;
+    for (size_t j = 1; j < k; j++)
+        if ((s[j] & 0xc0) != 0x80) return 0;
+    return k;
+}
 
 /* bpe.c: one piece (a pre-token) to ids, appended to out through the cache */
 typedef struct {
@@ -120,6 +134,9 @@ int tok_parse_hf_json(amod_tokenizer *t, const char *path, const char *text, siz
  * id of a + b; line names it in messages. */
 int tok_add_merge_line(amod_tokenizer *t, const char *path, long line, const char *a, size_t na, const char *b,
                        size_t nb, int32_t rank, amod_error *err);
+/* A merge written "a b" (n bytes: one space, something on each side): *na and b, *nb; -1 when
+ * s is not one. */
+int tok_split_merge(const char *s, size_t n, size_t *na, const char **b, size_t *nb);
 
 /* byte_level.c: GPT-2's printable stand-ins for bytes */
 /* The UTF-8 of byte b's stand-in (1 or 2 bytes) into out; returns its length. */

@@ -36,14 +36,8 @@ static int parts(const char *path, const char *what, const cJSON *c, const char 
 }
 
 static int utf8_valid(const unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n;) {
-        const unsigned char c = s[i];
-        size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 && c <= 0xf4 ? 4 : 0;
-        if (!k || i + k > n) return 0;
-        for (size_t j = 1; j < k; j++)
-            if ((s[i + j] & 0xc0) != 0x80) return 0;
-        i += k;
-    }
+    for (size_t i = 0, k; i < n; i += k)
+        if (!(k = tok_utf8_len(s + i, n - i))) return 0;
     return 1;
 }
 
@@ -205,18 +199,14 @@ static int read_merges(amod_tokenizer *t, const char *path, const cJSON *merges,
         size_t na, nb;
         if (cJSON_IsString(e)) { /* "a b" */
             a = e->valuestring;
-            const char *sp = strchr(a, ' ');
-            if (!sp || sp == a || !sp[1] || strchr(sp + 1, ' '))
+            if (tok_split_merge(a, strlen(a), &na, &b, &nb))
                 return amod_fail(err, "%s: model.merges[%d] is not 'a b'", path, rank);
-            na = (size_t)(sp - a), b = sp + 1, nb = strlen(b);
         } else if (cJSON_IsArray(e) && cJSON_GetArraySize(e) == 2 && cJSON_IsString(e->child) &&
                    cJSON_IsString(e->child->next)) { /* ["a", "b"] */
             a = e->child->valuestring, b = e->child->next->valuestring, na = strlen(a), nb = strlen(b);
         } else {
             return amod_fail(err, "%s: model.merges[%d] is neither 'a b' nor [a, b]", path, rank);
         }
-        char where[64];
-        snprintf(where, sizeof where, "model.merges[%d]", rank);
         if (tok_add_merge_line(t, path, rank + 1, a, na, b, nb, rank, err)) return -1;
     }
     return 0;
@@ -255,11 +245,7 @@ int tok_parse_hf_json(amod_tokenizer *t, const char *path, const char *text, siz
     if (!rc && byte_level && get(root, "normalizer") && !cJSON_IsNull(get(root, "normalizer")))
         rc = amod_fail(err, "%s: normalizer '%s' with a byte-level model is not supported", path,
                        type_of(get(root, "normalizer")));
-    if (!rc && !byte_level) {
-        rc = read_normalizer(t, path, get(root, "normalizer"), err);
-        if (!rc && !get(root, "normalizer") && !t->sp_prefix && !t->sp_split && !cJSON_IsObject(get(root, "pre_tokenizer")))
-            rc = amod_fail(err, "%s: neither a byte-level nor a SentencePiece-style tokenizer", path);
-    }
+    if (!rc && !byte_level) rc = read_normalizer(t, path, get(root, "normalizer"), err);
     if (!rc && !byte_level && (cJSON_IsNull(get(root, "normalizer")) || !get(root, "normalizer")) &&
         !cJSON_IsObject(get(root, "pre_tokenizer")))
         rc = amod_fail(err, "%s: neither a byte-level nor a SentencePiece-style tokenizer (no ByteLevel pre-tokenizer, "
@@ -296,11 +282,8 @@ int tok_parse_hf_json(amod_tokenizer *t, const char *path, const char *text, siz
         }
         if (!rc) rc = tok_add_special(t, s, strlen(s), i, err);
     }
-    if (!rc && *bos) {
-        for (int i = 0; i < t->n_added; i++)
-            if (t->added[i].len == strlen(bos) && !memcmp(t->added[i].text, bos, t->added[i].len)) t->bos = t->added[i].id;
-        if (t->bos < 0) rc = amod_fail(err, "%s: the post_processor's token '%s' is not an added token", path, bos);
-    }
+    if (!rc && *bos && (t->bos = tok_added_id(t, bos)) < 0)
+        rc = amod_fail(err, "%s: the post_processor's token '%s' is not an added token", path, bos);
     cJSON_Delete(root);
     return rc;
 }

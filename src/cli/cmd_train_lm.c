@@ -229,9 +229,9 @@ static int train_and_save(const options *opts, amod_comm *comm, amod_error *err)
     memset(err, 0, sizeof *err);
     /* the tokenizer: given, or the model's own (a resumed run keeps the one it copied) */
     {
-        const char *from = o.tokenizer ? o.tokenizer : o.resume ? o.out : o.init;
+        const char *own = o.resume ? o.out : o.init;
         if (o.tokenizer) tok = amod_tokenizer_load(o.tokenizer, err);
-        else if (from) tok = cli_lm_tokenizer(from, NULL, err);
+        else if (own) tok = cli_lm_tokenizer(own, NULL, err);
         if (!tok && err->msg[0]) goto done;
         if (tok && !o.init && !o.resume) o.cfg.vocab_size = amod_tokenizer_vocab_size(tok);
     }

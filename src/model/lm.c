@@ -17,7 +17,6 @@
 #define G(p) lm_grad(run, (p)) /* this context's gradient of a parameter pointer */
 
 
-static int has_predictor(const amod_lm *m, int l) { return lm_is_mod(m, l) && m->blk[l].pred_w1 != NULL; }
 
 /* Layer l's attention map is stored for backward, for amod_lm_attention, or for an A-MoD
  * router in layer l+1 during training; inference A-MoD only needs its column sums. */
@@ -77,7 +76,7 @@ static void carve(amod_lm_ctx *run, arena_carver *c, int B, int T) {
         a->h3 = gpt2 ? NULL : arena_take(c, R * F);
         a->g = arena_take(c, R * F);
         a->y = mod ? arena_take(c, R * D) : run->resid[l + 1];
-        const int P = has_predictor(m, l) ? m->pred_hidden : 0;
+        const int P = lm_has_predictor(m, l) ? m->pred_hidden : 0;
         a->p_h = P ? arena_take(c, BT * P) : NULL;
         a->p_z = P || mod ? arena_take(c, BT) : NULL;
         a->p_target = P ? arena_take(c, BT) : NULL;
@@ -374,7 +373,7 @@ static int forward(amod_lm_ctx *run, const int64_t *ids, int B, int T, float *lo
             mod_layer L = mod_layer_of(run, l, B, T, &pred);
             mod_layer_forward(&L, run->resid[l + 1], run->resid[l]);
             run->stats.macs_per_token += L.macs;
-            if (has_predictor(m, l) && run->route_mode == AMOD_LM_ROUTE_TOPK) {
+            if (lm_has_predictor(m, l) && run->route_mode == AMOD_LM_ROUTE_TOPK) {
                 pred_bce += predictor_forward(run, l, &pred, B, T, pred_counts);
                 pred_layers++;
             }
@@ -479,7 +478,7 @@ static int backward(amod_lm_ctx *run, amod_error *err) {
     memset(dcur, 0, (size_t)BT * D * sizeof(float));
     norm_backward(run, dcur, m->lnf_w, m->lnf_b, run->d_normed, run->resid[c->n_layers], run->nmu, run->nrs, BT);
     int pred_layers = 0;
-    for (int l = 0; l < c->n_layers; l++) pred_layers += has_predictor(m, l);
+    for (int l = 0; l < c->n_layers; l++) pred_layers += lm_has_predictor(m, l);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         if (lm_is_mod(m, l)) {
             const lm_layer_acts *a = &run->la[l];
@@ -488,7 +487,7 @@ static int backward(amod_lm_ctx *run, amod_error *err) {
             L.router_dw = G(L.router_w);
             mod_layer_backward(&L, dnext, dcur, run->resid[l], run->rg.d_dy, run->rg.d_x2);
             /* the predictor sees a stop-gradient copy of x: only its own weights learn */
-            if (has_predictor(m, l))
+            if (lm_has_predictor(m, l))
                 router_predictor_backward(&pred, run->d_pred, a->p_h, a->p_z, run->resid[l], a->p_target, BT, D,
                                           1.0f / pred_layers);
         } else {

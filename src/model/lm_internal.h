@@ -93,6 +93,7 @@ struct amod_lm_ctx {
 
 /* lm_params.c */
 int lm_is_mod(const amod_lm *m, int l);  /* layer l is a MoD layer */
+int lm_has_predictor(const amod_lm *m, int l); /* ... with a causal predictor */
 /* lm.c: the logit cut between the k-th and (k+1)-th largest of z[T] (sorted: T floats of scratch) */
 double lm_predictor_cut(float *sorted, const float *z, int T, int k);
 int lm_is_skip(const amod_lm *m, int l); /* layer l's attention is MindSkip-routed */

@@ -11,6 +11,7 @@
 #include "model/lm_internal.h"
 
 int lm_is_mod(const amod_lm *m, int l) { return m->mod.router != AMOD_ROUTER_NONE && m->mod.is_mod[l]; }
+int lm_has_predictor(const amod_lm *m, int l) { return lm_is_mod(m, l) && m->blk[l].pred_w1 != NULL; }
 int lm_is_skip(const amod_lm *m, int l) { return m->skip.mode != AMOD_LM_SKIP_NONE && m->skip.routed[l]; }
 
 void lm_block_prefix(const amod_lm *m, int l, char *out, size_t size) {

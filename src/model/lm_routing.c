@@ -125,19 +125,17 @@ const amod_lm_mindskip *amod_lm_get_mindskip(const amod_lm *m) { return &m->skip
 
 /* ---- the causal predictors' thresholds ---- */
 
-static int layer_has_predictor(const amod_lm *m, int l) { return lm_is_mod(m, l) && m->blk[l].pred_w1 != NULL; }
-
 int amod_lm_predictor_cuts(const amod_lm *m, double *cuts) {
     const amod_lm_ctx *run = m->dflt;
     for (int l = 0; l < m->cfg.n_layers; l++)
-        cuts[l] = layer_has_predictor(m, l) && run->pred_cut_seqs ? run->pred_cut_sum[l] : 0.0;
+        cuts[l] = lm_has_predictor(m, l) && run->pred_cut_seqs ? run->pred_cut_sum[l] : 0.0;
     return run->pred_cut_seqs;
 }
 
 void amod_lm_calibrate_predictor(amod_lm *m, const double *mean_cuts, int64_t step) {
     const double w = step < 10 ? 1.0 / (double)(step < 1 ? 1 : step) : 0.1;
     for (int l = 0; l < m->cfg.n_layers; l++)
-        if (layer_has_predictor(m, l) && isfinite(mean_cuts[l]))
+        if (lm_has_predictor(m, l) && isfinite(mean_cuts[l]))
             m->pred_threshold[l] = (float)((1.0 - w) * m->pred_threshold[l] + w * mean_cuts[l]);
 }
 

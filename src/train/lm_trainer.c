@@ -120,15 +120,22 @@ static int check_ranks(lm_trainer *t, amod_error *err) {
     return train_check_ranks(t->comm, checks, (int)(sizeof checks / sizeof *checks), err);
 }
 
+/* Where a window of seq tokens starts, drawn uniformly from the training part. */
+static size_t draw_window(const lm_trainer *t, amod_rng *r) {
+    return (size_t)(rng_next(r) % (uint64_t)(t->n_train - (size_t)t->cfg->seq));
+}
+
+static void copy_window(const lm_trainer *t, size_t off, int64_t *row) {
+    for (int i = 0; i < t->cfg->seq; i++) row[i] = t->text[off + i];
+}
+
 /* Every rank draws the whole global batch's windows, so the generator stays in step, and
  * keeps its own contiguous slice of them. */
 static void next_batch(lm_trainer *t) {
     const int B = t->cfg->batch, T = t->cfg->seq, first = t->comm->rank * t->local;
     for (int b = 0; b < B; b++) {
-        size_t off = (size_t)(rng_next(&t->rng) % (uint64_t)(t->n_train - (size_t)T));
-        if (b < first || b >= first + t->local) continue;
-        int64_t *row = t->ids + (size_t)(b - first) * T;
-        for (int i = 0; i < T; i++) row[i] = t->text[off + i];
+        const size_t off = draw_window(t, &t->rng);
+        if (b >= first && b < first + t->local) copy_window(t, off, t->ids + (size_t)(b - first) * T);
     }
 }
 
@@ -233,10 +240,7 @@ static int calibrate_predictors(lm_trainer *t, amod_error *err) {
     rng_seed(&r, t->cfg->opt.seed * 104729 + 1);
     while (seqs < CALIBRATION_WINDOWS) {
         const int B = CALIBRATION_WINDOWS - seqs < t->local ? CALIBRATION_WINDOWS - seqs : t->local;
-        for (int b = 0; b < B; b++) {
-            size_t off = (size_t)(rng_next(&r) % (uint64_t)(t->n_train - (size_t)T));
-            for (int i = 0; i < T; i++) t->ids[(size_t)b * T + i] = t->text[off + i];
-        }
+        for (int b = 0; b < B; b++) copy_window(t, draw_window(t, &r), t->ids + (size_t)b * T);
         if (amod_lm_forward(t->m, t->ids, B, T, NULL, NULL, err)) return -1;
         const int n = amod_lm_predictor_cuts(t->m, cuts);
         if (n == 0) return 0; /* no predictor */

@@ -1,11 +1,11 @@
 /* Leave-one-out token importance and its correlation with router scores (see importance.h). */
 #include "analysis/importance.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "kernels/kernels.h"
 #include "model/vit_internal.h"
 
 int amod_token_importance(amod_vit *dense, const float *images, const int64_t *labels, int n, int max_seqs,
@@ -116,14 +116,6 @@ int amod_importance_by_image(const amod_routing *r, int layer, const float *impo
     return rc;
 }
 
-/* Cross-entropy of one row of logits against its label, in double. */
-static double row_loss(const float *z, int K, int64_t label) {
-    double mx = z[0], sum = 0;
-    for (int c = 1; c < K; c++) mx = z[c] > mx ? z[c] : mx;
-    for (int c = 0; c < K; c++) sum += exp((double)z[c] - mx);
-    return mx + log(sum) - (double)z[label];
-}
-
 int amod_token_skip_importance(amod_vit *dense, const float *images, const int64_t *labels, int n, int layer,
                                int max_seqs, float *importance, float *base_loss, amod_progress_fn progress, void *ctx,
                                amod_error *err) {
@@ -145,13 +137,15 @@ int amod_token_skip_importance(amod_vit *dense, const float *images, const int64
     float *x = amod_alloc((size_t)max_seqs * per * sizeof *x, err);
     float *z = amod_alloc((size_t)max_seqs * K * sizeof *z, err);
     float *base = amod_alloc((size_t)n * sizeof *base, err);
+    float *loss = amod_alloc((size_t)max_seqs * sizeof *loss, err);
     int32_t *skip = amod_alloc((size_t)max_seqs * sizeof *skip, err);
-    int rc = x && z && base && skip ? 0 : -1;
+    int64_t *lab = amod_alloc((size_t)max_seqs * sizeof *lab, err);
+    int rc = x && z && base && loss && skip && lab ? 0 : -1;
     /* the full images, dense */
     for (int i0 = 0; !rc && i0 < n; i0 += max_seqs) {
         const int b = n - i0 < max_seqs ? n - i0 : max_seqs;
         rc = amod_vit_forward(dense, images + (size_t)i0 * per, b, NULL, z, NULL, err);
-        for (int s = 0; !rc && s < b; s++) base[i0 + s] = (float)row_loss(z + (size_t)s * K, K, labels[i0 + s]);
+        if (!rc) cross_entropy_rows(base + i0, z, labels + i0, b, K);
     }
     /* one MoD layer that keeps N - 1 tokens; the pass says which one skips */
     amod_mod_config one = dense_mod;
@@ -167,12 +161,13 @@ int amod_token_skip_importance(amod_vit *dense, const float *images, const int64
             const long q = s0 + s;
             memcpy(x + (size_t)s * per, images + (size_t)(q / T) * per, per * sizeof *x);
             skip[s] = P + (int)(q % T);
+            lab[s] = labels[q / T];
         }
         rc = vit_forward_skipping(dense, x, b, skip, z, err);
+        if (!rc) cross_entropy_rows(loss, z, lab, b, K);
         for (int s = 0; !rc && s < b; s++) {
-            const long q = s0 + s;
-            const int img = (int)(q / T);
-            importance[(size_t)img * N + skip[s]] = (float)(row_loss(z + (size_t)s * K, K, labels[img]) - base[img]);
+            const int img = (int)((s0 + s) / T);
+            importance[(size_t)img * N + skip[s]] = loss[s] - base[img];
         }
         const int done_images = (int)((s0 + b) / T);
         if (!rc && progress && done_images > reported) progress(reported = done_images, n, ctx);
@@ -184,6 +179,6 @@ int amod_token_skip_importance(amod_vit *dense, const float *images, const int64
             for (int t = 0; t < P; t++) importance[(size_t)i * N + t] = 0.0f;
         if (base_loss) memcpy(base_loss, base, (size_t)n * sizeof *base);
     }
-    free(x), free(z), free(base), free(skip);
+    free(x), free(z), free(base), free(loss), free(skip), free(lab);
     return rc;
 }

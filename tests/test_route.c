@@ -13,15 +13,8 @@
 #include "io/image.h"
 #include "test_support.h"
 
-static char dir[64];
-
-static const char *tmp(const char *name) {
-    static char buf[4][256];
-    static int slot;
-    char *p = buf[slot++ % 4];
-    snprintf(p, 256, "%s/%s", dir, name);
-    return p;
-}
+#define tmp scratch_path
+#define dir scratch_root()
 
 static amod_vit_config model_cfg(int size, int chans) {
     amod_vit_config c = {0};
@@ -180,16 +173,10 @@ static void test_routemap(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/amod_test_route_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (scratch_make("test_route")) return 1;
     test_files();
     test_data();
     test_routemap();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    scratch_remove();
     return test_summary("test_route");
 }

@@ -1,7 +1,9 @@
 /* Transfer learning (amod_vit_reshape): the position embedding resampled to another grid as
  * timm's resample_abs_pos_embed does with PyTorch's antialiased bicubic (reference:
  * tests/fixtures/pos_embed_resample.safetensors, written with torch 1.13), and a checkpoint
- * given a new classifier and another input size keeps every other tensor and still runs. */
+ * given a new classifier and another input size keeps every other tensor and still runs.
+ * Layer dropping (amod_vit_drop_layers): blocks made the identity (zero output projections)
+ * and then dropped leave the logits as they were. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,8 +89,60 @@ static void new_head_and_size(void) {
     amod_vit_free(m);
 }
 
+/* Zeroing a block's attn.proj and mlp.fc2 (weights and biases) makes it the identity on the
+ * residual stream, so dropping it must not change the logits. */
+static void drop_identity_blocks(void) {
+    amod_error err;
+    amod_vit *m = amod_vit_load(fixture_path("vit_timm_tiny"), &err);
+    CHECK(m != NULL, "load: %s", err.msg);
+    if (!m) return;
+    const amod_vit_config *c = amod_vit_get_config(m);
+    float *p = amod_vit_params(m);
+    int zeroed = 0;
+    for (int i = 0; i < amod_vit_num_tensors(m); i++) {
+        const char *name = amod_vit_tensor_name(m, i);
+        if (strncmp(name, "blocks.1.", 9) && strncmp(name, "blocks.2.", 9)) continue;
+        if (!strstr(name, "attn.proj.") && !strstr(name, "mlp.fc2.")) continue;
+        int64_t sh[4];
+        const int nd = amod_vit_tensor_shape(m, i, sh);
+        size_t numel = 1;
+        for (int d = 0; d < nd; d++) numel *= (size_t)sh[d];
+        memset(p + amod_vit_tensor_offset(m, i), 0, numel * sizeof *p);
+        zeroed++;
+    }
+    amod_vit_weights_changed(m);
+    CHECK(zeroed == 8, "zeroed %d of the 8 output tensors of blocks 1 and 2", zeroed);
+    unsigned char drop[AMOD_MAX_LAYERS] = {0};
+    drop[1] = drop[2] = 1;
+    amod_vit *d = amod_vit_drop_layers(m, drop, &err);
+    CHECK(d != NULL, "drop: %s", err.msg);
+    if (!d) return amod_vit_free(m);
+    CHECK(amod_vit_get_config(d)->depth == c->depth - 2, "depth %d", amod_vit_get_config(d)->depth);
+    const int K = c->num_classes;
+    const size_t per = (size_t)c->in_chans * c->img_size * c->img_size;
+    float *img = malloc(2 * per * sizeof *img), *want = malloc(2 * K * sizeof *want), *got = malloc(2 * K * sizeof *got);
+    for (size_t i = 0; i < 2 * per; i++) img[i] = (float)sin(0.37 * (double)i);
+    amod_vit_set_grad_enabled(m, 0);
+    amod_vit_set_grad_enabled(d, 0);
+    CHECK(amod_vit_forward(m, img, 2, NULL, want, NULL, &err) == 0, "forward: %s", err.msg);
+    CHECK(amod_vit_forward(d, img, 2, NULL, got, NULL, &err) == 0, "forward dropped: %s", err.msg);
+    const double e = rel_max_err(got, want, (size_t)2 * K);
+    printf("blocks 1, 2 made the identity and dropped: logits max rel err %.2e\n", e);
+    CHECK(e < 1e-5, "dropped model's logits differ: %g", e);
+    memset(drop, 0, sizeof drop);
+    CHECK(amod_vit_drop_layers(m, drop, &err) == NULL && strstr(err.msg, "no layer"), "nothing dropped: %s", err.msg);
+    memset(drop, 1, (size_t)c->depth);
+    CHECK(amod_vit_drop_layers(m, drop, &err) == NULL && strstr(err.msg, "leaves no model"), "all dropped: %s", err.msg);
+    free(img);
+    free(want);
+    free(got);
+    amod_vit_free(d);
+    amod_vit_free(m);
+}
+
 int main(void) {
     resample_against_torch();
     new_head_and_size();
+    drop_identity_blocks();
     return test_summary("test_vit_reshape");
 }

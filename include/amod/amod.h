@@ -217,6 +217,11 @@ AMOD_API int amod_vit_set_labels(amod_vit *m, const char *const *names, int n, a
  * copied. seed initialises what is new. */
 AMOD_API amod_vit *amod_vit_reshape(const amod_vit *src, int num_classes, int img_size, uint64_t seed,
                                     amod_error *err);
+/* Layer dropping (the depth-pruning baseline of MoD comparisons): a dense model like src
+ * without the blocks l where drop[l] is 1, the others renumbered in order, every other tensor
+ * copied; routers are not kept. Fails when nothing or everything would be dropped. */
+AMOD_API amod_vit *amod_vit_drop_layers(const amod_vit *src, const unsigned char drop[AMOD_MAX_LAYERS],
+                                        amod_error *err);
 /* Class k's name, or NULL when the model has none. */
 AMOD_API const char *amod_vit_label(const amod_vit *m, int k);
 

@@ -8,6 +8,8 @@
 
 #include "core/error.h"
 #include "analysis/inputs_data.h"
+#include "data/dataset.h"
+#include "data/imagefolder.h"
 
 void amod_inputs_init(amod_inputs *in, const amod_vit_config *cfg) {
     memset(in, 0, sizeof *in);
@@ -26,6 +28,7 @@ void amod_inputs_free(amod_inputs *in) {
     free(in->labels);
     free(in->pictures);
     free(in->names);
+    free(in->place);
     memset(in, 0, sizeof *in);
 }
 
@@ -46,7 +49,9 @@ static int grow(amod_inputs *in, int more, amod_error *err) {
     if (pics) in->pictures = pics;
     char(*names)[128] = realloc(in->names, (size_t)cap * sizeof *names);
     if (names) in->names = names;
-    if (!x || !labels || !pics || !names) return amod_fail(err, "out of memory for %d images", cap);
+    double(*place)[4] = realloc(in->place, (size_t)cap * sizeof *place);
+    if (place) in->place = place;
+    if (!x || !labels || !pics || !names || !place) return amod_fail(err, "out of memory for %d images", cap);
     memset(in->pictures + in->cap, 0, (size_t)(cap - in->cap) * sizeof *pics);
     in->cap = cap;
     return 0;
@@ -68,6 +73,7 @@ int amod_inputs_add_file(amod_inputs *in, const char *path, amod_error *err) {
     const char *base = strrchr(path, '/');
     snprintf(in->names[in->count], sizeof in->names[0], "%s", base ? base + 1 : path);
     in->labels[in->count] = -1;
+    amod_image_transform_place(&t, img.width, img.height, in->place[in->count]);
     in->pictures[in->count] = seen;
     seen = (amod_image){0};
     in->count++;
@@ -82,10 +88,13 @@ int amod_inputs_add_data(amod_inputs *in, const char *dir, const char *split, co
                          amod_error *err) {
     if (grow(in, n, err)) return -1;
     float *x = in->x + (size_t)in->count * image_floats(in);
+    int w, h;
     if (inputs_read_data(dir, split, indices, n, in->channels, in->size, in->mean, in->std, in->num_classes, x,
-                         in->labels + in->count, err))
+                         in->labels + in->count, &w, &h, err))
         return -1;
     for (int i = 0; i < n; i++, x += image_floats(in)) {
+        double *pl = in->place[in->count]; /* the loader resizes straight to the input */
+        pl[0] = (double)in->size / w, pl[1] = (double)in->size / h, pl[2] = pl[3] = 0.0;
         if (amod_image_from_tensor(x, in->channels, in->size, in->size, in->mean, in->std, &in->pictures[in->count],
                                    err))
             return -1;
@@ -93,6 +102,33 @@ int amod_inputs_add_data(amod_inputs *in, const char *dir, const char *split, co
         in->count++;
     }
     return 0;
+}
+
+int amod_inputs_add_folder(amod_inputs *in, const char *dir, const char *split, char *const *class_names, int n_names,
+                           const int64_t *indices, int n, amod_error *err) {
+    amod_dataset ds;
+    if (amod_dataset_load_folder(dir, split, class_names, n_names, &ds, err)) return -1;
+    int rc = 0;
+    if (!ds.files)
+        rc = amod_fail(err, "%s: the analyses read the pictures of an image folder or list file, not a pack", dir);
+    const size_t skip = strlen(dir) + 1; /* "DIR/" before each path */
+    for (int i = 0; i < n && !rc; i++) {
+        const int64_t j = indices[i];
+        if (j < 0 || j >= ds.count) {
+            rc = amod_fail(err, "%s (%s): index %lld is past the end (%lld pictures: 0..%lld)", dir, split,
+                           (long long)j, (long long)ds.count, (long long)ds.count - 1);
+        } else if (ds.files->labels[j] >= in->num_classes) {
+            rc = amod_fail(err, "%s: class %d (%s) is beyond the model's %d classes", ds.files->paths[j],
+                           ds.files->labels[j], ds.files->classes[ds.files->labels[j]], in->num_classes);
+        } else if (!(rc = amod_inputs_add_file(in, ds.files->paths[j], err))) {
+            const char *p = ds.files->paths[j];
+            snprintf(in->names[in->count - 1], sizeof in->names[0], "%s",
+                     strncmp(p, dir, skip - 1) == 0 && p[skip - 1] == '/' ? p + skip : p);
+            in->labels[in->count - 1] = ds.files->labels[j];
+        }
+    }
+    amod_dataset_free(&ds);
+    return rc;
 }
 
 int amod_parse_indices(const char *s, int64_t **out, int *n, amod_error *err) {

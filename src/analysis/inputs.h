@@ -17,7 +17,9 @@ typedef struct amod_inputs {
     float *x;            /* [count, channels, size, size], normalised */
     int64_t *labels;     /* [count]; -1 for picture files, which have none */
     amod_image *pictures; /* [count]: size x size RGB, what the model sees */
-    char (*names)[128];  /* "shirt.png", "test #17" */
+    char (*names)[128];  /* "shirt.png", "test #17", an image folder's "val/03/000017.png" */
+    double (*place)[4];  /* [count]: where the source picture's pixels land in the input, as
+                            amod_image_transform_place says (for object boxes) */
 } amod_inputs;
 
 /* An empty set for a model with this config. */
@@ -32,6 +34,14 @@ int amod_inputs_add_file(amod_inputs *in, const char *path, amod_error *err);
  * end is an error naming the images file. */
 int amod_inputs_add_data(amod_inputs *in, const char *dir, const char *split, const int64_t *indices, int n,
                          amod_error *err);
+
+/* Adds images `indices` of split train, val or test (test: val when there is none) of an
+ * image folder (data/imagefolder.h: dir/SPLIT/<class>/...), in the order training reads it,
+ * each transformed as a picture file is; labels are numbered as class_names [n_names] (the
+ * model's, NULL: the folders' sorted order) and checked against the model's classes. Each is
+ * named by its path relative to dir, as boxes.csv rows are. */
+int amod_inputs_add_folder(amod_inputs *in, const char *dir, const char *split, char *const *class_names, int n_names,
+                           const int64_t *indices, int n, amod_error *err);
 
 /* Parses "0,5,17" (non-negative integers, comma separated) into a malloc'd array. */
 int amod_parse_indices(const char *s, int64_t **out, int *n, amod_error *err);

@@ -6,7 +6,7 @@
 
 int inputs_read_data(const char *dir, const char *split, const int64_t *indices, int n, int channels, int size,
                      const float mean[3], const float std[3], int num_classes, float *x, int64_t *labels,
-                     amod_error *err) {
+                     int *width, int *height, amod_error *err) {
     char images_path[4096], labels_path[4096];
     if (amod_dataset_split_paths(dir, split, images_path, labels_path, sizeof images_path, err)) return -1;
     amod_dataset ds;
@@ -37,6 +37,8 @@ int inputs_read_data(const char *dir, const char *split, const int64_t *indices,
         amod_loader_render(&ld, indices[i], NULL, x + (size_t)i * per);
         labels[i] = ds.labels[indices[i]];
     }
+    *width = ds.width;
+    *height = ds.height;
     rc = 0;
 done:
     amod_loader_free(&ld);

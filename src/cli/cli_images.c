@@ -14,10 +14,17 @@ int cli_data_option(const char *cmd, int argc, char **argv, int *i, cli_data_opt
         if (!(o->dir = cli_value(cmd, argc, argv, i))) return -1;
     } else if (!strcmp(a, "--split")) {
         if (!(o->split = cli_value(cmd, argc, argv, i))) return -1;
-        if (strcmp(o->split, "train") && strcmp(o->split, "test")) {
-            cli_usage_error(cmd, "--split must be train or test, got '%s'", o->split);
+        if (strcmp(o->split, "train") && strcmp(o->split, "test") && strcmp(o->split, "val")) {
+            cli_usage_error(cmd, "--split must be train, test or val, got '%s'", o->split);
             return -1;
         }
+    } else if (!strcmp(a, "--dataset")) {
+        if (!(v = cli_value(cmd, argc, argv, i))) return -1;
+        if (strcmp(v, CLI_IMAGEFOLDER)) {
+            cli_usage_error(cmd, "--dataset must be imagefolder (an IDX data set needs none), got '%s'", v);
+            return -1;
+        }
+        o->folder = 1;
     } else if (!strcmp(a, "--index")) {
         if (!(o->index = cli_value(cmd, argc, argv, i))) return -1;
     } else if (!strcmp(a, "--n")) {
@@ -44,11 +51,15 @@ int cli_data_indices(const char *cmd, const cli_data_opts *o, long default_n, in
     *idx = NULL;
     *count = 0;
     if (!o->dir) {
-        if (o->index || o->n_set || o->start_set || o->split) {
-            cli_usage_error(cmd, "--index, --n, --start and --split need --data DIR");
+        if (o->index || o->n_set || o->start_set || o->split || o->folder) {
+            cli_usage_error(cmd, "--index, --n, --start, --split and --dataset need --data DIR");
             return -1;
         }
         return 0;
+    }
+    if (o->split && !strcmp(o->split, "val") && !o->folder) {
+        cli_usage_error(cmd, "--split val is an image folder's (--dataset imagefolder); IDX data has train and test");
+        return -1;
     }
     if (o->index && (o->n_set || o->start_set)) {
         cli_usage_error(cmd, "give either --index or --n/--start, not both");
@@ -87,6 +98,17 @@ int cli_load_routed(const char *cmd, const char *path, const cli_mod_opts *mo, c
     amod_vit_free(*m);
     *m = NULL;
     return -1;
+}
+
+int cli_inputs_add_data(const cli_data_opts *o, const amod_vit *m, const int64_t *idx, int n, amod_inputs *in,
+                        amod_error *err) {
+    if (!n) return 0;
+    if (!o->folder) return amod_inputs_add_data(in, o->dir, cli_data_split(o), idx, n, err);
+    int n_names;
+    char **names = cli_model_labels(m, &n_names);
+    int rc = amod_inputs_add_folder(in, o->dir, cli_data_split(o), names, n_names, idx, n, err);
+    free(names);
+    return rc;
 }
 
 const char *cli_data_split(const cli_data_opts *o) { return o->split ? o->split : "test"; }

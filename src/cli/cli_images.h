@@ -1,6 +1,6 @@
 /* Options shared by the analysis commands (route, importance): which images of an IDX data
- * set to take (--data, --split, --index, --n, --start), MoD options for every checkpoint, and
- * the batch of a forward pass (--batch). */
+ * set or an image folder to take (--data, --dataset, --split, --index, --n, --start), MoD
+ * options for every checkpoint, and the batch of a forward pass (--batch). */
 #ifndef AMOD_CLI_IMAGES_H
 #define AMOD_CLI_IMAGES_H
 
@@ -11,7 +11,8 @@
 
 typedef struct {
     const char *dir;   /* --data */
-    const char *split; /* --split: train | test (default test) */
+    const char *split; /* --split: train | test (default test); image folders also val */
+    int folder;        /* --dataset imagefolder: --data is an image folder, not IDX files */
     const char *index; /* --index 0,5,17 */
     long n, start;     /* --n, --start */
     int n_set, start_set;
@@ -31,6 +32,12 @@ int cli_analysis_option(const char *cmd, int argc, char **argv, int *i, cli_anal
  * --n is given). *idx is malloc'd; 0 with *count 0 when no --data. Reports errors itself. */
 int cli_data_indices(const char *cmd, const cli_data_opts *o, long default_n, int64_t **idx, int *count);
 
+/* Adds the images the options name (none without --data) to in, for model m (whose class
+ * names number an image folder's labels). */
+struct amod_inputs;
+int cli_inputs_add_data(const cli_data_opts *o, const amod_vit *m, const int64_t *idx, int n, struct amod_inputs *in,
+                        amod_error *err);
+
 /* Loads the checkpoint at path with the MoD setting the options make of its own (*mod),
  * refusing a model without MoD layers ("...; give --router to GOAL"). 0 with the model in
  * *m, or -1 with the message in err (empty when already reported). */
@@ -43,8 +50,11 @@ const char *cli_data_split(const cli_data_opts *o);
 void cli_base_name(const char *path, char *out, size_t cap);
 
 #define CLI_DATA_HELP                                                                            \
-    "  --data DIR           images from an IDX data set (e.g. data/fashion-mnist)\n"  \
-    "  --split S            train | test (default test)\n"                                        \
+    "  --data DIR           images from an IDX data set (e.g. data/fashion-mnist)\n"                \
+    "  --dataset imagefolder  --data is an image folder (DIR/SPLIT/<class>/...), the images\n"     \
+    "                       in the order training reads them, named by their path in DIR\n"       \
+    "  --split S            train | test (default; an image folder's val when it has no test) |\n" \
+    "                       val (image folders)\n"                                                 \
     "  --index 0,5,17       the data set's images by index\n"                                     \
     "  --n N [--start S]    N images from index S (default 0)\n"
 

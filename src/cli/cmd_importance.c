@@ -9,6 +9,7 @@
 
 #include "analysis/importance.h"
 #include "analysis/inputs.h"
+#include "analysis/objects.h"
 #include "cli/cli_images.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
@@ -41,6 +42,9 @@ static void usage(void) {
            "  --measure M          input (default) | skip\n"
            "  --dense CKPT         measure importance on this (pretrained dense) model for every\n"
            "                       checkpoint, instead of each checkpoint's own weights run dense\n"
+           "  --boxes F            object boxes (amod data cluttered's SPLIT/boxes.csv), with\n"
+           "                       --dataset imagefolder: per MoD layer, the share of kept patches\n"
+           "                       whose centre is on the object, beside a random router's share\n"
            "MoD options, applied to every checkpoint instead of its own setting:\n" CLI_MOD_HELP,
            TOKEN_BUDGET);
 }
@@ -48,7 +52,7 @@ static void usage(void) {
 typedef struct {
     const char *ckpt[MAX_CKPT];
     int n_ckpt;
-    const char *out_dir, *dense;
+    const char *out_dir, *dense, *boxes;
     int skip; /* --measure skip */
     cli_analysis_opts an;
 } options;
@@ -72,6 +76,8 @@ static int parse(int argc, char **argv, void *opts) {
             o->skip = !strcmp(v, "skip");
         } else if (!strcmp(a, "--dense")) {
             if (!(o->dense = cli_value(CMD, argc, argv, &i))) return -1;
+        } else if (!strcmp(a, "--boxes")) {
+            if (!(o->boxes = cli_value(CMD, argc, argv, &i))) return -1;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error(CMD, "unknown option '%s'", a), -1;
         } else {
@@ -81,6 +87,8 @@ static int parse(int argc, char **argv, void *opts) {
     }
     if (!o->n_ckpt) return cli_usage_error(CMD, "no CHECKPOINT given"), -1;
     if (!o->an.data.dir) return cli_usage_error(CMD, "--data DIR is required (the loss needs labels)"), -1;
+    if (o->boxes && !o->an.data.folder)
+        return cli_usage_error(CMD, "--boxes needs the image folder they describe (--dataset imagefolder)"), -1;
     return 0;
 }
 
@@ -95,7 +103,11 @@ typedef struct {
     amod_corr pearson[AMOD_MAX_LAYERS], spearman[AMOD_MAX_LAYERS];
     amod_interval image_rho[AMOD_MAX_LAYERS], precision[AMOD_MAX_LAYERS]; /* per image, bootstrapped */
     int k[AMOD_MAX_LAYERS];                                               /* precision@k's k */
+    /* --boxes: the share of kept patches on the object, a random router's share, and the
+     * paired per-image difference of the two */
+    amod_interval object[AMOD_MAX_LAYERS], object_chance[AMOD_MAX_LAYERS], object_excess[AMOD_MAX_LAYERS];
     double mod_acc, dense_loss;
+    int borrowed; /* importance, layer_imp and loss are the --dense model's (dense_ref) */
 } result;
 
 #define BOOTSTRAP_DRAWS 2000
@@ -116,11 +128,31 @@ static void progress(int done, int total, void *ctx) {
 /* The importance MoD layer l is scored against. */
 static const float *importance_of(const result *r, int l) { return r->layer_imp[l] ? r->layer_imp[l] : r->importance; }
 
-/* Per image Spearman and precision@k of every MoD layer, with their bootstrap intervals. */
-static int image_stats(result *r, int n_images, amod_error *err) {
-    double *rho = amod_alloc(2 * (size_t)n_images * sizeof *rho, err);
+/* The object boxes (--boxes) with their file's name. */
+typedef struct {
+    amod_boxes b;
+    const char *path;
+} boxes_ref;
+
+/* Per image object precision of MoD layer l and its intervals. */
+static int object_stats(result *r, int l, const amod_inputs *in, const boxes_ref *bx, double *on, double *chance,
+                        amod_error *err) {
+    const size_t n = (size_t)in->count;
+    if (amod_object_precision(&r->rt, l, in, &bx->b, bx->path, on, chance, err) ||
+        amod_bootstrap_mean(on, n, BOOTSTRAP_DRAWS, 0.95, 3000 + (uint64_t)l, &r->object[l], err) ||
+        amod_bootstrap_mean(chance, n, BOOTSTRAP_DRAWS, 0.95, 4000 + (uint64_t)l, &r->object_chance[l], err))
+        return -1;
+    for (size_t i = 0; i < n; i++) on[i] -= chance[i]; /* paired: the same image's expectation */
+    return amod_bootstrap_mean(on, n, BOOTSTRAP_DRAWS, 0.95, 5000 + (uint64_t)l, &r->object_excess[l], err);
+}
+
+/* Per image Spearman and precision@k of every MoD layer (and object precision with boxes),
+ * with their bootstrap intervals. */
+static int image_stats(result *r, const amod_inputs *in, const boxes_ref *bx, amod_error *err) {
+    const int n_images = in->count;
+    double *rho = amod_alloc(4 * (size_t)n_images * sizeof *rho, err);
     if (!rho) return -1;
-    double *prec = rho + n_images;
+    double *prec = rho + n_images, *on = prec + n_images, *chance = on + n_images;
     int rc = 0;
     for (int l = 0; l < r->rt.depth && !rc; l++) {
         if (!r->rt.k[l]) continue;
@@ -128,7 +160,8 @@ static int image_stats(result *r, int n_images, amod_error *err) {
                      amod_bootstrap_mean(rho, (size_t)n_images, BOOTSTRAP_DRAWS, 0.95, 1000 + (uint64_t)l,
                                          &r->image_rho[l], err) ||
                      amod_bootstrap_mean(prec, (size_t)n_images, BOOTSTRAP_DRAWS, 0.95, 2000 + (uint64_t)l,
-                                         &r->precision[l], err)
+                                         &r->precision[l], err) ||
+                     (bx->path && object_stats(r, l, in, bx, on, chance, err))
                  ? -1
                  : 0;
     }
@@ -136,16 +169,59 @@ static int image_stats(result *r, int n_images, amod_error *err) {
     return rc;
 }
 
-/* Importance on a given dense model (--dense): loaded once, used for every checkpoint. */
+/* Importance on a given dense model (--dense): loaded once, and its passes (the slow part)
+ * made once for every checkpoint: the checkpoints' results borrow these arrays. */
 typedef struct {
     amod_vit *m;
     const char *path;
+    float *importance, *layer_imp[AMOD_MAX_LAYERS], *loss; /* NULL until a checkpoint needs them */
+    float mean[3], std[3]; /* the normalisation of the inputs they were measured on */
 } dense_ref;
+
+static void dense_ref_free(dense_ref *ref) {
+    amod_vit_free(ref->m);
+    free(ref->importance);
+    for (int l = 0; l < AMOD_MAX_LAYERS; l++) free(ref->layer_imp[l]);
+    free(ref->loss);
+}
+
+/* The --dense model's importance for r's MoD layers (or the input measure), measured when no
+ * earlier checkpoint needed it; r borrows the arrays. */
+static int dense_ref_measure(dense_ref *ref, const amod_inputs *in, int batch, int skip, result *r, progress_state *ps,
+                             amod_error *err) {
+    const int N = r->rt.n_tokens;
+    if (!ref->loss) {
+        if (!(ref->loss = amod_alloc((size_t)in->count * sizeof *ref->loss, err))) return -1;
+        memcpy(ref->mean, in->mean, sizeof ref->mean);
+        memcpy(ref->std, in->std, sizeof ref->std);
+    } else if (memcmp(ref->mean, in->mean, sizeof ref->mean) || memcmp(ref->std, in->std, sizeof ref->std)) {
+        return amod_fail(err, "normalises its inputs unlike the checkpoint before it: give the checkpoints of one "
+                              "normalisation to one amod importance --dense run");
+    }
+    if (!skip && !ref->importance) {
+        ref->importance = amod_alloc((size_t)in->count * N * sizeof *ref->importance, err);
+        if (!ref->importance || amod_token_importance(ref->m, in->x, in->labels, in->count, batch, ref->importance,
+                                                      ref->loss, progress, ps, err))
+            return -1;
+    }
+    for (int l = 0; skip && l < r->rt.depth; l++) {
+        if (!r->rt.k[l] || ref->layer_imp[l]) continue;
+        ref->layer_imp[l] = amod_alloc((size_t)in->count * N * sizeof *ref->layer_imp[l], err);
+        if (!ref->layer_imp[l] || amod_token_skip_importance(ref->m, in->x, in->labels, in->count, l, batch,
+                                                             ref->layer_imp[l], ref->loss, progress, ps, err))
+            return -1;
+    }
+    r->borrowed = 1;
+    r->loss = ref->loss;
+    r->importance = skip ? NULL : ref->importance;
+    for (int l = 0; skip && l < r->rt.depth; l++) r->layer_imp[l] = r->rt.k[l] ? ref->layer_imp[l] : NULL;
+    return 0;
+}
 
 /* Routing of the MoD model, then importance on the same weights made dense (or on the
  * --dense model), then the correlations; errors name the checkpoint. */
-static int measure(amod_vit *m, const char *path, const amod_inputs *in, int batch, const dense_ref *ref, int skip,
-                   result *r, amod_error *err) {
+static int measure(amod_vit *m, const char *path, const amod_inputs *in, int batch, dense_ref *ref,
+                   const boxes_ref *bx, int skip, result *r, amod_error *err) {
     const amod_vit_config *cfg = amod_vit_get_config(m);
     const int N = amod_vit_num_tokens(cfg), K = cfg->num_classes;
     if (amod_routing_collect(m, in->x, in->count, batch, &r->rt, err)) goto fail;
@@ -160,7 +236,7 @@ static int measure(amod_vit *m, const char *path, const amod_inputs *in, int bat
     /* The same weights, every layer dense: the model whose loss defines importance. */
     amod_mod_config dense = r->mod;
     dense.router = AMOD_ROUTER_NONE;
-    amod_vit *target = ref->m ? ref->m : m;
+    progress_state ps = {r->name, 0};
     if (ref->m) {
         const amod_vit_config *dc = amod_vit_get_config(ref->m);
         if (amod_vit_num_tokens(dc) != N || dc->num_classes != K || dc->img_size != cfg->img_size ||
@@ -169,22 +245,20 @@ static int measure(amod_vit *m, const char *path, const amod_inputs *in, int bat
                       amod_vit_num_tokens(dc), dc->num_classes, dc->img_size, N, K, cfg->img_size);
             goto fail;
         }
-    } else if (amod_vit_set_mod(m, &dense, err)) {
+        if (dense_ref_measure(ref, in, batch, skip, r, &ps, err)) goto fail;
+    } else if (amod_vit_set_mod(m, &dense, err) || !(r->loss = amod_alloc((size_t)in->count * sizeof *r->loss, err))) {
         goto fail;
     }
-    r->loss = amod_alloc((size_t)in->count * sizeof *r->loss, err);
-    progress_state ps = {r->name, 0};
-    if (!r->loss) goto fail;
-    if (!skip) {
+    if (!skip && !ref->m) {
         r->importance = amod_alloc((size_t)in->count * N * sizeof *r->importance, err);
-        if (!r->importance || amod_token_importance(target, in->x, in->labels, in->count, batch, r->importance, r->loss,
+        if (!r->importance || amod_token_importance(m, in->x, in->labels, in->count, batch, r->importance, r->loss,
                                                     progress, &ps, err))
             goto fail;
     }
-    for (int l = 0; skip && l < cfg->depth; l++) {
+    for (int l = 0; skip && !ref->m && l < cfg->depth; l++) {
         if (!r->rt.k[l]) continue;
         r->layer_imp[l] = amod_alloc((size_t)in->count * N * sizeof *r->layer_imp[l], err);
-        if (!r->layer_imp[l] || amod_token_skip_importance(target, in->x, in->labels, in->count, l, batch,
+        if (!r->layer_imp[l] || amod_token_skip_importance(m, in->x, in->labels, in->count, l, batch,
                                                            r->layer_imp[l], r->loss, progress, &ps, err))
             goto fail;
     }
@@ -194,15 +268,15 @@ static int measure(amod_vit *m, const char *path, const amod_inputs *in, int bat
         if (r->rt.k[l] &&
             amod_importance_correlate(&r->rt, l, importance_of(r, l), &r->pearson[l], &r->spearman[l], err))
             goto fail;
-    if (image_stats(r, in->count, err)) goto fail;
+    if (image_stats(r, in, bx, err)) goto fail;
     return 0;
 fail:;
     amod_error e = *err;
     return amod_fail(err, "%s: %s", path, e.msg);
 }
 
-static int analyse(const options *o, const char *path, const int64_t *idx, int n_idx, const dense_ref *ref, result *r,
-                   amod_error *err) {
+static int analyse(const options *o, const char *path, const int64_t *idx, int n_idx, dense_ref *ref,
+                   const boxes_ref *bx, result *r, amod_error *err) {
     cli_base_name(path, r->name, sizeof r->name);
     amod_vit *m;
     if (cli_load_routed(CMD, path, &o->an.mod, "score its tokens", &m, &r->mod, err)) return -1;
@@ -211,10 +285,11 @@ static int analyse(const options *o, const char *path, const int64_t *idx, int n
     amod_inputs in;
     amod_inputs_init(&in, cfg);
     int rc = -1;
-    if (amod_inputs_add_data(&in, o->an.data.dir, cli_data_split(&o->an.data), idx, n_idx, err))
+    if (cli_inputs_add_data(&o->an.data, m, idx, n_idx, &in, err))
         goto done; /* the message names the file */
+    if (bx->path && amod_boxes_cover(&bx->b, &in, bx->path, err)) goto done;
     int batch = o->an.batch ? (int)o->an.batch : (TOKEN_BUDGET / N > 0 ? TOKEN_BUDGET / N : 1);
-    if (measure(m, path, &in, batch, ref, o->skip, r, err)) goto done;
+    if (measure(m, path, &in, batch, ref, bx, o->skip, r, err)) goto done;
     rc = 0;
 done:
     amod_inputs_free(&in);
@@ -262,16 +337,24 @@ static int write_correlation(const char *path, const result *r, int n_ckpt, amod
     if (!f) return -1;
     fprintf(f, "checkpoint,router,capacity,layer,n,pearson_r,pearson_p,spearman_rho,spearman_p,"
                "image_rho_mean,image_rho_lo,image_rho_hi,k,precision_at_k,precision_lo,precision_hi,random_precision,"
-               "measure\n");
+               "measure,object_precision,object_lo,object_hi,object_chance,object_excess,object_excess_lo,"
+               "object_excess_hi\n");
     for (int j = 0; j < n_ckpt; j++)
         for (int l = 0; l < r[j].rt.depth; l++)
             if (r[j].rt.k[l]) {
                 const amod_interval *ir = &r[j].image_rho[l], *pk = &r[j].precision[l];
-                fprintf(f, "%s,%s,%g,%d,%zu,%.6f,%.6g,%.6f,%.6g,%.6f,%.6f,%.6f,%d,%.6f,%.6f,%.6f,%.6f,%s\n", r[j].name,
+                fprintf(f, "%s,%s,%g,%d,%zu,%.6f,%.6g,%.6f,%.6g,%.6f,%.6f,%.6f,%d,%.6f,%.6f,%.6f,%.6f,%s", r[j].name,
                         amod_router_name(r[j].mod.router), r[j].mod.capacity, l, r[j].pearson[l].n, r[j].pearson[l].r,
                         r[j].pearson[l].p, r[j].spearman[l].r, r[j].spearman[l].p, ir->mean, ir->lo, ir->hi, r[j].k[l],
                         pk->mean, pk->lo, pk->hi, (double)r[j].k[l] / (r[j].rt.n_tokens - r[j].rt.n_prefix),
                         r[j].importance ? "input" : "skip");
+                if (!r[j].object[l].n) {
+                    fprintf(f, ",,,,,,,\n");
+                } else {
+                    const amod_interval *ob = &r[j].object[l], *ex = &r[j].object_excess[l];
+                    fprintf(f, ",%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", ob->mean, ob->lo, ob->hi,
+                            r[j].object_chance[l].mean, ex->mean, ex->lo, ex->hi);
+                }
             }
     return cli_text_save(&txt, path, err);
 }
@@ -327,6 +410,13 @@ static void print_table(const result *r, int n_ckpt) {
                        ir->hi, r[j].k[l], pk->mean, pk->lo, pk->hi,
                        (double)r[j].k[l] / (r[j].rt.n_tokens - r[j].rt.n_prefix));
             }
+        for (int l = 0; l < r[j].rt.depth; l++)
+            if (r[j].rt.k[l] && r[j].object[l].n) {
+                const amod_interval *ob = &r[j].object[l], *ex = &r[j].object_excess[l];
+                printf("  layer %d: kept patches on the object %.3f [%.3f, %.3f], random %.3f, difference %+.3f "
+                       "[%+.3f, %+.3f]\n",
+                       l, ob->mean, ob->lo, ob->hi, r[j].object_chance[l].mean, ex->mean, ex->lo, ex->hi);
+            }
     }
 }
 
@@ -340,7 +430,9 @@ static int run(const void *opts, amod_error *err) {
         err->msg[0] = 0;
         return -1;
     }
-    dense_ref ref = {NULL, o->dense};
+    dense_ref ref = {.path = o->dense};
+    boxes_ref bx = {.path = o->boxes};
+    if (o->boxes && amod_boxes_read(o->boxes, &bx.b, err)) goto done;
     if (make_dir(o->out_dir, err)) goto done;
     if (o->dense) { /* its own routing, if any, is set aside: importance is the dense model's */
         if (!(ref.m = amod_vit_load(o->dense, err))) goto done;
@@ -354,7 +446,7 @@ static int run(const void *opts, amod_error *err) {
     r = amod_zalloc((size_t)o->n_ckpt * sizeof *r, err);
     if (!r) goto done;
     for (; n_done < o->n_ckpt; n_done++)
-        if (analyse(o, o->ckpt[n_done], idx, n_idx, &ref, &r[n_done], err)) {
+        if (analyse(o, o->ckpt[n_done], idx, n_idx, &ref, &bx, &r[n_done], err)) {
             n_done++;
             goto done;
         }
@@ -379,13 +471,15 @@ static int run(const void *opts, amod_error *err) {
 done:
     for (int j = 0; j < n_done; j++) {
         amod_routing_free(&r[j].rt);
+        if (r[j].borrowed) continue;
         free(r[j].importance);
         for (int l = 0; l < AMOD_MAX_LAYERS; l++) free(r[j].layer_imp[l]);
         free(r[j].loss);
     }
     free(r);
     free(idx);
-    amod_vit_free(ref.m);
+    dense_ref_free(&ref);
+    amod_boxes_free(&bx.b);
     return rc;
 }
 

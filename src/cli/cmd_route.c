@@ -98,7 +98,7 @@ static int route_one(const options *o, const char *path, const int64_t *idx, int
     amod_inputs_init(&c->in, cfg);
     for (int i = 0; i < o->n_image; i++)
         if (amod_inputs_add_file(&c->in, o->image[i], err)) goto done;
-    if (n_idx && amod_inputs_add_data(&c->in, o->an.data.dir, cli_data_split(&o->an.data), idx, n_idx, err))
+    if (cli_inputs_add_data(&o->an.data, m, idx, n_idx, &c->in, err))
         goto done;
     if (amod_routing_collect(m, c->in.x, c->in.count, (int)o->an.batch, &c->rt, err)) {
         amod_error e = *err;

@@ -66,6 +66,8 @@ static void usage(void) {
            "  --skip-bad-images    image folders: replace a picture that cannot be read by the next\n"
            "                       one of the epoch's order, count them and say so at the end\n"
            "  --eval-every N       evaluate every N epochs, and after the last (default 1)\n"
+           "  --eval-steps N       also evaluate every N steps within an epoch: a log.csv row each\n"
+           "                       (learning curves; they do not choose best/)\n"
            "  --ckpt-every N       also checkpoint RUN_DIR/last every N steps (default: every epoch)\n"
            "  --max-steps N        stop after N steps overall (the schedule still spans --epochs)\n"
            "  --threads N          OpenMP threads; OpenBLAS runs single-threaded (docs/TRAINING.md)\n"
@@ -104,7 +106,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     long n;
     int flag = !strcmp(a, "--augment") || !strcmp(a, "--resume") || !strcmp(a, "--quiet") ||
                !strcmp(a, "--check-ranks") || !strcmp(a, "--skip-bad-images") || !strcmp(a, "--no-prefetch") || !strcmp(a, "--prefetch");
-    static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--ckpt-every", "--max-steps",
+    static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--eval-steps", "--ckpt-every", "--max-steps",
                                    "--threads", "--log-every", "--img-size", "--num-classes", "--train-only", "--in-chans", "--auto-augment", "--patch-size", "--embed-dim",
                                    "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip", "--mixup", "--cutmix",
                                    "--smoothing", "--reprob",
@@ -130,6 +132,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     INT_OPT("--epochs", 1, 100000, c->epochs)
     INT_OPT("--batch-size", 1, 65536, c->batch_size)
     INT_OPT("--eval-every", 1, 100000, c->eval_every)
+    INT_OPT("--eval-steps", 0, 1L << 40, c->eval_steps)
     INT_OPT("--ckpt-every", 0, 1L << 40, c->ckpt_every)
     INT_OPT("--max-steps", 0, 1L << 40, c->max_steps)
     INT_OPT("--log-every", 1, 1L << 30, c->log_every)

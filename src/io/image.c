@@ -65,18 +65,14 @@ int amod_image_crop(const amod_image *src, int x, int y, int width, int height, 
     return 0;
 }
 
+int amod_image_center_offset(int src, int dst) {
+    /* torchvision: round() is half to even, which nearbyint does in the default rounding mode.
+     * When src is smaller it pads (dst - src) / 2 on the left: the same negative offset. */
+    return src >= dst ? (int)nearbyint((src - dst) / 2.0) : -((dst - src) / 2);
+}
+
 int amod_image_center_crop(const amod_image *src, int width, int height, amod_image *dst,
                            amod_error *err) {
-    /* torchvision: round() is half to even, which nearbyint does in the default rounding mode.
-     * When src is smaller it pads (w - W) / 2 on the left: the same negative offset. */
-    int x, y;
-    if (src->width >= width)
-        x = (int)nearbyint((src->width - width) / 2.0);
-    else
-        x = -((width - src->width) / 2);
-    if (src->height >= height)
-        y = (int)nearbyint((src->height - height) / 2.0);
-    else
-        y = -((height - src->height) / 2);
-    return amod_image_crop(src, x, y, width, height, dst, err);
+    return amod_image_crop(src, amod_image_center_offset(src->width, width), amod_image_center_offset(src->height, height),
+                           width, height, dst, err);
 }

@@ -64,6 +64,9 @@ int amod_image_resize(const amod_image *src, int width, int height, amod_resize 
 /* Copies the width x height window at (x, y) of src; parts outside src are black. */
 int amod_image_crop(const amod_image *src, int x, int y, int width, int height, amod_image *dst,
                     amod_error *err);
+/* The left (top) offset of a centred crop of dst pixels from src, as torchvision's
+ * CenterCrop: negative when src is smaller (it pads). */
+int amod_image_center_offset(int src, int dst);
 /* torchvision's CenterCrop: offsets round((W - w) / 2) half to even, black padding when src
  * is smaller than the crop. */
 int amod_image_center_crop(const amod_image *src, int width, int height, amod_image *dst,
@@ -108,6 +111,9 @@ int amod_image_transform_check(const amod_image_transform *t, amod_error *err);
  * model takes 1 channel: then R = G = B = luma). */
 int amod_image_preprocess(const amod_image *img, const amod_image_transform *t, amod_image *out,
                           amod_error *err);
+/* Where the transform puts a width x height picture's pixels: input x = x * place[0] - place[2]
+ * and y = y * place[1] - place[3] (for boxes given in the picture's pixels). */
+void amod_image_transform_place(const amod_image_transform *t, int width, int height, double place[4]);
 /* out receives the normalised tensor [channels, input_size, input_size]. */
 int amod_image_to_tensor(const amod_image *img, const amod_image_transform *t, float *out,
                          amod_error *err);

@@ -39,6 +39,38 @@ void amod_image_to_luma(amod_image *img) {
     }
 }
 
+/* The picture's size after the resize: straight to the input (squash) or, as torchvision's
+ * Resize(int), the shorter side to floor(input / crop_pct), the longer one truncated. */
+static void resized_size(const amod_image_transform *t, int w, int h, int *squash, int *nw, int *nh) {
+    const int size = t->input_size;
+    double crop_pct = t->crop_pct;
+    *squash = t->squash || (crop_pct == 0.0 && size <= AMOD_IMAGE_SMALL_INPUT);
+    if (crop_pct == 0.0) crop_pct = AMOD_IMAGE_DEFAULT_CROP_PCT;
+    if (*squash) {
+        *nw = *nh = size;
+        return;
+    }
+    int scale = (int)floor(size / crop_pct);
+    if (w <= h) {
+        *nw = scale;
+        *nh = (int)((double)scale * h / w);
+    } else {
+        *nh = scale;
+        *nw = (int)((double)scale * w / h);
+    }
+    if (*nw < 1) *nw = 1;
+    if (*nh < 1) *nh = 1;
+}
+
+void amod_image_transform_place(const amod_image_transform *t, int width, int height, double place[4]) {
+    int squash, nw, nh;
+    resized_size(t, width, height, &squash, &nw, &nh);
+    place[0] = (double)nw / width;
+    place[1] = (double)nh / height;
+    place[2] = squash ? 0.0 : amod_image_center_offset(nw, t->input_size);
+    place[3] = squash ? 0.0 : amod_image_center_offset(nh, t->input_size);
+}
+
 int amod_image_preprocess(const amod_image *img, const amod_image_transform *t, amod_image *out,
                           amod_error *err) {
     out->width = out->height = 0;
@@ -53,25 +85,12 @@ int amod_image_preprocess(const amod_image *img, const amod_image_transform *t, 
         amod_image_to_luma(&gray);
         src = &gray;
     }
-    double crop_pct = t->crop_pct;
-    int squash = t->squash || (crop_pct == 0.0 && size <= AMOD_IMAGE_SMALL_INPUT);
-    if (crop_pct == 0.0) crop_pct = AMOD_IMAGE_DEFAULT_CROP_PCT;
+    int squash, nw, nh;
+    resized_size(t, src->width, src->height, &squash, &nw, &nh);
     int rc;
     if (squash) {
         rc = amod_image_resize(src, size, size, t->filter, out, err);
     } else {
-        /* torchvision Resize(int): the shorter side becomes scale, the longer one is truncated. */
-        int scale = (int)floor(size / crop_pct);
-        int w = src->width, h = src->height, nw, nh;
-        if (w <= h) {
-            nw = scale;
-            nh = (int)((double)scale * h / w);
-        } else {
-            nh = scale;
-            nw = (int)((double)scale * w / h);
-        }
-        if (nw < 1) nw = 1;
-        if (nh < 1) nh = 1;
         rc = amod_image_resize(src, nw, nh, t->filter, &resized, err);
         if (!rc) rc = amod_image_center_crop(&resized, size, size, out, err);
     }

@@ -414,3 +414,35 @@ amod_vit *amod_vit_reshape(const amod_vit *src, int num_classes, int img_size, u
     amod_vit_weights_changed(m);
     return m;
 }
+
+amod_vit *amod_vit_drop_layers(const amod_vit *src, const unsigned char drop[AMOD_MAX_LAYERS], amod_error *err) {
+    amod_vit_config cfg = src->cfg;
+    int new_of[AMOD_MAX_LAYERS]; /* the block src's block l becomes, -1 when dropped */
+    cfg.depth = 0;
+    for (int l = 0; l < src->cfg.depth; l++) new_of[l] = drop[l] ? -1 : cfg.depth++;
+    if (cfg.depth == src->cfg.depth) return amod_fail(err, "no layer to drop"), NULL;
+    if (cfg.depth == 0) return amod_fail(err, "dropping every one of the %d blocks leaves no model", src->cfg.depth), NULL;
+    amod_vit *m = amod_vit_create(&cfg, 0, err); /* dense: every tensor is copied below */
+    if (!m) return NULL;
+    for (int j = 0; j < src->pt.n_tensors; j++) {
+        const param_tensor *o = &src->pt.tensors[j];
+        if (o->router) continue; /* the new model is dense */
+        char name[sizeof o->name + 16];
+        int l, used = 0;
+        if (sscanf(o->name, "blocks.%d.%n", &l, &used) == 1 && used > 0) {
+            if (l < 0 || l >= src->cfg.depth || new_of[l] < 0) continue;
+            snprintf(name, sizeof name, "blocks.%d.%s", new_of[l], o->name + used);
+        } else {
+            snprintf(name, sizeof name, "%s", o->name);
+        }
+        const int i = ptab_index(&m->pt, name);
+        if (i < 0) continue;
+        memcpy(m->pt.params + m->pt.tensors[i].offset, src->pt.params + o->offset, o->numel * sizeof(float));
+    }
+    if (src->labels && amod_vit_set_labels(m, (const char *const *)src->labels, src->n_labels, err)) {
+        amod_vit_free(m);
+        return NULL;
+    }
+    amod_vit_weights_changed(m);
+    return m;
+}

@@ -47,6 +47,7 @@ void amod_train_state_write(cJSON *c, cJSON *s, const amod_train_config *cfg, co
     cJSON_AddBoolToObject(c, "hflip", cfg->hflip);
     cJSON_AddNumberToObject(c, "eval_every", cfg->eval_every);
     cJSON_AddNumberToObject(c, "ckpt_every", (double)cfg->ckpt_every);
+    cJSON_AddNumberToObject(c, "eval_steps", (double)cfg->eval_steps);
     cJSON_AddStringToObject(c, "train_only", amod_train_only_name(cfg->train_only));
     amod_json_add_float(c, "mixup", cfg->mix.mixup);
     amod_json_add_float(c, "cutmix", cfg->mix.cutmix);
@@ -95,6 +96,11 @@ static int read_optional_float(const amod_json_fields *r, const char *key, doubl
     return cJSON_GetObjectItemCaseSensitive(r->obj, key) ? amod_json_field_float(r, key, 0, hi, out) : 0;
 }
 
+static int read_optional_i64(const amod_json_fields *r, const char *key, int64_t *out) {
+    *out = 0; /* runs from before the key */
+    return cJSON_GetObjectItemCaseSensitive(r->obj, key) ? amod_json_field_i64(r, key, 0, (int64_t)9e15, out) : 0;
+}
+
 static int read_config(const amod_json_fields *r, amod_train_config *c) {
     return amod_json_field_bool(r, "hflip", &c->hflip) || amod_json_field_str(r, "dataset", c->dataset, sizeof c->dataset) ||
                    amod_json_field_str(r, "data_dir", c->data_dir, sizeof c->data_dir) ||
@@ -110,7 +116,7 @@ static int read_config(const amod_json_fields *r, amod_train_config *c) {
                      read_optional_float(r, "reprob", 1, &c->reprob) ||
                      (cJSON_GetObjectItemCaseSensitive(r->obj, "skip_bad_images") &&
                       amod_json_field_bool(r, "skip_bad_images", &c->skip_bad)) ||
-                     read_autoaug(r, c)
+                     read_autoaug(r, c) || read_optional_i64(r, "eval_steps", &c->eval_steps)
                  ? -1
                  : 0;
 }

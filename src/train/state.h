@@ -32,6 +32,7 @@ typedef struct amod_train_config {
     int hflip;            /* augmentation: horizontal flip */
     int eval_every;       /* evaluate every this many epochs (and after the last) */
     int64_t ckpt_every;   /* also checkpoint last/ every this many steps; 0: once per epoch */
+    int64_t eval_steps;   /* also evaluate (and log) every this many steps within epochs: curves; 0: off */
     amod_train_only train_only; /* which tensors train (the others stay as loaded) */
     amod_mix_config mix;  /* mixup / cutmix / label smoothing (train/mixup.h); zeros: off */
     float reprob;         /* image folders: random erasing's probability (timm's, "pixel" mode); 0: off */

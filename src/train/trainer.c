@@ -134,6 +134,8 @@ static void task_save_state(void *self, int64_t step, cJSON *config, cJSON *stat
     amod_train_state_write(config, state, t->cfg, &t->st);
 }
 
+static int eval_within_epoch(trainer *t, amod_error *err);
+
 static int task_after_step(void *self, const train_step_report *r, amod_error *err) {
     trainer *t = self;
     const amod_train_config *c = t->cfg;
@@ -151,6 +153,10 @@ static int task_after_step(void *self, const train_step_report *r, amod_error *e
     amod_progress_info info = {t->pos.epoch + 1, c->epochs, t->st.step, total, mean_loss, t->lr,
                                t->images_epoch / (amod_seconds() - t->t_epoch), per_step * (double)(total - t->st.step)};
     amod_progress_step(&t->prog, &info);
+    /* --eval-steps: a log row inside the epoch (its end evaluates anyway) */
+    const int epoch_done = t->pos.pos / c->batch_size >= t->steps_per_epoch;
+    if (c->eval_steps > 0 && t->st.step % c->eval_steps == 0 && !epoch_done && t->test && eval_within_epoch(t, err))
+        return -1;
     if (c->ckpt_every > 0 && t->st.step % c->ckpt_every == 0) return train_loop_checkpoint(&t->loop, "last", err);
     return 0;
 }
@@ -174,6 +180,18 @@ static int evaluate_split(trainer *t, amod_eval_result *ev, amod_error *err) {
     ev->accuracy = ev->count ? sums[0] / sums[1] : 0;
     ev->loss = ev->count ? sums[2] / sums[1] : 0;
     return 0;
+}
+
+/* An evaluation between two steps of an epoch, for learning curves: logged with the epochs
+ * completed so far and the step; it does not choose best/ (the epochs' evaluations do). */
+static int eval_within_epoch(trainer *t, amod_error *err) {
+    amod_eval_result ev;
+    if (evaluate_split(t, &ev, err)) return -1;
+    amod_runlog_row row = {t->pos.epoch, t->st.step, t->st.loss_sum / (double)t->st.loss_steps, ev.loss, ev.accuracy,
+                           t->lr, t->images_epoch / (amod_seconds() - t->t_epoch), elapsed(t)};
+    amod_progress_note(&t->prog, "step %lld: test loss %.4f, test acc %.2f%%", (long long)t->st.step, ev.loss,
+                       100 * ev.accuracy);
+    return t->loop.root ? amod_runlog_add(&t->log, &row, err) : 0;
 }
 
 /* After the last batch of an epoch: evaluate, log, keep the best, checkpoint. */

@@ -1,7 +1,9 @@
 #include "test_support.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int test_failures = 0;
 int test_checks = 0;
@@ -30,4 +32,29 @@ const char *fixture_path(const char *rel) {
 int test_summary(const char *name) {
     printf("%s: %d checks, %d failures\n", name, test_checks, test_failures);
     return test_failures ? 1 : 0;
+}
+
+static char scratch_dir[256];
+
+int scratch_make(const char *test_name) {
+    snprintf(scratch_dir, sizeof scratch_dir, "/tmp/amod_%s_XXXXXX", test_name);
+    if (mkdtemp(scratch_dir)) return 0;
+    perror("mkdtemp");
+    return -1;
+}
+
+const char *scratch_path(const char *name) {
+    static char buf[4][512];
+    static int slot;
+    char *p = buf[slot++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", scratch_dir, name);
+    return p;
+}
+
+const char *scratch_root(void) { return scratch_dir; }
+
+void scratch_remove(void) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch_dir);
+    if (scratch_dir[0] && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", scratch_dir);
 }

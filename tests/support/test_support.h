@@ -24,5 +24,11 @@ double rel_max_err(const float *a, const float *b, size_t n);
 /* Path of a file under tests/fixtures (from AMOD_FIXTURES or the source tree). */
 const char *fixture_path(const char *rel);
 int test_summary(const char *name);
+/* A scratch directory /tmp/amod_NAME_XXXXXX for the test (0 when made), removed by
+ * scratch_remove; scratch_path(name) is a file in it (4 rotating buffers). */
+int scratch_make(const char *test_name);
+const char *scratch_path(const char *name);
+const char *scratch_root(void);
+void scratch_remove(void);
 
 #endif

@@ -199,6 +199,23 @@ static void test_isoflop(void) {
     CHECK(amod_isoflop_baseline(&c, NULL, AMOD_ISOFLOP_DEPTH, &s, &err) == 0 && s.cfg.depth == 12 &&
               s.macs == s.target, "dense depth");
     CHECK(amod_isoflop_baseline(&c, NULL, (amod_isoflop_kind)7, &s, &err) == -1, "bad kind accepted");
+    /* width-mlp: the cluttered testbed's 6 x 96 model with 3 heads at C = 0.5 on blocks 1, 3, 5,
+     * where whole widths (81 or 84) miss by 2.5 % or more; the MLP width closes the gap and the
+     * ratio stays near 4. No other width and MLP width of the search is closer to the target. */
+    amod_vit_config small = c;
+    small.img_size = 64, small.patch_size = 8, small.embed_dim = 96, small.num_heads = 3, small.mlp_hidden = 384;
+    small.depth = 6, small.num_classes = 10;
+    amod_mod_config m135 = {.router = AMOD_ROUTER_ATTENTION, .capacity = 0.5f, .is_mod = {0, 1, 0, 1, 0, 1}};
+    CHECK(amod_isoflop_baseline(&small, &m135, AMOD_ISOFLOP_WIDTH, &s, &err) == 0 && fabs(rel(&s)) > 0.02,
+          "width alone: %+.2f%%", 100 * rel(&s));
+    CHECK(amod_isoflop_baseline(&small, &m135, AMOD_ISOFLOP_WIDTH_MLP, &s, &err) == 0, "width-mlp: %s", err.msg);
+    CHECK(fabs(rel(&s)) < 0.002 && s.cfg.depth == 6 && s.cfg.embed_dim % 3 == 0 && s.cfg.embed_dim < 96 &&
+              s.cfg.mlp_hidden <= 384 && fabs((double)s.cfg.mlp_hidden / s.cfg.embed_dim - 4.0) < 0.5 &&
+              s.macs == total(&s.cfg, NULL),
+          "width-mlp: width %d, mlp %d, %+.2f%%", s.cfg.embed_dim, s.cfg.mlp_hidden, 100 * rel(&s));
+    CHECK(!strcmp(amod_isoflop_kind_name(AMOD_ISOFLOP_WIDTH_MLP), "width-mlp"), "kind name");
+    amod_isoflop_kind kind;
+    CHECK(amod_isoflop_kind_parse("width-mlp", &kind) == 0 && kind == AMOD_ISOFLOP_WIDTH_MLP, "kind parse");
     amod_mod_config bad = paper_mod(AMOD_ROUTER_ATTENTION, 2.0f, 12);
     CHECK(amod_isoflop_baseline(&c, &bad, AMOD_ISOFLOP_DEPTH, &s, &err) == -1 && strstr(err.msg, "capacity 2"),
           "bad capacity: %s", err.msg);

@@ -97,7 +97,7 @@ bad "capacity 1e-50 is too small" deit_tiny_patch16_224 --capacity 1e-50
 bad "either --mod-start or --mod-layers" deit_tiny_patch16_224 --mod-start 1 --mod-layers 1,3
 bad "unknown router 'mlp'" deit_tiny_patch16_224 --router mlp
 bad "--router none is dense" deit_tiny_patch16_224 --router none --capacity 0.5
-bad "--isoflop 'heads' is not one of depth, width, both" deit_tiny_patch16_224 --isoflop heads
+bad "--isoflop 'heads' is not one of depth, width, width-mlp, both" deit_tiny_patch16_224 --isoflop heads
 bad "--capacity needs a value" deit_tiny_patch16_224 --capacity
 bad "unknown option '--fast'" deit_tiny_patch16_224 --fast
 bad "no MODEL given" --json

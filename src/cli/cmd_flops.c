@@ -21,7 +21,7 @@ static const char *CMD = "flops";
 static void usage(FILE *f) {
     fprintf(f,
             "usage: amod flops MODEL [--router R] [--capacity C] [--mod-start S | --mod-layers L]\n"
-            "                        [--isoflop depth|width|both] [--json]\n\n"
+            "                        [--isoflop depth|width|width-mlp|both] [--json]\n\n"
             "FLOPs per image, counted as multiply-accumulates the way fvcore counts them\n"
             "(docs/FLOPS.md), in total and per layer.\n\n"
             "  MODEL           a preset:");
@@ -35,7 +35,8 @@ static void usage(FILE *f) {
             "  --mod-start S   MoD layers S, S+2, S+4, ... (default 1, the paper's placement)\n"
             "  --mod-layers L  MoD layers as a list, e.g. 1,3,5\n"
             "  --isoflop K     also find the dense ViT with the closest FLOPs by cutting depth,\n"
-            "                  width, or both\n"
+            "                  width (the MLP keeps its ratio), width-mlp (width and any MLP\n"
+            "                  width), or all three (both)\n"
             "  --json          machine-readable output (counts in MACs)\n");
 }
 
@@ -278,17 +279,18 @@ int amod_cmd_flops(int argc, char **argv) {
     if (amod_flops_count(&cfg, routed ? &mod : NULL, &f, &err) || amod_flops_count(&cfg, NULL, &dense, &err))
         return cli_fail(CMD, 2, "%s", err.msg);
 
-    amod_isoflop iso[2];
-    amod_isoflop_kind kinds[2];
+    amod_isoflop iso[3];
+    amod_isoflop_kind kinds[3];
     int n_iso = 0;
     if (iso_s) {
         if (!strcmp(iso_s, "both")) {
             kinds[n_iso++] = AMOD_ISOFLOP_DEPTH;
             kinds[n_iso++] = AMOD_ISOFLOP_WIDTH;
+            kinds[n_iso++] = AMOD_ISOFLOP_WIDTH_MLP;
         } else if (amod_isoflop_kind_parse(iso_s, &kinds[0]) == 0) {
             n_iso = 1;
         } else {
-            return cli_fail(CMD, 2, "--isoflop '%s' is not one of depth, width, both", iso_s);
+            return cli_fail(CMD, 2, "--isoflop '%s' is not one of depth, width, width-mlp, both", iso_s);
         }
         for (int i = 0; i < n_iso; i++)
             if (amod_isoflop_baseline(&cfg, routed ? &mod : NULL, kinds[i], &iso[i], &err))

@@ -25,7 +25,7 @@ static const char *CMD = "train";
 
 static void usage(void) {
     printf("usage: amod train --out RUN_DIR [--data DIR] [--dataset NAME] [--model PRESET | --init CKPT_DIR]\n"
-           "                  [shape overrides] [MoD options] [--isoflop depth|width] [training options]\n"
+           "                  [shape overrides] [MoD options] [--isoflop depth|width|width-mlp] [training options]\n"
            "       amod train --out RUN_DIR --resume [--max-steps N] [--threads N] [--data DIR]\n\n"
            "Trains on DIR/NAME (IDX files; scripts/setup_data.sh makes data/fashion-mnist and data/mnist),\n"
            "or with --dataset imagefolder on the pictures of DIR/train/<class>/ (val/ or test/ to evaluate),\n"
@@ -45,7 +45,9 @@ static void usage(void) {
            "                       the pictures' luma, as PIL's convert(\"L\"))\n"
            "  --train-only WHAT    all (default), head (a linear probe) or head+routers: the other\n"
            "                       tensors stay as loaded\n"
-           "  --isoflop depth|width  train the dense ViT whose FLOPs match the MoD options instead\n\n"
+           "  --isoflop depth|width|width-mlp  train the dense ViT whose FLOPs match the MoD options\n"
+           "                       instead: fewer blocks, a narrower model (the MLP keeps its ratio),\n"
+           "                       or a narrower model with the MLP width that matches best\n\n"
            "training:\n"
            "  --epochs N           (default 10)\n"
            "  --batch-size N       (default 128)\n"
@@ -311,12 +313,12 @@ static amod_vit *create_model(const options *o, amod_vit_config *cfgp) {
         amod_isoflop_kind kind;
         amod_isoflop iso;
         if (amod_isoflop_kind_parse(o->isoflop, &kind))
-            return cli_usage_error(CMD, "--isoflop must be depth or width, got '%s'", o->isoflop), NULL;
+            return cli_usage_error(CMD, "--isoflop must be depth, width or width-mlp, got '%s'", o->isoflop), NULL;
         if (mod.router == AMOD_ROUTER_NONE)
             return cli_usage_error(CMD, "--isoflop needs the MoD model to match (--router, --capacity, ...)"), NULL;
         if (amod_isoflop_baseline(&cfg, &mod, kind, &iso, &err)) return cli_error(CMD, err.msg), NULL;
-        fprintf(stderr, "isoFLOP baseline (%s): depth %d, width %d, %.4f GMACs per image (MoD model %.4f)\n",
-                o->isoflop, iso.cfg.depth, iso.cfg.embed_dim, iso.macs / 1e9, iso.target / 1e9);
+        fprintf(stderr, "isoFLOP baseline (%s): depth %d, width %d, mlp %d, %.4f GMACs per image (MoD model %.4f)\n",
+                o->isoflop, iso.cfg.depth, iso.cfg.embed_dim, iso.cfg.mlp_hidden, iso.macs / 1e9, iso.target / 1e9);
         cfg = iso.cfg;
         mod = dense;
     }

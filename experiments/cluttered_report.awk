@@ -52,7 +52,7 @@ END {
     print ""
     printf "Command `%s`, commit `%s`, %s, on %s; wall time %d s.\n\n", cmd, commit, date, machine, wall
     printf "Testbed: `amod data cluttered` (seed 1): %s; MoD layers 1, 3, 5. %d training and %d validation pictures a class, object boxes in `val/boxes.csv`. ", desc, per_class, per_class / 5
-    printf "Pretraining and every from-scratch run: %d epochs, batch 64, AdamW lr 2e-3 with 1 warmup epoch and cosine decay, RandomResizedCrop + flips. ", pre_epochs
+    printf "Pretraining and every from-scratch run: %d epochs, batch 64, AdamW lr 2e-3 with 1 warmup epoch and cosine decay, horizontal flips (`--augment --crop-scale 1`: random crops cut the object out of the canvas). ", pre_epochs
     printf "Fine-tuning after adaptation: %d epochs, lr 5e-4, 50 warmup steps, evaluated every %d steps. ", ft_epochs, eval_steps
     printf "Accuracies are on the %d validation pictures, of the last checkpoint of each run (no selection on the reported split). Seeds: %d (model initialisation, data order, augmentation, new router weights). ", n_val, n_seeds
     print "Intervals: 95 % t intervals over the seeds of the paired per-seed differences (t with n - 1 degrees of freedom: wide with 3 seeds). Per-seed rows: `" name ".csv`, `" name "_curves.csv`, `" name "_importance.csv`."

@@ -60,6 +60,8 @@ static void usage(void) {
            "  --mixup A --cutmix A --smoothing E   timm's Mixup (batch mode; both: one or the other,\n"
            "                       evenly) and label smoothing, with the soft-target cross-entropy\n"
            "  --reprob P           image folders, with --augment: random erasing with probability P\n"
+           "  --crop-scale S       image folders, with --augment: RandomResizedCrop's smallest area\n"
+           "                       share (timm's --scale S 1; default 0.08)\n"
            "  --auto-augment A     image folders, with --augment: trivial (TrivialAugmentWide) or\n"
            "                       rand-m9-mstd0.5[-n2][-p0.5] (timm's RandAugment)\n"
            "  --prefetch, --no-prefetch   image folders: decode the next batch on a thread of its own\n"
@@ -111,7 +113,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     static const char *valued[] = {"--epochs", "--batch-size", "--eval-every", "--eval-steps", "--ckpt-every", "--max-steps",
                                    "--threads", "--log-every", "--img-size", "--num-classes", "--train-only", "--in-chans", "--auto-augment", "--patch-size", "--embed-dim",
                                    "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip", "--mixup", "--cutmix",
-                                   "--smoothing", "--reprob",
+                                   "--smoothing", "--reprob", "--crop-scale",
                                    "--warmup-steps", "--warmup-epochs", "--out", "--data", "--dataset", "--model",
                                    "--init", "--isoflop"};
     int known = flag;
@@ -163,6 +165,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
     FLOAT_OPT("--cutmix", c->mix.cutmix)
     FLOAT_OPT("--smoothing", c->mix.smoothing)
     FLOAT_OPT("--reprob", c->reprob)
+    FLOAT_OPT("--crop-scale", c->crop_scale)
 #undef INT_OPT
 #undef FLOAT_OPT
     if (!strcmp(a, "--warmup-steps")) {

@@ -86,8 +86,10 @@ typedef struct amod_batch_config {
     int shuffle;        /* 1: a new seeded permutation every epoch; 0: data set order */
     /* Image files only (the in-memory options above do not apply to them): */
     int random_resized_crop; /* augmented batches: torchvision's RandomResizedCrop (scale
-                              * 0.08-1, ratio 3/4-4/3) then hflip; otherwise, and for
+                              * crop_scale-1, ratio 3/4-4/3) then hflip; otherwise, and for
                               * unaugmented batches, timm's eval transform: */
+    float crop_scale;        /* RandomResizedCrop's smallest area share (timm's --scale lower
+                              * bound); 0 means torchvision's 0.08 */
     double crop_pct;         /* resize the shorter side to size / crop_pct, centre crop (0: timm's
                               * default, io/image.h); bicubic, antialiased, as PIL does it */
     float reprob;            /* augmented batches: timm's RandomErasing with this probability

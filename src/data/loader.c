@@ -55,6 +55,8 @@ static int check_files_config(const amod_dataset *ds, const amod_batch_config *c
         return amod_fail(err, "loader: batches of pictures are square, 1..4096 pixels (got %d x %d)", cfg->height,
                          cfg->width);
     if (!(cfg->crop_pct >= 0 && cfg->crop_pct <= 1)) return amod_fail(err, "loader: crop_pct %g is not in [0, 1]", cfg->crop_pct);
+    if (!(cfg->crop_scale >= 0 && cfg->crop_scale <= 1))
+        return amod_fail(err, "loader: crop scale %g is not in [0, 1]", cfg->crop_scale);
     for (int c = 0; c < cfg->channels; c++)
         if (!(cfg->std[c] > 0) || !isfinite(cfg->std[c]) || !isfinite(cfg->mean[c]))
             return amod_fail(err, "loader: channel %d's mean %g and std %g must be finite, std positive", c,
@@ -186,10 +188,10 @@ void amod_loader_render(const amod_loader *ld, int64_t index, amod_data_rng *aug
 /* torchvision's RandomResizedCrop.get_params with scale (0.08, 1) and ratio (3/4, 4/3): up to
  * ten draws of an area and a log-uniform aspect ratio, else the whole picture cropped to the
  * nearest allowed ratio, centred. */
-static void random_box(amod_data_rng *r, int width, int height, int *x, int *y, int *w, int *h) {
+static void random_box(amod_data_rng *r, double min_scale, int width, int height, int *x, int *y, int *w, int *h) {
     const double area = (double)width * height, lo = log(3.0 / 4.0), hi = log(4.0 / 3.0);
     for (int attempt = 0; attempt < 10; attempt++) {
-        const double target = area * (0.08 + (1.0 - 0.08) * amod_data_rng_uniform(r));
+        const double target = area * (min_scale + (1.0 - min_scale) * amod_data_rng_uniform(r));
         const double aspect = exp(lo + (hi - lo) * amod_data_rng_uniform(r));
         const int cw = (int)lround(sqrt(target * aspect)), ch = (int)lround(sqrt(target / aspect));
         if (cw > 0 && cw <= width && ch > 0 && ch <= height) {
@@ -249,7 +251,7 @@ int amod_loader_render_file(const amod_loader *ld, int64_t index, amod_data_rng 
     if (!rc && aug && cfg->random_resized_crop) {
         int x, y, w, h;
         if (cfg->channels == 1) amod_image_to_luma(&img); /* before resizing, as a grayscale pipeline does */
-        random_box(aug, img.width, img.height, &x, &y, &w, &h);
+        random_box(aug, cfg->crop_scale > 0 ? cfg->crop_scale : 0.08, img.width, img.height, &x, &y, &w, &h);
         rc = amod_image_crop(&img, x, y, w, h, &crop, err) ||
              amod_image_resize(&crop, size, size, AMOD_RESIZE_BICUBIC, &pic, err);
     } else if (!rc) {

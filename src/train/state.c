@@ -53,6 +53,7 @@ void amod_train_state_write(cJSON *c, cJSON *s, const amod_train_config *cfg, co
     amod_json_add_float(c, "cutmix", cfg->mix.cutmix);
     amod_json_add_float(c, "smoothing", cfg->mix.smoothing);
     amod_json_add_float(c, "reprob", cfg->reprob);
+    amod_json_add_float(c, "crop_scale", cfg->crop_scale);
     cJSON_AddBoolToObject(c, "skip_bad_images", cfg->skip_bad);
     char aa[64];
     amod_autoaug_format(&cfg->autoaug, aa, sizeof aa);
@@ -114,6 +115,7 @@ static int read_config(const amod_json_fields *r, amod_train_config *c) {
                      read_optional_float(r, "cutmix", 100, &c->mix.cutmix) ||
                      read_optional_float(r, "smoothing", 0.999, &c->mix.smoothing) ||
                      read_optional_float(r, "reprob", 1, &c->reprob) ||
+                     read_optional_float(r, "crop_scale", 1, &c->crop_scale) ||
                      (cJSON_GetObjectItemCaseSensitive(r->obj, "skip_bad_images") &&
                       amod_json_field_bool(r, "skip_bad_images", &c->skip_bad)) ||
                      read_autoaug(r, c) || read_optional_i64(r, "eval_steps", &c->eval_steps)

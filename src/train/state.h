@@ -36,6 +36,7 @@ typedef struct amod_train_config {
     amod_train_only train_only; /* which tensors train (the others stay as loaded) */
     amod_mix_config mix;  /* mixup / cutmix / label smoothing (train/mixup.h); zeros: off */
     float reprob;         /* image folders: random erasing's probability (timm's, "pixel" mode); 0: off */
+    float crop_scale;     /* image folders: RandomResizedCrop's smallest area share; 0: 0.08 */
     int skip_bad;         /* image folders: replace unreadable pictures (and count them) instead of failing */
     amod_autoaug autoaug; /* image folders, with --augment: TrivialAugmentWide or RandAugment */
     /* not saved: */

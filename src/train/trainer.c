@@ -37,8 +37,10 @@ static int check_config(const amod_train_config *c, amod_error *err) {
     if (c->ckpt_every < 0 || c->max_steps < 0 || c->eval_every < 1)
         return amod_fail(err, "checkpoint and step counts must be >= 0, eval_every >= 1");
     if (!(c->mix.mixup >= 0 && c->mix.mixup <= 100) || !(c->mix.cutmix >= 0 && c->mix.cutmix <= 100) ||
-        !(c->mix.smoothing >= 0 && c->mix.smoothing < 1) || !(c->reprob >= 0 && c->reprob <= 1))
-        return amod_fail(err, "mixup and cutmix alphas must be in [0, 100], smoothing in [0, 1), reprob in [0, 1]");
+        !(c->mix.smoothing >= 0 && c->mix.smoothing < 1) || !(c->reprob >= 0 && c->reprob <= 1) ||
+        !(c->crop_scale >= 0 && c->crop_scale <= 1))
+        return amod_fail(err, "mixup and cutmix alphas must be in [0, 100], smoothing in [0, 1), reprob and crop scale "
+                              "in [0, 1]");
     return 0;
 }
 
@@ -261,6 +263,7 @@ static int setup(trainer *t, const amod_dataset *train, int resume, amod_error *
     /* pictures of any size: --augment's crop is RandomResizedCrop */
     bc.random_resized_crop = (train->files || train->pack) && c->crop_padding > 0;
     bc.reprob = train->files || train->pack ? c->reprob : 0.0f;
+    bc.crop_scale = c->crop_scale;
     bc.skip_bad = c->skip_bad;
     if (train->files || train->pack) bc.autoaug = c->autoaug;
     if (amod_loader_init(&t->ld, train, &bc, c->opt.seed, err)) return -1;

@@ -26,6 +26,14 @@ cmp -s "$T/dense/last/model.safetensors" "$T/parts/last/model.safetensors" &&
   [ "$(cut -d, -f1-5 "$T/parts/log.csv")" = "$(cut -d, -f1-5 "$T/dense/log.csv")" ] &&
   ok "--eval-steps: a resumed run has the same model and the same log rows" || fail "--eval-steps: resume differs"
 
+grep -q '"crop_scale":[[:space:]]*0' "$T/dense/last/trainer.json" && ok "trainer.json records crop_scale" ||
+  fail "crop_scale not recorded"
+expect_error "a crop scale above 1" "crop scale in \[0, 1\]|reprob and crop scale" -- "$AMOD" train --out "$T/bad" "${MODEL[@]}" \
+  "${TRAIN[@]}" --augment --crop-scale 1.5
+"$AMOD" train --out "$T/cs" "${MODEL[@]}" "${TRAIN[@]}" --augment --crop-scale 1 --max-steps 2 >/dev/null &&
+  grep -q '"crop_scale":[[:space:]]*1' "$T/cs/last/trainer.json" && ok "--crop-scale 1 trains and is recorded" ||
+  fail "--crop-scale 1"
+
 # ---- layer dropping ----
 "$AMOD" adapt "$T/dense/last" --out "$T/drop" --drop-layers 1,3 >"$T/stdout" 2>&1 || fail "adapt --drop-layers: $(cat "$T/stdout")"
 grep -q '"depth":[[:space:]]*2' "$T/drop/config.json" && ! grep -q '"mod"' "$T/drop/config.json" &&

@@ -1,11 +1,14 @@
-/* The data RNG, epoch shuffling, exact resumption, and the values a batch holds. */
+/* The data RNG, epoch shuffling, exact resumption, and the values a batch holds; the
+ * RandomResizedCrop of picture files at its smallest area share (crop_scale). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/dataset.h"
+#include "data/imagefolder.h"
 #include "data/rng.h"
+#include "io/image.h"
 #include "test_support.h"
 
 static int has(const amod_error *e, const char *needle) { return strstr(e->msg, needle) != NULL; }
@@ -385,8 +388,65 @@ static void test_augmentation(void) {
     amod_dataset_free(&ds);
 }
 
+/* A picture file with crop_scale 1: RandomResizedCrop can only take the whole picture, so
+ * every augmented render is the unaugmented one or its mirror; at 0.3 some are neither. */
+static void test_crop_scale(void) {
+    enum { S = 16 };
+    amod_error err = {0};
+    if (scratch_make("loader")) return;
+    const char *path = scratch_path("p.png");
+    amod_image img;
+    CHECK(!amod_image_alloc(&img, S, S, &err), "alloc");
+    for (int i = 0; i < S * S * 3; i++) img.rgb[i] = (unsigned char)((i * 29 + i / 7) % 251);
+    CHECK(!amod_image_write_png(path, &img, &err), "write: %s", err.msg);
+    amod_image_free(&img);
+    char *paths[1] = {(char *)path};
+    int32_t labels[1] = {0};
+    char *classes[1] = {"a"};
+    amod_file_list l = {paths, labels, 1, classes, 1};
+    amod_dataset ds;
+    amod_dataset_from_files(&ds, &l);
+    const float scales[2] = {1.0f, 0.3f};
+    int others[2] = {0, 0};
+    for (int c = 0; c < 2; c++) {
+        amod_batch_config cfg;
+        amod_batch_config_default(&cfg, &ds);
+        cfg.channels = 3, cfg.height = cfg.width = S;
+        cfg.random_resized_crop = 1, cfg.hflip = 1, cfg.crop_scale = scales[c];
+        amod_loader ld;
+        CHECK(amod_loader_init(&ld, &ds, &cfg, 0, &err) == 0, "init: %s", err.msg);
+        float plain[3 * S * S], out[3 * S * S];
+        CHECK(amod_loader_render_file(&ld, 0, NULL, plain, &err) == 0, "render: %s", err.msg);
+        amod_data_rng r;
+        amod_data_rng_seed(&r, 5);
+        for (int t = 0; t < 40; t++) {
+            CHECK(amod_loader_render_file(&ld, 0, &r, out, &err) == 0, "render: %s", err.msg);
+            int same = 1, mirror = 1;
+            for (int ch = 0; ch < 3; ch++)
+                for (int y = 0; y < S; y++)
+                    for (int x = 0; x < S; x++) {
+                        const float v = out[(ch * S + y) * S + x];
+                        same &= fabsf(v - plain[(ch * S + y) * S + x]) < 1e-5f;
+                        mirror &= fabsf(v - plain[(ch * S + y) * S + S - 1 - x]) < 1e-5f;
+                    }
+            others[c] += !same && !mirror;
+        }
+        amod_loader_free(&ld);
+    }
+    CHECK(others[0] == 0, "crop scale 1: %d of 40 renders are neither the picture nor its mirror", others[0]);
+    CHECK(others[1] > 0, "crop scale 0.3: every render is the whole picture");
+    amod_batch_config bad;
+    amod_batch_config_default(&bad, &ds);
+    bad.channels = 3, bad.height = bad.width = S, bad.crop_scale = 1.5f;
+    amod_loader ld;
+    CHECK(amod_loader_init(&ld, &ds, &bad, 0, &err) == -1 && strstr(err.msg, "crop scale"), "crop scale 1.5: %s",
+          err.msg);
+    scratch_remove();
+}
+
 int main(void) {
     test_rng();
+    test_crop_scale();
     test_shuffle();
     test_batches_and_resume();
     test_normalisation();

@@ -37,10 +37,11 @@ static int check_config(const amod_train_config *c, amod_error *err) {
     if (c->ckpt_every < 0 || c->max_steps < 0 || c->eval_every < 1)
         return amod_fail(err, "checkpoint and step counts must be >= 0, eval_every >= 1");
     if (!(c->mix.mixup >= 0 && c->mix.mixup <= 100) || !(c->mix.cutmix >= 0 && c->mix.cutmix <= 100) ||
-        !(c->mix.smoothing >= 0 && c->mix.smoothing < 1) || !(c->reprob >= 0 && c->reprob <= 1) ||
-        !(c->crop_scale >= 0 && c->crop_scale <= 1))
-        return amod_fail(err, "mixup and cutmix alphas must be in [0, 100], smoothing in [0, 1), reprob and crop scale "
-                              "in [0, 1]");
+        !(c->mix.smoothing >= 0 && c->mix.smoothing < 1) || !(c->reprob >= 0 && c->reprob <= 1))
+        return amod_fail(err, "mixup and cutmix alphas must be in [0, 100], smoothing in [0, 1), reprob in [0, 1]");
+    if (!(c->crop_scale >= 0 && c->crop_scale <= 1))
+        return amod_fail(err, "--crop-scale %g is not in [0, 1] (the smallest share of the picture a crop keeps)",
+                         c->crop_scale);
     return 0;
 }
 

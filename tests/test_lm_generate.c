@@ -3,7 +3,8 @@
  * positions), for MoD models that route each token with the causal predictor (some tokens
  * skip a block, some run it: both paths are exercised), and for MindSkip. Sampling with a
  * temperature reproduces with its seed and stays within top-k. The predictors' calibrated
- * thresholds keep exactly C of a sequence they were calibrated on, and survive a save. */
+ * thresholds keep exactly C of a sequence they were calibrated on (of several, pooled), and
+ * survive a save. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,6 +148,31 @@ static void calibration(amod_lm *m) {
     amod_lm_calibrate_predictor(m, cuts, 2);
     CHECK(fabsf(amod_lm_predictor_threshold(m, first) - (float)(0.5 * (once[first] + cuts[first]))) < 1e-6f,
           "running mean of two cuts: %g", amod_lm_predictor_threshold(m, first));
+    /* pooled calibration (amod_lm_calibration) on two sequences: predictor routing of the same
+     * two then keeps exactly the tokens top-k kept in all, 2 k of 2 T, in the first MoD layer */
+    int64_t two[64];
+    for (int i = 0; i < 2 * T; i++) two[i] = (i * 37 + 11) % 256;
+    amod_lm_calibration *cal = amod_lm_calibration_new(&err);
+    CHECK(cal && amod_lm_forward(m, two, 2, T, NULL, NULL, &err) == 0 && amod_lm_calibration_add(cal, m, &err) == 2,
+          "pooled calibration: %s", err.msg);
+    CHECK(amod_lm_calibration_apply(cal, m) >= 1, "a predictor layer calibrated");
+    amod_lm_calibration_free(cal);
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR);
+    int kept = 0;
+    for (int b = 0; b < 2; b++) {
+        int kb = 0;
+        CHECK(amod_lm_forward(m, two + b * T, 1, T, NULL, NULL, &err) == 0 && amod_lm_routed(m, first, &kb), "forward");
+        kept += kb;
+    }
+    const int want = 2 * amod_mod_tokens(amod_lm_get_mod(m)->capacity, T, 0);
+    CHECK(kept == want, "pooled calibration: the two sequences keep %d tokens in layer %d (want %d)", kept, first, want);
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
+    amod_lm_calibration *none = amod_lm_calibration_new(&err);
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR); /* not a top-k pass: nothing to pool */
+    CHECK(amod_lm_forward(m, two, 1, T, NULL, NULL, &err) == 0 && amod_lm_calibration_add(none, m, &err) == 0,
+          "a predictor-routed pass pools nothing");
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
+    amod_lm_calibration_free(none);
     char dir[] = "/tmp/amod_calib_XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     CHECK(amod_lm_save(m, dir, &err) == 0, "save: %s", err.msg);

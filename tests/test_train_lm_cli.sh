@@ -32,6 +32,25 @@ awk -v s="$skipped" 'BEGIN { k = 1 - 2 * s; exit !(k > 0.1 && k < 0.5) }' &&
   ok "predictor routing keeps $(awk -v s="$skipped" 'BEGIN {print 1 - 2 * s}') of held-out tokens (C = 0.25)" ||
   fail "predictor routing: attention skipped $skipped"
 "$AMOD" generate "$T/mod" --prompt "the cat" --tokens 20 >/dev/null && ok "MoD model generates" || fail "MoD generate"
+# calibrate-lm: on text of another kind the predictor keeps about C again
+for i in $(seq 1 120); do echo "A LOUD BIRD FLEW OVER $((i % 5)) RED ROOFS AT NOON!"; done >"$T/other.txt"
+kept_on_other() {
+  "$AMOD" eval-lm "$T/mod" --data "$T/other.txt" --seq 32 --route predictor | awk '/^perplexity/ { print 1 - 2 * $7 }'
+}
+before=$(kept_on_other)
+cp -r "$T/mod" "$T/mod_before"
+"$AMOD" calibrate-lm "$T/mod" --data "$T/other.txt" --seq 32 --windows 1000 >"$T/cal" || fail "calibrate-lm: $(cat "$T/cal")"
+after=$(kept_on_other)
+grep -q "layer 1: " "$T/cal" && awk -v k="$after" 'BEGIN { exit !(k > 0.19 && k < 0.31) }' &&
+  ok "calibrate-lm: the predictor keeps $after of the other text's tokens (C = 0.25; $before before)" ||
+  fail "calibrate-lm: kept $before -> $after ($(cat "$T/cal"))"
+cmp -s "$T/mod/model.safetensors" "$T/mod_before/model.safetensors" && ! cmp -s "$T/mod/config.json" "$T/mod_before/config.json" &&
+  ok "calibrate-lm changes the thresholds in config.json, not the weights" || fail "calibrate-lm changed the weights"
+expect_error "calibrate a model without a predictor" "no causal predictor" -- "$AMOD" calibrate-lm "$T/dense" --data "$T/other.txt" --seq 32
+expect_error "calibrate on a missing file" "nothing.txt" -- "$AMOD" calibrate-lm "$T/mod" --data "$T/nothing.txt"
+head -c 20 "$T/other.txt" >"$T/short.txt"
+expect_error "calibrate on too short a text" "short.txt: 20 bytes make no window of 32" -- "$AMOD" calibrate-lm "$T/mod" \
+  --data "$T/short.txt" --seq 32
 
 "$AMOD" train-lm "$T/llama" --arch llama --kv-heads 1 --data "$T/corpus.txt" $SMALL --steps 20 >/dev/null &&
   "$AMOD" eval-lm "$T/llama" --data "$T/corpus.txt" --seq 32 --max-windows 4 >/dev/null && ok "llama (MQA) trains and reloads" || fail "llama"

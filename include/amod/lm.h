@@ -51,7 +51,7 @@ typedef struct amod_lm_config {
  *  - AMOD_ROUTER_RANDOM: uniform scores, a baseline. */
 typedef enum amod_lm_route_mode {
     AMOD_LM_ROUTE_TOPK = 0,  /* training and evaluation: top-k over the whole sequence */
-    AMOD_LM_ROUTE_PREDICTOR, /* causal: a token runs the block when its predictor logit > 0 */
+    AMOD_LM_ROUTE_PREDICTOR, /* causal: a token runs the block when its predictor logit exceeds the layer's threshold */
 } amod_lm_route_mode;
 
 /* Router-Tuning's MindSkip: a router Linear(D, 1, bias=False) per routed layer on the
@@ -187,6 +187,17 @@ AMOD_API void amod_lm_set_skip_totals(amod_lm *m, const double totals[AMOD_LM_SK
 AMOD_API int amod_lm_predictor_cuts(const amod_lm *m, double *cuts);
 AMOD_API void amod_lm_calibrate_predictor(amod_lm *m, const double *mean_cuts, int64_t step);
 AMOD_API float amod_lm_predictor_threshold(const amod_lm *m, int layer);
+/* Calibration on a text: after each top-k forward pass (grads on or off) over windows of the
+ * text, amod_lm_calibration_add pools every predictor layer's logits (it returns the pass's
+ * sequences, 0 when the model has no predictor or the pass was not top-k); apply then sets
+ * each such layer's threshold to the cut that keeps the share of the pooled tokens top-k kept
+ * (k of each window), and returns the number of layers set. amod train-lm calibrates on its
+ * training windows after the last step, amod calibrate-lm on a user's text. */
+typedef struct amod_lm_calibration amod_lm_calibration;
+AMOD_API amod_lm_calibration *amod_lm_calibration_new(amod_error *err);
+AMOD_API int amod_lm_calibration_add(amod_lm_calibration *c, const amod_lm *m, amod_error *err);
+AMOD_API int amod_lm_calibration_apply(amod_lm_calibration *c, amod_lm *m);
+AMOD_API void amod_lm_calibration_free(amod_lm_calibration *c);
 /* Multiply-accumulates per token for a sequence of T tokens with the current routing, when
  * every MindSkip gate is open (kept = 1) or the measured fraction kept is used (kept < 0). */
 AMOD_API double amod_lm_macs_per_token(const amod_lm *m, int T, float kept);

@@ -23,6 +23,7 @@ int amod_cmd_importance(int argc, char **argv);
 int amod_cmd_generate(int argc, char **argv);
 int amod_cmd_train_lm(int argc, char **argv);
 int amod_cmd_eval_lm(int argc, char **argv);
+int amod_cmd_calibrate_lm(int argc, char **argv);
 int amod_cmd_tokenize(int argc, char **argv);
 
 #endif

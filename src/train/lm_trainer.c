@@ -227,31 +227,32 @@ static void task_save_state(void *self, int64_t step, cJSON *config, cJSON *stat
     amod_lm_train_state_write(config, state, t->cfg, &pos);
 }
 
-/* After the last step: each predictor's threshold becomes the mean cut over CALIBRATION_WINDOWS
- * training windows under the final weights (the running mean follows a predictor that moved
- * while it was averaged). The windows come from a generator of their own, the same on every
- * rank and on a resumed run, so the thresholds are too. */
+/* After the last step: each predictor's threshold becomes the cut that keeps the layer's share
+ * of the tokens of CALIBRATION_WINDOWS training windows, pooled, under the final weights (the
+ * running mean of per-window cuts follows a predictor that moved while it was averaged, and
+ * keeps C only when every window's logits sit at one level). The windows come from a
+ * generator of their own, the same on every rank and on a resumed run, so the thresholds are
+ * too. */
 #define CALIBRATION_WINDOWS 64
 static int calibrate_predictors(lm_trainer *t, amod_error *err) {
-    const int L = amod_lm_get_config(t->m)->n_layers, T = t->cfg->seq;
-    double sum[AMOD_MAX_LAYERS] = {0}, cuts[AMOD_MAX_LAYERS];
-    int seqs = 0;
+    const int T = t->cfg->seq;
+    amod_lm_calibration *cal = amod_lm_calibration_new(err);
+    if (!cal) return -1;
+    int seqs = 0, rc = 0;
     amod_rng r;
     rng_seed(&r, t->cfg->opt.seed * 104729 + 1);
-    while (seqs < CALIBRATION_WINDOWS) {
+    while (seqs < CALIBRATION_WINDOWS && !rc) {
         const int B = CALIBRATION_WINDOWS - seqs < t->local ? CALIBRATION_WINDOWS - seqs : t->local;
         for (int b = 0; b < B; b++) copy_window(t, draw_window(t, &r), t->ids + (size_t)b * T);
-        if (amod_lm_forward(t->m, t->ids, B, T, NULL, NULL, err)) return -1;
-        const int n = amod_lm_predictor_cuts(t->m, cuts);
-        if (n == 0) return 0; /* no predictor */
-        for (int l = 0; l < L; l++) sum[l] += cuts[l];
+        const int n = amod_lm_forward(t->m, t->ids, B, T, NULL, NULL, err) ? -1 : amod_lm_calibration_add(cal, t->m, err);
+        if (n <= 0) rc = n; /* an error, or no predictor: nothing to calibrate */
+        if (n == 0) break;
         seqs += n;
     }
-    for (int l = 0; l < L; l++) sum[l] /= seqs;
-    amod_lm_calibrate_predictor(t->m, sum, 1);
-    if (t->loop.root && t->cfg->log)
+    if (!rc && seqs && amod_lm_calibration_apply(cal, t->m) && t->loop.root && t->cfg->log)
         fprintf(t->cfg->log, "causal predictors: thresholds calibrated to keep C on %d training windows\n", seqs);
-    return 0;
+    amod_lm_calibration_free(cal);
+    return rc;
 }
 
 static const train_ops text_task = {task_forward,     task_sync,       task_backward,  task_before_step, task_after_step,

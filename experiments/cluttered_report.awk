@@ -148,6 +148,8 @@ END {
     # against the random share: the per-seed excess paired with 0
     for (j = 1; j <= n_seeds; j++) if (("ft_attention_c0.5", seeds[j]) in R_ex) { R_exs["a", seeds[j]] = R_ex["ft_attention_c0.5", seeds[j]]; R_exs["zero", seeds[j]] = 0 }
     paired(R_exs, "a", "zero", 1); v = verdict_above(PLO, PHI); f5 = sprintf("%+.3f [%+.3f, %+.3f] (per seed %s)", PM, PLO, PHI, PV)
+    over_seeds(R_ch, "ft_attention_c0.5", 1)
+    if (CNT && MEAN > 0.999) v = "not applicable: the object fills the picture (the control)"
     paired(R_obj, "ft_attention_c0.5", "ft_linear_c0.5", 1); f5b = sprintf("%+.3f [%+.3f, %+.3f]", PM, PLO, PHI)
     claim("A-MoD Fig. 5: A-MoD's routing keeps the object", "fine-tuned A-MoD's kept-on-object share - the random share, interval above 0", f5 "; A-MoD - linear " f5b, v)
     paired(acc, "scratch_linear", "dense", 100)

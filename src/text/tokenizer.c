@@ -72,7 +72,7 @@ int tok_set_token(amod_tokenizer *t, int32_t id, const void *bytes, size_t len, 
         if (!b) return amod_fail_code(err, AMOD_ERR_NOMEM, "%s: out of memory for the vocabulary", t->source);
         t->blob = b, t->blob_cap = cap;
     }
-    memcpy(t->blob + t->blob_len, bytes, len);
+    if (len) memcpy(t->blob + t->blob_len, bytes, len); /* an empty token may come before any blob */
     t->tok_off[id] = t->blob_len, t->tok_len[id] = (uint32_t)len, t->present[id] = 1;
     t->blob_len += len;
     return 0;
@@ -434,7 +434,7 @@ int amod_tokenizer_encode(amod_tokenizer *t, const char *text, size_t len, int s
 const char *amod_tokenizer_token(const amod_tokenizer *t, int64_t id, size_t *len) {
     if (id < 0 || id >= t->n_vocab || !t->present[id]) return NULL;
     *len = t->tok_len[id];
-    return (const char *)t->blob + t->tok_off[id];
+    return t->blob ? (const char *)t->blob + t->tok_off[id] : ""; /* only empty tokens so far */
 }
 
 int amod_tokenizer_decode(const amod_tokenizer *t, const int64_t *ids, size_t n, char **text, size_t *len,

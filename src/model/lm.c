@@ -298,11 +298,11 @@ static int cmp_desc(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
-double lm_predictor_cut(float *sorted, const float *z, int T, int k) {
-    memcpy(sorted, z, (size_t)T * sizeof *sorted);
-    qsort(sorted, (size_t)T, sizeof *sorted, cmp_desc);
-    if (k >= T) return (double)sorted[T - 1] - 1.0; /* every token runs: any cut below the smallest */
-    if (k <= 0) return (double)sorted[0] + 1.0;
+double lm_predictor_cut(float *sorted, const float *z, size_t n, size_t k) {
+    if (sorted != z) memcpy(sorted, z, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_desc);
+    if (k >= n) return (double)sorted[n - 1] - 1.0; /* every token runs: any cut below the smallest */
+    if (k == 0) return (double)sorted[0] + 1.0;
     return 0.5 * ((double)sorted[k - 1] + (double)sorted[k]);
 }
 

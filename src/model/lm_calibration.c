@@ -43,20 +43,11 @@ int amod_lm_calibration_add(amod_lm_calibration *c, const amod_lm *m, amod_error
     return run->pred_cut_seqs;
 }
 
-static int cmp_desc(const void *a, const void *b) {
-    const float x = *(const float *)a, y = *(const float *)b;
-    return (x < y) - (x > y);
-}
-
 int amod_lm_calibration_apply(amod_lm_calibration *c, amod_lm *m) {
     int layers = 0;
     for (int l = 0; l < m->cfg.n_layers; l++) {
         if (!lm_has_predictor(m, l) || !c->n[l]) continue;
-        qsort(c->z[l], c->n[l], sizeof *c->z[l], cmp_desc);
-        const size_t k = c->keep[l], n = c->n[l];
-        m->pred_threshold[l] = k >= n   ? c->z[l][n - 1] - 1.0f
-                               : k == 0 ? c->z[l][0] + 1.0f
-                                        : 0.5f * (c->z[l][k - 1] + c->z[l][k]);
+        m->pred_threshold[l] = (float)lm_predictor_cut(c->z[l], c->z[l], c->n[l], c->keep[l]);
         layers++;
     }
     return layers;

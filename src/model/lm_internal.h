@@ -94,8 +94,10 @@ struct amod_lm_ctx {
 /* lm_params.c */
 int lm_is_mod(const amod_lm *m, int l);  /* layer l is a MoD layer */
 int lm_has_predictor(const amod_lm *m, int l); /* ... with a causal predictor */
-/* lm.c: the logit cut between the k-th and (k+1)-th largest of z[T] (sorted: T floats of scratch) */
-double lm_predictor_cut(float *sorted, const float *z, int T, int k);
+/* lm.c: the logit cut that keeps the k largest of z[0..n): the midpoint of the k-th and (k+1)-th
+ * largest (below the smallest when k >= n, above the largest when k is 0). sorted receives z
+ * in descending order; it may be z itself, sorted in place. */
+double lm_predictor_cut(float *sorted, const float *z, size_t n, size_t k);
 int lm_is_skip(const amod_lm *m, int l); /* layer l's attention is MindSkip-routed */
 /* A model of this shape with its layout and own context, parameters not yet set. */
 amod_lm *lm_new(const amod_lm_config *cfg, amod_error *err);

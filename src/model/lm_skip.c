@@ -35,7 +35,7 @@ void lm_skip_stats(amod_lm_ctx *run, int B, int T) {
         for (int i = 0; i < per_layer; i++) {
             const float s = run->la[l].sk_s[i];
             sum_s += s;
-            kept += lm_skip_inclusive(m) ? s >= 0.5f : s > 0.5f;
+            kept += router_gate_open(s, lm_skip_inclusive(m));
             run->skip_totals[3 + l] += run->la[l].sk_gate[i];
         }
         n += per_layer;

@@ -93,7 +93,7 @@ int router_gate_forward(float *s, float *gate, float *mean, const float *x, cons
         }
         const float si = 1.0f / (1.0f + expf(-dotf(in, w, D)));
         s[i] = si;
-        const int is_open = inclusive ? si >= 0.5f : si > 0.5f;
+        const int is_open = router_gate_open(si, inclusive);
         gate[i] = soft ? si : (float)is_open;
         open += is_open;
     }

@@ -42,6 +42,9 @@ double router_predictor_forward(const router_predictor *p, float *h, float *z, c
 void router_predictor_backward(const router_predictor *p, float *scratch, const float *h, const float *z,
                                const float *x, const float *target, int n, int D, float scale);
 
+/* Whether a MindSkip gate with sigmoid s is open: s > 0.5, or s >= 0.5 when inclusive. */
+static inline int router_gate_open(float s, int inclusive) { return inclusive ? s >= 0.5f : s > 0.5f; }
+
 /* MindSkip's gate: s[i] = sigmoid(w . in_i) on n inputs. Per row (token level): in = the
  * rows x [n, D]; per sequence (mean_rows > 0): in_i = the mean of the mean_rows rows of
  * sequence i, written to mean [n, D]. gate[i] = s (soft) or s > 0.5 (s >= 0.5 when inclusive:

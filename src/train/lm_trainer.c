@@ -245,9 +245,9 @@ static int calibrate_predictors(lm_trainer *t, amod_error *err) {
         const int B = CALIBRATION_WINDOWS - seqs < t->local ? CALIBRATION_WINDOWS - seqs : t->local;
         for (int b = 0; b < B; b++) copy_window(t, draw_window(t, &r), t->ids + (size_t)b * T);
         const int n = amod_lm_forward(t->m, t->ids, B, T, NULL, NULL, err) ? -1 : amod_lm_calibration_add(cal, t->m, err);
-        if (n <= 0) rc = n; /* an error, or no predictor: nothing to calibrate */
-        if (n == 0) break;
-        seqs += n;
+        if (n < 0) rc = -1;
+        else if (n == 0) break; /* no predictor: nothing to calibrate */
+        else seqs += n;
     }
     if (!rc && seqs && amod_lm_calibration_apply(cal, t->m) && t->loop.root && t->cfg->log)
         fprintf(t->cfg->log, "causal predictors: thresholds calibrated to keep C on %d training windows\n", seqs);

@@ -74,14 +74,18 @@ static void precision_by_hand(void) {
      * patches 1, 2, 5, 6 are on; it keeps CLS and patches 1, 2 (on), 12, 13 (off): 2 of 4. */
     int32_t kept[10] = {0, 1, 2, 5, 16, 0, 2, 3, 13, 14};
     rt.kept[1] = kept;
-    double on[2], chance[2];
-    CHECK(!amod_object_precision(&rt, 1, &in, &b, "boxes.csv", on, chance, &err), "precision: %s", err.msg);
+    double on[2], chance[2], rect[2][4];
+    CHECK(!amod_boxes_place(&b, &in, "boxes.csv", rect, &err), "place: %s", err.msg);
+    CHECK(rect[1][0] == 4 && rect[1][1] == 2 && rect[1][2] == 12 && rect[1][3] == 8, "b's box in the input: %g %g %g %g",
+          rect[1][0], rect[1][1], rect[1][2], rect[1][3]);
+    CHECK(!amod_object_precision(&rt, 1, in.size, (const double(*)[4])rect, on, chance, &err), "precision: %s",
+          err.msg);
     CHECK(fabs(on[0] - 0.75) < 1e-12 && fabs(chance[0] - 4.0 / 16) < 1e-12, "a: %g (3/4), chance %g (4/16)", on[0],
           chance[0]);
     CHECK(fabs(on[1] - 0.5) < 1e-12 && fabs(chance[1] - 4.0 / 16) < 1e-12, "b: %g (2/4), chance %g (4/16)", on[1],
           chance[1]);
     snprintf(names[1], sizeof names[1], "c.png");
-    CHECK(amod_object_precision(&rt, 1, &in, &b, "boxes.csv", on, chance, &err) == -1 && strstr(err.msg, "c.png") &&
+    CHECK(amod_boxes_place(&b, &in, "boxes.csv", rect, &err) == -1 && strstr(err.msg, "c.png") &&
               strstr(err.msg, "no box"),
           "an image without a box: %s", err.msg);
     amod_boxes_free(&b);

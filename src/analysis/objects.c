@@ -28,47 +28,46 @@ int amod_boxes_read(const char *path, amod_boxes *b, amod_error *err) {
     return 0;
 }
 
-int amod_boxes_cover(const amod_boxes *b, const amod_inputs *in, const char *boxes_path, amod_error *err) {
-    for (int i = 0; i < in->count; i++)
-        if (amod_boxes_find(b, in->names[i]) < 0) return amod_fail(err, "%s: no box for image %s", boxes_path, in->names[i]);
-    return 0;
-}
-
 void amod_boxes_free(amod_boxes *b) {
     amod_csv_free(&b->csv);
     memset(b, 0, sizeof *b);
 }
 
-int amod_boxes_find(const amod_boxes *b, const char *name) {
+static int find_row(const amod_boxes *b, const char *name) {
     for (int r = 1; r < b->csv.rows; r++)
         if (!strcmp(amod_csv_text(&b->csv, r, b->path), name)) return r;
     return -1;
 }
 
-int amod_object_precision(const amod_routing *rt, int layer, const amod_inputs *in, const amod_boxes *b,
-                          const char *boxes_path, double *on_object, double *chance, amod_error *err) {
+int amod_boxes_place(const amod_boxes *b, const amod_inputs *in, const char *boxes_path, double (*rect)[4],
+                     amod_error *err) {
+    for (int i = 0; i < in->count; i++) {
+        const int r = find_row(b, in->names[i]);
+        if (r < 0) return amod_fail(err, "%s: no box for image %s", boxes_path, in->names[i]);
+        const double *pl = in->place[i];
+        rect[i][0] = amod_csv_number(&b->csv, r, b->x) * pl[0] - pl[2];
+        rect[i][1] = amod_csv_number(&b->csv, r, b->y) * pl[1] - pl[3];
+        rect[i][2] = rect[i][0] + amod_csv_number(&b->csv, r, b->w) * pl[0];
+        rect[i][3] = rect[i][1] + amod_csv_number(&b->csv, r, b->h) * pl[1];
+    }
+    return 0;
+}
+
+int amod_object_precision(const amod_routing *rt, int layer, int input_size, const double (*rect)[4],
+                          double *on_object, double *chance, amod_error *err) {
     const int N = rt->n_tokens, P = rt->n_prefix, k = rt->k[layer];
     const int grid = (int)lround(sqrt((double)(N - P)));
-    if (!rt->kept[layer] || grid * grid != N - P || in->size % grid || rt->n_images != in->count)
-        return amod_fail(err, "layer %d: no routing of %d square patch grids to score", layer, in->count);
-    const double ps = (double)in->size / grid; /* a patch's side in input pixels */
+    if (!rt->kept[layer] || grid * grid != N - P || input_size % grid)
+        return amod_fail(err, "layer %d: no routing of square patch grids to score", layer);
+    const double ps = (double)input_size / grid; /* a patch's side in input pixels */
     unsigned char *on = amod_alloc((size_t)(N - P), err); /* patch p's centre is on the object */
     if (!on) return -1;
-    for (int i = 0; i < in->count; i++) {
-        const int r = amod_boxes_find(b, in->names[i]);
-        if (r < 0) {
-            free(on);
-            return amod_fail(err, "%s: no box for image %s", boxes_path, in->names[i]);
-        }
-        const double *pl = in->place[i];
-        const double x0 = amod_csv_number(&b->csv, r, b->x) * pl[0] - pl[2],
-                     y0 = amod_csv_number(&b->csv, r, b->y) * pl[1] - pl[3];
-        const double x1 = x0 + amod_csv_number(&b->csv, r, b->w) * pl[0],
-                     y1 = y0 + amod_csv_number(&b->csv, r, b->h) * pl[1];
+    for (int i = 0; i < rt->n_images; i++) {
+        const double *box = rect[i];
         int n_on = 0;
         for (int p = 0; p < N - P; p++) {
             const double cx = (p % grid + 0.5) * ps, cy = (p / grid + 0.5) * ps;
-            on[p] = cx >= x0 && cx < x1 && cy >= y0 && cy < y1;
+            on[p] = cx >= box[0] && cx < box[2] && cy >= box[1] && cy < box[3];
             n_on += on[p];
         }
         int kept = 0, kept_on = 0;

@@ -18,18 +18,17 @@ typedef struct amod_boxes {
 /* Fails, naming the file, when a column is missing or a box is not four numbers with w, h > 0. */
 int amod_boxes_read(const char *path, amod_boxes *b, amod_error *err);
 void amod_boxes_free(amod_boxes *b);
-/* The row of the picture at path `name` (as boxes.csv writes it), or -1. */
-int amod_boxes_find(const amod_boxes *b, const char *name);
-/* Fails, naming the boxes file and the first image, when an image of in has no box: checked
- * before the slow passes. */
-int amod_boxes_cover(const amod_boxes *b, const amod_inputs *in, const char *boxes_path, amod_error *err);
+/* The box of each image of in (the row whose path is in->names[i]) in input pixels, placed as
+ * the picture is (in->place): rect[i] = x0, y0, x1, y1. Fails, naming the boxes file and the
+ * image, when one has no box: checked before the slow passes. */
+int amod_boxes_place(const amod_boxes *b, const amod_inputs *in, const char *boxes_path, double (*rect)[4],
+                     amod_error *err);
 
-/* For MoD layer `layer` of rt (run on in's images, in order) and each image i: on_object[i]
- * = the share of the kept patch tokens (prefix tokens left out) whose centre lies in the
- * image's box, and chance[i] = the share of all its patches that do (a random router's
- * expectation). The box of image i is the row whose path is in->names[i]; an image without
- * one fails, naming it and the boxes file. */
-int amod_object_precision(const amod_routing *rt, int layer, const amod_inputs *in, const amod_boxes *b,
-                          const char *boxes_path, double *on_object, double *chance, amod_error *err);
+/* For MoD layer `layer` of rt (run on input_size-pixel images, in order) and each image i:
+ * on_object[i] = the share of the kept patch tokens (prefix tokens left out) whose centre lies
+ * in rect[i] (amod_boxes_place), and chance[i] = the share of all its patches that do (a random
+ * router's expectation). */
+int amod_object_precision(const amod_routing *rt, int layer, int input_size, const double (*rect)[4],
+                          double *on_object, double *chance, amod_error *err);
 
 #endif

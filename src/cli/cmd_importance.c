@@ -134,11 +134,11 @@ typedef struct {
     const char *path;
 } boxes_ref;
 
-/* Per image object precision of MoD layer l and its intervals. */
-static int object_stats(result *r, int l, const amod_inputs *in, const boxes_ref *bx, double *on, double *chance,
+/* Per image object precision of MoD layer l (the images' boxes in rect) and its intervals. */
+static int object_stats(result *r, int l, const amod_inputs *in, const double (*rect)[4], double *on, double *chance,
                         amod_error *err) {
     const size_t n = (size_t)in->count;
-    if (amod_object_precision(&r->rt, l, in, &bx->b, bx->path, on, chance, err) ||
+    if (amod_object_precision(&r->rt, l, in->size, rect, on, chance, err) ||
         amod_bootstrap_mean(on, n, BOOTSTRAP_DRAWS, 0.95, 3000 + (uint64_t)l, &r->object[l], err) ||
         amod_bootstrap_mean(chance, n, BOOTSTRAP_DRAWS, 0.95, 4000 + (uint64_t)l, &r->object_chance[l], err))
         return -1;
@@ -148,7 +148,7 @@ static int object_stats(result *r, int l, const amod_inputs *in, const boxes_ref
 
 /* Per image Spearman and precision@k of every MoD layer (and object precision with boxes),
  * with their bootstrap intervals. */
-static int image_stats(result *r, const amod_inputs *in, const boxes_ref *bx, amod_error *err) {
+static int image_stats(result *r, const amod_inputs *in, const double (*rect)[4], amod_error *err) {
     const int n_images = in->count;
     double *rho = amod_alloc(4 * (size_t)n_images * sizeof *rho, err);
     if (!rho) return -1;
@@ -161,7 +161,7 @@ static int image_stats(result *r, const amod_inputs *in, const boxes_ref *bx, am
                                          &r->image_rho[l], err) ||
                      amod_bootstrap_mean(prec, (size_t)n_images, BOOTSTRAP_DRAWS, 0.95, 2000 + (uint64_t)l,
                                          &r->precision[l], err) ||
-                     (bx->path && object_stats(r, l, in, bx, on, chance, err))
+                     (rect && object_stats(r, l, in, rect, on, chance, err))
                  ? -1
                  : 0;
     }
@@ -185,8 +185,9 @@ static void dense_ref_free(dense_ref *ref) {
     free(ref->loss);
 }
 
-/* The --dense model's importance for r's MoD layers (or the input measure), measured when no
- * earlier checkpoint needed it; r borrows the arrays. */
+/* The importance on ref's dense model for r's MoD layers (or the input measure), measured when
+ * no earlier checkpoint needed it; r borrows the arrays. Without --dense, ref is made for the
+ * one checkpoint (its own weights run dense) and r then takes the arrays over. */
 static int dense_ref_measure(dense_ref *ref, const amod_inputs *in, int batch, int skip, result *r, progress_state *ps,
                              amod_error *err) {
     const int N = r->rt.n_tokens;
@@ -221,7 +222,7 @@ static int dense_ref_measure(dense_ref *ref, const amod_inputs *in, int batch, i
 /* Routing of the MoD model, then importance on the same weights made dense (or on the
  * --dense model), then the correlations; errors name the checkpoint. */
 static int measure(amod_vit *m, const char *path, const amod_inputs *in, int batch, dense_ref *ref,
-                   const boxes_ref *bx, int skip, result *r, amod_error *err) {
+                   const double (*rect)[4], int skip, result *r, amod_error *err) {
     const amod_vit_config *cfg = amod_vit_get_config(m);
     const int N = amod_vit_num_tokens(cfg), K = cfg->num_classes;
     if (amod_routing_collect(m, in->x, in->count, batch, &r->rt, err)) goto fail;
@@ -246,21 +247,14 @@ static int measure(amod_vit *m, const char *path, const amod_inputs *in, int bat
             goto fail;
         }
         if (dense_ref_measure(ref, in, batch, skip, r, &ps, err)) goto fail;
-    } else if (amod_vit_set_mod(m, &dense, err) || !(r->loss = amod_alloc((size_t)in->count * sizeof *r->loss, err))) {
-        goto fail;
-    }
-    if (!skip && !ref->m) {
-        r->importance = amod_alloc((size_t)in->count * N * sizeof *r->importance, err);
-        if (!r->importance || amod_token_importance(m, in->x, in->labels, in->count, batch, r->importance, r->loss,
-                                                    progress, &ps, err))
-            goto fail;
-    }
-    for (int l = 0; skip && !ref->m && l < cfg->depth; l++) {
-        if (!r->rt.k[l]) continue;
-        r->layer_imp[l] = amod_alloc((size_t)in->count * N * sizeof *r->layer_imp[l], err);
-        if (!r->layer_imp[l] || amod_token_skip_importance(m, in->x, in->labels, in->count, l, batch,
-                                                           r->layer_imp[l], r->loss, progress, &ps, err))
-            goto fail;
+    } else {
+        if (amod_vit_set_mod(m, &dense, err)) goto fail;
+        dense_ref own = {.m = m, .path = path};
+        const int rc = dense_ref_measure(&own, in, batch, skip, r, &ps, err);
+        /* r owns what was measured (also after a failure, to free it) */
+        r->borrowed = 0, r->loss = own.loss, r->importance = own.importance;
+        memcpy(r->layer_imp, own.layer_imp, sizeof r->layer_imp);
+        if (rc) goto fail;
     }
     r->dense_loss = 0.0;
     for (int i = 0; i < in->count; i++) r->dense_loss += r->loss[i] / in->count;
@@ -268,7 +262,7 @@ static int measure(amod_vit *m, const char *path, const amod_inputs *in, int bat
         if (r->rt.k[l] &&
             amod_importance_correlate(&r->rt, l, importance_of(r, l), &r->pearson[l], &r->spearman[l], err))
             goto fail;
-    if (image_stats(r, in, bx, err)) goto fail;
+    if (image_stats(r, in, rect, err)) goto fail;
     return 0;
 fail:;
     amod_error e = *err;
@@ -284,14 +278,18 @@ static int analyse(const options *o, const char *path, const int64_t *idx, int n
     const int N = amod_vit_num_tokens(cfg);
     amod_inputs in;
     amod_inputs_init(&in, cfg);
+    double(*rect)[4] = NULL; /* --boxes: each image's box in input pixels */
     int rc = -1;
     if (cli_inputs_add_data(&o->an.data, m, idx, n_idx, &in, err))
         goto done; /* the message names the file */
-    if (bx->path && amod_boxes_cover(&bx->b, &in, bx->path, err)) goto done;
+    if (bx->path && (!(rect = amod_alloc((size_t)in.count * sizeof *rect, err)) ||
+                     amod_boxes_place(&bx->b, &in, bx->path, rect, err)))
+        goto done;
     int batch = o->an.batch ? (int)o->an.batch : (TOKEN_BUDGET / N > 0 ? TOKEN_BUDGET / N : 1);
-    if (measure(m, path, &in, batch, ref, bx, o->skip, r, err)) goto done;
+    if (measure(m, path, &in, batch, ref, (const double(*)[4])rect, o->skip, r, err)) goto done;
     rc = 0;
 done:
+    free(rect);
     amod_inputs_free(&in);
     amod_vit_free(m);
     return rc;

@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <dlfcn.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,7 +163,15 @@ void amod_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
     pthread_once(&once, setup_once);
 #ifdef AMOD_HAVE_ONEDNN
     if (plan.backend == AMOD_GEMM_ONEDNN) {
+        /* Inside a parallel region that its `if` clause left to one thread (a product too
+         * small to split), oneDNN sees no active region and opens a nested team, and libgomp
+         * creates (and ends) a thread for every nested team: one thread per call, whose start
+         * cost whole scheduler ticks at batch 1. amod's scheme is the library single-threaded
+         * inside amod's threads, so such a call runs on one thread. */
+        const int nested = omp_get_level() > 0 && !omp_in_parallel(), before = nested ? omp_get_max_threads() : 1;
+        if (before > 1) omp_set_num_threads(1);
         dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (before > 1) omp_set_num_threads(before);
         return;
     }
 #endif

@@ -41,7 +41,7 @@ make_model mod --arch gpt2 --layers 12 --width 768 --heads 12 --context 512 --st
 # the thresholds train-lm set keep C of its 64-byte training windows; decoding runs to
 # 32 + TOKENS positions, where the predictor's logits sit elsewhere (4.7 % of the MoD blocks ran
 # on 2026-12-02): calibrate on windows of the decode length of the same text
-"$AMOD" calibrate-lm "$OUT/mod" --data "$OUT/text.txt" --seq $((32 + TOKENS)) >/dev/null
+"$AMOD" calibrate-lm "$OUT/mod" --data "$OUT/text.txt" --seq $((32 + TOKENS)) --from 32 >/dev/null
 make_model mindskip --data "$OUT/text.txt" --init "$OUT/dense" --router-tuning --mindskip sequence --steps 1 --batch 1 --seq 16 --warmup 1
 
 seconds() { # model, tokens -> seconds of amod generate (from --stats); the line goes to OUT/stats.txt

@@ -167,6 +167,26 @@ static void calibration(amod_lm *m) {
     const int want = 2 * amod_mod_tokens(amod_lm_get_mod(m)->capacity, T, 0);
     CHECK(kept == want, "pooled calibration: the two sequences keep %d tokens in layer %d (want %d)", kept, first, want);
     amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
+    /* pooled from position T / 2 on (the tokens a decode generates after a prompt of T / 2):
+     * predictor routing then keeps k / T of those positions, k of the 2 x T / 2 */
+    amod_lm_calibration *late = amod_lm_calibration_new(&err);
+    CHECK(late && amod_lm_calibration_from(late, T / 2, &err) == 0 && amod_lm_forward(m, two, 2, T, NULL, NULL, &err) == 0 &&
+              amod_lm_calibration_add(late, m, &err) == 2 && amod_lm_calibration_apply(late, m) >= 1,
+          "calibration from position %d: %s", T / 2, err.msg);
+    CHECK(amod_lm_calibration_from(late, 0, &err) != 0 && strstr(err.msg, "before the first pass"),
+          "the first position is refused once a pass is pooled");
+    amod_lm_calibration_free(late);
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR);
+    int kept_late = 0;
+    for (int b = 0; b < 2; b++) {
+        int kb = 0;
+        const int *idx = NULL;
+        CHECK(amod_lm_forward(m, two + b * T, 1, T, NULL, NULL, &err) == 0 && (idx = amod_lm_routed(m, first, &kb)), "forward");
+        for (int j = 0; idx && j < kb; j++) kept_late += idx[j] >= T / 2;
+    }
+    CHECK(kept_late == want / 2, "calibrated from position %d, the two sequences keep %d of their later tokens (want %d)",
+          T / 2, kept_late, want / 2);
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
     amod_lm_calibration *none = amod_lm_calibration_new(&err);
     amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR); /* not a top-k pass: nothing to pool */
     CHECK(amod_lm_forward(m, two, 1, T, NULL, NULL, &err) == 0 && amod_lm_calibration_add(none, m, &err) == 0,

@@ -48,6 +48,11 @@ cmp -s "$T/mod/model.safetensors" "$T/mod_before/model.safetensors" && ! cmp -s 
   ok "calibrate-lm changes the thresholds in config.json, not the weights" || fail "calibrate-lm changed the weights"
 expect_error "calibrate a model without a predictor" "no causal predictor" -- "$AMOD" calibrate-lm "$T/dense" --data "$T/other.txt" --seq 32
 expect_error "calibrate on a missing file" "nothing.txt" -- "$AMOD" calibrate-lm "$T/mod" --data "$T/nothing.txt"
+expect_error "calibrate from past the window" "--from 32 must be below --seq 32" -- "$AMOD" calibrate-lm "$T/mod" \
+  --data "$T/other.txt" --seq 32 --from 32
+"$AMOD" calibrate-lm "$T/mod" --data "$T/other.txt" --seq 32 --from 8 --windows 1000 >"$T/cal_from" &&
+  grep -q "positions 8..31" "$T/cal_from" && ok "calibrate-lm --from pools the later positions" ||
+  fail "calibrate-lm --from: $(cat "$T/cal_from")"
 head -c 20 "$T/other.txt" >"$T/short.txt"
 expect_error "calibrate on too short a text" "short.txt: 20 bytes make no window of 32" -- "$AMOD" calibrate-lm "$T/mod" \
   --data "$T/short.txt" --seq 32

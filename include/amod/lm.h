@@ -192,9 +192,13 @@ AMOD_API float amod_lm_predictor_threshold(const amod_lm *m, int layer);
  * sequences, 0 when the model has no predictor or the pass was not top-k); apply then sets
  * each such layer's threshold to the cut that keeps the share of the pooled tokens top-k kept
  * (k of each window), and returns the number of layers set. amod train-lm calibrates on its
- * training windows after the last step, amod calibrate-lm on a user's text. */
+ * training windows after the last step, amod calibrate-lm on a user's text.
+ * amod_lm_calibration_from: pool only positions >= from of each window, keeping the same share
+ * k / T of them: the tokens a decode generates after a prompt of `from` tokens, whose logits
+ * sit at another level than the first positions' (call before the first add; 0 by default). */
 typedef struct amod_lm_calibration amod_lm_calibration;
 AMOD_API amod_lm_calibration *amod_lm_calibration_new(amod_error *err);
+AMOD_API int amod_lm_calibration_from(amod_lm_calibration *c, int from, amod_error *err);
 AMOD_API int amod_lm_calibration_add(amod_lm_calibration *c, const amod_lm *m, amod_error *err);
 AMOD_API int amod_lm_calibration_apply(amod_lm_calibration *c, amod_lm *m);
 AMOD_API void amod_lm_calibration_free(amod_lm_calibration *c);

@@ -17,7 +17,7 @@
 static const char *CMD = "calibrate-lm";
 
 static void usage(void) {
-    printf("usage: amod calibrate-lm LM_DIR --data FILE [--seq T] [--windows N] [--batch B]\n\n"
+    printf("usage: amod calibrate-lm LM_DIR --data FILE [--seq T] [--from P] [--windows N] [--batch B]\n\n"
            "Runs the MoD model with top-k routing on the first N windows of T tokens of FILE (the\n"
            "model directory's tokenizer, or bytes) and sets each causal predictor's threshold to\n"
            "the logit cut that keeps the layer's share of all the windows' tokens (k of T), as\n"
@@ -27,13 +27,15 @@ static void usage(void) {
            "atomically); the old and new thresholds are printed.\n\n"
            "options:\n"
            "  --seq T              window length (default 128; the length the text is decoded at)\n"
+           "  --from P             pool only positions P.. of each window, keeping k of T of them:\n"
+           "                       the tokens generated after a prompt of P (default 0)\n"
            "  --windows N          windows to average over (default 64)\n"
            "  --batch B            windows a forward pass (default 8)\n");
 }
 
 typedef struct {
     const char *model, *data;
-    long seq, windows, batch;
+    long seq, from, windows, batch;
 } options;
 
 static int parse(int argc, char **argv, void *opts) {
@@ -46,6 +48,8 @@ static int parse(int argc, char **argv, void *opts) {
             if (!(o->data = cli_value(CMD, argc, argv, &i))) return -1;
         } else if (!strcmp(a, "--seq")) {
             if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_int(CMD, a, v, 2, 1 << 16, &o->seq)) return -1;
+        } else if (!strcmp(a, "--from")) {
+            if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_int(CMD, a, v, 0, (1 << 16) - 1, &o->from)) return -1;
         } else if (!strcmp(a, "--windows")) {
             if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_int(CMD, a, v, 1, 1 << 20, &o->windows)) return -1;
         } else if (!strcmp(a, "--batch")) {
@@ -55,6 +59,8 @@ static int parse(int argc, char **argv, void *opts) {
         }
     }
     if (!o->model || !o->data) return cli_usage_error(CMD, "LM_DIR and --data are required"), -1;
+    if (o->from >= o->seq)
+        return cli_usage_error(CMD, "--from %ld must be below --seq %ld (the positions pooled are P..T-1)", o->from, o->seq), -1;
     return 0;
 }
 
@@ -91,7 +97,7 @@ static int run(const void *opts, amod_error *err) {
     if (!(batch = amod_alloc((size_t)B * T * sizeof *batch, err))) goto done;
     amod_lm_set_grad_enabled(m, 0);
     amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
-    if (!(cal = amod_lm_calibration_new(err))) goto done;
+    if (!(cal = amod_lm_calibration_new(err)) || amod_lm_calibration_from(cal, (int)o->from, err)) goto done;
     long seqs = 0;
     for (long w = 0; w < windows; w += B) {
         const int nb = windows - w < B ? (int)(windows - w) : B;
@@ -111,8 +117,10 @@ static int run(const void *opts, amod_error *err) {
     for (int l = 0; l < L; l++) before[l] = amod_lm_predictor_threshold(m, l);
     amod_lm_calibration_apply(cal, m);
     if (amod_lm_save(m, o->model, err)) goto done;
-    printf("%s: predictor thresholds calibrated on %ld windows of %d %s of %s\n", o->model, seqs, T,
+    printf("%s: predictor thresholds calibrated on %ld windows of %d %s of %s", o->model, seqs, T,
            tok ? "tokens" : "bytes", o->data);
+    if (o->from) printf(", positions %ld..%d", o->from, T - 1);
+    printf("\n");
     for (int l = 0; l < L; l++)
         if (amod_lm_predictor_threshold(m, l) != before[l])
             printf("  layer %d: %.4f -> %.4f\n", l, before[l], amod_lm_predictor_threshold(m, l));

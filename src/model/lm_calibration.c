@@ -12,7 +12,9 @@
 struct amod_lm_calibration {
     float *z[AMOD_MAX_LAYERS]; /* pooled logits of predictor layer l */
     size_t n[AMOD_MAX_LAYERS], cap[AMOD_MAX_LAYERS];
-    size_t keep[AMOD_MAX_LAYERS]; /* tokens top-k kept, summed over the pooled windows */
+    double keep[AMOD_MAX_LAYERS]; /* tokens to keep: k / T of each window's pooled positions, summed */
+    int from;                     /* first position of each window pooled */
+    int added;                    /* a pass was pooled (from is fixed then) */
 };
 
 amod_lm_calibration *amod_lm_calibration_new(amod_error *err) { return amod_zalloc(sizeof(amod_lm_calibration), err); }
@@ -23,10 +25,22 @@ void amod_lm_calibration_free(amod_lm_calibration *c) {
     free(c);
 }
 
+int amod_lm_calibration_from(amod_lm_calibration *c, int from, amod_error *err) {
+    if (from < 0 || c->added)
+        return amod_fail_code(err, AMOD_ERR_INVALID, "calibration: the first position (%d) must be >= 0 and set before the first pass",
+                              from);
+    c->from = from;
+    return 0;
+}
+
 int amod_lm_calibration_add(amod_lm_calibration *c, const amod_lm *m, amod_error *err) {
     const amod_lm_ctx *run = m->dflt;
     if (!run->pred_cut_seqs) return 0; /* no predictor, or the pass was not top-k */
-    const size_t n = (size_t)run->B * run->T;
+    const int T = run->T, from = c->from;
+    if (from >= T)
+        return amod_fail_code(err, AMOD_ERR_INVALID, "calibration: the first position %d is past the windows' %d tokens",
+                              from, T);
+    const size_t per = (size_t)(T - from), n = (size_t)run->B * per;
     for (int l = 0; l < m->cfg.n_layers; l++) {
         if (!lm_has_predictor(m, l)) continue;
         if (c->n[l] + n > c->cap[l]) {
@@ -36,10 +50,12 @@ int amod_lm_calibration_add(amod_lm_calibration *c, const amod_lm *m, amod_error
             if (!grown) return amod_fail_code(err, AMOD_ERR_NOMEM, "out of memory pooling %zu predictor logits", cap);
             c->z[l] = grown, c->cap[l] = cap;
         }
-        memcpy(c->z[l] + c->n[l], run->la[l].p_z, n * sizeof(float));
+        for (int b = 0; b < run->B; b++)
+            memcpy(c->z[l] + c->n[l] + (size_t)b * per, run->la[l].p_z + (size_t)b * T + from, per * sizeof(float));
         c->n[l] += n;
-        c->keep[l] += (size_t)run->B * run->la[l].k;
+        c->keep[l] += (double)run->B * run->la[l].k * (double)per / T;
     }
+    c->added = 1;
     return run->pred_cut_seqs;
 }
 
@@ -47,7 +63,9 @@ int amod_lm_calibration_apply(amod_lm_calibration *c, amod_lm *m) {
     int layers = 0;
     for (int l = 0; l < m->cfg.n_layers; l++) {
         if (!lm_has_predictor(m, l) || !c->n[l]) continue;
-        m->pred_threshold[l] = (float)lm_predictor_cut(c->z[l], c->z[l], c->n[l], c->keep[l]);
+        size_t keep = (size_t)(c->keep[l] + 0.5);
+        if (keep > c->n[l]) keep = c->n[l];
+        m->pred_threshold[l] = (float)lm_predictor_cut(c->z[l], c->z[l], c->n[l], keep);
         layers++;
     }
     return layers;

@@ -4,7 +4,9 @@
 # causal MoD (linear router, C = 0.125, MoD layers 1, 3, ..., 11; trained 40 steps so that its
 # causal predictor has learnt something, and its thresholds are calibrated to keep C; the
 # predictor decides per new token, and the share of MoD blocks that ran is reported; amod
-# calibrate-lm sets the thresholds on windows of the decode length first) and with
+# calibrate-lm sets the thresholds on windows of the decode length first, on the positions the
+# decode generates (after the 32-byte prompt) and under predictor routing, as generate routes)
+# and with
 # MindSkip (sequence gates), against a plain-torch
 # KV-cache loop of the same shape (bench/torch_decode.py, with OPENBLAS_NUM_THREADS=1: its
 # fastest configuration here; OpenBLAS's threads next to torch's made it 2.5x slower). amod and
@@ -41,7 +43,7 @@ make_model mod --arch gpt2 --layers 12 --width 768 --heads 12 --context 512 --st
 # the thresholds train-lm set keep C of its 64-byte training windows; decoding runs to
 # 32 + TOKENS positions, where the predictor's logits sit elsewhere (4.7 % of the MoD blocks ran
 # on 2026-12-02): calibrate on windows of the decode length of the same text
-"$AMOD" calibrate-lm "$OUT/mod" --data "$OUT/text.txt" --seq $((32 + TOKENS)) --from 32 >/dev/null
+"$AMOD" calibrate-lm "$OUT/mod" --data "$OUT/text.txt" --seq $((32 + TOKENS)) --from 32 --route predictor >/dev/null
 make_model mindskip --data "$OUT/text.txt" --init "$OUT/dense" --router-tuning --mindskip sequence --steps 1 --batch 1 --seq 16 --warmup 1
 
 seconds() { # model, tokens -> seconds of amod generate (from --stats); the line goes to OUT/stats.txt

@@ -187,6 +187,26 @@ static void calibration(amod_lm *m) {
     CHECK(kept_late == want / 2, "calibrated from position %d, the two sequences keep %d of their later tokens (want %d)",
           T / 2, kept_late, want / 2);
     amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
+    /* calibrated under predictor routing, layer by layer: every predictor layer then keeps
+     * exactly k / T of the two sequences' positions T / 2.. when routing by its predictor */
+    CHECK(amod_lm_calibrate_routed(m, two, 2, T, T / 2, &err) >= 1, "routed calibration: %s", err.msg);
+    CHECK(amod_lm_calibrate_routed(m, two, 2, T, T, &err) < 0 && strstr(err.msg, "from position"),
+          "routed calibration from past the window is refused");
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR);
+    int layer_kept[AMOD_MAX_LAYERS] = {0};
+    for (int b = 0; b < 2; b++) {
+        CHECK(amod_lm_forward(m, two + b * T, 1, T, NULL, NULL, &err) == 0, "forward: %s", err.msg);
+        for (int l = 0; l < L; l++) {
+            int kb = 0;
+            const int *idx = amod_lm_routed(m, l, &kb);
+            for (int j = 0; idx && j < kb; j++) layer_kept[l] += idx[j] >= T / 2;
+        }
+    }
+    for (int l = 0; l < L; l++)
+        if (amod_lm_routed(m, l, &(int){0}))
+            CHECK(layer_kept[l] == want / 2, "routed calibration: layer %d keeps %d of the later tokens (want %d)", l,
+                  layer_kept[l], want / 2);
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
     amod_lm_calibration *none = amod_lm_calibration_new(&err);
     amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR); /* not a top-k pass: nothing to pool */
     CHECK(amod_lm_forward(m, two, 1, T, NULL, NULL, &err) == 0 && amod_lm_calibration_add(none, m, &err) == 0,

@@ -53,6 +53,13 @@ expect_error "calibrate from past the window" "--from 32 must be below --seq 32"
 "$AMOD" calibrate-lm "$T/mod" --data "$T/other.txt" --seq 32 --from 8 --windows 1000 >"$T/cal_from" &&
   grep -q "positions 8..31" "$T/cal_from" && ok "calibrate-lm --from pools the later positions" ||
   fail "calibrate-lm --from: $(cat "$T/cal_from")"
+"$AMOD" calibrate-lm "$T/mod" --data "$T/other.txt" --seq 32 --route predictor >"$T/cal_routed" &&
+  grep -q "under predictor routing" "$T/cal_routed" && after=$(kept_on_other) &&
+  awk -v k="$after" 'BEGIN { exit !(k > 0.19 && k < 0.31) }' &&
+  ok "calibrate-lm --route predictor: the predictor keeps $after of the other text's tokens (C = 0.25)" ||
+  fail "calibrate-lm --route predictor: $(cat "$T/cal_routed"), keeps ${after:-?}"
+expect_error "calibrate under an unknown routing" "--route must be topk or predictor, not 'best'" -- \
+  "$AMOD" calibrate-lm "$T/mod" --data "$T/other.txt" --route best
 head -c 20 "$T/other.txt" >"$T/short.txt"
 expect_error "calibrate on too short a text" "short.txt: 20 bytes make no window of 32" -- "$AMOD" calibrate-lm "$T/mod" \
   --data "$T/short.txt" --seq 32

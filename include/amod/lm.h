@@ -202,6 +202,13 @@ AMOD_API int amod_lm_calibration_from(amod_lm_calibration *c, int from, amod_err
 AMOD_API int amod_lm_calibration_add(amod_lm_calibration *c, const amod_lm *m, amod_error *err);
 AMOD_API int amod_lm_calibration_apply(amod_lm_calibration *c, amod_lm *m);
 AMOD_API void amod_lm_calibration_free(amod_lm_calibration *c);
+/* Calibration under predictor routing, as a decode runs: the predictor layers in order, each
+ * on the residual stream that the layers below produce when they route by their own (already
+ * calibrated) predictors, get the cut that keeps C of positions from..T-1 of the n windows of
+ * T ids (one predictor-routed pass per window and layer). Top-k calibration measures each
+ * layer under top-k routing below it, and the predictor then kept 23 % of a decode's tokens at
+ * C = 12.5 % (bench/decode.sh). Returns the number of layers set, or -1 with err set. */
+AMOD_API int amod_lm_calibrate_routed(amod_lm *m, const int64_t *ids, int n, int T, int from, amod_error *err);
 /* Multiply-accumulates per token for a sequence of T tokens with the current routing, when
  * every MindSkip gate is open (kept = 1) or the measured fraction kept is used (kept < 0). */
 AMOD_API double amod_lm_macs_per_token(const amod_lm *m, int T, float kept);

@@ -17,7 +17,8 @@
 static const char *CMD = "calibrate-lm";
 
 static void usage(void) {
-    printf("usage: amod calibrate-lm LM_DIR --data FILE [--seq T] [--from P] [--windows N] [--batch B]\n\n"
+    printf("usage: amod calibrate-lm LM_DIR --data FILE [--seq T] [--from P] [--route topk|predictor]\n"
+           "                         [--windows N] [--batch B]\n\n"
            "Runs the MoD model with top-k routing on the first N windows of T tokens of FILE (the\n"
            "model directory's tokenizer, or bytes) and sets each causal predictor's threshold to\n"
            "the logit cut that keeps the layer's share of all the windows' tokens (k of T), as\n"
@@ -29,6 +30,10 @@ static void usage(void) {
            "  --seq T              window length (default 128; the length the text is decoded at)\n"
            "  --from P             pool only positions P.. of each window, keeping k of T of them:\n"
            "                       the tokens generated after a prompt of P (default 0)\n"
+           "  --route R            the routing the logits are measured under: topk (default; each\n"
+           "                       layer under top-k routing below it, as train-lm calibrates) or\n"
+           "                       predictor (layer by layer under the calibrated predictors below it,\n"
+           "                       as amod generate routes: one pass per window and layer)\n"
            "  --windows N          windows to average over (default 64)\n"
            "  --batch B            windows a forward pass (default 8)\n");
 }
@@ -36,6 +41,7 @@ static void usage(void) {
 typedef struct {
     const char *model, *data;
     long seq, from, windows, batch;
+    int routed; /* --route predictor */
 } options;
 
 static int parse(int argc, char **argv, void *opts) {
@@ -50,6 +56,11 @@ static int parse(int argc, char **argv, void *opts) {
             if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_int(CMD, a, v, 2, 1 << 16, &o->seq)) return -1;
         } else if (!strcmp(a, "--from")) {
             if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_int(CMD, a, v, 0, (1 << 16) - 1, &o->from)) return -1;
+        } else if (!strcmp(a, "--route")) {
+            if (!(v = cli_value(CMD, argc, argv, &i))) return -1;
+            if (strcmp(v, "topk") && strcmp(v, "predictor"))
+                return cli_usage_error(CMD, "--route must be topk or predictor, not '%s'", v), -1;
+            o->routed = !strcmp(v, "predictor");
         } else if (!strcmp(a, "--windows")) {
             if (!(v = cli_value(CMD, argc, argv, &i)) || cli_parse_int(CMD, a, v, 1, 1 << 20, &o->windows)) return -1;
         } else if (!strcmp(a, "--batch")) {
@@ -64,15 +75,33 @@ static int parse(int argc, char **argv, void *opts) {
     return 0;
 }
 
+/* Top-k calibration (as train-lm's): windows in batches, every predictor layer's logits pooled. */
+static int calibrate_topk(amod_lm *m, const int64_t *ids, long windows, int T, int from, int batch,
+                          amod_error *err) {
+    const int B = batch < windows ? batch : (int)windows;
+    amod_lm_calibration *cal = amod_lm_calibration_new(err);
+    int rc = cal ? amod_lm_calibration_from(cal, from, err) : -1;
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
+    for (long w = 0; !rc && w < windows; w += B) {
+        const int nb = windows - w < B ? (int)(windows - w) : B;
+        if (amod_lm_forward(m, ids + (size_t)w * T, nb, T, NULL, NULL, err)) rc = -1;
+        else if ((rc = amod_lm_calibration_add(cal, m, err)) == 0)
+            rc = amod_fail(err, "the model has no causal predictor to calibrate (train-lm --router linear trains one)");
+        else if (rc > 0) rc = 0;
+    }
+    if (!rc) rc = amod_lm_calibration_apply(cal, m);
+    amod_lm_calibration_free(cal);
+    return rc;
+}
+
 static int run(const void *opts, amod_error *err) {
     const options *o = opts;
     amod_run_lock lock;
     if (amod_run_lock_take(&lock, o->model, "amod calibrate-lm", err)) return -1;
     unsigned char *text = NULL;
-    int64_t *batch = NULL, *window_ids = NULL;
+    int64_t *window_ids = NULL;
     size_t n_bytes = 0, n_ids = 0;
     amod_tokenizer *tok = NULL;
-    amod_lm_calibration *cal = NULL;
     amod_lm *m = amod_lm_load(o->model, err);
     int rc = -1;
     if (!m) goto done;
@@ -93,41 +122,30 @@ static int run(const void *opts, amod_error *err) {
         amod_fail(err, "%s: %zu %s make no window of %d", o->data, n_ids, tok ? "tokens" : "bytes", T);
         goto done;
     }
-    const int B = (int)(o->batch < windows ? o->batch : windows);
-    if (!(batch = amod_alloc((size_t)B * T * sizeof *batch, err))) goto done;
-    amod_lm_set_grad_enabled(m, 0);
-    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_TOPK);
-    if (!(cal = amod_lm_calibration_new(err)) || amod_lm_calibration_from(cal, (int)o->from, err)) goto done;
-    long seqs = 0;
-    for (long w = 0; w < windows; w += B) {
-        const int nb = windows - w < B ? (int)(windows - w) : B;
-        for (size_t i = 0; i < (size_t)nb * T; i++)
-            batch[i] = tok ? window_ids[(size_t)w * T + i] : text[(size_t)w * T + i];
-        if (amod_lm_forward(m, batch, nb, T, NULL, NULL, err)) goto done;
-        const int n = amod_lm_calibration_add(cal, m, err);
-        if (n < 0) goto done;
-        if (n == 0) {
-            amod_fail(err, "%s: the model has no causal predictor to calibrate (train-lm --router linear trains one)",
-                      o->model);
-            goto done;
-        }
-        seqs += n;
+    if (!tok) { /* byte-level: the bytes are the ids */
+        if (!(window_ids = amod_alloc((size_t)windows * T * sizeof *window_ids, err))) goto done;
+        for (size_t i = 0; i < (size_t)windows * T; i++) window_ids[i] = text[i];
     }
     float before[AMOD_MAX_LAYERS];
     for (int l = 0; l < L; l++) before[l] = amod_lm_predictor_threshold(m, l);
-    amod_lm_calibration_apply(cal, m);
+    amod_lm_set_grad_enabled(m, 0);
+    const int set = o->routed ? amod_lm_calibrate_routed(m, window_ids, (int)windows, T, (int)o->from, err)
+                              : calibrate_topk(m, window_ids, windows, T, (int)o->from, (int)o->batch, err);
+    if (set < 0) {
+        amod_fail_prefix(err, o->model);
+        goto done;
+    }
     if (amod_lm_save(m, o->model, err)) goto done;
-    printf("%s: predictor thresholds calibrated on %ld windows of %d %s of %s", o->model, seqs, T,
+    printf("%s: predictor thresholds calibrated on %ld windows of %d %s of %s", o->model, windows, T,
            tok ? "tokens" : "bytes", o->data);
     if (o->from) printf(", positions %ld..%d", o->from, T - 1);
+    if (o->routed) printf(", under predictor routing");
     printf("\n");
     for (int l = 0; l < L; l++)
         if (amod_lm_predictor_threshold(m, l) != before[l])
             printf("  layer %d: %.4f -> %.4f\n", l, before[l], amod_lm_predictor_threshold(m, l));
     rc = 0;
 done:
-    amod_lm_calibration_free(cal);
-    free(batch);
     free(window_ids);
     free(text);
     amod_tokenizer_free(tok);

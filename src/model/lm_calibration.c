@@ -70,3 +70,30 @@ int amod_lm_calibration_apply(amod_lm_calibration *c, amod_lm *m) {
     }
     return layers;
 }
+
+int amod_lm_calibrate_routed(amod_lm *m, const int64_t *ids, int n, int T, int from, amod_error *err) {
+    if (n < 1 || T < 2 || from < 0 || from >= T)
+        return amod_fail(err, "calibration: %d windows of %d tokens from position %d is no calibration set", n, T, from);
+    if (m->mod.router != AMOD_ROUTER_LINEAR || m->pred_hidden < 1)
+        return amod_fail(err, "the model has no causal predictor to calibrate (train-lm --router linear trains one)");
+    const amod_lm_route_mode before = m->dflt->route_mode;
+    const size_t per = (size_t)(T - from), pooled = (size_t)n * per;
+    const int k = amod_mod_tokens(m->mod.capacity, T, 0);
+    size_t keep = (size_t)((double)n * k * (double)per / T + 0.5);
+    if (keep > pooled) keep = pooled;
+    float *z = amod_alloc(pooled * sizeof *z, err);
+    if (!z) return -1;
+    amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR);
+    int layers = 0, rc = 0;
+    for (int l = 0; l < m->cfg.n_layers && !rc; l++) {
+        if (!lm_has_predictor(m, l)) continue;
+        for (int w = 0; w < n && !rc; w++) {
+            if (amod_lm_forward(m, ids + (size_t)w * T, 1, T, NULL, NULL, err)) rc = -1;
+            else memcpy(z + (size_t)w * per, m->dflt->la[l].p_z + from, per * sizeof *z);
+        }
+        if (!rc) m->pred_threshold[l] = (float)lm_predictor_cut(z, z, pooled, keep), layers++;
+    }
+    amod_lm_set_route_mode(m, before);
+    free(z);
+    return rc ? -1 : layers;
+}

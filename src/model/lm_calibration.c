@@ -59,13 +59,18 @@ int amod_lm_calibration_add(amod_lm_calibration *c, const amod_lm *m, amod_error
     return run->pred_cut_seqs;
 }
 
+/* The whole number of pooled tokens to keep: `tokens` (k / T of each window's pooled positions,
+ * summed) rounded, at most all of them. */
+static size_t tokens_to_keep(double tokens, size_t pooled) {
+    const size_t keep = (size_t)(tokens + 0.5);
+    return keep < pooled ? keep : pooled;
+}
+
 int amod_lm_calibration_apply(amod_lm_calibration *c, amod_lm *m) {
     int layers = 0;
     for (int l = 0; l < m->cfg.n_layers; l++) {
         if (!lm_has_predictor(m, l) || !c->n[l]) continue;
-        size_t keep = (size_t)(c->keep[l] + 0.5);
-        if (keep > c->n[l]) keep = c->n[l];
-        m->pred_threshold[l] = (float)lm_predictor_cut(c->z[l], c->z[l], c->n[l], keep);
+        m->pred_threshold[l] = (float)lm_predictor_cut(c->z[l], c->z[l], c->n[l], tokens_to_keep(c->keep[l], c->n[l]));
         layers++;
     }
     return layers;
@@ -79,8 +84,7 @@ int amod_lm_calibrate_routed(amod_lm *m, const int64_t *ids, int n, int T, int f
     const amod_lm_route_mode before = m->dflt->route_mode;
     const size_t per = (size_t)(T - from), pooled = (size_t)n * per;
     const int k = amod_mod_tokens(m->mod.capacity, T, 0);
-    size_t keep = (size_t)((double)n * k * (double)per / T + 0.5);
-    if (keep > pooled) keep = pooled;
+    const size_t keep = tokens_to_keep((double)n * k * (double)per / T, pooled);
     float *z = amod_alloc(pooled * sizeof *z, err);
     if (!z) return -1;
     amod_lm_set_route_mode(m, AMOD_LM_ROUTE_PREDICTOR);

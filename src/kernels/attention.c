@@ -1,17 +1,21 @@
-/* Multi-head softmax attention, one (batch, head) pair per task. The products run on
- * OpenBLAS with strided views into qkv, so q, k and v are never copied. */
+/* Multi-head softmax attention, one (batch, head) pair per task. The products run on the
+ * AVX-512 kernels of attention_simd.c where the CPU has them (k or v transposed once per head
+ * into the thread's scratch, q and the rest read in place), else on sgemm with strided views
+ * into qkv. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/attention_simd.h"
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
-size_t attention_scratch_floats(int n, int threads) {
-    return (size_t)threads * 2 * (size_t)n * n; /* dP and a probability tile, per (b, h) task */
-}
+/* Per thread: dP and a probability tile, and v transposed for the AVX-512 kernels. */
+static size_t backward_slice(int n) { return 2 * (size_t)n * n + attention_simd_pack_floats(n); }
+
+size_t attention_scratch_floats(int n, int threads) { return (size_t)threads * backward_slice(n); }
 
 int kernel_team(int scratch_threads) {
     const int max = omp_get_max_threads();
@@ -39,7 +43,10 @@ static void softmax_rows(float *s, int rows, int n) {
  * exact softmax, and its memory is ATTN_ROW_BLOCK x n instead of n x n. */
 #define ATTN_ROW_BLOCK 64
 
-size_t attention_tile_floats(int n, int threads) { return (size_t)threads * ATTN_ROW_BLOCK * n; }
+/* Per thread: a block of probabilities and k transposed for the AVX-512 kernels. */
+static size_t forward_slice(int n) { return (size_t)ATTN_ROW_BLOCK * n + attention_simd_pack_floats(n); }
+
+size_t attention_tile_floats(int n, int threads) { return (size_t)threads * forward_slice(n); }
 
 /* Column sums of rows x n probabilities into cs (n atomic adds: heads of one image may run on
  * different threads). Rows are streamed through a chunk of column accumulators, so the reads
@@ -61,27 +68,54 @@ static void add_column_sums(float *cs, const float *p, int rows, int n) {
     }
 }
 
-/* One (image, head, query block) task: scores, softmax, output rows, column sums. */
-static void attention_rows(float *out, float *p, float *col_sum, const float *qkv, int b, int h, int i0, int rows,
-                           int n, int D, int H) {
+/* One (image, head, query block) task: scores, softmax, output rows, column sums. kt, when
+ * not NULL, holds this head's k transposed (attention_simd_pack_t) and the products run on
+ * the AVX-512 kernels. */
+static void attention_rows(float *out, float *p, float *col_sum, const float *qkv, const float *kt, int b, int h,
+                           int i0, int rows, int n, int D, int H) {
     const int hd = D / H, ld = 3 * D;
     const float scale = 1.0f / sqrtf((float)hd);
     const float *q = qkv + (size_t)b * n * ld + h * hd, *k = q + D, *v = q + 2 * D;
     float *o = out + (size_t)b * n * D + h * hd;
-    amod_sgemm(0, 1, rows, n, hd, scale, q + (size_t)i0 * ld, ld, k, ld, 0.0f, p, n);
+    if (kt)
+        attention_simd_abt(p, n, q + (size_t)i0 * ld, ld, kt, rows, n, hd);
+    else
+        amod_sgemm(0, 1, rows, n, hd, scale, q + (size_t)i0 * ld, ld, k, ld, 0.0f, p, n);
     softmax_rows(p, rows, n);
-    amod_sgemm(0, 0, rows, hd, n, 1.0f, p, n, v, ld, 0.0f, o + (size_t)i0 * D, D);
+    if (kt)
+        attention_simd_ab(o + (size_t)i0 * D, D, p, (size_t)n, 1, v, ld, rows, n, hd);
+    else
+        amod_sgemm(0, 0, rows, hd, n, 1.0f, p, n, v, ld, 0.0f, o + (size_t)i0 * D, D);
     if (col_sum) add_column_sums(col_sum + (size_t)b * n, p, rows, n);
+}
+
+/* This thread's transposed k for head bh, scaled by 1 / sqrt(hd), packed only when the head changes (static
+ * scheduling hands a thread consecutive blocks of one head). NULL on the sgemm path. */
+static const float *head_kt(float *kt, int *packed, const float *qkv, int bh, int n, int D, int H, int simd) {
+    if (!simd) return NULL;
+    if (*packed != bh) {
+        const int hd = D / H, b = bh / H, h = bh % H;
+        attention_simd_pack_t(kt, qkv + (size_t)b * n * 3 * D + D + h * hd, 3 * D, n, hd, 1.0f / sqrtf((float)hd));
+        *packed = bh;
+    }
+    return kt;
 }
 
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
                        int D, int H, float *scratch, int scratch_threads) {
     if (col_sum) memset(col_sum, 0, (size_t)B * n * sizeof *col_sum);
     const int par = (size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK;
+    const int simd = scratch && attention_simd_usable(D / H); /* no scratch: the sgemm path */
     if (probs) { /* the whole map is kept: one task per (image, head) */
-#pragma omp parallel for schedule(static) if (par)
-        for (int bh = 0; bh < B * H; bh++)
-            attention_rows(out, probs + (size_t)bh * n * n, col_sum, qkv, bh / H, bh % H, 0, n, n, D, H);
+#pragma omp parallel if (par) num_threads(kernel_team(scratch_threads))
+        {
+            float *kt = simd ? scratch + (size_t)omp_get_thread_num() * forward_slice(n) + (size_t)ATTN_ROW_BLOCK * n : NULL;
+            int packed = -1;
+#pragma omp for schedule(static)
+            for (int bh = 0; bh < B * H; bh++)
+                attention_rows(out, probs + (size_t)bh * n * n, col_sum, qkv, head_kt(kt, &packed, qkv, bh, n, D, H, simd),
+                               bh / H, bh % H, 0, n, n, D, H);
+        }
         return;
     }
     /* Blocks of at most ATTN_ROW_BLOCK query rows, of equal size, each a task of its own: at
@@ -90,24 +124,26 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
     const int nblk = (n + ATTN_ROW_BLOCK - 1) / ATTN_ROW_BLOCK, tasks = B * H * nblk;
 #pragma omp parallel if (par) num_threads(kernel_team(scratch_threads))
     {
-        float *tile = scratch + (size_t)omp_get_thread_num() * ATTN_ROW_BLOCK * n;
+        float *tile = scratch + (size_t)omp_get_thread_num() * forward_slice(n), *kt = tile + (size_t)ATTN_ROW_BLOCK * n;
+        int packed = -1;
 #pragma omp for schedule(static)
         for (int t = 0; t < tasks; t++) {
             const int bh = t / nblk, blk = t % nblk;
             const int i0 = (int)((long long)n * blk / nblk), i1 = (int)((long long)n * (blk + 1) / nblk);
-            attention_rows(out, tile, col_sum, qkv, bh / H, bh % H, i0, i1 - i0, n, D, H);
+            attention_rows(out, tile, col_sum, qkv, head_kt(kt, &packed, qkv, bh, n, D, H, simd), bh / H, bh % H, i0,
+                           i1 - i0, n, D, H);
         }
     }
 }
 
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
                         int n, int D, int H, float *scratch, int scratch_threads) {
-    const int hd = D / H, ld = 3 * D;
+    const int hd = D / H, ld = 3 * D, simd = attention_simd_usable(hd);
     const float scale = 1.0f / sqrtf((float)hd);
 #pragma omp parallel if ((size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK) num_threads(kernel_team(scratch_threads))
     {
         int tid = omp_get_thread_num();
-        float *dp = scratch + (size_t)tid * attention_scratch_floats(n, 1);
+        float *dp = scratch + (size_t)tid * backward_slice(n), *vt = dp + 2 * (size_t)n * n;
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;
@@ -117,8 +153,14 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
             const float *p = probs + (size_t)bh * n * n;
             const float *g = dout + (size_t)b * n * D + h * hd;
             /* dV = P^T dO; dP = dO V^T */
-            amod_sgemm(1, 0, n, hd, n, 1.0f, p, n, g, D, 0.0f, dv, ld);
-            amod_sgemm(0, 1, n, n, hd, 1.0f, g, D, v, ld, 0.0f, dp, n);
+            if (simd) {
+                attention_simd_ab(dv, ld, p, 1, (size_t)n, g, D, n, n, hd);
+                attention_simd_pack_t(vt, v, ld, n, hd, 1.0f);
+                attention_simd_abt(dp, n, g, D, vt, n, n, hd);
+            } else {
+                amod_sgemm(1, 0, n, hd, n, 1.0f, p, n, g, D, 0.0f, dv, ld);
+                amod_sgemm(0, 1, n, n, hd, 1.0f, g, D, v, ld, 0.0f, dp, n);
+            }
             /* dS = P * (dP - rowsum(P * dP)), scaled once here for both dQ and dK */
             for (int i = 0; i < n; i++) {
                 const float *pr = p + (size_t)i * n;
@@ -128,8 +170,14 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
 #pragma omp simd
                 for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
             }
-            amod_sgemm(0, 0, n, hd, n, 1.0f, dp, n, k, ld, 0.0f, dq, ld);
-            amod_sgemm(1, 0, n, hd, n, 1.0f, dp, n, q, ld, 0.0f, dk, ld);
+            /* dQ = dS K; dK = dS^T Q */
+            if (simd) {
+                attention_simd_ab(dq, ld, dp, (size_t)n, 1, k, ld, n, n, hd);
+                attention_simd_ab(dk, ld, dp, 1, (size_t)n, q, ld, n, n, hd);
+            } else {
+                amod_sgemm(0, 0, n, hd, n, 1.0f, dp, n, k, ld, 0.0f, dq, ld);
+                amod_sgemm(1, 0, n, hd, n, 1.0f, dp, n, q, ld, 0.0f, dk, ld);
+            }
         }
     }
 }

@@ -44,12 +44,13 @@ void gelu_backward(float *dx, const float *dout, const float *x, size_t n);
  * NULL (training needs it). col_sum, when not NULL, receives [B, n] the attention each token
  * received, summed over heads and query rows (A-MoD's score times H n); it is computed from
  * the probabilities in the same pass, so the map need not be stored. When probs is NULL,
- * the rows are processed in blocks and scratch holds one block per thread
- * (attention_tile_floats in all): memory linear in n, not quadratic. */
+ * the rows are processed in blocks: memory linear in n, not quadratic. scratch holds a block
+ * and a transposed k per thread (attention_tile_floats in all); it may be NULL when probs is
+ * kept, which runs the products on sgemm. */
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
                        int D, int H, float *scratch, int scratch_threads);
-/* dqkv (overwritten) from dout [B, n, D], using the kept probs. scratch: H * n * n floats per
- * thread (attention_scratch_floats gives the total). */
+/* dqkv (overwritten) from dout [B, n, D], using the kept probs. scratch: two n x n tiles and
+ * a transposed v per thread (attention_scratch_floats gives the total). */
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
                         int n, int D, int H, float *scratch, int scratch_threads);
 /* Scratch sizes for `threads` threads. The kernels run at most scratch_threads threads (the

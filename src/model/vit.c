@@ -72,7 +72,7 @@ static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
     c->logits = arena_take(ac, (size_t)B * cfg->num_classes);
     c->dlogits = arena_take(ac, (size_t)B * cfg->num_classes);
     c->labels = (int64_t *)arena_take(ac, 2 * (size_t)B);
-    c->attn_tile = c->rs.grads ? NULL : arena_take(ac, attention_tile_floats(N, c->rs.scratch_threads));
+    c->attn_tile = arena_take(ac, attention_tile_floats(N, c->rs.scratch_threads));
     memset(&c->rg, 0, sizeof c->rg);
     if (!c->rs.grads) return;
     size_t rows = (size_t)B * N;

@@ -1,0 +1,181 @@
+/* Attention's AVX-512 kernels (kernels/attention_simd.c) and attention_forward/backward on
+ * whichever path this CPU takes, against a plain double-precision reference: every head size
+ * the kernels take (16..64), token counts from 1 to DeiT's 197 (odd ones leave partial vector
+ * tails and row remainders), the kept-map and the blocked forward, column sums and the
+ * backward. Tolerances: 1e-4 relative for outputs, 1e-3 for gradients. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/attention_simd.h"
+#include "kernels/kernels.h"
+#include "test_support.h"
+
+static uint64_t state = 88172645463325252ull;
+static float uniform(void) { /* xorshift: reproducible inputs in [-1, 1) */
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    return (float)((state >> 40) * (1.0 / (1 << 23))) - 1.0f;
+}
+static void fill(float *x, size_t n, float scale) {
+    for (size_t i = 0; i < n; i++) x[i] = scale * uniform();
+}
+
+/* The products themselves: pack, a b^T and a b with both stride patterns. */
+static void kernel_case(int n, int hd) {
+    const int ld = 3 * hd + 5, npad = (n + 15) / 16 * 16; /* a row stride wider than the row, as in qkv */
+    float *a = malloc(sizeof(float) * n * ld), *b = malloc(sizeof(float) * n * ld);
+    const size_t nc = (size_t)n * (n > hd ? n : hd); /* n x n and n x hd results */
+    float *bt = malloc(sizeof(float) * attention_simd_pack_floats(n)), *c = malloc(sizeof(float) * nc);
+    float *ref = malloc(sizeof(float) * nc), *sq = malloc(sizeof(float) * n * n);
+    fill(a, (size_t)n * ld, 1.0f), fill(b, (size_t)n * ld, 1.0f), fill(sq, (size_t)n * n, 1.0f);
+
+    attention_simd_pack_t(bt, b, ld, n, hd, 0.5f);
+    int pack_ok = 1;
+    for (int d = 0; d < hd; d++)
+        for (int j = 0; j < npad; j++) pack_ok &= bt[(size_t)d * npad + j] == (j < n ? 0.5f * b[(size_t)j * ld + d] : 0.0f);
+    CHECK(pack_ok, "pack_t n=%d hd=%d: not 0.5 b^T with zero padding", n, hd);
+
+    /* c = a (0.5 b)^T, written into a wider row (ldc = n + 3) to catch stores past ncols */
+    const int ldc = n + 3;
+    float *cw = malloc(sizeof(float) * n * ldc);
+    for (size_t i = 0; i < (size_t)n * ldc; i++) cw[i] = 7.0f;
+    attention_simd_abt(cw, ldc, a, ld, bt, n, n, hd);
+    int pad_ok = 1;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+            double s = 0.0;
+            for (int d = 0; d < hd; d++) s += (double)a[(size_t)i * ld + d] * 0.5 * b[(size_t)j * ld + d];
+            ref[(size_t)i * n + j] = (float)s;
+            c[(size_t)i * n + j] = cw[(size_t)i * ldc + j];
+        }
+        for (int j = n; j < ldc; j++) pad_ok &= cw[(size_t)i * ldc + j] == 7.0f;
+    }
+    CHECK(pad_ok, "abt n=%d hd=%d wrote past its columns", n, hd);
+    double e = rel_max_err(c, ref, (size_t)n * n);
+    CHECK(e < 1e-5, "abt n=%d hd=%d: relative error %g", n, hd, e);
+
+    /* c = sq b and c = sq^T b (the same kernel with the strides of sq swapped) */
+    for (int transposed = 0; transposed < 2; transposed++) {
+        attention_simd_ab(c, hd, sq, transposed ? 1 : (size_t)n, transposed ? (size_t)n : 1, b, ld, n, n, hd);
+        for (int i = 0; i < n; i++)
+            for (int d = 0; d < hd; d++) {
+                double s = 0.0;
+                for (int k = 0; k < n; k++)
+                    s += (double)(transposed ? sq[(size_t)k * n + i] : sq[(size_t)i * n + k]) * b[(size_t)k * ld + d];
+                ref[(size_t)i * hd + d] = (float)s;
+            }
+        e = rel_max_err(c, ref, (size_t)n * hd);
+        CHECK(e < 1e-5, "ab%s n=%d hd=%d: relative error %g", transposed ? " (a transposed)" : "", n, hd, e);
+    }
+    free(a), free(b), free(bt), free(c), free(ref), free(sq), free(cw);
+}
+
+/* Reference attention in double: out, probs, column sums, and dqkv from dout. */
+static void reference(float *out, float *probs, float *col_sum, float *dqkv, const float *qkv, const float *dout,
+                      int B, int n, int D, int H) {
+    const int hd = D / H, ld = 3 * D;
+    const double scale = 1.0 / sqrt((double)hd);
+    double *p = malloc(sizeof(double) * n * n), *dp = malloc(sizeof(double) * n * n);
+    memset(col_sum, 0, sizeof(float) * B * n);
+    memset(dqkv, 0, sizeof(float) * B * n * ld);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float *q = qkv + (size_t)b * n * ld + h * hd, *k = q + D, *v = q + 2 * D;
+            const float *g = dout + (size_t)b * n * D + h * hd;
+            float *dq = dqkv + (size_t)b * n * ld + h * hd, *dk = dq + D, *dv = dq + 2 * D;
+            for (int i = 0; i < n; i++) {
+                double mx = -1e300, sum = 0.0;
+                for (int j = 0; j < n; j++) {
+                    double s = 0.0;
+                    for (int d = 0; d < hd; d++) s += (double)q[(size_t)i * ld + d] * k[(size_t)j * ld + d];
+                    p[(size_t)i * n + j] = s * scale;
+                    if (s * scale > mx) mx = s * scale;
+                }
+                for (int j = 0; j < n; j++) sum += p[(size_t)i * n + j] = exp(p[(size_t)i * n + j] - mx);
+                for (int j = 0; j < n; j++) {
+                    p[(size_t)i * n + j] /= sum;
+                    probs[(((size_t)b * H + h) * n + i) * n + j] = (float)p[(size_t)i * n + j];
+                    col_sum[(size_t)b * n + j] += (float)p[(size_t)i * n + j];
+                }
+                for (int d = 0; d < hd; d++) {
+                    double o = 0.0;
+                    for (int j = 0; j < n; j++) o += p[(size_t)i * n + j] * v[(size_t)j * ld + d];
+                    out[((size_t)b * n + i) * D + h * hd + d] = (float)o;
+                }
+            }
+            for (int i = 0; i < n; i++) { /* dP = dO V^T, dS = P (dP - rowsum(P dP)) */
+                double dot = 0.0;
+                for (int j = 0; j < n; j++) {
+                    double s = 0.0;
+                    for (int d = 0; d < hd; d++) s += (double)g[(size_t)i * D + d] * v[(size_t)j * ld + d];
+                    dp[(size_t)i * n + j] = s;
+                    dot += s * p[(size_t)i * n + j];
+                }
+                for (int j = 0; j < n; j++) dp[(size_t)i * n + j] = p[(size_t)i * n + j] * (dp[(size_t)i * n + j] - dot) * scale;
+            }
+            for (int i = 0; i < n; i++)
+                for (int d = 0; d < hd; d++) {
+                    double sq = 0.0, sk = 0.0, sv = 0.0;
+                    for (int j = 0; j < n; j++) {
+                        sq += dp[(size_t)i * n + j] * k[(size_t)j * ld + d];
+                        sk += dp[(size_t)j * n + i] * q[(size_t)j * ld + d];
+                        sv += p[(size_t)j * n + i] * g[(size_t)j * D + d];
+                    }
+                    dq[(size_t)i * ld + d] = (float)sq, dk[(size_t)i * ld + d] = (float)sk, dv[(size_t)i * ld + d] = (float)sv;
+                }
+        }
+    free(p), free(dp);
+}
+
+static void attention_case(int B, int n, int D, int H, int threads) {
+    const size_t nqkv = (size_t)B * n * 3 * D, nout = (size_t)B * n * D, nprobs = (size_t)B * H * n * n;
+    float *qkv = malloc(sizeof(float) * nqkv), *dout = malloc(sizeof(float) * nout);
+    float *out = malloc(sizeof(float) * nout), *ref_out = malloc(sizeof(float) * nout);
+    float *probs = malloc(sizeof(float) * nprobs), *ref_probs = malloc(sizeof(float) * nprobs);
+    float *cs = malloc(sizeof(float) * B * n), *ref_cs = malloc(sizeof(float) * B * n);
+    float *dqkv = malloc(sizeof(float) * nqkv), *ref_dqkv = malloc(sizeof(float) * nqkv);
+    size_t ns = attention_scratch_floats(n, threads), nt = attention_tile_floats(n, threads);
+    float *scratch = malloc(sizeof(float) * (ns > nt ? ns : nt));
+    fill(qkv, nqkv, 2.0f), fill(dout, nout, 1.0f);
+    reference(ref_out, ref_probs, ref_cs, ref_dqkv, qkv, dout, B, n, D, H);
+
+    /* kept map (training), with scratch and without (the sgemm path) */
+    for (int with_scratch = 0; with_scratch < 2; with_scratch++) {
+        attention_forward(out, probs, cs, qkv, B, n, D, H, with_scratch ? scratch : NULL, threads);
+        double eo = rel_max_err(out, ref_out, nout), ep = rel_max_err(probs, ref_probs, nprobs);
+        double ec = rel_max_err(cs, ref_cs, (size_t)B * n);
+        CHECK(eo < 1e-4 && ep < 1e-4 && ec < 1e-4, "forward B=%d n=%d D=%d H=%d (map kept, %s): out %g probs %g col_sum %g",
+              B, n, D, H, with_scratch ? "scratch" : "no scratch", eo, ep, ec);
+    }
+    /* blocked rows (inference) */
+    memset(out, 0, sizeof(float) * nout);
+    attention_forward(out, NULL, cs, qkv, B, n, D, H, scratch, threads);
+    double eo = rel_max_err(out, ref_out, nout), ec = rel_max_err(cs, ref_cs, (size_t)B * n);
+    CHECK(eo < 1e-4 && ec < 1e-4, "forward B=%d n=%d D=%d H=%d (blocked): out %g col_sum %g", B, n, D, H, eo, ec);
+
+    attention_forward(out, probs, NULL, qkv, B, n, D, H, scratch, threads);
+    attention_backward(dqkv, dout, qkv, probs, B, n, D, H, scratch, threads);
+    double eg = rel_max_err(dqkv, ref_dqkv, nqkv);
+    CHECK(eg < 1e-3, "backward B=%d n=%d D=%d H=%d: dqkv %g", B, n, D, H, eg);
+    free(qkv), free(dout), free(out), free(ref_out), free(probs), free(ref_probs), free(cs), free(ref_cs);
+    free(dqkv), free(ref_dqkv), free(scratch);
+}
+
+int main(void) {
+    const int hds[] = {16, 32, 48, 64}, ns[] = {1, 5, 16, 17, 25, 50, 197};
+    if (attention_simd_usable(64)) {
+        for (size_t h = 0; h < sizeof hds / sizeof *hds; h++)
+            for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) kernel_case(ns[i], hds[h]);
+        CHECK(!attention_simd_usable(8) && !attention_simd_usable(80) && !attention_simd_usable(24),
+              "head sizes outside 16, 32, 48, 64 must take the sgemm path");
+    } else {
+        printf("no AVX-512 here: the kernels are not run, attention is checked on its sgemm path\n");
+    }
+    attention_case(2, 197, 192, 3, 2); /* DeiT-Tiny: hd 64 */
+    attention_case(3, 25, 128, 4, 2);  /* a MoD layer's k tokens: hd 32 */
+    attention_case(2, 17, 48, 1, 1);   /* hd 48, one thread */
+    attention_case(1, 5, 64, 4, 2);    /* hd 16 */
+    attention_case(2, 9, 40, 5, 2);    /* hd 8: the sgemm path on every CPU */
+    return test_summary("attention_simd");
+}

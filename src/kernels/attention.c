@@ -68,6 +68,16 @@ static void add_column_sums(float *cs, const float *p, int rows, int n) {
     }
 }
 
+/* c [rows, hd] = a b for one head, with a [rows, K] at row stride lda, or a^T when trans_a (a
+ * stored [K, rows]): on the AVX-512 kernel (a transposed by its strides alone) or on sgemm. */
+static void head_ab(int simd, int trans_a, float *c, int ldc, const float *a, int lda, const float *b, int ldb,
+                    int rows, int K, int hd) {
+    if (simd)
+        attention_simd_ab(c, ldc, a, trans_a ? 1 : (size_t)lda, trans_a ? (size_t)lda : 1, b, ldb, rows, K, hd);
+    else
+        amod_sgemm(trans_a, 0, rows, hd, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
 /* One (image, head, query block) task: scores, softmax, output rows, column sums. kt, when
  * not NULL, holds this head's k transposed (attention_simd_pack_t) and the products run on
  * the AVX-512 kernels. */
@@ -82,17 +92,15 @@ static void attention_rows(float *out, float *p, float *col_sum, const float *qk
     else
         amod_sgemm(0, 1, rows, n, hd, scale, q + (size_t)i0 * ld, ld, k, ld, 0.0f, p, n);
     softmax_rows(p, rows, n);
-    if (kt)
-        attention_simd_ab(o + (size_t)i0 * D, D, p, (size_t)n, 1, v, ld, rows, n, hd);
-    else
-        amod_sgemm(0, 0, rows, hd, n, 1.0f, p, n, v, ld, 0.0f, o + (size_t)i0 * D, D);
+    head_ab(kt != NULL, 0, o + (size_t)i0 * D, D, p, n, v, ld, rows, n, hd);
     if (col_sum) add_column_sums(col_sum + (size_t)b * n, p, rows, n);
 }
 
-/* This thread's transposed k for head bh, scaled by 1 / sqrt(hd), packed only when the head changes (static
- * scheduling hands a thread consecutive blocks of one head). NULL on the sgemm path. */
-static const float *head_kt(float *kt, int *packed, const float *qkv, int bh, int n, int D, int H, int simd) {
-    if (!simd) return NULL;
+/* This thread's transposed k for head bh, scaled by 1 / sqrt(hd), packed only when the head
+ * changes (static scheduling hands a thread consecutive blocks of one head). kt is NULL on the
+ * sgemm path. */
+static const float *head_kt(float *kt, int *packed, const float *qkv, int bh, int n, int D, int H) {
+    if (!kt) return NULL;
     if (*packed != bh) {
         const int hd = D / H, b = bh / H, h = bh % H;
         attention_simd_pack_t(kt, qkv + (size_t)b * n * 3 * D + D + h * hd, 3 * D, n, hd, 1.0f / sqrtf((float)hd));
@@ -113,7 +121,7 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
             int packed = -1;
 #pragma omp for schedule(static)
             for (int bh = 0; bh < B * H; bh++)
-                attention_rows(out, probs + (size_t)bh * n * n, col_sum, qkv, head_kt(kt, &packed, qkv, bh, n, D, H, simd),
+                attention_rows(out, probs + (size_t)bh * n * n, col_sum, qkv, head_kt(kt, &packed, qkv, bh, n, D, H),
                                bh / H, bh % H, 0, n, n, D, H);
         }
         return;
@@ -124,13 +132,14 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
     const int nblk = (n + ATTN_ROW_BLOCK - 1) / ATTN_ROW_BLOCK, tasks = B * H * nblk;
 #pragma omp parallel if (par) num_threads(kernel_team(scratch_threads))
     {
-        float *tile = scratch + (size_t)omp_get_thread_num() * forward_slice(n), *kt = tile + (size_t)ATTN_ROW_BLOCK * n;
+        float *tile = scratch + (size_t)omp_get_thread_num() * forward_slice(n);
+        float *kt = simd ? tile + (size_t)ATTN_ROW_BLOCK * n : NULL;
         int packed = -1;
 #pragma omp for schedule(static)
         for (int t = 0; t < tasks; t++) {
             const int bh = t / nblk, blk = t % nblk;
             const int i0 = (int)((long long)n * blk / nblk), i1 = (int)((long long)n * (blk + 1) / nblk);
-            attention_rows(out, tile, col_sum, qkv, head_kt(kt, &packed, qkv, bh, n, D, H, simd), bh / H, bh % H, i0,
+            attention_rows(out, tile, col_sum, qkv, head_kt(kt, &packed, qkv, bh, n, D, H), bh / H, bh % H, i0,
                            i1 - i0, n, D, H);
         }
     }
@@ -153,12 +162,11 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
             const float *p = probs + (size_t)bh * n * n;
             const float *g = dout + (size_t)b * n * D + h * hd;
             /* dV = P^T dO; dP = dO V^T */
+            head_ab(simd, 1, dv, ld, p, n, g, D, n, n, hd);
             if (simd) {
-                attention_simd_ab(dv, ld, p, 1, (size_t)n, g, D, n, n, hd);
                 attention_simd_pack_t(vt, v, ld, n, hd, 1.0f);
                 attention_simd_abt(dp, n, g, D, vt, n, n, hd);
             } else {
-                amod_sgemm(1, 0, n, hd, n, 1.0f, p, n, g, D, 0.0f, dv, ld);
                 amod_sgemm(0, 1, n, n, hd, 1.0f, g, D, v, ld, 0.0f, dp, n);
             }
             /* dS = P * (dP - rowsum(P * dP)), scaled once here for both dQ and dK */
@@ -171,13 +179,8 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
                 for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
             }
             /* dQ = dS K; dK = dS^T Q */
-            if (simd) {
-                attention_simd_ab(dq, ld, dp, (size_t)n, 1, k, ld, n, n, hd);
-                attention_simd_ab(dk, ld, dp, 1, (size_t)n, q, ld, n, n, hd);
-            } else {
-                amod_sgemm(0, 0, n, hd, n, 1.0f, dp, n, k, ld, 0.0f, dq, ld);
-                amod_sgemm(1, 0, n, hd, n, 1.0f, dp, n, q, ld, 0.0f, dk, ld);
-            }
+            head_ab(simd, 0, dq, ld, dp, n, k, ld, n, n, hd);
+            head_ab(simd, 1, dk, ld, dp, n, q, ld, n, n, hd);
         }
     }
 }

@@ -17,7 +17,10 @@ int attention_simd_usable(int hd) {
     return amod_cpu()->avx512f && hd >= 16 && hd <= 64 && hd % 16 == 0;
 }
 
-size_t attention_simd_pack_floats(int n) { return (size_t)ATTENTION_SIMD_MAX_HD * (size_t)((n + 15) / 16 * 16); }
+/* n rounded up to whole vectors: the row length of a packed operand */
+static int padded(int n) { return (n + 15) / 16 * 16; }
+
+size_t attention_simd_pack_floats(int n) { return (size_t)ATTENTION_SIMD_MAX_HD * (size_t)padded(n); }
 
 /* 16 x 16 transpose in registers: r[i] row i in, column i out (unpack, then two rounds of
  * lane shuffles). */
@@ -46,7 +49,7 @@ INLINE SIMD_TARGET void transpose16(__m512 r[16]) {
 
 /* 16 x 16 blocks through registers: a scalar transpose cost an eighth of the QK^T product. */
 SIMD_TARGET void attention_simd_pack_t(float *bt, const float *b, int ldb, int n, int hd, float scale) {
-    const int npad = (n + 15) / 16 * 16;
+    const int npad = padded(n);
     const __m512 s = _mm512_set1_ps(scale);
     for (int j0 = 0; j0 < npad; j0 += 16)
         for (int d0 = 0; d0 < hd; d0 += 16) {
@@ -100,7 +103,7 @@ INLINE SIMD_TARGET void abt_strip(float *c, int ldc, const float *a, int lda, co
 
 SIMD_TARGET void attention_simd_abt(float *c, int ldc, const float *a, int lda, const float *bt, int rows,
                                     int ncols, int hd) {
-    const int npad = (ncols + 15) / 16 * 16, nv = npad / 16;
+    const int npad = padded(ncols), nv = npad / 16;
     int v = 0;
     for (; v + 4 <= nv; v += 4) abt_strip(c, ldc, a, lda, bt, npad, rows, ncols, hd, 16 * v, 4);
     switch (nv - v) {

@@ -81,13 +81,13 @@ int main(void) {
         double e = rel_max_err(b, a, nl);
         printf("bf16 vs f32 logits: rel max err %.2e (bound %.0e)\n", e, BF16_BOUND);
         CHECK(e < BF16_BOUND && e > 0, "bf16 logits rel err %g (bound %g)", e, BF16_BOUND);
-        forward(m, x, before, 1); /* with gradients the product is float32 again */
-        CHECK(rel_max_err(before, a, nl) < 1e-5, "training forward under bf16 setting: rel err %g",
-              rel_max_err(before, a, nl));
+        forward(m, x, before, 1); /* with gradients too (mixed-precision training) */
+        e = rel_max_err(before, a, nl);
+        CHECK(e < BF16_BOUND && e > 0, "training forward under bf16: rel err %g against f32 (bound %g)", e, BF16_BOUND);
         CHECK(amod_vit_set_precision(m, AMOD_PRECISION_F32, &err) == 0, "back to f32: %s", err.msg);
     } else {
         printf("bf16 refused: %s\n", err.msg);
-        CHECK(strstr(err.msg, "bf16 inference needs") != NULL, "unclear refusal: %s", err.msg);
+        CHECK(strstr(err.msg, "bf16 needs") != NULL, "unclear refusal: %s", err.msg);
     }
 
     free(x), free(a), free(b), free(before);

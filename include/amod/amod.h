@@ -194,9 +194,11 @@ AMOD_API size_t amod_vit_num_params(const amod_vit *m);
 AMOD_API float *amod_vit_params(amod_vit *m);
 AMOD_API void amod_vit_weights_changed(amod_vit *m);
 
-/* Precision of the linear layers in forward passes without gradients (training is always
- * float32). bf16 rounds inputs and weights to bfloat16 and accumulates in float32; it needs
- * oneDNN and a CPU with AVX-512 BF16 or AMX, and fails with a message otherwise. */
+/* Precision of the transformer blocks' linear layers, in inference and training. bf16 rounds
+ * their inputs, weights and (in training) output gradients to bfloat16 for the products and
+ * accumulates in float32: mixed precision, with float32 master weights, optimizer state,
+ * attention, normalisation and loss. It needs oneDNN and a CPU with AVX-512 BF16 or AMX, and
+ * fails with a message otherwise. float32 is the default and the reference. */
 typedef enum amod_precision { AMOD_PRECISION_F32 = 0, AMOD_PRECISION_BF16 = 1 } amod_precision;
 AMOD_API int amod_vit_set_precision(amod_vit *m, amod_precision p, amod_error *err);
 AMOD_API float *amod_vit_grads(amod_vit *m);

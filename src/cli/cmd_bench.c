@@ -43,7 +43,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* Runs in the child: builds the model, times `iters` steps after `warmup`, returns the median. */
-static int bf16_inference; /* --precision bf16 */
+static int bf16_linear; /* --precision bf16 */
 
 static int measure(const bench_model *bm, const char *gemm, int batch, int threads, int train, int warmup,
                    int iters, double *median_s, amod_error *err) {
@@ -62,7 +62,7 @@ static int measure(const bench_model *bm, const char *gemm, int batch, int threa
     for (size_t i = 0; i < nx; i++) x[i] = rng_normal(&r);
     for (int b = 0; b < batch; b++) y[b] = (int64_t)(rng_next(&r) % (uint64_t)c->num_classes);
     amod_vit_set_grad_enabled(m, train);
-    if (!rc && !train && bf16_inference) rc = amod_vit_set_precision(m, AMOD_PRECISION_BF16, err);
+    if (!rc && bf16_linear) rc = amod_vit_set_precision(m, AMOD_PRECISION_BF16, err);
     amod_adamw opt = {0};
     amod_adamw_config oc;
     amod_adamw_config_default(&oc);
@@ -157,8 +157,8 @@ static void usage(void) {
            "GFLOP/s counts 2 FLOPs per multiply-accumulate (amod flops) and 3 forward passes per\n"
            "training step. --quick: 1 warm-up, 2 iterations, batch 2 (a smoke test).\n"
            "--gemm: the matrix-product paths to time, each row once per path, alternately (default:\n"
-           "the one amod chose for this CPU, printed in the header). --precision bf16: inference rows\n"
-           "with the linear layers in bfloat16 (training rows stay float32). Without --iters, rows at\n"
+           "the one amod chose for this CPU, printed in the header). --precision bf16: the blocks' linear\n"
+           "layers in bfloat16 (training rows: mixed precision, float32 master weights). Without --iters, rows at\n"
            "batch 1 and 2 time 100 steps: single steps of milliseconds swing by whole scheduler ticks\n"
            "on a shared machine, and ten of them give an unstable median.\n");
 }
@@ -226,7 +226,7 @@ int amod_cmd_bench(int argc, char **argv) {
             free(copy);
         } else if (!strcmp(a, "--precision")) {
             if (strcmp(v, "f32") && strcmp(v, "bf16")) return cli_usage_error(CMD, "--precision takes f32 or bf16, not '%s'", v);
-            bf16_inference = !strcmp(v, "bf16");
+            bf16_linear = !strcmp(v, "bf16");
         } else if (!strcmp(a, "--gemm")) {
             ng = 0;
             snprintf(gemm_list, sizeof gemm_list, "%s", v);
@@ -308,7 +308,7 @@ int amod_cmd_bench(int argc, char **argv) {
                 path, warmup, iters);
     }
     printf("model %s, products on %s%s, median of %d runs%s after %d warm-up\n", model, path,
-           bf16_inference ? ", inference linear layers in bf16" : "", iters, iters_set ? "" : " (100 at batch 1 and 2)",
+           bf16_linear ? ", inference linear layers in bf16" : "", iters, iters_set ? "" : " (100 at batch 1 and 2)",
            warmup);
     if (amod_gemm_warning()) printf("%s\n", amod_gemm_warning());
     printf("\n");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernels/gemm.h"
+#include "kernels/kernels.h"
 
 #ifndef AMOD_HAVE_ONEDNN
 
@@ -18,10 +19,21 @@ int linear_packed_forward(linear_engine *e, float *out, const float *in, const f
         (void)n_out;
     return -1;
 }
+int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, const float *dout, const float *in,
+                         const float *w, int rows, int n_in, int n_out, float *work) {
+    (void)e, (void)din, (void)dw, (void)db, (void)dout, (void)in, (void)w, (void)rows, (void)n_in, (void)n_out,
+        (void)work;
+    return -1;
+}
+size_t linear_bf16_work_floats(int rows, int n_in, int n_out) {
+    (void)rows, (void)n_in, (void)n_out;
+    return 0;
+}
 
 #else
 
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -34,9 +46,12 @@ typedef struct {
     unsigned long version; /* the engine's version when packed */
 } packed_weight;
 
-/* A matmul for one shape, epilogue and precision. */
+/* What a primitive computes: a layer's forward, or one of its backward products. */
+enum { PRIM_FORWARD, PRIM_BACKWARD_DATA, PRIM_BACKWARD_WEIGHTS };
+
+/* A matmul for one shape, product, epilogue and precision. */
 typedef struct {
-    int rows, n_in, n_out, bias, epi, bf16;
+    int kind, rows, n_in, n_out, bias, epi, bf16;
     dnnl_primitive_t prim;
     dnnl_memory_desc_t src, wei, bia, dst;
     size_t scratch;
@@ -91,12 +106,13 @@ void linear_engine_weights_changed(linear_engine *e) {
 static int published(const int *count) { return __atomic_load_n(count, __ATOMIC_ACQUIRE); }
 static void publish(int *count, int n) { __atomic_store_n(count, n, __ATOMIC_RELEASE); }
 
-static matmul_prim *lookup_prim(linear_engine *e, int rows, int n_in, int n_out, int bias, int epi, int bf16) {
+static matmul_prim *lookup_prim(linear_engine *e, int kind, int rows, int n_in, int n_out, int bias, int epi,
+                                int bf16) {
     const int n = published(&e->n_prims);
     for (int i = 0; i < n; i++) {
         matmul_prim *p = &e->prims[i];
-        if (p->rows == rows && p->n_in == n_in && p->n_out == n_out && p->bias == bias && p->epi == epi &&
-            p->bf16 == bf16)
+        if (p->kind == kind && p->rows == rows && p->n_in == n_in && p->n_out == n_out && p->bias == bias &&
+            p->epi == epi && p->bf16 == bf16)
             return p;
     }
     return NULL;
@@ -120,16 +136,33 @@ static int md2(dnnl_memory_desc_t *md, dnnl_dim_t a, dnnl_dim_t b, dnnl_format_t
     return md2t(md, a, b, dnnl_f32, tag);
 }
 
+/* The operands of a product: the forward's weights in whatever layout oneDNN prefers (packed
+ * once, find_pack); the backward's operands plain, dout^T read through its strides. */
+static int prim_descs(matmul_prim *p) {
+    const dnnl_data_type_t dt = p->bf16 ? dnnl_bf16 : dnnl_f32;
+    switch (p->kind) {
+    case PRIM_FORWARD: /* out[rows, n_out] = in[rows, n_in] w^T */
+        return md2t(&p->src, p->rows, p->n_in, dt, dnnl_ab) ||
+               md2t(&p->wei, p->n_in, p->n_out, dt, dnnl_format_tag_any) || md2(&p->bia, 1, p->n_out, dnnl_ab) ||
+               md2(&p->dst, p->rows, p->n_out, dnnl_ab);
+    case PRIM_BACKWARD_DATA: /* din[rows, n_in] = dout[rows, n_out] w[n_out, n_in] */
+        return md2t(&p->src, p->rows, p->n_out, dt, dnnl_ab) || md2t(&p->wei, p->n_out, p->n_in, dt, dnnl_ab) ||
+               md2(&p->dst, p->rows, p->n_in, dnnl_ab);
+    default: /* dw[n_out, n_in] += dout^T in[rows, n_in] */
+        return md2t(&p->src, p->n_out, p->rows, dt, dnnl_ba) || md2t(&p->wei, p->rows, p->n_in, dt, dnnl_ab) ||
+               md2(&p->dst, p->n_out, p->n_in, dnnl_ab);
+    }
+}
+
 /* Called with the lock held. */
-static matmul_prim *find_prim(linear_engine *e, int rows, int n_in, int n_out, int bias, int epi, int bf16) {
-    matmul_prim *found = lookup_prim(e, rows, n_in, n_out, bias, epi, bf16);
+static matmul_prim *find_prim(linear_engine *e, int kind, int rows, int n_in, int n_out, int bias, int epi,
+                              int bf16) {
+    matmul_prim *found = lookup_prim(e, kind, rows, n_in, n_out, bias, epi, bf16);
     if (found || e->n_prims == MAX_PRIMS) return found;
-    matmul_prim p = {.rows = rows, .n_in = n_in, .n_out = n_out, .bias = bias, .epi = epi, .bf16 = bf16};
+    matmul_prim p = {
+        .kind = kind, .rows = rows, .n_in = n_in, .n_out = n_out, .bias = bias, .epi = epi, .bf16 = bf16};
     dnnl_memory_desc_t res;
-    const dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
-    if (md2t(&p.src, rows, n_in, dt, dnnl_ab) || md2t(&p.wei, n_in, n_out, dt, dnnl_format_tag_any) ||
-        md2(&p.bia, 1, n_out, dnnl_ab) || md2(&p.dst, rows, n_out, dnnl_ab) || md2(&res, rows, n_out, dnnl_ab))
-        return NULL;
+    if (prim_descs(&p) || md2(&res, rows, n_out, dnnl_ab)) return NULL;
     dnnl_matmul_desc_t desc;
     if (dnnl_matmul_desc_init(&desc, &p.src, &p.wei, bias ? &p.bia : NULL, &p.dst) != dnnl_success) return NULL;
     dnnl_primitive_attr_t attr = NULL;
@@ -138,7 +171,10 @@ static matmul_prim *find_prim(linear_engine *e, int rows, int n_in, int n_out, i
     int ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
              /* a scratchpad per call: the same primitive runs on several threads at once */
              dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success;
-    if (ok && epi != LINEAR_BIAS) {
+    if (ok && kind == PRIM_BACKWARD_WEIGHTS) { /* dw accumulates */
+        ok = dnnl_post_ops_create(&po) == dnnl_success && dnnl_post_ops_append_sum(po, 1.0f) == dnnl_success &&
+             dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+    } else if (ok && epi != LINEAR_BIAS) {
         ok = dnnl_post_ops_create(&po) == dnnl_success &&
              (epi == LINEAR_BIAS_GELU ? dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f)
                                       : dnnl_post_ops_append_binary(po, dnnl_binary_add, &res)) == dnnl_success &&
@@ -226,64 +262,126 @@ static void to_bf16(uint16_t *dst, const float *src, size_t n) {
     }
 }
 
-int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
-                          const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
-                          int n_out) {
-    if (!e || rows < 1) return rows < 1 ? 0 : -1;
-    const int bf16 = prec == LINEAR_BF16;
-    uint16_t *in16 = NULL;
-    if (bf16) { /* the inputs in bfloat16 for the product (the caller's array stays float32) */
-        if (!(in16 = malloc((size_t)rows * n_in * sizeof *in16))) return -1;
-        to_bf16(in16, in, (size_t)rows * n_in);
-        in = (const float *)(const void *)in16;
-    }
-    /* the common case, without the lock: both made before, the pack current */
-    matmul_prim *p = lookup_prim(e, rows, n_in, n_out, b != NULL, epi, bf16);
-    packed_weight *pw = p ? lookup_pack(e, w, n_in, n_out, &p->wei) : NULL;
-    dnnl_memory_t wmem = NULL;
-    if (pw && __atomic_load_n(&pw->version, __ATOMIC_ACQUIRE) == __atomic_load_n(&e->version, __ATOMIC_ACQUIRE))
-        wmem = pw->mem;
-    if (!wmem) {
-        pthread_mutex_lock(&e->mu);
-        p = find_prim(e, rows, n_in, n_out, b != NULL, epi, bf16);
-        wmem = p ? find_pack(e, w, n_in, n_out, &p->wei) : NULL;
-        pthread_mutex_unlock(&e->mu);
-    }
-    const matmul_prim mp = p ? *p : (matmul_prim){0};
+/* Runs primitive mp on the calling thread's stream: src and dst are plain arrays, the weights
+ * either a packed copy (wmem) or a plain array (wei); bias and residual as the primitive has
+ * them. oneDNN's scratchpad comes from the stack when small, else from the heap. */
+static int execute(linear_engine *e, const matmul_prim *mp, const void *src_data, dnnl_memory_t wmem,
+                   const void *wei_data, void *dst_data, const float *b, const float *residual) {
     dnnl_stream_t s;
-    if (!p || !wmem || dnnl_stream_create(&s, e->eng, dnnl_stream_default_flags) != dnnl_success) {
-        free(in16);
-        return -1;
-    }
-    dnnl_memory_t src = NULL, dst = NULL, bia = NULL, res = NULL, scr = NULL;
+    if (dnnl_stream_create(&s, e->eng, dnnl_stream_default_flags) != dnnl_success) return -1;
+    dnnl_memory_t src = NULL, wei = NULL, dst = NULL, bia = NULL, res = NULL, scr = NULL;
     unsigned char stack_scratch[4096] __attribute__((aligned(64)));
-    void *scratch = mp.scratch <= sizeof stack_scratch ? stack_scratch : malloc(mp.scratch);
+    void *scratch = mp->scratch <= sizeof stack_scratch ? stack_scratch : malloc(mp->scratch);
     dnnl_memory_desc_t scr_md;
-    dnnl_dims_t scr_dims = {(dnnl_dim_t)(mp.scratch ? mp.scratch : 1)};
-    int ok = scratch && dnnl_memory_create(&src, &mp.src, e->eng, (void *)in) == dnnl_success &&
-             dnnl_memory_create(&dst, &mp.dst, e->eng, out) == dnnl_success &&
-             (!b || dnnl_memory_create(&bia, &mp.bia, e->eng, (void *)b) == dnnl_success) &&
-             (epi != LINEAR_BIAS_ADD || dnnl_memory_create(&res, &mp.dst, e->eng, (void *)residual) == dnnl_success) &&
+    dnnl_dims_t scr_dims = {(dnnl_dim_t)(mp->scratch ? mp->scratch : 1)};
+    int ok = scratch && dnnl_memory_create(&src, &mp->src, e->eng, (void *)src_data) == dnnl_success &&
+             (wmem || dnnl_memory_create(&wei, &mp->wei, e->eng, (void *)wei_data) == dnnl_success) &&
+             dnnl_memory_create(&dst, &mp->dst, e->eng, dst_data) == dnnl_success &&
+             (!b || dnnl_memory_create(&bia, &mp->bia, e->eng, (void *)b) == dnnl_success) &&
+             (!residual || dnnl_memory_create(&res, &mp->dst, e->eng, (void *)residual) == dnnl_success) &&
              dnnl_memory_desc_init_by_tag(&scr_md, 1, scr_dims, dnnl_u8, dnnl_a) == dnnl_success &&
              dnnl_memory_create(&scr, &scr_md, e->eng, scratch) == dnnl_success;
     if (ok) {
         dnnl_exec_arg_t args[6];
         int n = 0;
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, src};
-        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, wmem};
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, wmem ? wmem : wei};
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DST, dst};
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scr};
         if (bia) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bia};
         if (res) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, res};
-        ok = dnnl_primitive_execute(mp.prim, s, n, args) == dnnl_success && dnnl_stream_wait(s) == dnnl_success;
+        ok = dnnl_primitive_execute(mp->prim, s, n, args) == dnnl_success && dnnl_stream_wait(s) == dnnl_success;
     }
-    dnnl_memory_t all[] = {src, dst, bia, res, scr};
+    dnnl_memory_t all[] = {src, wei, dst, bia, res, scr};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (all[i]) dnnl_memory_destroy(all[i]);
     if (scratch != stack_scratch) free(scratch);
-    free(in16);
     dnnl_stream_destroy(s);
     return ok ? 0 : -1;
+}
+
+int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
+                          const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
+                          int n_out) {
+    if (!e || rows < 1) return rows < 1 ? 0 : -1;
+    const int bf16 = prec == LINEAR_BF16;
+    /* the common case, without the lock: both made before, the pack current */
+    matmul_prim *p = lookup_prim(e, PRIM_FORWARD, rows, n_in, n_out, b != NULL, epi, bf16);
+    packed_weight *pw = p ? lookup_pack(e, w, n_in, n_out, &p->wei) : NULL;
+    dnnl_memory_t wmem = NULL;
+    if (pw && __atomic_load_n(&pw->version, __ATOMIC_ACQUIRE) == __atomic_load_n(&e->version, __ATOMIC_ACQUIRE))
+        wmem = pw->mem;
+    if (!wmem) {
+        pthread_mutex_lock(&e->mu);
+        p = find_prim(e, PRIM_FORWARD, rows, n_in, n_out, b != NULL, epi, bf16);
+        wmem = p ? find_pack(e, w, n_in, n_out, &p->wei) : NULL;
+        pthread_mutex_unlock(&e->mu);
+    }
+    if (!p || !wmem) return -1;
+    const matmul_prim mp = *p;
+    uint16_t *in16 = NULL;
+    if (bf16) { /* the inputs in bfloat16 for the product (the caller's array stays float32) */
+        if (!(in16 = malloc((size_t)rows * n_in * sizeof *in16))) return -1;
+        to_bf16(in16, in, (size_t)rows * n_in);
+    }
+    int rc = execute(e, &mp, in16 ? (const void *)in16 : (const void *)in, wmem, NULL, out, b,
+                     epi == LINEAR_BIAS_ADD ? residual : NULL);
+    free(in16);
+    return rc;
+}
+
+/* ---- mixed-precision backward ---- */
+
+/* bfloat16 values in a run of floats, rounded up to whole cache lines */
+static size_t halves_floats(size_t n) { return (n + 31) / 32 * 16; }
+
+size_t linear_bf16_work_floats(int rows, int n_in, int n_out) {
+    return halves_floats((size_t)rows * n_out) + halves_floats((size_t)rows * n_in) +
+           halves_floats((size_t)n_in * n_out);
+}
+
+/* to_bf16 on the threads of a parallel region (the backward's operands are megabytes) */
+static void to_bf16_parallel(uint16_t *dst, const float *src, size_t n) {
+#pragma omp parallel if (n >= 65536)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const size_t lo = n * t / nt / 16 * 16, hi = t + 1 == nt ? n : n * (t + 1) / nt / 16 * 16;
+        to_bf16(dst + lo, src + lo, hi - lo);
+    }
+}
+
+static matmul_prim *backward_prim(linear_engine *e, int kind, int rows, int n_in, int n_out) {
+    matmul_prim *p = lookup_prim(e, kind, rows, n_in, n_out, 0, 0, 1);
+    if (p) return p;
+    pthread_mutex_lock(&e->mu);
+    p = find_prim(e, kind, rows, n_in, n_out, 0, 0, 1);
+    pthread_mutex_unlock(&e->mu);
+    return p;
+}
+
+int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, const float *dout, const float *in,
+                         const float *w, int rows, int n_in, int n_out, float *work) {
+    if (rows < 1) return 0;
+    if (!e || !work) return -1;
+    /* both primitives first: a refusal leaves nothing written */
+    const matmul_prim *pd = din ? backward_prim(e, PRIM_BACKWARD_DATA, rows, n_in, n_out) : NULL;
+    const matmul_prim *pw = dw ? backward_prim(e, PRIM_BACKWARD_WEIGHTS, rows, n_in, n_out) : NULL;
+    if ((din && !pd) || (dw && !pw)) return -1;
+    uint16_t *dout16 = (uint16_t *)work;
+    uint16_t *in16 = (uint16_t *)(work + halves_floats((size_t)rows * n_out));
+    uint16_t *w16 = (uint16_t *)(work + halves_floats((size_t)rows * n_out) + halves_floats((size_t)rows * n_in));
+    to_bf16_parallel(dout16, dout, (size_t)rows * n_out);
+    int rc = 0;
+    if (din) {
+        to_bf16_parallel(w16, w, (size_t)n_in * n_out);
+        rc |= execute(e, pd, dout16, NULL, w16, din, NULL, NULL);
+    }
+    if (dw) {
+        to_bf16_parallel(in16, in, (size_t)rows * n_in);
+        rc |= execute(e, pw, dout16, NULL, in16, dw, NULL, NULL);
+    }
+    if (db) column_sums_add(db, dout, rows, n_out);
+    return rc;
 }
 
 #endif

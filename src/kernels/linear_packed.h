@@ -10,6 +10,8 @@
 #ifndef AMOD_KERNELS_LINEAR_PACKED_H
 #define AMOD_KERNELS_LINEAR_PACKED_H
 
+#include <stddef.h>
+
 typedef struct linear_engine linear_engine;
 
 typedef enum linear_epilogue {
@@ -21,7 +23,7 @@ typedef enum linear_epilogue {
 typedef enum linear_precision {
     LINEAR_F32 = 0, /* float32 throughout: the reference */
     LINEAR_BF16 = 1 /* inputs and weights rounded to bfloat16, products accumulated in float32
-                       (AVX-512 BF16 / AMX); for inference */
+                       (AVX-512 BF16 / AMX) */
 } linear_precision;
 
 /* NULL when the packed path is not available: no oneDNN in the build, or the matrix-product
@@ -38,5 +40,15 @@ void linear_engine_refresh(linear_engine *e);
 int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
                           const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
                           int n_out);
+
+/* The backward of a linear layer with its two products in bfloat16 (mixed-precision training:
+ * the float32 gradient and input rounded for the product, accumulated in float32):
+ * din = dout w (overwritten), dw += dout^T in, db += column sums of dout (in float32).
+ * din, dw or db may be NULL. work holds linear_bf16_work_floats(rows, n_in, n_out) floats.
+ * Called outside parallel regions (oneDNN threads the products itself). 0, or -1 when
+ * oneDNN refused a shape, with nothing written (the caller falls back to linear_backward). */
+int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, const float *dout, const float *in,
+                         const float *w, int rows, int n_in, int n_out, float *work);
+size_t linear_bf16_work_floats(int rows, int n_in, int n_out);
 
 #endif

@@ -33,6 +33,11 @@ static int needs_col_sum(const amod_vit_ctx *c, int l) {
 
 /* ---- activation memory: one arena, carved in two passes (measure, then assign) ---- */
 
+/* Mixed-precision training: the block's linear products in bfloat16, on oneDNN. */
+static int trains_bf16(const amod_vit_ctx *c) {
+    return c->rs.grads && c->m->lin && c->m->precision == AMOD_PRECISION_BF16;
+}
+
 static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
     const amod_vit *m = c->m;
     const amod_vit_config *cfg = &m->cfg;
@@ -83,6 +88,8 @@ static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
     c->d_attn = arena_take(ac, attention_scratch_floats(N, c->rs.scratch_threads));
     c->d_pooled = arena_take(ac, 2 * (size_t)B * D);
     c->d_patch = arena_take(ac, (size_t)B * np * D);
+    const int widest = 3 * D > Hm ? 3 * D : Hm;
+    c->bf16_work = trains_bf16(c) ? arena_take(ac, linear_bf16_work_floats((int)rows, widest, widest)) : NULL;
 }
 
 void vit_free_acts(amod_vit_ctx *c) {
@@ -98,7 +105,8 @@ static void carve_ctx(void *self, arena_carver *ac) {
 int vit_ensure_acts(amod_vit_ctx *c, int batch, amod_error *err) {
     /* carved again for a larger batch, a new routing, or more threads than the scratch was
      * made for (a forward recomputes it all) */
-    if (run_state_fits(&c->rs, c->m->layout) && batch <= c->act_batch) return 0;
+    if (run_state_fits(&c->rs, c->m->layout) && batch <= c->act_batch && (!trains_bf16(c) || c->bf16_work))
+        return 0;
     c->act_batch = batch;
     size_t need;
     if (run_state_carve(&c->rs, carve_ctx, c, c->m->layout, &need)) {
@@ -116,9 +124,9 @@ int amod_vit_set_precision(amod_vit *m, amod_precision p, amod_error *err) {
     if (p == AMOD_PRECISION_BF16) {
         const amod_cpu_features *f = amod_cpu();
         if (!m->lin)
-            return amod_fail(err, "bf16 inference needs the oneDNN path (this build or AMOD_GEMM runs OpenBLAS)");
+            return amod_fail(err, "bf16 needs the oneDNN path (this build or AMOD_GEMM runs OpenBLAS)");
         if (!f->avx512_bf16 && !f->amx_bf16)
-            return amod_fail(err, "bf16 inference needs AVX-512 BF16 or AMX, which this CPU lacks");
+            return amod_fail(err, "bf16 needs AVX-512 BF16 or AMX, which this CPU lacks");
     } else if (p != AMOD_PRECISION_F32) {
         return amod_fail(err, "unknown precision %d", (int)p);
     }
@@ -166,8 +174,7 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
     vit_layer_acts *a = &c->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k, keep_h1 = c->rs.grads;
     const float eps = m->cfg.ln_eps;
-    /* bfloat16 only without gradients: training is float32 */
-    const linear_precision prec = !c->rs.grads && m->precision == AMOD_PRECISION_BF16 ? LINEAR_BF16 : LINEAR_F32;
+    const linear_precision prec = m->precision == AMOD_PRECISION_BF16 ? LINEAR_BF16 : LINEAR_F32;
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {
@@ -343,6 +350,15 @@ int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t 
 
 /* ---- backward ---- */
 
+/* A block's linear backward: in bfloat16 products when the model trains in bf16 and oneDNN
+ * took the shape, else in float32. */
+static void block_linear_backward(amod_vit_ctx *c, float *din, float *dw, float *db, const float *dout,
+                                  const float *in, const float *w, int rows, int n_in, int n_out) {
+    if (trains_bf16(c) && !linear_bf16_backward(c->m->lin, din, dw, db, dout, in, w, rows, n_in, n_out, c->bf16_work))
+        return;
+    linear_backward(din, dw, db, dout, in, w, rows, n_in, n_out, 0);
+}
+
 /* dy: gradient of the block output [R, D]; dx2 holds a copy of dy on entry and the
  * gradient of the block input on exit. */
 static void block_backward(amod_vit_ctx *c, int l, int B, const float *dy, float *dx2) {
@@ -350,15 +366,15 @@ static void block_backward(amod_vit_ctx *c, int l, int B, const float *dy, float
     const vit_block *p = &m->blk[l];
     const vit_layer_acts *a = &c->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
-    linear_backward(c->d_g, G(p->fc2_w), G(p->fc2_b), dy, a->g, p->fc2_w, R, Hm, D, 0);
+    block_linear_backward(c, c->d_g, G(p->fc2_w), G(p->fc2_b), dy, a->g, p->fc2_w, R, Hm, D);
     gelu_backward(c->d_g, c->d_g, a->h1, (size_t)R * Hm);
-    linear_backward(c->rg.d_ln, G(p->fc1_w), G(p->fc1_b), c->d_g, a->ln2, p->fc1_w, R, D, Hm, 0);
+    block_linear_backward(c, c->rg.d_ln, G(p->fc1_w), G(p->fc1_b), c->d_g, a->ln2, p->fc1_w, R, D, Hm);
     layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), c->rg.d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
-    linear_backward(c->d_ao, G(p->proj_w), G(p->proj_b), dx2, a->ao, p->proj_w, R, D, D, 0);
+    block_linear_backward(c, c->d_ao, G(p->proj_w), G(p->proj_b), dx2, a->ao, p->proj_w, R, D, D);
     attention_backward(c->d_qkv, c->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, c->d_attn,
                        c->rs.scratch_threads);
-    linear_backward(c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, c->d_qkv, a->ln1, p->qkv_w, R, D,
-                    3 * D, 0);
+    block_linear_backward(c, c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, c->d_qkv, a->ln1, p->qkv_w,
+                          R, D, 3 * D);
     layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), c->rg.d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
 }
 

@@ -61,6 +61,7 @@ struct amod_vit_ctx {
     /* backward scratch */
     resid_grads rg;
     float *attn_tile, *d_g, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
+    float *bf16_work; /* the bfloat16 operands of a linear backward (mixed-precision training) */
 
     int batch, have_labels;
     int subset; /* the last forward ran on a token subset (vit_tokens.c): no backward, no maps */

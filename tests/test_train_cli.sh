@@ -38,6 +38,25 @@ expect_error "resume keeps the run's settings" "--lr cannot be given with --resu
 expect_error "fresh run into a used directory" "already" -- "$AMOD" train --out "$T/whole" "${MODEL[@]}" "${TRAIN[@]}"
 expect_error "resume without a run" "no checkpoint 'last'" -- "$AMOD" train --out "$T/none" --resume
 
+# ---- mixed precision: --precision bf16 is saved with the run and resumed as it was, or refused ----
+if "$AMOD" train --out "$T/bf16" "${MODEL[@]}" "${TRAIN[@]}" --precision bf16 >/dev/null 2>"$T/bf16.err"; then
+  grep -q '"precision":[[:space:]]*"bf16"' "$T/bf16/last/trainer.json" && ok "bf16: saved in trainer.json" ||
+    fail "bf16: trainer.json lacks the precision"
+  cmp -s "$T/whole/last/model.safetensors" "$T/bf16/last/model.safetensors" &&
+    fail "bf16: the same bytes as the float32 run (the products ran in float32)" || ok "bf16: differs from float32"
+  "$AMOD" train --out "$T/bf16p" "${MODEL[@]}" "${TRAIN[@]}" --precision bf16 --max-steps 7 >/dev/null 2>&1 &&
+    "$AMOD" train --out "$T/bf16p" --resume --quiet --threads 1 >/dev/null || fail "bf16: stop and resume"
+  cmp -s "$T/bf16/last/model.safetensors" "$T/bf16p/last/model.safetensors" &&
+    ok "bf16: resumed run identical to the uninterrupted one" || fail "bf16: resumed run differs"
+  grep -q '"precision":[[:space:]]*"f32"' "$T/whole/last/trainer.json" && ok "f32: saved in trainer.json" ||
+    fail "f32: trainer.json lacks the precision"
+else
+  grep -q "bf16 needs" "$T/bf16.err" && ok "bf16 refused here: $(cat "$T/bf16.err")" ||
+    fail "bf16 run failed: $(cat "$T/bf16.err")"
+fi
+expect_error "an unknown precision" "--precision must be f32 or bf16" -- \
+  "$AMOD" train --out "$T/p8" "${MODEL[@]}" "${TRAIN[@]}" --precision fp8
+
 # ---- adaptation without training, evaluation, fine-tuning ----
 "$AMOD" adapt "$T/whole/last" --out "$T/amod" --router attention --capacity 0.5 >/dev/null || fail "adapt attention"
 "$AMOD" adapt "$T/whole/last" --out "$T/lin" --router linear --capacity 0.125 --seed 4 >/dev/null || fail "adapt linear"

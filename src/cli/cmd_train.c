@@ -75,6 +75,9 @@ static void usage(void) {
            "  --ckpt-every N       also checkpoint RUN_DIR/last every N steps (default: every epoch)\n"
            "  --max-steps N        stop after N steps overall (the schedule still spans --epochs)\n"
            "  --threads N          OpenMP threads; OpenBLAS runs single-threaded (docs/TRAINING.md)\n"
+           "  --precision P        f32 (default) or bf16: mixed precision, the blocks' linear products\n"
+           "                       in bfloat16 with float32 weights, optimizer, attention and loss\n"
+           "                       (oneDNN, AVX-512 BF16 or AMX; evaluations during the run too)\n"
            "  --log-every N        progress line every N steps when stderr is not a terminal (default 50)\n"
            "  --quiet              no progress output\n"
            "  --check-ranks        under mpirun: verify after every step that all ranks hold the same weights\n"
@@ -115,7 +118,7 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
                                    "--depth", "--heads", "--lr", "--min-lr", "--weight-decay", "--clip", "--mixup", "--cutmix",
                                    "--smoothing", "--reprob", "--crop-scale",
                                    "--warmup-steps", "--warmup-epochs", "--out", "--data", "--dataset", "--model",
-                                   "--init", "--isoflop"};
+                                   "--init", "--isoflop", "--precision"};
     int known = flag;
     for (size_t k = 0; k < sizeof valued / sizeof *valued && !known; k++) known = !strcmp(a, valued[k]);
     if (!known) return cli_usage_error(CMD, "unknown option '%s'", a), -1;
@@ -190,6 +193,10 @@ static int parse_training(int argc, char **argv, int *i, options *o) {
         c->prefetch = 1;
     } else if (!strcmp(a, "--skip-bad-images")) {
         c->skip_bad = 1;
+    } else if (!strcmp(a, "--precision")) {
+        if (strcmp(v, "f32") && strcmp(v, "bf16"))
+            return cli_usage_error(CMD, "--precision must be f32 or bf16, got '%s'", v), -1;
+        c->precision = strcmp(v, "bf16") ? AMOD_PRECISION_F32 : AMOD_PRECISION_BF16;
     } else if (!strcmp(a, "--out")) {
         o->out = v;
     } else if (!strcmp(a, "--data")) {

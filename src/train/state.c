@@ -58,6 +58,7 @@ void amod_train_state_write(cJSON *c, cJSON *s, const amod_train_config *cfg, co
     char aa[64];
     amod_autoaug_format(&cfg->autoaug, aa, sizeof aa);
     cJSON_AddStringToObject(c, "auto_augment", aa);
+    cJSON_AddStringToObject(c, "precision", cfg->precision == AMOD_PRECISION_BF16 ? "bf16" : "f32");
     cJSON_AddNumberToObject(s, "step", (double)st->step);
     cJSON_AddNumberToObject(s, "epoch", (double)st->loader.epoch);
     cJSON_AddNumberToObject(s, "epoch_pos", (double)st->loader.pos);
@@ -78,6 +79,17 @@ static int read_train_only(const amod_json_fields *r, amod_train_config *c) {
     if (amod_json_field_str(r, "train_only", name, sizeof name)) return -1;
     if (amod_train_only_parse(name, &c->train_only))
         return amod_fail(r->err, "%s: config.train_only must be all, head or head+routers", r->path);
+    return 0;
+}
+
+/* absent from runs written before it existed: they trained in float32 */
+static int read_precision(const amod_json_fields *r, amod_train_config *c) {
+    char s[16] = "";
+    c->precision = AMOD_PRECISION_F32;
+    if (!cJSON_GetObjectItemCaseSensitive(r->obj, "precision")) return 0;
+    if (amod_json_field_str(r, "precision", s, sizeof s)) return -1;
+    if (!strcmp(s, "bf16")) c->precision = AMOD_PRECISION_BF16;
+    else if (strcmp(s, "f32")) return amod_fail(r->err, "%s: config.precision must be f32 or bf16, not '%s'", r->path, s);
     return 0;
 }
 
@@ -118,7 +130,7 @@ static int read_config(const amod_json_fields *r, amod_train_config *c) {
                      read_optional_float(r, "crop_scale", 1, &c->crop_scale) ||
                      (cJSON_GetObjectItemCaseSensitive(r->obj, "skip_bad_images") &&
                       amod_json_field_bool(r, "skip_bad_images", &c->skip_bad)) ||
-                     read_autoaug(r, c) || read_optional_i64(r, "eval_steps", &c->eval_steps)
+                     read_autoaug(r, c) || read_precision(r, c) || read_optional_i64(r, "eval_steps", &c->eval_steps)
                  ? -1
                  : 0;
 }

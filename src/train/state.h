@@ -39,6 +39,7 @@ typedef struct amod_train_config {
     float crop_scale;     /* image folders: RandomResizedCrop's smallest area share; 0: 0.08 */
     int skip_bad;         /* image folders: replace unreadable pictures (and count them) instead of failing */
     amod_autoaug autoaug; /* image folders, with --augment: TrivialAugmentWide or RandAugment */
+    amod_precision precision; /* the blocks' linear layers: float32, or bf16 mixed precision */
     /* not saved: */
     int64_t max_steps;    /* stop after this many steps overall (0: no limit); the schedule still spans epochs */
     int threads;          /* OpenMP threads (amod_set_threads); 0: OpenMP's default */

@@ -350,6 +350,7 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     if (train->num_classes > mc->num_classes || (test && test->num_classes > mc->num_classes))
         return amod_fail(err, "the data set has %d classes, the model only %d", train->num_classes, mc->num_classes);
     amod_set_threads(cfg->threads);
+    if (amod_vit_set_precision(m, cfg->precision, err)) return -1;
     trainer t;
     memset(&t, 0, sizeof t);
     t.m = m;
@@ -380,7 +381,10 @@ int amod_train(amod_vit *m, const amod_dataset *train, const amod_dataset *test,
     if (!rc) {
         char path[256];
         amod_gemm_describe(path, sizeof path);
-        amod_progress_note(&t.prog, "compute: %s, %d threads", path, amod_threads_count());
+        amod_progress_note(&t.prog, "compute: %s, %d threads%s", path, amod_threads_count(),
+                           cfg->precision == AMOD_PRECISION_BF16
+                               ? ", linear layers in bf16 (mixed precision, float32 weights and optimizer)"
+                               : "");
         t.res->epochs = t.pos.epoch;
         /* the decoding thread pays where a core is free beside the step's team (measured:
          * docs/BENCHMARKS.md; on 2 cores with 2 training threads it does not) */

@@ -34,6 +34,9 @@ reported, and named):
           mkldnn = hand with torch.utils.mkldnn.to_mkldnn: every nn.Linear and
                  the conv run on oneDNN with prepacked weights, whatever
                  OPENBLAS_CORETYPE says (inference only)
+          bf16 = hand under torch.autocast("cpu", dtype=torch.bfloat16): mixed
+                 precision (linear layers and matmuls in bfloat16 on oneDNN,
+                 float32 weights and optimizer), amod's --precision bf16
   threads TORCH:BLAS[:passive]: torch.set_num_threads(TORCH), OpenBLAS at BLAS
           threads (openblas_set_num_threads; 0 = OpenBLAS's own count, all
           cores), passive = OMP_WAIT_POLICY=passive
@@ -49,6 +52,7 @@ script waits (--max-wait) for the machine to be quiet, and it records the CPU
 share used by other processes during the child ("foreign_cpu").
 """
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -222,7 +226,12 @@ def time_it(fn, warmup, reps):
 
 def make_model(impl, router, capacity, seed=0):
     torch.manual_seed(seed)
-    return ViT("hand" if impl in ("jit", "jitopt", "mkldnn") else impl, router, capacity)
+    return ViT("hand" if impl in ("jit", "jitopt", "mkldnn", "bf16") else impl, router, capacity)
+
+
+def precision(impl):
+    """bf16: autocast to bfloat16 (mixed precision); otherwise float32 throughout."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if impl == "bf16" else contextlib.nullcontext()
 
 
 def bench_infer(impl, router, capacity, batch, warmup, reps):
@@ -246,7 +255,7 @@ def bench_infer(impl, router, capacity, batch, warmup, reps):
             m = mkldnn_utils.to_mkldnn(m)
 
         def step():
-            with torch.inference_mode():
+            with torch.inference_mode(), precision(impl):
                 m(x)
     med, ts = time_it(step, warmup, reps)
     return batch / med, ts
@@ -260,7 +269,8 @@ def bench_train(impl, router, capacity, batch, warmup, reps):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(m(x), y)
+        with precision(impl):
+            loss = F.cross_entropy(m(x).float(), y)
         loss.backward()
         opt.step()
     med, ts = time_it(step, warmup, reps)

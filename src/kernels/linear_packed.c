@@ -350,6 +350,22 @@ static void to_bf16_parallel(uint16_t *dst, const float *src, size_t n) {
     }
 }
 
+/* dout to bfloat16 and its column sums into db, in one pass over dout (it is read once, not
+ * twice): each thread owns a range of columns, as column_sums_add shares them. */
+static void to_bf16_column_sums(uint16_t *dst, float *db, const float *src, int rows, int cols) {
+#pragma omp parallel if ((size_t)rows * cols >= 65536)
+    {
+        int c0, c1;
+        kernel_share(cols, &c0, &c1);
+        for (int r = 0; r < rows && c1 > c0; r++) {
+            const float *row = src + (size_t)r * cols;
+            to_bf16(dst + (size_t)r * cols + c0, row + c0, (size_t)(c1 - c0));
+#pragma omp simd
+            for (int c = c0; c < c1; c++) db[c] += row[c];
+        }
+    }
+}
+
 static matmul_prim *backward_prim(linear_engine *e, int kind, int rows, int n_in, int n_out) {
     matmul_prim *p = lookup_prim(e, kind, rows, n_in, n_out, 0, 0, 1);
     if (p) return p;
@@ -370,7 +386,10 @@ int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, con
     uint16_t *dout16 = (uint16_t *)work;
     uint16_t *in16 = (uint16_t *)(work + halves_floats((size_t)rows * n_out));
     uint16_t *w16 = (uint16_t *)(work + halves_floats((size_t)rows * n_out) + halves_floats((size_t)rows * n_in));
-    to_bf16_parallel(dout16, dout, (size_t)rows * n_out);
+    if (db)
+        to_bf16_column_sums(dout16, db, dout, rows, n_out);
+    else
+        to_bf16_parallel(dout16, dout, (size_t)rows * n_out);
     int rc = 0;
     if (din) {
         to_bf16_parallel(w16, w, (size_t)n_in * n_out);
@@ -380,7 +399,6 @@ int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, con
         to_bf16_parallel(in16, in, (size_t)rows * n_in);
         rc |= execute(e, pw, dout16, NULL, in16, dw, NULL, NULL);
     }
-    if (db) column_sums_add(db, dout, rows, n_out);
     return rc;
 }
 

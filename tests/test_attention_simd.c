@@ -2,7 +2,9 @@
  * whichever path this CPU takes, against a plain double-precision reference: every head size
  * the kernels take (16..64), token counts from 1 to DeiT's 197 (odd ones leave partial vector
  * tails and row remainders), the kept-map and the blocked forward, column sums and the
- * backward. Tolerances: 1e-4 relative for outputs, 1e-3 for gradients. */
+ * backward. Tolerances: 1e-4 relative for outputs, 1e-3 for gradients. The bf16 kernels (AVX-512
+ * BF16) too: their packings exactly, their products against double products of the rounded
+ * inputs, and attention on them within bf16's bound (stated at the check). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,6 +71,100 @@ static void kernel_case(int n, int hd) {
         CHECK(e < 1e-5, "ab%s n=%d hd=%d: relative error %g", transposed ? " (a transposed)" : "", n, hd, e);
     }
     free(a), free(b), free(bt), free(c), free(ref), free(sq), free(cw);
+}
+
+/* ---- the bf16 kernels ---- */
+
+/* float32 to bfloat16, rounded to nearest even (finite inputs), as vcvtneps2bf16 does */
+static uint16_t bf16_of(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+static float float_of_bf16(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+static uint32_t pair_of(float lo, float hi) { return (uint32_t)bf16_of(lo) | (uint32_t)bf16_of(hi) << 16; }
+/* x rounded to bf16 and back */
+static double rounded(float x) { return float_of_bf16(bf16_of(x)); }
+
+/* The three packings, exactly, with their zero pads; then A B from packed operands against a
+ * double product of the rounded inputs (only the float32 accumulation differs). */
+static void bf16_kernel_case(int n, int hd) {
+    const int ld = 3 * hd + 5, np = (n + 15) / 16 * 16, n2 = (n + 1) / 2, h2 = hd / 2;
+    float *a = malloc(sizeof(float) * n * ld), *sq = malloc(sizeof(float) * n * n);
+    uint32_t *rows = malloc(sizeof(uint32_t) * n * n2), *cols = malloc(sizeof(uint32_t) * n2 * np);
+    uint32_t *t = malloc(sizeof(uint32_t) * h2 * np), *bcols = malloc(sizeof(uint32_t) * n2 * hd);
+    const size_t nc = (size_t)n * (np > hd ? np : hd); /* n x n and n x hd results */
+    float *c = malloc(sizeof(float) * nc), *ref = malloc(sizeof(float) * nc);
+    fill(a, (size_t)n * ld, 1.0f), fill(sq, (size_t)n * n, 1.0f);
+
+    int ok = 1; /* rows of sq (odd n: the last pair's high half is a zero pad) */
+    attention_bf16_pairs_rows(rows, n2, sq, n, n, n, 1.0f);
+    for (int r = 0; r < n; r++)
+        for (int k = 0; k < n2; k++)
+            ok &= rows[(size_t)r * n2 + k] == pair_of(sq[(size_t)r * n + 2 * k], 2 * k + 1 < n ? sq[(size_t)r * n + 2 * k + 1] : 0.0f);
+    CHECK(ok, "bf16 pairs_rows n=%d: wrong words", n);
+    ok = 1; /* columns of sq, scaled, padded to np */
+    attention_bf16_pairs_cols(cols, np, sq, n, n, n, 0.5f);
+    for (int k = 0; k < n2; k++)
+        for (int j = 0; j < np; j++) {
+            const float lo = j < n ? 0.5f * sq[(size_t)2 * k * n + j] : 0.0f;
+            const float hi = j < n && 2 * k + 1 < n ? 0.5f * sq[(size_t)(2 * k + 1) * n + j] : 0.0f;
+            ok &= cols[(size_t)k * np + j] == pair_of(lo, hi);
+        }
+    CHECK(ok, "bf16 pairs_cols n=%d: wrong words or pads", n);
+    ok = 1; /* a^T of a [n, hd] at stride ld, scaled */
+    attention_bf16_pairs_t(t, np, a, ld, n, hd, 0.25f);
+    for (int k = 0; k < h2; k++)
+        for (int j = 0; j < np; j++)
+            ok &= t[(size_t)k * np + j] ==
+                  (j < n ? pair_of(0.25f * a[(size_t)j * ld + 2 * k], 0.25f * a[(size_t)j * ld + 2 * k + 1]) : 0u);
+    CHECK(ok, "bf16 pairs_t n=%d hd=%d: wrong words or pads", n, hd);
+
+    /* c [n, n] = a (0.25 a)^T: the QK^T shape, into a wider row to catch stores past n */
+    uint32_t *arows = malloc(sizeof(uint32_t) * n * h2);
+    attention_bf16_pairs_rows(arows, h2, a, ld, n, hd, 1.0f);
+    const int ldc = np + 3;
+    float *cw = malloc(sizeof(float) * n * ldc);
+    for (size_t i = 0; i < (size_t)n * ldc; i++) cw[i] = 7.0f;
+    attention_bf16_product(cw, ldc, arows, (size_t)h2, 1, t, np, n, n, h2);
+    int pad_ok = 1;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+            double s = 0.0;
+            for (int d = 0; d < hd; d++) s += rounded(a[(size_t)i * ld + d]) * rounded(0.25f * a[(size_t)j * ld + d]);
+            ref[(size_t)i * n + j] = (float)s;
+            c[(size_t)i * n + j] = cw[(size_t)i * ldc + j];
+        }
+        for (int j = n; j < ldc; j++) pad_ok &= cw[(size_t)i * ldc + j] == 7.0f;
+    }
+    CHECK(pad_ok, "bf16 product n=%d hd=%d wrote past its columns", n, hd);
+    double e = rel_max_err(c, ref, (size_t)n * n);
+    CHECK(e < 1e-5, "bf16 product a a^T n=%d hd=%d: relative error %g", n, hd, e);
+
+    /* c [n, hd] = sq b and sq^T b, the second with A read transposed from pairs_cols */
+    attention_bf16_pairs_cols(bcols, hd, a, ld, n, hd, 1.0f);
+    attention_bf16_pairs_cols(cols, np, sq, n, n, n, 1.0f);
+    for (int transposed = 0; transposed < 2; transposed++) {
+        if (transposed)
+            attention_bf16_product(c, hd, cols, 1, (size_t)np, bcols, hd, n, hd, n2);
+        else
+            attention_bf16_product(c, hd, rows, (size_t)n2, 1, bcols, hd, n, hd, n2);
+        for (int i = 0; i < n; i++)
+            for (int d = 0; d < hd; d++) {
+                double s = 0.0;
+                for (int k = 0; k < n; k++)
+                    s += rounded(transposed ? sq[(size_t)k * n + i] : sq[(size_t)i * n + k]) * rounded(a[(size_t)k * ld + d]);
+                ref[(size_t)i * hd + d] = (float)s;
+            }
+        e = rel_max_err(c, ref, (size_t)n * hd);
+        CHECK(e < 1e-5, "bf16 product%s n=%d hd=%d: relative error %g", transposed ? " (a transposed)" : "", n, hd, e);
+    }
+    free(a), free(sq), free(rows), free(cols), free(t), free(bcols), free(c), free(ref), free(arows), free(cw);
 }
 
 /* Reference attention in double: out, probs, column sums, and dqkv from dout. */
@@ -142,7 +238,7 @@ static void attention_case(int B, int n, int D, int H, int threads) {
 
     /* kept map (training), with scratch and without (the sgemm path) */
     for (int with_scratch = 0; with_scratch < 2; with_scratch++) {
-        attention_forward(out, probs, cs, qkv, B, n, D, H, with_scratch ? scratch : NULL, threads);
+        attention_forward(out, probs, cs, qkv, B, n, D, H, 0, with_scratch ? scratch : NULL, threads);
         double eo = rel_max_err(out, ref_out, nout), ep = rel_max_err(probs, ref_probs, nprobs);
         double ec = rel_max_err(cs, ref_cs, (size_t)B * n);
         CHECK(eo < 1e-4 && ep < 1e-4 && ec < 1e-4, "forward B=%d n=%d D=%d H=%d (map kept, %s): out %g probs %g col_sum %g",
@@ -150,14 +246,35 @@ static void attention_case(int B, int n, int D, int H, int threads) {
     }
     /* blocked rows (inference) */
     memset(out, 0, sizeof(float) * nout);
-    attention_forward(out, NULL, cs, qkv, B, n, D, H, scratch, threads);
+    attention_forward(out, NULL, cs, qkv, B, n, D, H, 0, scratch, threads);
     double eo = rel_max_err(out, ref_out, nout), ec = rel_max_err(cs, ref_cs, (size_t)B * n);
     CHECK(eo < 1e-4 && ec < 1e-4, "forward B=%d n=%d D=%d H=%d (blocked): out %g col_sum %g", B, n, D, H, eo, ec);
 
-    attention_forward(out, probs, NULL, qkv, B, n, D, H, scratch, threads);
-    attention_backward(dqkv, dout, qkv, probs, B, n, D, H, scratch, threads);
+    attention_forward(out, probs, NULL, qkv, B, n, D, H, 0, scratch, threads);
+    attention_backward(dqkv, dout, qkv, probs, B, n, D, H, 0, scratch, threads);
     double eg = rel_max_err(dqkv, ref_dqkv, nqkv);
     CHECK(eg < 1e-3, "backward B=%d n=%d D=%d H=%d: dqkv %g", B, n, D, H, eg);
+
+    /* bf16 products (where the CPU has them; elsewhere the flag is ignored and float32's bounds
+     * hold): the inputs rounded to 8 bits of mantissa, so the bound is bf16's, stated here:
+     * 2e-2 relative for outputs, probabilities and gradients (about 5e-3 is seen). */
+    if (attention_bf16_usable(D / H)) {
+        attention_forward(out, probs, cs, qkv, B, n, D, H, 1, scratch, threads);
+        eo = rel_max_err(out, ref_out, nout), ec = rel_max_err(cs, ref_cs, (size_t)B * n);
+        double ep = rel_max_err(probs, ref_probs, nprobs);
+        CHECK(eo < 2e-2 && ep < 2e-2 && ec < 2e-2, "bf16 forward B=%d n=%d D=%d H=%d (map kept): out %g probs %g col_sum %g",
+              B, n, D, H, eo, ep, ec);
+        attention_backward(dqkv, dout, qkv, probs, B, n, D, H, 1, scratch, threads);
+        eg = rel_max_err(dqkv, ref_dqkv, nqkv);
+        CHECK(eg < 2e-2, "bf16 backward B=%d n=%d D=%d H=%d: dqkv %g", B, n, D, H, eg);
+        memset(out, 0, sizeof(float) * nout);
+        attention_forward(out, NULL, cs, qkv, B, n, D, H, 1, scratch, threads);
+        double eb = rel_max_err(out, ref_out, nout);
+        CHECK(eb < 2e-2, "bf16 forward B=%d n=%d D=%d H=%d (blocked): out %g", B, n, D, H, eb);
+        if (getenv("AMOD_TEST_VERBOSE"))
+            printf("bf16 B=%d n=%d D=%d H=%d: out %.2e probs %.2e col_sum %.2e dqkv %.2e blocked %.2e\n", B, n, D, H, eo,
+                   ep, ec, eg, eb);
+    }
     free(qkv), free(dout), free(out), free(ref_out), free(probs), free(ref_probs), free(cs), free(ref_cs);
     free(dqkv), free(ref_dqkv), free(scratch);
 }
@@ -169,6 +286,12 @@ int main(void) {
             for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) kernel_case(ns[i], hds[h]);
         CHECK(!attention_simd_usable(8) && !attention_simd_usable(80) && !attention_simd_usable(24),
               "head sizes outside 16, 32, 48, 64 must take the sgemm path");
+        if (attention_bf16_usable(64)) {
+            for (size_t h = 0; h < sizeof hds / sizeof *hds; h++)
+                for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) bf16_kernel_case(ns[i], hds[h]);
+        } else {
+            printf("no AVX-512 BF16 here: the bf16 kernels are not run\n");
+        }
     } else {
         printf("no AVX-512 here: the kernels are not run, attention is checked on its sgemm path\n");
     }

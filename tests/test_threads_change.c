@@ -84,10 +84,10 @@ static void kernel_case(void) {
     for (size_t i = 0; i < nout; i++) dout[i] = (float)((i * 17) % 89) / 89.0f - 0.5f;
     for (size_t i = 0; i < GUARD; i++) scratch[ns + i] = 12345.0f;
     omp_set_num_threads(1);
-    attention_forward(out, probs, NULL, qkv, KB, N, D, H, scratch, 2);
-    attention_backward(d1, dout, qkv, probs, KB, N, D, H, scratch, 2);
+    attention_forward(out, probs, NULL, qkv, KB, N, D, H, 0, scratch, 2);
+    attention_backward(d1, dout, qkv, probs, KB, N, D, H, 0, scratch, 2);
     omp_set_num_threads(8);
-    attention_backward(d8, dout, qkv, probs, KB, N, D, H, scratch, 2);
+    attention_backward(d8, dout, qkv, probs, KB, N, D, H, 0, scratch, 2);
     int intact = 1;
     for (size_t i = 0; i < GUARD; i++) intact &= scratch[ns + i] == 12345.0f;
     CHECK(intact, "attention_backward at 8 threads wrote past scratch made for 2");

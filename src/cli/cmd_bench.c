@@ -158,7 +158,7 @@ static void usage(void) {
            "training step. --quick: 1 warm-up, 2 iterations, batch 2 (a smoke test).\n"
            "--gemm: the matrix-product paths to time, each row once per path, alternately (default:\n"
            "the one amod chose for this CPU, printed in the header). --precision bf16: the blocks' linear\n"
-           "layers in bfloat16 (training rows: mixed precision, float32 master weights). Without --iters, rows at\n"
+           "layers and attention products in bfloat16 (training rows: mixed precision, float32 master weights). Without --iters, rows at\n"
            "batch 1 and 2 time 100 steps: single steps of milliseconds swing by whole scheduler ticks\n"
            "on a shared machine, and ten of them give an unstable median.\n");
 }

@@ -26,7 +26,7 @@ static void usage(void) {
            "by the checkpoint's class names.\n\n"
            "options:\n" CLI_MOD_HELP
            "  --batch-size N       images per forward pass (default 256)\n"
-           "  --precision P        f32 (default) or bf16: the linear layers in bfloat16 (AVX-512 BF16)\n"
+           "  --precision P        f32 (default) or bf16: linear and attention products in bfloat16 (AVX-512 BF16)\n"
            "  --json FILE          also write the result as JSON (atomically)\n"
            "  --per-class          also print each class's accuracy (with its name when the checkpoint has one)\n"
            "  --confusion FILE.png also draw the confusion matrix (rows: labels, columns: predictions,\n"

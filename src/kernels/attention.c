@@ -4,6 +4,7 @@
  * into qkv. */
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +13,23 @@
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
-/* Per thread: dP and a probability tile, and v transposed for the AVX-512 kernels. */
-static size_t backward_slice(int n) { return 2 * (size_t)n * n + attention_simd_pack_floats(n); }
+/* Rounded up to whole vectors, and pairs of n: the shapes of the bf16 operands. */
+static size_t vec16(int n) { return (size_t)(n + 15) / 16 * 16; }
+static size_t pairs(int n) { return (size_t)(n + 1) / 2; }
+#define HALF_HD (ATTENTION_SIMD_MAX_HD / 2)
+
+/* The bf16 backward's operands (words): P^T or dS^T, dO and k or q as B operands, dO and dS
+ * by rows, v^T. */
+static size_t bf16_backward_words(int n) {
+    return pairs(n) * vec16(n) + 2 * pairs(n) * ATTENTION_SIMD_MAX_HD + (size_t)n * HALF_HD + HALF_HD * vec16(n) +
+           (size_t)n * pairs(n);
+}
+
+/* Per thread: dP and a probability tile, v transposed for the AVX-512 kernels, the bf16
+ * operands. */
+static size_t backward_slice(int n) {
+    return 2 * (size_t)n * n + attention_simd_pack_floats(n) + bf16_backward_words(n);
+}
 
 size_t attention_scratch_floats(int n, int threads) { return (size_t)threads * backward_slice(n); }
 
@@ -43,8 +59,17 @@ static void softmax_rows(float *s, int rows, int n) {
  * exact softmax, and its memory is ATTN_ROW_BLOCK x n instead of n x n. */
 #define ATTN_ROW_BLOCK 64
 
-/* Per thread: a block of probabilities and k transposed for the AVX-512 kernels. */
-static size_t forward_slice(int n) { return (size_t)ATTN_ROW_BLOCK * n + attention_simd_pack_floats(n); }
+/* The bf16 forward's operands (words): k^T and v packed per head, a block of q and of
+ * probabilities by rows. */
+static size_t bf16_forward_words(int n) {
+    return HALF_HD * vec16(n) + pairs(n) * ATTENTION_SIMD_MAX_HD + ATTN_ROW_BLOCK * (HALF_HD + pairs(n));
+}
+
+/* Per thread: a block of probabilities and k transposed for the AVX-512 kernels, or the bf16
+ * operands. */
+static size_t forward_slice(int n) {
+    return (size_t)ATTN_ROW_BLOCK * n + attention_simd_pack_floats(n) + bf16_forward_words(n);
+}
 
 size_t attention_tile_floats(int n, int threads) { return (size_t)threads * forward_slice(n); }
 
@@ -109,50 +134,136 @@ static const float *head_kt(float *kt, int *packed, const float *qkv, int bh, in
     return kt;
 }
 
+/* A thread's bf16 forward operands: k^T (scaled) and v of the head last packed, a block of q
+ * and of probabilities by rows. */
+typedef struct {
+    uint32_t *kt, *v, *q, *p;
+    int head;
+} bf16_forward_work;
+
+static bf16_forward_work bf16_forward_slice(uint32_t *w, int n) {
+    bf16_forward_work f = {.kt = w, .head = -1};
+    f.v = f.kt + HALF_HD * vec16(n);
+    f.q = f.v + pairs(n) * ATTENTION_SIMD_MAX_HD;
+    f.p = f.q + ATTN_ROW_BLOCK * HALF_HD;
+    return f;
+}
+
+/* The bf16 operands of head bh, packed only when the head changes. */
+static void bf16_pack_head(bf16_forward_work *f, const float *qkv, int bh, int n, int D, int H) {
+    if (f->head == bh) return;
+    const int hd = D / H, b = bh / H, h = bh % H;
+    const float *k = qkv + (size_t)b * n * 3 * D + D + h * hd;
+    attention_bf16_pairs_t(f->kt, (int)vec16(n), k, 3 * D, n, hd, 1.0f / sqrtf((float)hd));
+    attention_bf16_pairs_cols(f->v, hd, k + D, 3 * D, n, hd, 1.0f);
+    f->head = bh;
+}
+
+/* attention_rows on bf16 products (float32 scores, softmax and sums), ATTN_ROW_BLOCK query
+ * rows at a time: p holds rows x n float32 probabilities, as on the other paths. */
+static void attention_rows_bf16(float *out, float *p, float *col_sum, const float *qkv, const bf16_forward_work *f,
+                                int b, int h, int i0, int rows, int n, int D, int H) {
+    const int hd = D / H, ld = 3 * D, np = (int)vec16(n), n2 = (int)pairs(n);
+    const float *q = qkv + (size_t)b * n * ld + h * hd;
+    float *o = out + (size_t)b * n * D + h * hd;
+    for (int r0 = 0; r0 < rows; r0 += ATTN_ROW_BLOCK) {
+        const int m = rows - r0 < ATTN_ROW_BLOCK ? rows - r0 : ATTN_ROW_BLOCK, i = i0 + r0;
+        float *pr = p + (size_t)r0 * n;
+        attention_bf16_pairs_rows(f->q, hd / 2, q + (size_t)i * ld, ld, m, hd, 1.0f);
+        attention_bf16_product(pr, n, f->q, (size_t)hd / 2, 1, f->kt, np, m, n, hd / 2);
+        softmax_rows(pr, m, n);
+        attention_bf16_pairs_rows(f->p, n2, pr, n, m, n, 1.0f);
+        attention_bf16_product(o + (size_t)i * D, D, f->p, (size_t)n2, 1, f->v, hd, m, hd, n2);
+        if (col_sum) add_column_sums(col_sum + (size_t)b * n, pr, m, n);
+    }
+}
+
+/* One task of the forward: (image, head) rows i0..i0+rows on the path chosen. */
+static void forward_task(float *out, float *p, float *col_sum, const float *qkv, float *kt, int *packed,
+                         bf16_forward_work *f, int bh, int i0, int rows, int n, int D, int H) {
+    if (f) {
+        bf16_pack_head(f, qkv, bh, n, D, H);
+        attention_rows_bf16(out, p, col_sum, qkv, f, bh / H, bh % H, i0, rows, n, D, H);
+    } else {
+        attention_rows(out, p, col_sum, qkv, head_kt(kt, packed, qkv, bh, n, D, H), bh / H, bh % H, i0, rows, n, D, H);
+    }
+}
+
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
-                       int D, int H, float *scratch, int scratch_threads) {
+                       int D, int H, int bf16, float *scratch, int scratch_threads) {
     if (col_sum) memset(col_sum, 0, (size_t)B * n * sizeof *col_sum);
     const int par = (size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK;
-    const int simd = scratch && attention_simd_usable(D / H); /* no scratch: the sgemm path */
-    if (probs) { /* the whole map is kept: one task per (image, head) */
-#pragma omp parallel if (par) num_threads(kernel_team(scratch_threads))
-        {
-            float *kt = simd ? scratch + (size_t)omp_get_thread_num() * forward_slice(n) + (size_t)ATTN_ROW_BLOCK * n : NULL;
-            int packed = -1;
-#pragma omp for schedule(static)
-            for (int bh = 0; bh < B * H; bh++)
-                attention_rows(out, probs + (size_t)bh * n * n, col_sum, qkv, head_kt(kt, &packed, qkv, bh, n, D, H),
-                               bh / H, bh % H, 0, n, n, D, H);
-        }
-        return;
-    }
-    /* Blocks of at most ATTN_ROW_BLOCK query rows, of equal size, each a task of its own: at
-     * batch 1 the three heads of DeiT-Tiny alone would leave one of two threads idle a third
-     * of the time. */
-    const int nblk = (n + ATTN_ROW_BLOCK - 1) / ATTN_ROW_BLOCK, tasks = B * H * nblk;
+    /* no scratch: the sgemm path */
+    const int simd = scratch && attention_simd_usable(D / H), use_bf16 = bf16 && scratch && attention_bf16_usable(D / H);
+    /* Without the whole map: blocks of at most ATTN_ROW_BLOCK query rows, of equal size, each
+     * a task of its own (at batch 1 the three heads of DeiT-Tiny alone would leave one of two
+     * threads idle a third of the time). With it: one task per (image, head). */
+    const int nblk = probs ? 1 : (n + ATTN_ROW_BLOCK - 1) / ATTN_ROW_BLOCK, tasks = B * H * nblk;
 #pragma omp parallel if (par) num_threads(kernel_team(scratch_threads))
     {
-        float *tile = scratch + (size_t)omp_get_thread_num() * forward_slice(n);
-        float *kt = simd ? tile + (size_t)ATTN_ROW_BLOCK * n : NULL;
+        float *slice = scratch ? scratch + (size_t)omp_get_thread_num() * forward_slice(n) : NULL;
+        float *kt = simd ? slice + (size_t)ATTN_ROW_BLOCK * n : NULL;
+        bf16_forward_work fw = {0};
+        if (use_bf16) fw = bf16_forward_slice((uint32_t *)(kt + attention_simd_pack_floats(n)), n);
         int packed = -1;
 #pragma omp for schedule(static)
         for (int t = 0; t < tasks; t++) {
             const int bh = t / nblk, blk = t % nblk;
             const int i0 = (int)((long long)n * blk / nblk), i1 = (int)((long long)n * (blk + 1) / nblk);
-            attention_rows(out, tile, col_sum, qkv, head_kt(kt, &packed, qkv, bh, n, D, H), bh / H, bh % H, i0,
-                           i1 - i0, n, D, H);
+            float *p = probs ? probs + (size_t)bh * n * n : slice;
+            forward_task(out, p, col_sum, qkv, kt, &packed, use_bf16 ? &fw : NULL, bh, i0, i1 - i0, n, D, H);
         }
     }
 }
 
+/* A thread's bf16 backward operands. */
+typedef struct {
+    uint32_t *cols, *b, *b2, *rows, *vt, *ds;
+} bf16_backward_work;
+
+static bf16_backward_work bf16_backward_slice(uint32_t *w, int n) {
+    bf16_backward_work k = {.cols = w};
+    k.b = k.cols + pairs(n) * vec16(n);
+    k.b2 = k.b + pairs(n) * ATTENTION_SIMD_MAX_HD;
+    k.rows = k.b2 + pairs(n) * ATTENTION_SIMD_MAX_HD;
+    k.vt = k.rows + (size_t)n * HALF_HD;
+    k.ds = k.vt + HALF_HD * vec16(n);
+    return k;
+}
+
+/* dV = P^T dO and dP = dO V^T on bf16 products. */
+static void bf16_dv_dp(const bf16_backward_work *w, float *dv, float *dp, const float *p, const float *g,
+                       const float *v, int n, int D, int hd) {
+    const int ld = 3 * D, np = (int)vec16(n), n2 = (int)pairs(n);
+    attention_bf16_pairs_cols(w->cols, np, p, n, n, n, 1.0f);
+    attention_bf16_pairs_cols(w->b, hd, g, D, n, hd, 1.0f);
+    attention_bf16_product(dv, ld, w->cols, 1, (size_t)np, w->b, hd, n, hd, n2);
+    attention_bf16_pairs_rows(w->rows, hd / 2, g, D, n, hd, 1.0f);
+    attention_bf16_pairs_t(w->vt, np, v, ld, n, hd, 1.0f);
+    attention_bf16_product(dp, n, w->rows, (size_t)hd / 2, 1, w->vt, np, n, n, hd / 2);
+}
+
+/* dQ = dS K and dK = dS^T Q on bf16 products. */
+static void bf16_dq_dk(const bf16_backward_work *w, float *dq, float *dk, const float *ds, const float *q,
+                       const float *k, int n, int D, int hd) {
+    const int ld = 3 * D, np = (int)vec16(n), n2 = (int)pairs(n);
+    attention_bf16_pairs_rows(w->ds, n2, ds, n, n, n, 1.0f);
+    attention_bf16_pairs_cols(w->b, hd, k, ld, n, hd, 1.0f);
+    attention_bf16_product(dq, ld, w->ds, (size_t)n2, 1, w->b, hd, n, hd, n2);
+    attention_bf16_pairs_cols(w->cols, np, ds, n, n, n, 1.0f);
+    attention_bf16_pairs_cols(w->b2, hd, q, ld, n, hd, 1.0f);
+    attention_bf16_product(dk, ld, w->cols, 1, (size_t)np, w->b2, hd, n, hd, n2);
+}
+
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
-                        int n, int D, int H, float *scratch, int scratch_threads) {
-    const int hd = D / H, ld = 3 * D, simd = attention_simd_usable(hd);
+                        int n, int D, int H, int bf16, float *scratch, int scratch_threads) {
+    const int hd = D / H, ld = 3 * D, simd = attention_simd_usable(hd), use_bf16 = bf16 && attention_bf16_usable(hd);
     const float scale = 1.0f / sqrtf((float)hd);
 #pragma omp parallel if ((size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK) num_threads(kernel_team(scratch_threads))
     {
         int tid = omp_get_thread_num();
         float *dp = scratch + (size_t)tid * backward_slice(n), *vt = dp + 2 * (size_t)n * n;
+        const bf16_backward_work w = bf16_backward_slice((uint32_t *)(vt + attention_simd_pack_floats(n)), n);
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;
@@ -162,12 +273,16 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
             const float *p = probs + (size_t)bh * n * n;
             const float *g = dout + (size_t)b * n * D + h * hd;
             /* dV = P^T dO; dP = dO V^T */
-            head_ab(simd, 1, dv, ld, p, n, g, D, n, n, hd);
-            if (simd) {
-                attention_simd_pack_t(vt, v, ld, n, hd, 1.0f);
-                attention_simd_abt(dp, n, g, D, vt, n, n, hd);
+            if (use_bf16) {
+                bf16_dv_dp(&w, dv, dp, p, g, v, n, D, hd);
             } else {
-                amod_sgemm(0, 1, n, n, hd, 1.0f, g, D, v, ld, 0.0f, dp, n);
+                head_ab(simd, 1, dv, ld, p, n, g, D, n, n, hd);
+                if (simd) {
+                    attention_simd_pack_t(vt, v, ld, n, hd, 1.0f);
+                    attention_simd_abt(dp, n, g, D, vt, n, n, hd);
+                } else {
+                    amod_sgemm(0, 1, n, n, hd, 1.0f, g, D, v, ld, 0.0f, dp, n);
+                }
             }
             /* dS = P * (dP - rowsum(P * dP)), scaled once here for both dQ and dK */
             for (int i = 0; i < n; i++) {
@@ -179,8 +294,12 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
                 for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
             }
             /* dQ = dS K; dK = dS^T Q */
-            head_ab(simd, 0, dq, ld, dp, n, k, ld, n, n, hd);
-            head_ab(simd, 1, dk, ld, dp, n, q, ld, n, n, hd);
+            if (use_bf16) {
+                bf16_dq_dk(&w, dq, dk, dp, q, k, n, D, hd);
+            } else {
+                head_ab(simd, 0, dq, ld, dp, n, k, ld, n, n, hd);
+                head_ab(simd, 1, dk, ld, dp, n, q, ld, n, n, hd);
+            }
         }
     }
 }

@@ -156,6 +156,131 @@ SIMD_TARGET void attention_simd_ab(float *c, int ldc, const float *a, size_t ars
     }
 }
 
+/* ---- bfloat16 products (AVX-512 BF16): vdpbf16ps multiplies pairs of bf16 along the
+ * inner dimension and accumulates in float32, twice the multiply-adds of an FMA. Operands are
+ * packed as 32-bit words holding two bf16 (the even k in the low half), rounded to nearest
+ * even; every pad is zero, since a pad times a non-finite value would not vanish. ---- */
+
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+
+int attention_bf16_usable(int hd) { return attention_simd_usable(hd) && amod_cpu()->avx512_bf16; }
+
+/* 16 floats to 16 bf16 in the low halves of 16 words */
+INLINE BF16_TARGET __m512i bf16_words(__m512 x) {
+    return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x));
+}
+
+BF16_TARGET void attention_bf16_pairs_rows(uint32_t *dst, int ldd, const float *a, int lda, int rows, int K,
+                                           float scale) {
+    const int K2 = (K + 1) / 2;
+    const __m512 s = _mm512_set1_ps(scale);
+    for (int r = 0; r < rows; r++) {
+        const float *ar = a + (size_t)r * lda;
+        uint32_t *dr = dst + (size_t)r * ldd;
+        for (int k = 0; k < 2 * K2; k += 32) { /* 32 floats -> 16 pairs */
+            const int left = K - k;
+            const __mmask16 m0 = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+            const __mmask16 m1 = left >= 32 ? 0xffff : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+            const __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, ar + k), s);
+            const __m512 hi = _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, ar + k + 16), s);
+            const int words = K2 - k / 2 < 16 ? K2 - k / 2 : 16;
+            _mm512_mask_storeu_epi32(dr + k / 2, (__mmask16)((1u << words) - 1), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+    }
+}
+
+BF16_TARGET void attention_bf16_pairs_cols(uint32_t *dst, int ldd, const float *a, int lda, int K, int cols,
+                                           float scale) {
+    const __m512 s = _mm512_set1_ps(scale);
+    for (int k = 0; k < K; k += 2) {
+        const float *r0 = a + (size_t)k * lda, *r1 = k + 1 < K ? r0 + lda : NULL;
+        uint32_t *dr = dst + (size_t)(k / 2) * ldd;
+        for (int j = 0; j < ldd; j += 16) {
+            const int left = cols - j;
+            const __mmask16 m = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+            const __m512i lo = bf16_words(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, r0 + j), s));
+            const __m512i hi = r1 ? bf16_words(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, r1 + j), s)) : _mm512_setzero_si512();
+            _mm512_storeu_si512(dr + j, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+        }
+    }
+}
+
+BF16_TARGET void attention_bf16_pairs_t(uint32_t *dst, int ldd, const float *a, int lda, int n, int K, float scale) {
+    const int K2 = (K + 1) / 2;
+    const __m512 s = _mm512_set1_ps(scale);
+    for (int j0 = 0; j0 < ldd; j0 += 16)
+        for (int c0 = 0; c0 < K2; c0 += 16) { /* rows j0.., pairs c0..: 16 x 16 words, transposed */
+            const int left = K - 2 * c0;
+            const __mmask16 m0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            const __mmask16 m1 = left >= 32 ? 0xffff : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) {
+                if (j0 + i >= n) {
+                    r[i] = _mm512_setzero_ps();
+                    continue;
+                }
+                const float *row = a + (size_t)(j0 + i) * lda + 2 * c0;
+                const __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, row), s);
+                const __m512 hi = _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, row + 16), s);
+                r[i] = (__m512)_mm512_cvtne2ps_pbh(hi, lo);
+            }
+            transpose16(r);
+            for (int i = 0; i < 16 && c0 + i < K2; i++) _mm512_storeu_ps((float *)dst + (size_t)(c0 + i) * ldd + j0, r[i]);
+        }
+}
+
+/* R (<= 6) rows x CW (<= 4) vectors of c = A B from word pairs. */
+INLINE BF16_TARGET void pair_tile(float *c, int ldc, const uint32_t *a2, size_t ars, size_t aks, const uint32_t *b2,
+                                  int ldb, int K2, int j0, int cols, const int R, const int CW) {
+    __m512 acc[6][4];
+    for (int r = 0; r < R; r++)
+        for (int w = 0; w < CW; w++) acc[r][w] = _mm512_setzero_ps();
+    for (int k = 0; k < K2; k++) {
+        __m512i b[4];
+        for (int w = 0; w < CW; w++) b[w] = _mm512_loadu_si512(b2 + (size_t)k * ldb + j0 + 16 * w);
+        for (int r = 0; r < R; r++) {
+            const __m512i x = _mm512_set1_epi32((int)a2[r * ars + k * aks]);
+            for (int w = 0; w < CW; w++) acc[r][w] = _mm512_dpbf16_ps(acc[r][w], (__m512bh)x, (__m512bh)b[w]);
+        }
+    }
+    for (int w = 0; w < CW; w++) {
+        const int j = j0 + 16 * w, left = cols - j;
+        const __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        for (int r = 0; r < R; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc + j, m, acc[r][w]);
+    }
+}
+
+/* All rows against CW vectors of columns: the strip of B (K2 x 16 CW words) stays in L1. */
+INLINE BF16_TARGET void pair_strip(float *c, int ldc, const uint32_t *a2, size_t ars, size_t aks, const uint32_t *b2,
+                                   int ldb, int rows, int cols, int K2, int j0, const int CW) {
+    int r = 0;
+    for (; r + 6 <= rows; r += 6)
+        pair_tile(c + (size_t)r * ldc, ldc, a2 + r * ars, ars, aks, b2, ldb, K2, j0, cols, 6, CW);
+    float *cr = c + (size_t)r * ldc;
+    const uint32_t *ar = a2 + r * ars;
+    switch (rows - r) {
+    case 5: pair_tile(cr, ldc, ar, ars, aks, b2, ldb, K2, j0, cols, 5, CW); break;
+    case 4: pair_tile(cr, ldc, ar, ars, aks, b2, ldb, K2, j0, cols, 4, CW); break;
+    case 3: pair_tile(cr, ldc, ar, ars, aks, b2, ldb, K2, j0, cols, 3, CW); break;
+    case 2: pair_tile(cr, ldc, ar, ars, aks, b2, ldb, K2, j0, cols, 2, CW); break;
+    case 1: pair_tile(cr, ldc, ar, ars, aks, b2, ldb, K2, j0, cols, 1, CW); break;
+    default: break;
+    }
+}
+
+BF16_TARGET void attention_bf16_product(float *c, int ldc, const uint32_t *a2, size_t ars, size_t aks,
+                                        const uint32_t *b2, int ldb, int rows, int cols, int K2) {
+    const int nv = padded(cols) / 16;
+    int v = 0;
+    for (; v + 4 <= nv; v += 4) pair_strip(c, ldc, a2, ars, aks, b2, ldb, rows, cols, K2, 16 * v, 4);
+    switch (nv - v) {
+    case 3: pair_strip(c, ldc, a2, ars, aks, b2, ldb, rows, cols, K2, 16 * v, 3); break;
+    case 2: pair_strip(c, ldc, a2, ars, aks, b2, ldb, rows, cols, K2, 16 * v, 2); break;
+    case 1: pair_strip(c, ldc, a2, ars, aks, b2, ldb, rows, cols, K2, 16 * v, 1); break;
+    default: break;
+    }
+}
+
 #else /* no AVX-512 build: the sgemm path is always taken */
 
 int attention_simd_usable(int hd) { (void)hd; return 0; }
@@ -169,6 +294,21 @@ void attention_simd_abt(float *c, int ldc, const float *a, int lda, const float 
 void attention_simd_ab(float *c, int ldc, const float *a, size_t ars, size_t aks, const float *b, int ldb, int rows,
                        int K, int hd) {
     (void)c, (void)ldc, (void)a, (void)ars, (void)aks, (void)b, (void)ldb, (void)rows, (void)K, (void)hd;
+}
+
+int attention_bf16_usable(int hd) { (void)hd; return 0; }
+void attention_bf16_pairs_rows(uint32_t *dst, int ldd, const float *a, int lda, int rows, int K, float scale) {
+    (void)dst, (void)ldd, (void)a, (void)lda, (void)rows, (void)K, (void)scale;
+}
+void attention_bf16_pairs_cols(uint32_t *dst, int ldd, const float *a, int lda, int K, int cols, float scale) {
+    (void)dst, (void)ldd, (void)a, (void)lda, (void)K, (void)cols, (void)scale;
+}
+void attention_bf16_pairs_t(uint32_t *dst, int ldd, const float *a, int lda, int n, int K, float scale) {
+    (void)dst, (void)ldd, (void)a, (void)lda, (void)n, (void)K, (void)scale;
+}
+void attention_bf16_product(float *c, int ldc, const uint32_t *a2, size_t ars, size_t aks, const uint32_t *b2, int ldb,
+                            int rows, int cols, int K2) {
+    (void)c, (void)ldc, (void)a2, (void)ars, (void)aks, (void)b2, (void)ldb, (void)rows, (void)cols, (void)K2;
 }
 
 #endif

@@ -46,13 +46,14 @@ void gelu_backward(float *dx, const float *dout, const float *x, size_t n);
  * the probabilities in the same pass, so the map need not be stored. When probs is NULL,
  * the rows are processed in blocks: memory linear in n, not quadratic. scratch holds a block
  * and a transposed k per thread (attention_tile_floats in all); it may be NULL when probs is
- * kept, which runs the products on sgemm. */
+ * kept, which runs the products on sgemm. bf16: the products in bfloat16 (float32 accumulation,
+ * scores, softmax and sums) where the CPU has AVX-512 BF16 and scratch is given, else ignored. */
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
-                       int D, int H, float *scratch, int scratch_threads);
+                       int D, int H, int bf16, float *scratch, int scratch_threads);
 /* dqkv (overwritten) from dout [B, n, D], using the kept probs. scratch: two n x n tiles and
  * a transposed v per thread (attention_scratch_floats gives the total). */
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,
-                        int n, int D, int H, float *scratch, int scratch_threads);
+                        int n, int D, int H, int bf16, float *scratch, int scratch_threads);
 /* Scratch sizes for `threads` threads. The kernels run at most scratch_threads threads (the
  * count the scratch was sized for), so raising OpenMP's thread count after the scratch was
  * made never writes past it. */

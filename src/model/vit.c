@@ -189,8 +189,8 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
         }
     }
     if (failed) return -1;
-    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, c->attn_tile,
-                      c->rs.scratch_threads);
+    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads,
+                      m->precision == AMOD_PRECISION_BF16, c->attn_tile, c->rs.scratch_threads);
 #pragma omp parallel reduction(| : failed)
     {
         int lo, hi;
@@ -225,8 +225,8 @@ void vit_block_forward(amod_vit_ctx *c, int l, int B) {
     const float eps = m->cfg.ln_eps;
     layernorm_forward(a->ln1, a->mu1, a->rs1, a->xs, p->norm1_w, p->norm1_b, R, D, eps);
     linear_forward(a->qkv, a->ln1, p->qkv_w, p->qkv_b, R, D, 3 * D);
-    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads, c->attn_tile,
-                      c->rs.scratch_threads);
+    attention_forward(a->ao, a->probs, a->col_sum, a->qkv, B, a->k, D, m->cfg.num_heads,
+                      m->precision == AMOD_PRECISION_BF16, c->attn_tile, c->rs.scratch_threads);
     linear_forward(a->x2, a->ao, p->proj_w, p->proj_b, R, D, D);
     add_inplace(a->x2, a->xs, (size_t)R * D);
     layernorm_forward(a->ln2, a->mu2, a->rs2, a->x2, p->norm2_w, p->norm2_b, R, D, eps);
@@ -371,8 +371,8 @@ static void block_backward(amod_vit_ctx *c, int l, int B, const float *dy, float
     block_linear_backward(c, c->rg.d_ln, G(p->fc1_w), G(p->fc1_b), c->d_g, a->ln2, p->fc1_w, R, D, Hm);
     layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), c->rg.d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
     block_linear_backward(c, c->d_ao, G(p->proj_w), G(p->proj_b), dx2, a->ao, p->proj_w, R, D, D);
-    attention_backward(c->d_qkv, c->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, c->d_attn,
-                       c->rs.scratch_threads);
+    attention_backward(c->d_qkv, c->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads,
+                       m->precision == AMOD_PRECISION_BF16, c->d_attn, c->rs.scratch_threads);
     block_linear_backward(c, c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, c->d_qkv, a->ln1, p->qkv_w,
                           R, D, 3 * D);
     layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), c->rg.d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);

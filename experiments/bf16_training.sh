@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Does mixed-precision (bf16) training cost accuracy? The same runs in float32 and in bf16
-# (`amod train --precision bf16`: the linear layers' products in bfloat16, float32 master
-# weights, optimizer, attention, norms and loss), paired by seed, on Fashion-MNIST.
+# (`amod train --precision bf16`: the linear layers' and attention's products in bfloat16,
+# float32 master weights, optimizer, softmax, norms and loss), paired by seed, on Fashion-MNIST.
 #
 # Criterion, fixed before the first run: bf16 passes if the mean over the seeds of the paired
 # difference in final test accuracy (bf16 - f32) is >= -0.5 percentage points. The 95 % t

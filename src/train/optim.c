@@ -104,7 +104,7 @@ void amod_adamw_step(amod_adamw *o, float *params, const float *grads, float lr)
         float *p = params + sp->offset, *m = o->m + sp->state, *v = o->v + sp->state;
         const float *g = grads + sp->offset;
         const float d = sp->decay ? decay : 1.0f;
-#pragma omp for schedule(static) nowait
+#pragma omp for simd schedule(static) nowait
         for (size_t i = 0; i < sp->numel; i++) {
             float gi = g[i];
             m[i] = b1 * m[i] + (1.0f - b1) * gi;

@@ -23,6 +23,47 @@ static void fill(float *x, size_t n, float scale) {
     for (size_t i = 0; i < n; i++) x[i] = scale * uniform();
 }
 
+/* float32 to bfloat16, rounded to nearest even (finite inputs), as vcvtneps2bf16 does */
+static uint16_t bf16_of(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+static float float_of_bf16(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+static uint32_t pair_of(float lo, float hi) { return (uint32_t)bf16_of(lo) | (uint32_t)bf16_of(hi) << 16; }
+/* x rounded to bf16 and back */
+static double rounded(float x) { return float_of_bf16(bf16_of(x)); }
+
+/* ref [n, n] = a (scale b)^T in double for a, b [n, hd] at row stride ld; with bf16, each
+ * operand (b after its scale) rounded to bfloat16 first, as the bf16 kernels see them. */
+static void ref_abt(float *ref, const float *a, const float *b, int ld, int n, int hd, float scale, int bf16) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0.0;
+            for (int d = 0; d < hd; d++) {
+                const float x = a[(size_t)i * ld + d], y = scale * b[(size_t)j * ld + d];
+                s += bf16 ? rounded(x) * rounded(y) : (double)x * y;
+            }
+            ref[(size_t)i * n + j] = (float)s;
+        }
+}
+
+/* c [n, n] from cw [n, ldc], which was filled with 7 before the product: 1 when nothing was
+ * stored past column n. */
+static int unwiden(float *c, const float *cw, int n, int ldc) {
+    int ok = 1;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) c[(size_t)i * n + j] = cw[(size_t)i * ldc + j];
+        for (int j = n; j < ldc; j++) ok &= cw[(size_t)i * ldc + j] == 7.0f;
+    }
+    return ok;
+}
+
 /* The products themselves: pack, a b^T and a b with both stride patterns. */
 static void kernel_case(int n, int hd) {
     const int ld = 3 * hd + 5, npad = (n + 15) / 16 * 16; /* a row stride wider than the row, as in qkv */
@@ -43,17 +84,8 @@ static void kernel_case(int n, int hd) {
     float *cw = malloc(sizeof(float) * n * ldc);
     for (size_t i = 0; i < (size_t)n * ldc; i++) cw[i] = 7.0f;
     attention_simd_abt(cw, ldc, a, ld, bt, n, n, hd);
-    int pad_ok = 1;
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < n; j++) {
-            double s = 0.0;
-            for (int d = 0; d < hd; d++) s += (double)a[(size_t)i * ld + d] * 0.5 * b[(size_t)j * ld + d];
-            ref[(size_t)i * n + j] = (float)s;
-            c[(size_t)i * n + j] = cw[(size_t)i * ldc + j];
-        }
-        for (int j = n; j < ldc; j++) pad_ok &= cw[(size_t)i * ldc + j] == 7.0f;
-    }
-    CHECK(pad_ok, "abt n=%d hd=%d wrote past its columns", n, hd);
+    ref_abt(ref, a, b, ld, n, hd, 0.5f, 0);
+    CHECK(unwiden(c, cw, n, ldc), "abt n=%d hd=%d wrote past its columns", n, hd);
     double e = rel_max_err(c, ref, (size_t)n * n);
     CHECK(e < 1e-5, "abt n=%d hd=%d: relative error %g", n, hd, e);
 
@@ -74,22 +106,6 @@ static void kernel_case(int n, int hd) {
 }
 
 /* ---- the bf16 kernels ---- */
-
-/* float32 to bfloat16, rounded to nearest even (finite inputs), as vcvtneps2bf16 does */
-static uint16_t bf16_of(float x) {
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-static float float_of_bf16(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-static uint32_t pair_of(float lo, float hi) { return (uint32_t)bf16_of(lo) | (uint32_t)bf16_of(hi) << 16; }
-/* x rounded to bf16 and back */
-static double rounded(float x) { return float_of_bf16(bf16_of(x)); }
 
 /* The three packings, exactly, with their zero pads; then A B from packed operands against a
  * double product of the rounded inputs (only the float32 accumulation differs). */
@@ -132,17 +148,8 @@ static void bf16_kernel_case(int n, int hd) {
     float *cw = malloc(sizeof(float) * n * ldc);
     for (size_t i = 0; i < (size_t)n * ldc; i++) cw[i] = 7.0f;
     attention_bf16_product(cw, ldc, arows, (size_t)h2, 1, t, np, n, n, h2);
-    int pad_ok = 1;
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < n; j++) {
-            double s = 0.0;
-            for (int d = 0; d < hd; d++) s += rounded(a[(size_t)i * ld + d]) * rounded(0.25f * a[(size_t)j * ld + d]);
-            ref[(size_t)i * n + j] = (float)s;
-            c[(size_t)i * n + j] = cw[(size_t)i * ldc + j];
-        }
-        for (int j = n; j < ldc; j++) pad_ok &= cw[(size_t)i * ldc + j] == 7.0f;
-    }
-    CHECK(pad_ok, "bf16 product n=%d hd=%d wrote past its columns", n, hd);
+    ref_abt(ref, a, a, ld, n, hd, 0.25f, 1);
+    CHECK(unwiden(c, cw, n, ldc), "bf16 product n=%d hd=%d wrote past its columns", n, hd);
     double e = rel_max_err(c, ref, (size_t)n * n);
     CHECK(e < 1e-5, "bf16 product a a^T n=%d hd=%d: relative error %g", n, hd, e);
 

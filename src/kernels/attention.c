@@ -18,11 +18,11 @@ static size_t vec16(int n) { return (size_t)(n + 15) / 16 * 16; }
 static size_t pairs(int n) { return (size_t)(n + 1) / 2; }
 #define HALF_HD (ATTENTION_SIMD_MAX_HD / 2)
 
-/* The bf16 backward's operands (words): P^T or dS^T, dO and k or q as B operands, dO and dS
- * by rows, v^T. */
+/* The bf16 backward's operands (words), each slot reused once its product is done: P^T then
+ * dS^T; dO, then k, then q as B operands; dO then dS by rows; v^T. */
+static size_t bf16_rows_words(int n) { return (size_t)n * (HALF_HD > pairs(n) ? HALF_HD : pairs(n)); }
 static size_t bf16_backward_words(int n) {
-    return pairs(n) * vec16(n) + 2 * pairs(n) * ATTENTION_SIMD_MAX_HD + (size_t)n * HALF_HD + HALF_HD * vec16(n) +
-           (size_t)n * pairs(n);
+    return pairs(n) * vec16(n) + pairs(n) * ATTENTION_SIMD_MAX_HD + bf16_rows_words(n) + HALF_HD * vec16(n);
 }
 
 /* Per thread: dP and a probability tile, v transposed for the AVX-512 kernels, the bf16
@@ -204,7 +204,8 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
         float *slice = scratch ? scratch + (size_t)omp_get_thread_num() * forward_slice(n) : NULL;
         float *kt = simd ? slice + (size_t)ATTN_ROW_BLOCK * n : NULL;
         bf16_forward_work fw = {0};
-        if (use_bf16) fw = bf16_forward_slice((uint32_t *)(kt + attention_simd_pack_floats(n)), n);
+        if (use_bf16)
+            fw = bf16_forward_slice((uint32_t *)(slice + (size_t)ATTN_ROW_BLOCK * n + attention_simd_pack_floats(n)), n);
         int packed = -1;
 #pragma omp for schedule(static)
         for (int t = 0; t < tasks; t++) {
@@ -216,18 +217,16 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
     }
 }
 
-/* A thread's bf16 backward operands. */
+/* A thread's bf16 backward operands (bf16_backward_words). */
 typedef struct {
-    uint32_t *cols, *b, *b2, *rows, *vt, *ds;
+    uint32_t *cols, *b, *rows, *vt;
 } bf16_backward_work;
 
 static bf16_backward_work bf16_backward_slice(uint32_t *w, int n) {
     bf16_backward_work k = {.cols = w};
     k.b = k.cols + pairs(n) * vec16(n);
-    k.b2 = k.b + pairs(n) * ATTENTION_SIMD_MAX_HD;
-    k.rows = k.b2 + pairs(n) * ATTENTION_SIMD_MAX_HD;
-    k.vt = k.rows + (size_t)n * HALF_HD;
-    k.ds = k.vt + HALF_HD * vec16(n);
+    k.rows = k.b + pairs(n) * ATTENTION_SIMD_MAX_HD;
+    k.vt = k.rows + bf16_rows_words(n);
     return k;
 }
 
@@ -247,12 +246,12 @@ static void bf16_dv_dp(const bf16_backward_work *w, float *dv, float *dp, const 
 static void bf16_dq_dk(const bf16_backward_work *w, float *dq, float *dk, const float *ds, const float *q,
                        const float *k, int n, int D, int hd) {
     const int ld = 3 * D, np = (int)vec16(n), n2 = (int)pairs(n);
-    attention_bf16_pairs_rows(w->ds, n2, ds, n, n, n, 1.0f);
+    attention_bf16_pairs_rows(w->rows, n2, ds, n, n, n, 1.0f);
     attention_bf16_pairs_cols(w->b, hd, k, ld, n, hd, 1.0f);
-    attention_bf16_product(dq, ld, w->ds, (size_t)n2, 1, w->b, hd, n, hd, n2);
+    attention_bf16_product(dq, ld, w->rows, (size_t)n2, 1, w->b, hd, n, hd, n2);
     attention_bf16_pairs_cols(w->cols, np, ds, n, n, n, 1.0f);
-    attention_bf16_pairs_cols(w->b2, hd, q, ld, n, hd, 1.0f);
-    attention_bf16_product(dk, ld, w->cols, 1, (size_t)np, w->b2, hd, n, hd, n2);
+    attention_bf16_pairs_cols(w->b, hd, q, ld, n, hd, 1.0f);
+    attention_bf16_product(dk, ld, w->cols, 1, (size_t)np, w->b, hd, n, hd, n2);
 }
 
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,

@@ -61,6 +61,15 @@ SIMD_TARGET void attention_simd_pack_t(float *bt, const float *b, int ldb, int n
         }
 }
 
+/* Stores R rows x CW vectors of accumulators at columns j0.., masked at ncols. */
+INLINE SIMD_TARGET void store_tile(float *c, int ldc, __m512 acc[6][4], int j0, int ncols, const int R, const int CW) {
+    for (int w = 0; w < CW; w++) {
+        const int j = j0 + 16 * w, left = ncols - j;
+        const __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        for (int r = 0; r < R; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc + j, m, acc[r][w]);
+    }
+}
+
 /* R (<= 6) rows x CW (<= 4) vectors of C = A B^T, A rows at stride lda, B^T packed [hd][npad]. */
 INLINE SIMD_TARGET void abt_tile(float *c, int ldc, const float *a, int lda, const float *bt, int npad, int hd,
                                  int j0, int ncols, const int R, const int CW) {
@@ -75,11 +84,7 @@ INLINE SIMD_TARGET void abt_tile(float *c, int ldc, const float *a, int lda, con
             for (int w = 0; w < CW; w++) acc[r][w] = _mm512_fmadd_ps(x, b[w], acc[r][w]);
         }
     }
-    for (int w = 0; w < CW; w++) {
-        const int j = j0 + 16 * w, left = ncols - j;
-        const __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-        for (int r = 0; r < R; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc + j, m, acc[r][w]);
-    }
+    store_tile(c, ldc, acc, j0, ncols, R, CW);
 }
 
 /* All rows against CW vectors of columns: the column strip of b^T (hd x 16 CW floats) stays
@@ -243,11 +248,7 @@ INLINE BF16_TARGET void pair_tile(float *c, int ldc, const uint32_t *a2, size_t 
             for (int w = 0; w < CW; w++) acc[r][w] = _mm512_dpbf16_ps(acc[r][w], (__m512bh)x, (__m512bh)b[w]);
         }
     }
-    for (int w = 0; w < CW; w++) {
-        const int j = j0 + 16 * w, left = cols - j;
-        const __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-        for (int r = 0; r < R; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc + j, m, acc[r][w]);
-    }
+    store_tile(c, ldc, acc, j0, cols, R, CW);
 }
 
 /* All rows against CW vectors of columns: the strip of B (K2 x 16 CW words) stays in L1. */

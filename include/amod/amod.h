@@ -113,7 +113,13 @@ AMOD_API int amod_init(amod_error *err);
  * (amod_vit_forward, amod_vit_backward, ...) use the model's own default context. Changing the
  * model's routing (amod_vit_set_mod) makes every context carve its buffers again on its next
  * forward. Gradients go to the model's one gradient buffer: run backward on one context at a
- * time. */
+ * time.
+ * Signals: oneDNN 2.6's float32 kernels run with the stack pointer in a heap buffer, where a
+ * signal handler's frame would corrupt the heap, so amod holds the asynchronous signals on a
+ * thread for the length of each oneDNN call and on its OpenMP workers for good: they are
+ * handled on the caller's thread between calls (or on the program's other threads), never
+ * inside a kernel; faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT) are
+ * not held. */
 typedef struct amod_vit_ctx amod_vit_ctx;
 typedef struct amod_vit_ctx_params {
     int grads;          /* keep what backward needs (default 0: inference) */

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include "core/signals.h"
 #include "kernels/gemm.h"
 
 static int initialised = 0;
@@ -11,6 +12,7 @@ int amod_cores(void) { return omp_get_num_procs(); }
 int amod_threads_push(int n) {
     const int before = omp_get_max_threads();
     if (n > 0) omp_set_num_threads(n < amod_threads_max() ? n : amod_threads_max());
+    amod_signals_hold_workers(); /* a larger team's new workers too */
     return before;
 }
 
@@ -23,6 +25,7 @@ void amod_threads_init(int n) {
     if (n > amod_threads_max()) n = amod_threads_max();
     if (n > 0) omp_set_num_threads(n);
     else if (omp_get_max_threads() > amod_threads_max()) omp_set_num_threads(amod_threads_max());
+    amod_signals_hold_workers();
     initialised = 1;
 }
 

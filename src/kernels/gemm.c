@@ -11,6 +11,7 @@
 
 #include "amod/export.h"
 #include "core/error.h"
+#include "core/signals.h"
 
 #ifdef AMOD_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
@@ -170,7 +171,10 @@ void amod_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
          * inside amod's threads, so such a call runs on one thread. */
         const int nested = omp_get_level() > 0 && !omp_in_parallel(), before = nested ? omp_get_max_threads() : 1;
         if (before > 1) omp_set_num_threads(1);
+        amod_signal_hold hold; /* core/signals.h: no signal frame inside the kernel */
+        amod_signals_hold(&hold);
         dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        amod_signals_release(&hold);
         if (before > 1) omp_set_num_threads(before);
         return;
     }

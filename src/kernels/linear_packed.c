@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/signals.h"
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
@@ -195,6 +196,15 @@ static matmul_prim *find_prim(linear_engine *e, int kind, int rows, int n_in, in
     return &e->prims[e->n_prims - 1];
 }
 
+/* Runs a primitive to its end with the asynchronous signals held (core/signals.h). */
+static int execute_held(dnnl_primitive_t p, dnnl_stream_t s, int n, const dnnl_exec_arg_t *args) {
+    amod_signal_hold hold;
+    amod_signals_hold(&hold);
+    const int ok = dnnl_primitive_execute(p, s, n, args) == dnnl_success && dnnl_stream_wait(s) == dnnl_success;
+    amod_signals_release(&hold);
+    return ok;
+}
+
 /* Runs a one-off primitive (a reorder) on the calling thread's stream. */
 static int run_reorder(linear_engine *e, dnnl_memory_t from, dnnl_memory_t to) {
     const dnnl_memory_desc_t *src, *dst;
@@ -210,7 +220,7 @@ static int run_reorder(linear_engine *e, dnnl_memory_t from, dnnl_memory_t to) {
     ok = dnnl_stream_create(&s, e->eng, dnnl_stream_default_flags) == dnnl_success;
     if (ok) {
         dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        ok = dnnl_primitive_execute(r, s, 2, args) == dnnl_success && dnnl_stream_wait(s) == dnnl_success;
+        ok = execute_held(r, s, 2, args);
         dnnl_stream_destroy(s);
     }
     dnnl_primitive_destroy(r);
@@ -290,7 +300,7 @@ static int execute(linear_engine *e, const matmul_prim *mp, const void *src_data
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scr};
         if (bia) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bia};
         if (res) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, res};
-        ok = dnnl_primitive_execute(mp->prim, s, n, args) == dnnl_success && dnnl_stream_wait(s) == dnnl_success;
+        ok = execute_held(mp->prim, s, n, args);
     }
     dnnl_memory_t all[] = {src, wei, dst, bia, res, scr};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)

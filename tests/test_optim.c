@@ -168,6 +168,48 @@ static void test_clipping(void) {
     CHECK(isnan(amod_clip_grad_norm(h, 3, 1.0)), "a NaN gradient gives a NaN norm");
 }
 
+/* Clipping folded into the update (the training loop's form) gives the same bits as clipping
+ * in place and then stepping; a norm over a million values agrees with a double sum. */
+static void test_clip_folded(void) {
+    enum { N = 1 << 20 };
+    float *g = malloc(N * sizeof *g), *p1 = malloc(N * sizeof *p1), *p2 = malloc(N * sizeof *p2);
+    double ref = 0;
+    for (int i = 0; i < N; i++) {
+        g[i] = (float)((i * 37) % 1001 - 500) * 1e-3f;
+        p1[i] = p2[i] = (float)(i % 17) * 0.01f;
+        ref += (double)g[i] * g[i];
+    }
+    ref = sqrt(ref);
+    const double norm = amod_grad_norm(g, N);
+    CHECK(fabs(norm - ref) <= 1e-12 * ref, "norm of 2^20 values %.15g, a double sum gives %.15g", norm, ref);
+    const float c = amod_clip_coef(norm, 1.0);
+    CHECK(c < 1.0f && c == (float)(1.0 / (norm + 1e-6)), "coefficient %g for norm %g", c, norm);
+    CHECK(amod_clip_coef(0.5, 1.0) == 1.0f && amod_clip_coef(NAN, 1.0) == 1.0f && amod_clip_coef(5.0, 0.0) == 1.0f,
+          "no clipping below the bound, for a NaN norm or without a bound");
+    amod_adamw_span sp;
+    const int64_t shape[1] = {N};
+    amod_adamw_span_set(&sp, "w", 1, shape, 0, 1);
+    amod_adamw_config oc;
+    amod_adamw_config_default(&oc);
+    amod_adamw a, b;
+    amod_error err = {0};
+    CHECK(!amod_adamw_init(&a, &sp, 1, &oc, &err) && !amod_adamw_init(&b, &sp, 1, &oc, &err), "init: %s", err.msg);
+    for (int step = 0; step < 3; step++) {
+        amod_adamw_step_scaled(&a, p1, g, amod_clip_coef(amod_grad_norm(g, N), 1.0), 1e-3f);
+        float *h = malloc(N * sizeof *h);
+        memcpy(h, g, N * sizeof *h);
+        amod_clip_grad_norm(h, N, 1.0);
+        amod_adamw_step(&b, p2, h, 1e-3f);
+        free(h);
+    }
+    CHECK(!memcmp(p1, p2, N * sizeof *p1) && !memcmp(a.m, b.m, N * sizeof(float)) &&
+              !memcmp(a.v, b.v, N * sizeof(float)),
+          "clipping folded into AdamW differs from clipping in place");
+    amod_adamw_free(&a);
+    amod_adamw_free(&b);
+    free(g), free(p1), free(p2);
+}
+
 static void test_schedule(void) {
     amod_lr_schedule s = {1e-3f, 1e-5f, 10, 110};
     CHECK(fabsf(amod_lr_at(&s, 0) - 1e-4f) < 1e-9f, "first warmup step: lr / 10, got %g", amod_lr_at(&s, 0));
@@ -223,6 +265,7 @@ int main(void) {
     test_adamw_matches_hand_computation();
     test_spans();
     test_clipping();
+    test_clip_folded();
     test_schedule();
     test_state_roundtrip();
     return test_summary("test_optim");

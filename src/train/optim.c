@@ -89,6 +89,10 @@ void amod_adamw_free(amod_adamw *o) {
 }
 
 void amod_adamw_step(amod_adamw *o, float *params, const float *grads, float lr) {
+    amod_adamw_step_scaled(o, params, grads, 1.0f, lr);
+}
+
+void amod_adamw_step_scaled(amod_adamw *o, float *params, const float *grads, float grad_scale, float lr) {
     o->step++;
     const float b1 = o->cfg.beta1, b2 = o->cfg.beta2, eps = o->cfg.eps;
     /* Scalars in double, as PyTorch computes them in Python floats; tensors in float. */
@@ -106,7 +110,7 @@ void amod_adamw_step(amod_adamw *o, float *params, const float *grads, float lr)
         const float d = sp->decay ? decay : 1.0f;
 #pragma omp for simd schedule(static) nowait
         for (size_t i = 0; i < sp->numel; i++) {
-            float gi = g[i];
+            float gi = g[i] * grad_scale; /* exact when 1 */
             m[i] = b1 * m[i] + (1.0f - b1) * gi;
             v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
             float denom = sqrtf(v[i]) / bc2_sqrt + eps;
@@ -124,6 +128,8 @@ double amod_grad_norm(const float *g, size_t n) {
     for (int c = 0; c < NORM_CHUNKS; c++) {
         size_t lo = (size_t)c * chunk, hi = lo + chunk < n ? lo + chunk : n;
         double s = 0.0;
+        /* in vector lanes: a fixed order for a given build, and not one add's latency per element */
+#pragma omp simd reduction(+ : s)
         for (size_t i = lo; i < hi; i++) s += (double)g[i] * g[i];
         part[c] = s;
     }
@@ -132,12 +138,16 @@ double amod_grad_norm(const float *g, size_t n) {
     return sqrt(total);
 }
 
+float amod_clip_coef(double norm, double max_norm) {
+    if (!isfinite(norm) || !(max_norm > 0.0)) return 1.0f;
+    const double coef = max_norm / (norm + 1e-6);
+    return coef < 1.0 ? (float)coef : 1.0f;
+}
+
 double amod_clip_grad_norm(float *g, size_t n, double max_norm) {
-    double norm = amod_grad_norm(g, n);
-    if (!isfinite(norm) || !(max_norm > 0.0)) return norm;
-    double coef = max_norm / (norm + 1e-6);
-    if (coef < 1.0) {
-        float c = (float)coef;
+    const double norm = amod_grad_norm(g, n);
+    const float c = amod_clip_coef(norm, max_norm);
+    if (c != 1.0f) {
 #pragma omp parallel for simd schedule(static)
         for (size_t i = 0; i < n; i++) g[i] *= c;
     }

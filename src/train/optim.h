@@ -61,6 +61,9 @@ void amod_adamw_free(amod_adamw *o);
  *   p -= lr * wd * p  (decaying tensors);  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
  *   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)   (t = step after increment). */
 void amod_adamw_step(amod_adamw *o, float *params, const float *grads, float lr);
+/* The same with every gradient read as grad_scale * g (the float product that clipping in
+ * place would have stored): clipping folded into the update, one pass over g less. */
+void amod_adamw_step_scaled(amod_adamw *o, float *params, const float *grads, float grad_scale, float lr);
 
 /* Global L2 norm, summed over a fixed chunking so the result does not depend on the number
  * of threads (a resumed run must reproduce the uninterrupted one bit for bit). */
@@ -68,6 +71,9 @@ double amod_grad_norm(const float *g, size_t n);
 /* torch.nn.utils.clip_grad_norm_: when the norm exceeds max_norm, scales g by
  * max_norm / (norm + 1e-6). Returns the norm before clipping (non-finite if g is). */
 double amod_clip_grad_norm(float *g, size_t n, double max_norm);
+/* The factor clip_grad_norm_ scales by for a gradient of this norm: max_norm / (norm + 1e-6)
+ * when that is below 1, else 1 (also for a non-finite norm or max_norm <= 0). */
+float amod_clip_coef(double norm, double max_norm);
 
 /* State file: exp_avg.NAME and exp_avg_sq.NAME per span, and step. */
 int amod_adamw_save(const amod_adamw *o, const char *path, amod_error *err);

@@ -78,10 +78,11 @@ int train_loop_step(train_loop *L, train_step_report *r, amod_error *err) {
     r->loss = sums[0];
     memcpy(r->metrics, sums + 1, sizeof r->metrics);
     if (!isfinite(r->loss)) return diverged(L, "the training loss", r->loss, err);
-    r->grad_norm = L->clip > 0 ? amod_clip_grad_norm(g, n, L->clip) : amod_grad_norm(g, n);
+    r->grad_norm = amod_grad_norm(g, n);
     if (!isfinite(r->grad_norm)) return diverged(L, "the gradient norm", r->grad_norm, err);
     r->lr = amod_lr_at(&L->sched, L->step);
-    amod_adamw_step(&L->opt, t->params, t->grads, r->lr);
+    /* clipped as AdamW reads the gradients: one pass over them less than clipping in place */
+    amod_adamw_step_scaled(&L->opt, t->params, t->grads, amod_clip_coef(r->grad_norm, L->clip), r->lr);
     if (L->check_ranks && c->size > 1 &&
         amod_comm_check_same(c, amod_hash_bytes(t->params, t->n_params * sizeof(float), 0), "weights after an update", err))
         return -1;

@@ -8,7 +8,10 @@
 #include <stdint.h>
 
 /* Work (multiply-adds or element operations) below which a kernel stays on one thread:
- * forking costs microseconds, and far more when another process holds the other core. */
+ * forking costs microseconds, and far more when another process holds the other core. On a
+ * combined `parallel for simd` the clause must be `if (parallel : ...)`: a plain `if` applies
+ * to the simd construct too (OpenMP 5.0) and a small loop then runs scalar (GELU's backward
+ * 8.6x slower below the threshold; tests/test_openmp_clauses.sh checks the sources). */
 #define AMOD_PAR_MIN_WORK 32768
 
 /* This OpenMP thread's contiguous share [lo, hi) of n items (the whole range outside a

@@ -82,6 +82,6 @@ void rows_dot(float *out, const float *x, const float *w, int rows, int dim) {
 }
 
 void add_inplace(float *y, const float *x, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n >= AMOD_PAR_MIN_WORK)
+#pragma omp parallel for simd schedule(static) if (parallel : n >= AMOD_PAR_MIN_WORK)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }

@@ -7,6 +7,7 @@
  * inputs, and attention on them within bf16's bound (stated at the check). */
 #include <math.h>
 #include <stdint.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,6 +287,42 @@ static void attention_case(int B, int n, int D, int H, int threads) {
     free(dqkv), free(ref_dqkv), free(scratch);
 }
 
+/* The forward's results do not depend on the thread count, bit for bit: out, the kept map and
+ * the column sums (A-MoD's scores), which were added atomically by whichever thread ran a head
+ * and so came out in either order when an image's heads were split over two threads (batch 1
+ * and 3 heads: always). Each of 1 and 2 threads, several times, with the map and without, in
+ * float32 and in bf16 where the CPU has it. */
+static void determinism_case(int B, int n, int D, int H) {
+    const size_t nqkv = (size_t)B * n * 3 * D, nout = (size_t)B * n * D, nprobs = (size_t)B * H * n * n;
+    float *qkv = malloc(sizeof(float) * nqkv), *scratch = malloc(sizeof(float) * attention_scratch_floats(n, 2));
+    float *out[2], *probs[2], *cs[2];
+    for (int i = 0; i < 2; i++) {
+        out[i] = malloc(sizeof(float) * nout), probs[i] = malloc(sizeof(float) * nprobs);
+        cs[i] = malloc(sizeof(float) * B * n);
+    }
+    fill(qkv, nqkv, 2.0f);
+    const int before = omp_get_max_threads();
+    for (int bf16 = 0; bf16 <= attention_bf16_usable(D / H); bf16++)
+        for (int kept = 0; kept < 2; kept++) {
+            int same = 1;
+            for (int rep = 0; rep < 5; rep++)
+                for (int threads = 1; threads <= 2; threads++) {
+                    const int i = threads == 1 && rep == 0 ? 0 : 1; /* slot 0: the first one-thread run */
+                    omp_set_num_threads(threads);
+                    attention_forward(out[i], kept ? probs[i] : NULL, cs[i], qkv, B, n, D, H, bf16, scratch, threads);
+                    if (i == 1)
+                        same &= !memcmp(out[0], out[1], sizeof(float) * nout) &&
+                                !memcmp(cs[0], cs[1], sizeof(float) * B * n) &&
+                                (!kept || !memcmp(probs[0], probs[1], sizeof(float) * nprobs));
+                }
+            CHECK(same, "forward B=%d n=%d D=%d H=%d (%s, %s): 1 and 2 threads give other bits", B, n, D, H,
+                  kept ? "map kept" : "blocked", bf16 ? "bf16" : "float32");
+        }
+    omp_set_num_threads(before);
+    for (int i = 0; i < 2; i++) free(out[i]), free(probs[i]), free(cs[i]);
+    free(qkv), free(scratch);
+}
+
 int main(void) {
     const int hds[] = {16, 32, 48, 64}, ns[] = {1, 5, 16, 17, 25, 50, 197};
     if (attention_simd_usable(64)) {
@@ -307,5 +344,8 @@ int main(void) {
     attention_case(2, 17, 48, 1, 1);   /* hd 48, one thread */
     attention_case(1, 5, 64, 4, 2);    /* hd 16 */
     attention_case(2, 9, 40, 5, 2);    /* hd 8: the sgemm path on every CPU */
+    determinism_case(1, 197, 192, 3); /* DeiT-Tiny at batch 1 */
+    determinism_case(3, 197, 192, 3);
+    determinism_case(2, 25, 128, 4);
     return test_summary("attention_simd");
 }

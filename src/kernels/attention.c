@@ -1,4 +1,5 @@
-/* Multi-head softmax attention, one (batch, head) pair per task. The products run on the
+/* Multi-head softmax attention: the forward's tasks are blocks of query rows of one (image,
+ * head), the backward's one (image, head) each. The products run on the
  * AVX-512 kernels of attention_simd.c where the CPU has them (k or v transposed once per head
  * into the thread's scratch, q and the rest read in place), else on sgemm with strided views
  * into qkv. */
@@ -73,9 +74,10 @@ static size_t forward_slice(int n) {
 
 size_t attention_tile_floats(int n, int threads) { return (size_t)threads * forward_slice(n); }
 
-/* Column sums of rows x n probabilities into cs (n atomic adds: heads of one image may run on
- * different threads). Rows are streamed through a chunk of column accumulators, so the reads
- * are contiguous instead of one column at a time. */
+/* Column sums of rows x n probabilities added into cs, a row of its task's own (so that no
+ * two threads add into one and the order of the additions is fixed: attention_forward).
+ * Rows are streamed through a chunk of column accumulators, so the reads are contiguous
+ * instead of one column at a time. */
 #define COL_CHUNK 256
 static void add_column_sums(float *cs, const float *p, int rows, int n) {
     for (int j0 = 0; j0 < n; j0 += COL_CHUNK) {
@@ -86,10 +88,7 @@ static void add_column_sums(float *cs, const float *p, int rows, int n) {
 #pragma omp simd
             for (int j = 0; j < w; j++) acc[j] += row[j];
         }
-        for (int j = 0; j < w; j++) {
-#pragma omp atomic
-            cs[j0 + j] += acc[j];
-        }
+        for (int j = 0; j < w; j++) cs[j0 + j] += acc[j];
     }
 }
 
@@ -103,10 +102,10 @@ static void head_ab(int simd, int trans_a, float *c, int ldc, const float *a, in
         amod_sgemm(trans_a, 0, rows, hd, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 
-/* One (image, head, query block) task: scores, softmax, output rows, column sums. kt, when
- * not NULL, holds this head's k transposed (attention_simd_pack_t) and the products run on
- * the AVX-512 kernels. */
-static void attention_rows(float *out, float *p, float *col_sum, const float *qkv, const float *kt, int b, int h,
+/* One (image, head, query block) task: scores, softmax, output rows, column sums (into cs, the
+ * task's row, when not NULL). kt, when not NULL, holds this head's k transposed
+ * (attention_simd_pack_t) and the products run on the AVX-512 kernels. */
+static void attention_rows(float *out, float *p, float *cs, const float *qkv, const float *kt, int b, int h,
                            int i0, int rows, int n, int D, int H) {
     const int hd = D / H, ld = 3 * D;
     const float scale = 1.0f / sqrtf((float)hd);
@@ -118,7 +117,7 @@ static void attention_rows(float *out, float *p, float *col_sum, const float *qk
         amod_sgemm(0, 1, rows, n, hd, scale, q + (size_t)i0 * ld, ld, k, ld, 0.0f, p, n);
     softmax_rows(p, rows, n);
     head_ab(kt != NULL, 0, o + (size_t)i0 * D, D, p, n, v, ld, rows, n, hd);
-    if (col_sum) add_column_sums(col_sum + (size_t)b * n, p, rows, n);
+    if (cs) add_column_sums(cs, p, rows, n);
 }
 
 /* This thread's transposed k for head bh, scaled by 1 / sqrt(hd), packed only when the head
@@ -161,7 +160,7 @@ static void bf16_pack_head(bf16_forward_work *f, const float *qkv, int bh, int n
 
 /* attention_rows on bf16 products (float32 scores, softmax and sums), ATTN_ROW_BLOCK query
  * rows at a time: p holds rows x n float32 probabilities, as on the other paths. */
-static void attention_rows_bf16(float *out, float *p, float *col_sum, const float *qkv, const bf16_forward_work *f,
+static void attention_rows_bf16(float *out, float *p, float *cs, const float *qkv, const bf16_forward_work *f,
                                 int b, int h, int i0, int rows, int n, int D, int H) {
     const int hd = D / H, ld = 3 * D, np = (int)vec16(n), n2 = (int)pairs(n);
     const float *q = qkv + (size_t)b * n * ld + h * hd;
@@ -174,31 +173,36 @@ static void attention_rows_bf16(float *out, float *p, float *col_sum, const floa
         softmax_rows(pr, m, n);
         attention_bf16_pairs_rows(f->p, n2, pr, n, m, n, 1.0f);
         attention_bf16_product(o + (size_t)i * D, D, f->p, (size_t)n2, 1, f->v, hd, m, hd, n2);
-        if (col_sum) add_column_sums(col_sum + (size_t)b * n, pr, m, n);
+        if (cs) add_column_sums(cs, pr, m, n);
     }
 }
 
 /* One task of the forward: (image, head) rows i0..i0+rows on the path chosen. */
-static void forward_task(float *out, float *p, float *col_sum, const float *qkv, float *kt, int *packed,
+static void forward_task(float *out, float *p, float *cs, const float *qkv, float *kt, int *packed,
                          bf16_forward_work *f, int bh, int i0, int rows, int n, int D, int H) {
     if (f) {
         bf16_pack_head(f, qkv, bh, n, D, H);
-        attention_rows_bf16(out, p, col_sum, qkv, f, bh / H, bh % H, i0, rows, n, D, H);
+        attention_rows_bf16(out, p, cs, qkv, f, bh / H, bh % H, i0, rows, n, D, H);
     } else {
-        attention_rows(out, p, col_sum, qkv, head_kt(kt, packed, qkv, bh, n, D, H), bh / H, bh % H, i0, rows, n, D, H);
+        attention_rows(out, p, cs, qkv, head_kt(kt, packed, qkv, bh, n, D, H), bh / H, bh % H, i0, rows, n, D, H);
     }
 }
 
 void attention_forward(float *out, float *probs, float *col_sum, const float *qkv, int B, int n,
                        int D, int H, int bf16, float *scratch, int scratch_threads) {
     if (col_sum) memset(col_sum, 0, (size_t)B * n * sizeof *col_sum);
-    const int par = (size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK;
     /* no scratch: the sgemm path */
     const int simd = scratch && attention_simd_usable(D / H), use_bf16 = bf16 && scratch && attention_bf16_usable(D / H);
-    /* Without the whole map: blocks of at most ATTN_ROW_BLOCK query rows, of equal size, each
-     * a task of its own (at batch 1 the three heads of DeiT-Tiny alone would leave one of two
-     * threads idle a third of the time). With it: one task per (image, head). */
-    const int nblk = probs ? 1 : (n + ATTN_ROW_BLOCK - 1) / ATTN_ROW_BLOCK, tasks = B * H * nblk;
+    /* Blocks of at most ATTN_ROW_BLOCK query rows, of equal size, each a task of its own (at
+     * batch 1 the three heads of DeiT-Tiny alone would leave one of two threads idle a third
+     * of the time); a kept map is written block by block in place. */
+    const int nblk = (n + ATTN_ROW_BLOCK - 1) / ATTN_ROW_BLOCK, tasks = B * H * nblk, per_image = H * nblk;
+    /* Column sums: each task into a row of its own, then added up in task order, so that the
+     * sums do not depend on which thread ran what (the same bits on 1 and on 2 threads). Without
+     * the rows (no memory) the tasks run in order on one thread, adding into col_sum directly. */
+    int par = (size_t)B * H * n * n * (D / H) >= 8 * AMOD_PAR_MIN_WORK;
+    float *rows = col_sum && par ? calloc((size_t)tasks * n, sizeof *rows) : NULL;
+    if (col_sum && !rows) par = 0;
 #pragma omp parallel if (par) num_threads(kernel_team(scratch_threads))
     {
         float *slice = scratch ? scratch + (size_t)omp_get_thread_num() * forward_slice(n) : NULL;
@@ -211,10 +215,22 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
         for (int t = 0; t < tasks; t++) {
             const int bh = t / nblk, blk = t % nblk;
             const int i0 = (int)((long long)n * blk / nblk), i1 = (int)((long long)n * (blk + 1) / nblk);
-            float *p = probs ? probs + (size_t)bh * n * n : slice;
-            forward_task(out, p, col_sum, qkv, kt, &packed, use_bf16 ? &fw : NULL, bh, i0, i1 - i0, n, D, H);
+            float *p = probs ? probs + ((size_t)bh * n + i0) * n : slice;
+            float *cs = !col_sum ? NULL : rows ? rows + (size_t)t * n : col_sum + (size_t)(t / per_image) * n;
+            forward_task(out, p, cs, qkv, kt, &packed, use_bf16 ? &fw : NULL, bh, i0, i1 - i0, n, D, H);
+        }
+        if (rows) {
+#pragma omp for schedule(static)
+            for (int b = 0; b < B; b++)
+                for (int k = 0; k < per_image; k++) {
+                    const float *r = rows + ((size_t)b * per_image + k) * n;
+                    float *cs = col_sum + (size_t)b * n;
+#pragma omp simd
+                    for (int j = 0; j < n; j++) cs[j] += r[j];
+                }
         }
     }
+    free(rows);
 }
 
 /* A thread's bf16 backward operands (bf16_backward_words). */

@@ -38,7 +38,11 @@ void causal_attention_forward(float *out, float *probs, float *col_sum, const fl
     const float scale = 1.0f / sqrtf((float)hd);
     if (T <= 0) return;
     if (col_sum) memset(col_sum, 0, (size_t)B * T * sizeof *col_sum);
-#pragma omp parallel
+    /* Column sums (A-MoD's scores): each head into a row of its own, added up in head order
+     * afterwards, so that they do not depend on which thread ran a head (atomic adds did, and
+     * cost a locked add per probability). Without the rows (no memory): one thread, in order. */
+    float *rows = col_sum ? calloc((size_t)B * H * T, sizeof *rows) : NULL;
+#pragma omp parallel if (!col_sum || rows)
     {
         float *tile = probs ? NULL : malloc((size_t)T * T * sizeof *tile);
 #pragma omp for schedule(static)
@@ -54,16 +58,27 @@ void causal_attention_forward(float *out, float *probs, float *col_sum, const fl
             amod_sgemm(0, 0, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
                         out + (size_t)b * T * ldo + (size_t)h * hd, ldo);
             if (col_sum) {
-                float *cs = col_sum + (size_t)b * T;
-                for (int i = 0; i < T; i++)
-                    for (int j = 0; j <= i; j++) {
-#pragma omp atomic
-                        cs[j] += p[(size_t)i * T + j];
-                    }
+                float *cs = rows ? rows + (size_t)bh * T : col_sum + (size_t)b * T;
+                for (int i = 0; i < T; i++) {
+                    const float *pr = p + (size_t)i * T;
+#pragma omp simd
+                    for (int j = 0; j <= i; j++) cs[j] += pr[j];
+                }
             }
+        }
+        if (rows) {
+#pragma omp for schedule(static)
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < H; h++) {
+                    const float *r = rows + ((size_t)b * H + h) * T;
+                    float *cs = col_sum + (size_t)b * T;
+#pragma omp simd
+                    for (int j = 0; j < T; j++) cs[j] += r[j];
+                }
         }
         free(tile);
     }
+    free(rows);
 }
 
 void causal_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int B,

@@ -219,16 +219,7 @@ void attention_forward(float *out, float *probs, float *col_sum, const float *qk
             float *cs = !col_sum ? NULL : rows ? rows + (size_t)t * n : col_sum + (size_t)(t / per_image) * n;
             forward_task(out, p, cs, qkv, kt, &packed, use_bf16 ? &fw : NULL, bh, i0, i1 - i0, n, D, H);
         }
-        if (rows) {
-#pragma omp for schedule(static)
-            for (int b = 0; b < B; b++)
-                for (int k = 0; k < per_image; k++) {
-                    const float *r = rows + ((size_t)b * per_image + k) * n;
-                    float *cs = col_sum + (size_t)b * n;
-#pragma omp simd
-                    for (int j = 0; j < n; j++) cs[j] += r[j];
-                }
-        }
+        if (rows) column_rows_add(col_sum, rows, B, per_image, n);
     }
     free(rows);
 }

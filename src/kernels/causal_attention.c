@@ -66,16 +66,7 @@ void causal_attention_forward(float *out, float *probs, float *col_sum, const fl
                 }
             }
         }
-        if (rows) {
-#pragma omp for schedule(static)
-            for (int b = 0; b < B; b++)
-                for (int h = 0; h < H; h++) {
-                    const float *r = rows + ((size_t)b * H + h) * T;
-                    float *cs = col_sum + (size_t)b * T;
-#pragma omp simd
-                    for (int j = 0; j < T; j++) cs[j] += r[j];
-                }
-        }
+        if (rows) column_rows_add(col_sum, rows, B, H, T);
         free(tile);
     }
     free(rows);

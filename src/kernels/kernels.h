@@ -107,6 +107,11 @@ void route_combine_backward(float *dx, float *dy, float *dw, const float *dout, 
 /* small helpers */
 /* sums[c] += sum over rows of x[r, c] */
 void column_sums_add(float *sums, const float *x, int rows, int cols);
+/* sums[b] += rows[b][0] + rows[b][1] + ... + rows[b][per_image - 1], row by row in that order,
+ * for b < B (rows [B, per_image, n]): per-task partial column sums added up in a fixed order,
+ * whichever thread made them. A worksharing loop: call it from every thread of a parallel
+ * region (or outside one). */
+void column_rows_add(float *sums, const float *rows, int B, int per_image, int n);
 void add_inplace(float *y, const float *x, size_t n);
 
 #endif

@@ -28,6 +28,17 @@ void column_sums_add(float *sums, const float *x, int rows, int cols) {
     }
 }
 
+void column_rows_add(float *sums, const float *rows, int B, int per_image, int n) {
+#pragma omp for schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < per_image; k++) {
+            const float *r = rows + ((size_t)b * per_image + k) * n;
+            float *cs = sums + (size_t)b * n;
+#pragma omp simd
+            for (int j = 0; j < n; j++) cs[j] += r[j];
+        }
+}
+
 void linear_forward(float *out, const float *in, const float *w, const float *b, int rows, int n_in,
                     int n_out) {
     amod_threads_count(); /* OpenBLAS single-threaded before the first product */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/fastmath.h"
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 #include "kernels/lm_kernels.h"
@@ -16,17 +17,21 @@
 
 size_t causal_attention_scratch_floats(int T, int threads) { return (size_t)threads * T * T; }
 
-/* Row i keeps columns 0..i: a softmax over those, zero beyond. */
+/* Row i keeps columns 0..i: a softmax over those, zero beyond. On the vector units with
+ * amod_expf, as the ViT's softmax (a libm expf call per probability was most of the loop). */
 static void causal_softmax(float *s, int T) {
     for (int i = 0; i < T; i++) {
         float *row = s + (size_t)i * T, mx = row[0];
+#pragma omp simd reduction(max : mx)
         for (int j = 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
         float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
         for (int j = 0; j <= i; j++) {
-            row[j] = expf(row[j] - mx);
+            row[j] = amod_expf(row[j] - mx);
             sum += row[j];
         }
-        float inv = 1.0f / sum;
+        const float inv = 1.0f / sum;
+#pragma omp simd
         for (int j = 0; j <= i; j++) row[j] *= inv;
         for (int j = i + 1; j < T; j++) row[j] = 0.0f;
     }

@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
     const int D = heads * hd, ld = 3 * D;
     float *qkv = malloc(sizeof(float) * n * ld), *p = malloc(sizeof(float) * n * n);
     float *o = malloc(sizeof(float) * n * D), *kt = malloc(sizeof(float) * attention_simd_pack_floats(n));
-    const int np = (n + 15) / 16 * 16, n2 = (n + 1) / 2, paths = attention_bf16_usable(hd) ? 3 : 2;
+    const int np = attention_simd_padded(n), n2 = (n + 1) / 2, paths = attention_bf16_usable(hd) ? 3 : 2;
     uint32_t *kt2 = malloc(sizeof(uint32_t) * (hd / 2) * np), *v2 = malloc(sizeof(uint32_t) * n2 * hd);
     uint32_t *q2 = malloc(sizeof(uint32_t) * n * (hd / 2)), *p2 = malloc(sizeof(uint32_t) * n * n2);
     if (!qkv || !p || !o || !kt || !kt2 || !v2 || !q2 || !p2) return 1;

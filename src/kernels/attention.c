@@ -14,8 +14,8 @@
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
-/* Rounded up to whole vectors, and pairs of n: the shapes of the bf16 operands. */
-static size_t vec16(int n) { return (size_t)(n + 15) / 16 * 16; }
+/* Pairs of n and n rounded up to whole vectors (attention_simd_padded): the shapes of the bf16
+ * operands. */
 static size_t pairs(int n) { return (size_t)(n + 1) / 2; }
 #define HALF_HD (ATTENTION_SIMD_MAX_HD / 2)
 
@@ -23,7 +23,8 @@ static size_t pairs(int n) { return (size_t)(n + 1) / 2; }
  * dS^T; dO, then k, then q as B operands; dO then dS by rows; v^T. */
 static size_t bf16_rows_words(int n) { return (size_t)n * (HALF_HD > pairs(n) ? HALF_HD : pairs(n)); }
 static size_t bf16_backward_words(int n) {
-    return pairs(n) * vec16(n) + pairs(n) * ATTENTION_SIMD_MAX_HD + bf16_rows_words(n) + HALF_HD * vec16(n);
+    const size_t np = (size_t)attention_simd_padded(n);
+    return pairs(n) * np + pairs(n) * ATTENTION_SIMD_MAX_HD + bf16_rows_words(n) + HALF_HD * np;
 }
 
 /* Per thread: dP and a probability tile, v transposed for the AVX-512 kernels, the bf16
@@ -63,7 +64,8 @@ static void softmax_rows(float *s, int rows, int n) {
 /* The bf16 forward's operands (words): k^T and v packed per head, a block of q and of
  * probabilities by rows. */
 static size_t bf16_forward_words(int n) {
-    return HALF_HD * vec16(n) + pairs(n) * ATTENTION_SIMD_MAX_HD + ATTN_ROW_BLOCK * (HALF_HD + pairs(n));
+    return HALF_HD * (size_t)attention_simd_padded(n) + pairs(n) * ATTENTION_SIMD_MAX_HD +
+           ATTN_ROW_BLOCK * (HALF_HD + pairs(n));
 }
 
 /* Per thread: a block of probabilities and k transposed for the AVX-512 kernels, or the bf16
@@ -142,7 +144,7 @@ typedef struct {
 
 static bf16_forward_work bf16_forward_slice(uint32_t *w, int n) {
     bf16_forward_work f = {.kt = w, .head = -1};
-    f.v = f.kt + HALF_HD * vec16(n);
+    f.v = f.kt + (size_t)HALF_HD * attention_simd_padded(n);
     f.q = f.v + pairs(n) * ATTENTION_SIMD_MAX_HD;
     f.p = f.q + ATTN_ROW_BLOCK * HALF_HD;
     return f;
@@ -153,31 +155,29 @@ static void bf16_pack_head(bf16_forward_work *f, const float *qkv, int bh, int n
     if (f->head == bh) return;
     const int hd = D / H, b = bh / H, h = bh % H;
     const float *k = qkv + (size_t)b * n * 3 * D + D + h * hd;
-    attention_bf16_pairs_t(f->kt, (int)vec16(n), k, 3 * D, n, hd, 1.0f / sqrtf((float)hd));
+    attention_bf16_pairs_t(f->kt, attention_simd_padded(n), k, 3 * D, n, hd, 1.0f / sqrtf((float)hd));
     attention_bf16_pairs_cols(f->v, hd, k + D, 3 * D, n, hd, 1.0f);
     f->head = bh;
 }
 
-/* attention_rows on bf16 products (float32 scores, softmax and sums), ATTN_ROW_BLOCK query
- * rows at a time: p holds rows x n float32 probabilities, as on the other paths. */
+/* attention_rows on bf16 products (float32 scores, softmax and sums) for a block of at most
+ * ATTN_ROW_BLOCK query rows (the operand slots f->q and f->p hold that many): p holds rows x n
+ * float32 probabilities, as on the other paths. */
 static void attention_rows_bf16(float *out, float *p, float *cs, const float *qkv, const bf16_forward_work *f,
                                 int b, int h, int i0, int rows, int n, int D, int H) {
-    const int hd = D / H, ld = 3 * D, np = (int)vec16(n), n2 = (int)pairs(n);
+    const int hd = D / H, ld = 3 * D, np = attention_simd_padded(n), n2 = (int)pairs(n);
     const float *q = qkv + (size_t)b * n * ld + h * hd;
     float *o = out + (size_t)b * n * D + h * hd;
-    for (int r0 = 0; r0 < rows; r0 += ATTN_ROW_BLOCK) {
-        const int m = rows - r0 < ATTN_ROW_BLOCK ? rows - r0 : ATTN_ROW_BLOCK, i = i0 + r0;
-        float *pr = p + (size_t)r0 * n;
-        attention_bf16_pairs_rows(f->q, hd / 2, q + (size_t)i * ld, ld, m, hd, 1.0f);
-        attention_bf16_product(pr, n, f->q, (size_t)hd / 2, 1, f->kt, np, m, n, hd / 2);
-        softmax_rows(pr, m, n);
-        attention_bf16_pairs_rows(f->p, n2, pr, n, m, n, 1.0f);
-        attention_bf16_product(o + (size_t)i * D, D, f->p, (size_t)n2, 1, f->v, hd, m, hd, n2);
-        if (cs) add_column_sums(cs, pr, m, n);
-    }
+    attention_bf16_pairs_rows(f->q, hd / 2, q + (size_t)i0 * ld, ld, rows, hd, 1.0f);
+    attention_bf16_product(p, n, f->q, (size_t)hd / 2, 1, f->kt, np, rows, n, hd / 2);
+    softmax_rows(p, rows, n);
+    attention_bf16_pairs_rows(f->p, n2, p, n, rows, n, 1.0f);
+    attention_bf16_product(o + (size_t)i0 * D, D, f->p, (size_t)n2, 1, f->v, hd, rows, hd, n2);
+    if (cs) add_column_sums(cs, p, rows, n);
 }
 
-/* One task of the forward: (image, head) rows i0..i0+rows on the path chosen. */
+/* One task of the forward: (image, head) rows i0..i0+rows (at most ATTN_ROW_BLOCK) on the path
+ * chosen. */
 static void forward_task(float *out, float *p, float *cs, const float *qkv, float *kt, int *packed,
                          bf16_forward_work *f, int bh, int i0, int rows, int n, int D, int H) {
     if (f) {
@@ -231,7 +231,7 @@ typedef struct {
 
 static bf16_backward_work bf16_backward_slice(uint32_t *w, int n) {
     bf16_backward_work k = {.cols = w};
-    k.b = k.cols + pairs(n) * vec16(n);
+    k.b = k.cols + pairs(n) * attention_simd_padded(n);
     k.rows = k.b + pairs(n) * ATTENTION_SIMD_MAX_HD;
     k.vt = k.rows + bf16_rows_words(n);
     return k;
@@ -240,7 +240,7 @@ static bf16_backward_work bf16_backward_slice(uint32_t *w, int n) {
 /* dV = P^T dO and dP = dO V^T on bf16 products. */
 static void bf16_dv_dp(const bf16_backward_work *w, float *dv, float *dp, const float *p, const float *g,
                        const float *v, int n, int D, int hd) {
-    const int ld = 3 * D, np = (int)vec16(n), n2 = (int)pairs(n);
+    const int ld = 3 * D, np = attention_simd_padded(n), n2 = (int)pairs(n);
     attention_bf16_pairs_cols(w->cols, np, p, n, n, n, 1.0f);
     attention_bf16_pairs_cols(w->b, hd, g, D, n, hd, 1.0f);
     attention_bf16_product(dv, ld, w->cols, 1, (size_t)np, w->b, hd, n, hd, n2);
@@ -252,7 +252,7 @@ static void bf16_dv_dp(const bf16_backward_work *w, float *dv, float *dp, const 
 /* dQ = dS K and dK = dS^T Q on bf16 products. */
 static void bf16_dq_dk(const bf16_backward_work *w, float *dq, float *dk, const float *ds, const float *q,
                        const float *k, int n, int D, int hd) {
-    const int ld = 3 * D, np = (int)vec16(n), n2 = (int)pairs(n);
+    const int ld = 3 * D, np = attention_simd_padded(n), n2 = (int)pairs(n);
     attention_bf16_pairs_rows(w->rows, n2, ds, n, n, n, 1.0f);
     attention_bf16_pairs_cols(w->b, hd, k, ld, n, hd, 1.0f);
     attention_bf16_product(dq, ld, w->rows, (size_t)n2, 1, w->b, hd, n, hd, n2);

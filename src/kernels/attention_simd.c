@@ -17,10 +17,15 @@ int attention_simd_usable(int hd) {
     return amod_cpu()->avx512f && hd >= 16 && hd <= 64 && hd % 16 == 0;
 }
 
-/* n rounded up to whole vectors: the row length of a packed operand */
-static int padded(int n) { return (n + 15) / 16 * 16; }
 
-size_t attention_simd_pack_floats(int n) { return (size_t)ATTENTION_SIMD_MAX_HD * (size_t)padded(n); }
+/* The mask of a vector's first `left` lanes: all 16 from 16 on, none at 0 or below. */
+static inline __mmask16 lanes(int left) {
+    return left >= 16 ? (__mmask16)0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : (__mmask16)0;
+}
+
+size_t attention_simd_pack_floats(int n) {
+    return (size_t)ATTENTION_SIMD_MAX_HD * (size_t)attention_simd_padded(n);
+}
 
 /* 16 x 16 transpose in registers: r[i] row i in, column i out (unpack, then two rounds of
  * lane shuffles). */
@@ -49,7 +54,7 @@ INLINE SIMD_TARGET void transpose16(__m512 r[16]) {
 
 /* 16 x 16 blocks through registers: a scalar transpose cost an eighth of the QK^T product. */
 SIMD_TARGET void attention_simd_pack_t(float *bt, const float *b, int ldb, int n, int hd, float scale) {
-    const int npad = padded(n);
+    const int npad = attention_simd_padded(n);
     const __m512 s = _mm512_set1_ps(scale);
     for (int j0 = 0; j0 < npad; j0 += 16)
         for (int d0 = 0; d0 < hd; d0 += 16) {
@@ -64,8 +69,8 @@ SIMD_TARGET void attention_simd_pack_t(float *bt, const float *b, int ldb, int n
 /* Stores R rows x CW vectors of accumulators at columns j0.., masked at ncols. */
 INLINE SIMD_TARGET void store_tile(float *c, int ldc, __m512 acc[6][4], int j0, int ncols, const int R, const int CW) {
     for (int w = 0; w < CW; w++) {
-        const int j = j0 + 16 * w, left = ncols - j;
-        const __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        const int j = j0 + 16 * w;
+        const __mmask16 m = lanes(ncols - j);
         for (int r = 0; r < R; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc + j, m, acc[r][w]);
     }
 }
@@ -108,7 +113,7 @@ INLINE SIMD_TARGET void abt_strip(float *c, int ldc, const float *a, int lda, co
 
 SIMD_TARGET void attention_simd_abt(float *c, int ldc, const float *a, int lda, const float *bt, int rows,
                                     int ncols, int hd) {
-    const int npad = padded(ncols), nv = npad / 16;
+    const int npad = attention_simd_padded(ncols), nv = npad / 16;
     int v = 0;
     for (; v + 4 <= nv; v += 4) abt_strip(c, ldc, a, lda, bt, npad, rows, ncols, hd, 16 * v, 4);
     switch (nv - v) {
@@ -183,13 +188,9 @@ BF16_TARGET void attention_bf16_pairs_rows(uint32_t *dst, int ldd, const float *
         const float *ar = a + (size_t)r * lda;
         uint32_t *dr = dst + (size_t)r * ldd;
         for (int k = 0; k < 2 * K2; k += 32) { /* 32 floats -> 16 pairs */
-            const int left = K - k;
-            const __mmask16 m0 = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
-            const __mmask16 m1 = left >= 32 ? 0xffff : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
-            const __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, ar + k), s);
-            const __m512 hi = _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, ar + k + 16), s);
-            const int words = K2 - k / 2 < 16 ? K2 - k / 2 : 16;
-            _mm512_mask_storeu_epi32(dr + k / 2, (__mmask16)((1u << words) - 1), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+            const __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes(K - k), ar + k), s);
+            const __m512 hi = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes(K - k - 16), ar + k + 16), s);
+            _mm512_mask_storeu_epi32(dr + k / 2, lanes(K2 - k / 2), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
         }
     }
 }
@@ -201,8 +202,7 @@ BF16_TARGET void attention_bf16_pairs_cols(uint32_t *dst, int ldd, const float *
         const float *r0 = a + (size_t)k * lda, *r1 = k + 1 < K ? r0 + lda : NULL;
         uint32_t *dr = dst + (size_t)(k / 2) * ldd;
         for (int j = 0; j < ldd; j += 16) {
-            const int left = cols - j;
-            const __mmask16 m = left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+            const __mmask16 m = lanes(cols - j);
             const __m512i lo = bf16_words(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, r0 + j), s));
             const __m512i hi = r1 ? bf16_words(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, r1 + j), s)) : _mm512_setzero_si512();
             _mm512_storeu_si512(dr + j, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
@@ -215,9 +215,7 @@ BF16_TARGET void attention_bf16_pairs_t(uint32_t *dst, int ldd, const float *a, 
     const __m512 s = _mm512_set1_ps(scale);
     for (int j0 = 0; j0 < ldd; j0 += 16)
         for (int c0 = 0; c0 < K2; c0 += 16) { /* rows j0.., pairs c0..: 16 x 16 words, transposed */
-            const int left = K - 2 * c0;
-            const __mmask16 m0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-            const __mmask16 m1 = left >= 32 ? 0xffff : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+            const __mmask16 m0 = lanes(K - 2 * c0), m1 = lanes(K - 2 * c0 - 16);
             __m512 r[16];
             for (int i = 0; i < 16; i++) {
                 if (j0 + i >= n) {
@@ -271,7 +269,7 @@ INLINE BF16_TARGET void pair_strip(float *c, int ldc, const uint32_t *a2, size_t
 
 BF16_TARGET void attention_bf16_product(float *c, int ldc, const uint32_t *a2, size_t ars, size_t aks,
                                         const uint32_t *b2, int ldb, int rows, int cols, int K2) {
-    const int nv = padded(cols) / 16;
+    const int nv = attention_simd_padded(cols) / 16;
     int v = 0;
     for (; v + 4 <= nv; v += 4) pair_strip(c, ldc, a2, ars, aks, b2, ldb, rows, cols, K2, 16 * v, 4);
     switch (nv - v) {

@@ -8,6 +8,9 @@
 
 #define ATTENTION_SIMD_MAX_HD 64
 
+/* n rounded up to whole vectors of 16 floats: the row length of a packed operand. */
+static inline int attention_simd_padded(int n) { return (n + 15) / 16 * 16; }
+
 /* 1 when this CPU has AVX-512 F and the head size is 16, 32, 48 or 64. */
 int attention_simd_usable(int hd);
 /* Floats of one transposed operand of n rows (attention_simd_pack_t), at any usable hd. */

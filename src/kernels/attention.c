@@ -42,19 +42,7 @@ int kernel_team(int scratch_threads) {
 
 /* Row softmax in place: `rows` rows of length n. */
 static void softmax_rows(float *s, int rows, int n) {
-    for (int i = 0; i < rows; i++) {
-        float *row = s + (size_t)i * n, mx = row[0], sum = 0.0f;
-#pragma omp simd reduction(max : mx)
-        for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
-#pragma omp simd reduction(+ : sum)
-        for (int j = 0; j < n; j++) {
-            row[j] = amod_expf(row[j] - mx);
-            sum += row[j];
-        }
-        float inv = 1.0f / sum;
-#pragma omp simd
-        for (int j = 0; j < n; j++) row[j] *= inv;
-    }
+    for (int i = 0; i < rows; i++) amod_softmax(s + (size_t)i * n, n);
 }
 
 /* Query rows per block when the map is not kept: a block of full rows is enough for an

@@ -17,22 +17,12 @@
 
 size_t causal_attention_scratch_floats(int T, int threads) { return (size_t)threads * T * T; }
 
-/* Row i keeps columns 0..i: a softmax over those, zero beyond. On the vector units with
- * amod_expf, as the ViT's softmax (a libm expf call per probability was most of the loop). */
+/* Row i keeps columns 0..i: a softmax over those (amod_softmax, as the ViT's; a libm expf
+ * call per probability was most of the loop), zero beyond. */
 static void causal_softmax(float *s, int T) {
     for (int i = 0; i < T; i++) {
-        float *row = s + (size_t)i * T, mx = row[0];
-#pragma omp simd reduction(max : mx)
-        for (int j = 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
-        float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-        for (int j = 0; j <= i; j++) {
-            row[j] = amod_expf(row[j] - mx);
-            sum += row[j];
-        }
-        const float inv = 1.0f / sum;
-#pragma omp simd
-        for (int j = 0; j <= i; j++) row[j] *= inv;
+        float *row = s + (size_t)i * T;
+        amod_softmax(row, i + 1);
         for (int j = i + 1; j < T; j++) row[j] = 0.0f;
     }
 }

@@ -42,4 +42,19 @@ static inline float amod_erff(float x) {
     return copysignf(y, x);
 }
 
+/* x[0..n) replaced by its softmax, in place, on the vector units (n >= 1). */
+static inline void amod_softmax(float *x, int n) {
+    float mx = x[0], sum = 0.0f;
+#pragma omp simd reduction(max : mx)
+    for (int j = 1; j < n; j++) mx = x[j] > mx ? x[j] : mx;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < n; j++) {
+        x[j] = amod_expf(x[j] - mx);
+        sum += x[j];
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int j = 0; j < n; j++) x[j] *= inv;
+}
+
 #endif

@@ -22,7 +22,7 @@ void amod_signals_hold(amod_signal_hold *h);
 void amod_signals_release(const amod_signal_hold *h);
 /* Holds them for good on the workers of the calling thread's OpenMP team (of its current
  * size), not on the calling thread: the workers are created, or reused, by the region this
- * opens. */
+ * opens, once per pool size (a team no larger than one held before returns at once). */
 void amod_signals_hold_workers(void);
 
 #endif

@@ -90,6 +90,31 @@ int main(void) {
         CHECK(strstr(err.msg, "bf16 needs") != NULL, "unclear refusal: %s", err.msg);
     }
 
+    /* the parameters move (adding or removing linear routers allocates them anew): the packed
+     * copies of the old storage are dropped, not packed again from freed memory (that read
+     * crashed the next forward pass) */
+    amod_mod_config mod = {0};
+    mod.capacity = 0.5f;
+    for (int l = 1; l < c->depth; l += 2) mod.is_mod[l] = 1;
+    for (int round = 0; round < 2; round++) {
+        mod.router = round == 0 ? AMOD_ROUTER_LINEAR : AMOD_ROUTER_NONE;
+        forward(m, x, a, round); /* packed copies of the current storage */
+        CHECK(amod_vit_set_mod(m, &mod, &err) == 0, "set_mod: %s", err.msg);
+        amod_vit *fresh = amod_vit_load(fixture_path("vit_timm_tiny"), &err);
+        CHECK(fresh != NULL && amod_vit_set_mod(fresh, &mod, &err) == 0, "fresh model: %s", err.msg);
+        if (!fresh) break;
+        CHECK(amod_vit_num_params(fresh) == amod_vit_num_params(m), "layouts differ");
+        memcpy(amod_vit_params(fresh), amod_vit_params(m), amod_vit_num_params(m) * sizeof(float));
+        amod_vit_weights_changed(fresh);
+        for (int grad = 0; grad < 2; grad++) {
+            forward(m, x, a, grad);
+            forward(fresh, x, b, grad);
+            CHECK(rel_max_err(a, b, nl) < 1e-5, "after the parameters moved (%s routers, grad %d): rel err %g",
+                  round == 0 ? "linear" : "no", grad, rel_max_err(a, b, nl));
+        }
+        amod_vit_free(fresh);
+    }
+
     free(x), free(a), free(b), free(before);
     amod_vit_free(m);
     return test_summary("test_vit_packed");

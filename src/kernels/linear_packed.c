@@ -12,6 +12,7 @@
 linear_engine *linear_engine_create(void) { return NULL; }
 void linear_engine_free(linear_engine *e) { (void)e; }
 void linear_engine_weights_changed(linear_engine *e) { (void)e; }
+void linear_engine_forget(linear_engine *e) { (void)e; }
 void linear_engine_refresh(linear_engine *e) { (void)e; }
 int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
                           const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
@@ -250,6 +251,14 @@ static dnnl_memory_t find_pack(linear_engine *e, const float *w, int n_in, int n
         __atomic_store_n(&pw->version, e->version, __ATOMIC_RELEASE);
     }
     return pw->mem;
+}
+
+void linear_engine_forget(linear_engine *e) {
+    if (!e) return;
+    pthread_mutex_lock(&e->mu);
+    for (int i = 0; i < e->n_packs; i++) dnnl_memory_destroy(e->packs[i].mem);
+    publish(&e->n_packs, 0);
+    pthread_mutex_unlock(&e->mu);
 }
 
 void linear_engine_refresh(linear_engine *e) {

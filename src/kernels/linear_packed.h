@@ -32,6 +32,9 @@ linear_engine *linear_engine_create(void);
 void linear_engine_free(linear_engine *e);
 /* The weights were written: packed copies are made again on their next use. */
 void linear_engine_weights_changed(linear_engine *e);
+/* The weights moved (the model's parameter storage was allocated anew): every packed copy is
+ * dropped, since a copy made again would read its old, freed address. Not while a forward runs. */
+void linear_engine_forget(linear_engine *e);
 /* Packs again, now, every weight packed before whose copy is stale: called before a parallel
  * region, so that its threads find current copies without taking the engine's lock. */
 void linear_engine_refresh(linear_engine *e);

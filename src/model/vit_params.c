@@ -89,6 +89,7 @@ static void bind_pointers(amod_vit *m) {
 int vit_build_layout(amod_vit *m, amod_error *err) {
     if (ptab_build(&m->pt, 16 + 14 * m->cfg.depth, enumerate, m, err)) return -1;
     bind_pointers(m);
+    linear_engine_forget(m->lin); /* its copies were made from the old storage, now freed */
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "amod/amod.h"
+#include "kernels/bf16.h"
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 #include "kernels/linear_packed.h"
@@ -53,7 +54,7 @@ static void check_products(linear_engine *e) {
         float *din_ref = calloc(ni, sizeof *din), *dw_ref = calloc(nw, sizeof *dw), *db_ref = calloc(n_out, sizeof *db);
         float *work = malloc(linear_bf16_work_floats(rows, n_in, n_out) * sizeof *work);
         for (int call = 0; call < 2; call++) {
-            CHECK(linear_bf16_backward(e, din, dw, db, dout, in, w, rows, n_in, n_out, work) == 0,
+            CHECK(linear_bf16_backward(e, din, dw, db, &(linear_bf16_operands){.dout = dout, .in = in}, w, rows, n_in, n_out, work) == 0,
                   "bf16 backward refused %dx%dx%d", rows, n_in, n_out);
             linear_backward(din_ref, dw_ref, db_ref, dout, in, w, rows, n_in, n_out, 0);
         }
@@ -64,7 +65,7 @@ static void check_products(linear_engine *e) {
         CHECK(eb < 1e-5, "db is summed in float32: rel err %g", eb);
         /* only what was asked for: no din, no db */
         float *dw_only = calloc(nw, sizeof *dw_only);
-        CHECK(linear_bf16_backward(e, NULL, dw_only, NULL, dout, in, w, rows, n_in, n_out, work) == 0, "dw only");
+        CHECK(linear_bf16_backward(e, NULL, dw_only, NULL, &(linear_bf16_operands){.dout = dout, .in = in}, w, rows, n_in, n_out, work) == 0, "dw only");
         for (size_t i = 0; i < nw; i++) dw_only[i] *= 2.0f;
         CHECK(rel_l2(dw_only, dw, nw) < 1e-6, "dw alone, doubled, against two accumulations: rel err %g",
               rel_l2(dw_only, dw, nw));
@@ -72,6 +73,61 @@ static void check_products(linear_engine *e) {
         free(dout), free(in), free(w), free(din), free(dw), free(db), free(din_ref), free(dw_ref), free(db_ref);
         free(work);
     }
+}
+
+/* The operands given in bfloat16 (as the training forward keeps them) give the same bits as
+ * the float32 operands rounded inside; the same for the bf16 forward, GELU's output stored in
+ * bfloat16, and GELU's backward fused with the rounding and the bias sums. */
+static void check_kept_operands(linear_engine *e) {
+    const int rows = 37, n_in = 24, n_out = 40;
+    const size_t ni = (size_t)rows * n_in, no = (size_t)rows * n_out, nw = (size_t)n_in * n_out;
+    float *dout = random_floats(no, 7), *in = random_floats(ni, 8), *w = random_floats(nw, 9);
+    uint16_t *in16 = malloc(ni * sizeof *in16), *dout16 = malloc(no * sizeof *dout16);
+    bf16_from_floats(in16, in, ni);
+    bf16_from_floats(dout16, dout, no);
+    float *work = malloc(linear_bf16_work_floats(rows, n_in, n_out) * sizeof *work);
+    float *din[2], *dw[2], *out[2];
+    for (int v = 0; v < 2; v++) {
+        din[v] = calloc(ni, sizeof(float)), dw[v] = calloc(nw, sizeof(float)), out[v] = calloc(no, sizeof(float));
+        const linear_bf16_operands x = v ? (linear_bf16_operands){.dout16 = dout16, .in16 = in16}
+                                         : (linear_bf16_operands){.dout = dout, .in = in};
+        CHECK(linear_bf16_backward(e, din[v], dw[v], NULL, &x, w, rows, n_in, n_out, work) == 0, "backward %d", v);
+        /* the forward: out[rows, n_out] = in w'^T with w' [n_out, n_in] = w read as such */
+        CHECK((v ? linear_packed_forward16(e, out[v], in16, w, NULL, NULL, LINEAR_BIAS, rows, n_in, n_out)
+                 : linear_packed_forward(e, out[v], in, w, NULL, NULL, LINEAR_BIAS, LINEAR_BF16, rows, n_in, n_out)) == 0,
+              "forward %d", v);
+    }
+    CHECK(!memcmp(din[0], din[1], ni * sizeof(float)), "din from bf16 operands differs");
+    CHECK(!memcmp(dw[0], dw[1], nw * sizeof(float)), "dw from bf16 operands differs");
+    CHECK(!memcmp(out[0], out[1], no * sizeof(float)), "forward from a bf16 input differs");
+    /* db needs the float32 gradient; a half-given operand is refused */
+    float *db = calloc(n_out, sizeof *db);
+    CHECK(linear_bf16_backward(e, NULL, dw[0], db, &(linear_bf16_operands){.dout16 = dout16, .in16 = in16}, w, rows,
+                               n_in, n_out, work) == -1, "db from a bf16 gradient accepted");
+    CHECK(linear_bf16_backward(e, din[0], dw[0], NULL, &(linear_bf16_operands){.dout = dout}, w, rows, n_in, n_out,
+                               work) == -1, "dw without an input accepted");
+    for (int v = 0; v < 2; v++) free(din[v]), free(dw[v]), free(out[v]);
+
+    /* GELU: x spread over [-4, 4), a size that is no multiple of a vector */
+    const int gr = 53, gc = 77;
+    const size_t gn = (size_t)gr * gc;
+    float *x = random_floats(gn, 10), *g = malloc(gn * sizeof *g), *dg = random_floats(gn, 11);
+    float *dx = malloc(gn * sizeof *dx), *db_ref = calloc(gc, sizeof *db_ref), *db_fused = calloc(gc, sizeof *db_fused);
+    uint16_t *a16 = malloc(gn * sizeof *a16), *b16 = malloc(gn * sizeof *b16);
+    for (size_t i = 0; i < gn; i++) x[i] *= 4.0f;
+    gelu_forward(g, x, gn);
+    bf16_from_floats(a16, g, gn);
+    gelu_forward_bf16(b16, x, gn);
+    CHECK(!memcmp(a16, b16, gn * sizeof *a16), "GELU stored in bf16 differs from GELU rounded");
+    gelu_backward(dx, dg, x, gn);
+    bf16_from_floats(a16, dx, gn);
+    for (int r = 0; r < gr; r++)
+        for (int c = 0; c < gc; c++) db_ref[c] += dx[(size_t)r * gc + c];
+    gelu_backward_bf16_sums(b16, db_fused, dg, x, gr, gc);
+    CHECK(!memcmp(a16, b16, gn * sizeof *a16), "fused GELU backward: bf16 gradient differs");
+    CHECK(!memcmp(db_ref, db_fused, gc * sizeof *db_ref), "fused GELU backward: bias sums differ");
+    free(x), free(g), free(dg), free(dx), free(db_ref), free(db_fused), free(a16), free(b16);
+    free(dout), free(in), free(w), free(in16), free(dout16), free(work), free(db);
 }
 
 /* The model's gradient for one batch, at the precision set. */
@@ -132,6 +188,7 @@ int main(void) {
     linear_engine *e = linear_engine_create();
     CHECK(e != NULL, "bf16 accepted without a oneDNN engine");
     if (e) check_products(e);
+    if (e) check_kept_operands(e);
     linear_engine_free(e);
 
     const amod_vit_config *c = amod_vit_get_config(m);

@@ -29,8 +29,9 @@ static inline float amod_expf(float x) {
 }
 
 /* erf: Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7 (the form PyTorch's vectorised
- * CPU kernels use). */
-static inline float amod_erff(float x) {
+ * CPU kernels use). amod_erff_exp takes e = exp(-x^2) from a caller that has it already
+ * (GELU's backward: its Gaussian density is the same exponential). */
+static inline float amod_erff_exp(float x, float e) {
     float a = fabsf(x);
     float t = 1.0f / (1.0f + 0.3275911f * a);
     float y = 1.061405429f;
@@ -38,9 +39,11 @@ static inline float amod_erff(float x) {
     y = y * t + 1.421413741f;
     y = y * t - 0.284496736f;
     y = y * t + 0.254829592f;
-    y = 1.0f - y * t * amod_expf(-a * a);
+    y = 1.0f - y * t * e;
     return copysignf(y, x);
 }
+
+static inline float amod_erff(float x) { return amod_erff_exp(x, amod_expf(-x * x)); }
 
 /* x[0..n) replaced by its softmax, in place, on the vector units (n >= 1). */
 static inline void amod_softmax(float *x, int n) {

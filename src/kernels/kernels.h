@@ -41,6 +41,12 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dout, cons
 void gelu_forward(float *out, const float *x, size_t n);
 /* dx = dout * GELU'(x) (overwrites dx; dx may alias dout). */
 void gelu_backward(float *dx, const float *dout, const float *x, size_t n);
+/* Mixed-precision training: GELU(x) stored in bfloat16 only (the next product's input), and
+ * GELU's backward into the next backward product's bfloat16 operand, dx16 = bf16(dout *
+ * GELU'(x)) over [rows, cols], with db += the column sums of the float32 dx (that layer's bias
+ * gradient): one pass where gelu_backward and the rounding took two. */
+void gelu_forward_bf16(uint16_t *out16, const float *x, size_t n);
+void gelu_backward_bf16_sums(uint16_t *dx16, float *db, const float *dout, const float *x, int rows, int cols);
 
 /* attention.c: multi-head softmax attention over qkv [B, n, 3D] laid out as timm's
  * (q | k | v, head h at columns h*hd). out [B, n, D]. probs [B, H, n, n] is kept when not

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/signals.h"
+#include "kernels/bf16.h"
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
@@ -21,10 +22,18 @@ int linear_packed_forward(linear_engine *e, float *out, const float *in, const f
         (void)n_out;
     return -1;
 }
-int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, const float *dout, const float *in,
+int linear_packed_forward16(linear_engine *e, float *out, const uint16_t *in16, const float *w, const float *b,
+                            const float *residual, linear_epilogue epi, int rows, int n_in, int n_out) {
+    (void)e, (void)out, (void)in16, (void)w, (void)b, (void)residual, (void)epi, (void)rows, (void)n_in, (void)n_out;
+    return -1;
+}
+int linear_bf16_prepare(linear_engine *e, int rows, int n_in, int n_out) {
+    (void)e, (void)rows, (void)n_in, (void)n_out;
+    return -1;
+}
+int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, const linear_bf16_operands *x,
                          const float *w, int rows, int n_in, int n_out, float *work) {
-    (void)e, (void)din, (void)dw, (void)db, (void)dout, (void)in, (void)w, (void)rows, (void)n_in, (void)n_out,
-        (void)work;
+    (void)e, (void)din, (void)dw, (void)db, (void)x, (void)w, (void)rows, (void)n_in, (void)n_out, (void)work;
     return -1;
 }
 size_t linear_bf16_work_floats(int rows, int n_in, int n_out) {
@@ -271,16 +280,6 @@ void linear_engine_refresh(linear_engine *e) {
     pthread_mutex_unlock(&e->mu);
 }
 
-/* float32 to bfloat16, rounded to nearest even (as oneDNN and PyTorch round). */
-static void to_bf16(uint16_t *dst, const float *src, size_t n) {
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &src[i], sizeof u);
-        dst[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-    }
-}
-
 /* Runs primitive mp on the calling thread's stream: src and dst are plain arrays, the weights
  * either a packed copy (wmem) or a plain array (wei); bias and residual as the primitive has
  * them. oneDNN's scratchpad comes from the stack when small, else from the heap. */
@@ -319,11 +318,10 @@ static int execute(linear_engine *e, const matmul_prim *mp, const void *src_data
     return ok ? 0 : -1;
 }
 
-int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
-                          const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
-                          int n_out) {
+/* The forward product on src, float32 or (bf16) bfloat16 rows. */
+static int forward_src(linear_engine *e, float *out, const void *src, int bf16, const float *w, const float *b,
+                       const float *residual, linear_epilogue epi, int rows, int n_in, int n_out) {
     if (!e || rows < 1) return rows < 1 ? 0 : -1;
-    const int bf16 = prec == LINEAR_BF16;
     /* the common case, without the lock: both made before, the pack current */
     matmul_prim *p = lookup_prim(e, PRIM_FORWARD, rows, n_in, n_out, b != NULL, epi, bf16);
     packed_weight *pw = p ? lookup_pack(e, w, n_in, n_out, &p->wei) : NULL;
@@ -338,15 +336,26 @@ int linear_packed_forward(linear_engine *e, float *out, const float *in, const f
     }
     if (!p || !wmem) return -1;
     const matmul_prim mp = *p;
-    uint16_t *in16 = NULL;
-    if (bf16) { /* the inputs in bfloat16 for the product (the caller's array stays float32) */
-        if (!(in16 = malloc((size_t)rows * n_in * sizeof *in16))) return -1;
-        to_bf16(in16, in, (size_t)rows * n_in);
-    }
-    int rc = execute(e, &mp, in16 ? (const void *)in16 : (const void *)in, wmem, NULL, out, b,
-                     epi == LINEAR_BIAS_ADD ? residual : NULL);
+    return execute(e, &mp, src, wmem, NULL, out, b, epi == LINEAR_BIAS_ADD ? residual : NULL);
+}
+
+int linear_packed_forward(linear_engine *e, float *out, const float *in, const float *w, const float *b,
+                          const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
+                          int n_out) {
+    if (prec != LINEAR_BF16) return forward_src(e, out, in, 0, w, b, residual, epi, rows, n_in, n_out);
+    if (!e || rows < 1) return rows < 1 ? 0 : -1;
+    /* the inputs in bfloat16 for the product (the caller's array stays float32) */
+    uint16_t *in16 = malloc((size_t)rows * n_in * sizeof *in16);
+    if (!in16) return -1;
+    bf16_from_floats(in16, in, (size_t)rows * n_in);
+    const int rc = forward_src(e, out, in16, 1, w, b, residual, epi, rows, n_in, n_out);
     free(in16);
     return rc;
+}
+
+int linear_packed_forward16(linear_engine *e, float *out, const uint16_t *in16, const float *w, const float *b,
+                            const float *residual, linear_epilogue epi, int rows, int n_in, int n_out) {
+    return forward_src(e, out, in16, 1, w, b, residual, epi, rows, n_in, n_out);
 }
 
 /* ---- mixed-precision backward ---- */
@@ -365,7 +374,7 @@ static void to_bf16_parallel(uint16_t *dst, const float *src, size_t n) {
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         const size_t lo = n * t / nt / 16 * 16, hi = t + 1 == nt ? n : n * (t + 1) / nt / 16 * 16;
-        to_bf16(dst + lo, src + lo, hi - lo);
+        bf16_from_floats(dst + lo, src + lo, hi - lo);
     }
 }
 
@@ -378,7 +387,7 @@ static void to_bf16_column_sums(uint16_t *dst, float *db, const float *src, int 
         kernel_share(cols, &c0, &c1);
         for (int r = 0; r < rows && c1 > c0; r++) {
             const float *row = src + (size_t)r * cols;
-            to_bf16(dst + (size_t)r * cols + c0, row + c0, (size_t)(c1 - c0));
+            bf16_from_floats(dst + (size_t)r * cols + c0, row + c0, (size_t)(c1 - c0));
 #pragma omp simd
             for (int c = c0; c < c1; c++) db[c] += row[c];
         }
@@ -394,10 +403,19 @@ static matmul_prim *backward_prim(linear_engine *e, int kind, int rows, int n_in
     return p;
 }
 
-int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, const float *dout, const float *in,
+int linear_bf16_prepare(linear_engine *e, int rows, int n_in, int n_out) {
+    if (rows < 1) return 0;
+    return e && backward_prim(e, PRIM_BACKWARD_DATA, rows, n_in, n_out) &&
+                   backward_prim(e, PRIM_BACKWARD_WEIGHTS, rows, n_in, n_out)
+               ? 0
+               : -1;
+}
+
+int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, const linear_bf16_operands *x,
                          const float *w, int rows, int n_in, int n_out, float *work) {
     if (rows < 1) return 0;
-    if (!e || !work) return -1;
+    /* each operand once, in one precision; db sums the float32 gradient */
+    if (!e || !work || !x->dout == !x->dout16 || (dw && !x->in == !x->in16) || (db && !x->dout)) return -1;
     /* both primitives first: a refusal leaves nothing written */
     const matmul_prim *pd = din ? backward_prim(e, PRIM_BACKWARD_DATA, rows, n_in, n_out) : NULL;
     const matmul_prim *pw = dw ? backward_prim(e, PRIM_BACKWARD_WEIGHTS, rows, n_in, n_out) : NULL;
@@ -405,17 +423,22 @@ int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, con
     uint16_t *dout16 = (uint16_t *)work;
     uint16_t *in16 = (uint16_t *)(work + halves_floats((size_t)rows * n_out));
     uint16_t *w16 = (uint16_t *)(work + halves_floats((size_t)rows * n_out) + halves_floats((size_t)rows * n_in));
-    if (db)
-        to_bf16_column_sums(dout16, db, dout, rows, n_out);
+    if (x->dout16)
+        dout16 = (uint16_t *)x->dout16; /* only read */
+    else if (db)
+        to_bf16_column_sums(dout16, db, x->dout, rows, n_out);
     else
-        to_bf16_parallel(dout16, dout, (size_t)rows * n_out);
+        to_bf16_parallel(dout16, x->dout, (size_t)rows * n_out);
     int rc = 0;
     if (din) {
         to_bf16_parallel(w16, w, (size_t)n_in * n_out);
         rc |= execute(e, pd, dout16, NULL, w16, din, NULL, NULL);
     }
     if (dw) {
-        to_bf16_parallel(in16, in, (size_t)rows * n_in);
+        if (x->in16)
+            in16 = (uint16_t *)x->in16;
+        else
+            to_bf16_parallel(in16, x->in, (size_t)rows * n_in);
         rc |= execute(e, pw, dout16, NULL, in16, dw, NULL, NULL);
     }
     return rc;

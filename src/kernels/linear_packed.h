@@ -11,6 +11,7 @@
 #define AMOD_KERNELS_LINEAR_PACKED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct linear_engine linear_engine;
 
@@ -44,14 +45,33 @@ int linear_packed_forward(linear_engine *e, float *out, const float *in, const f
                           const float *residual, linear_epilogue epi, linear_precision prec, int rows, int n_in,
                           int n_out);
 
+/* The same product on inputs already in bfloat16 (rounded to nearest even, bf16.h): the
+ * bfloat16 copy a training forward pass keeps for its backward. */
+int linear_packed_forward16(linear_engine *e, float *out, const uint16_t *in16, const float *w, const float *b,
+                            const float *residual, linear_epilogue epi, int rows, int n_in, int n_out);
+
+/* The operands of a mixed-precision linear backward, each given once: in float32 (rounded
+ * here) or already in bfloat16 (a copy kept by the forward pass, or written by the producer
+ * of the gradient, as GELU's backward does). */
+typedef struct {
+    const float *dout;      /* [rows, n_out] float32, or NULL when dout16 is given */
+    const uint16_t *dout16; /* [rows, n_out] bfloat16 */
+    const float *in;        /* [rows, n_in] float32, or NULL when in16 is given (or without dw) */
+    const uint16_t *in16;
+} linear_bf16_operands;
+
 /* The backward of a linear layer with its two products in bfloat16 (mixed-precision training:
  * the float32 gradient and input rounded for the product, accumulated in float32):
- * din = dout w (overwritten), dw += dout^T in, db += column sums of dout (in float32).
- * din, dw or db may be NULL. work holds linear_bf16_work_floats(rows, n_in, n_out) floats.
- * Called outside parallel regions (oneDNN threads the products itself). 0, or -1 when
- * oneDNN refused a shape, with nothing written (the caller falls back to linear_backward). */
-int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, const float *dout, const float *in,
+ * din = dout w (overwritten), dw += dout^T in, db += column sums of dout (in float32, so db
+ * needs x->dout: with x->dout16 the caller sums its own). din, dw or db may be NULL. work holds
+ * linear_bf16_work_floats(rows, n_in, n_out) floats. Called outside parallel regions (oneDNN
+ * threads the products itself). 0, or -1 when oneDNN refused a shape or the operands are not
+ * given as said, with nothing written (the caller falls back to linear_backward). */
+int linear_bf16_backward(linear_engine *e, float *din, float *dw, float *db, const linear_bf16_operands *x,
                          const float *w, int rows, int n_in, int n_out, float *work);
 size_t linear_bf16_work_floats(int rows, int n_in, int n_out);
+/* Makes the primitives of linear_bf16_backward for the shape now: 0 when oneDNN took them
+ * (a backward of several products can then check them all before writing anything). */
+int linear_bf16_prepare(linear_engine *e, int rows, int n_in, int n_out);
 
 #endif

@@ -9,6 +9,7 @@
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "kernels/bf16.h"
 #include "kernels/kernels.h"
 #include "kernels/linear_packed.h"
 #include "model/mod_layer.h"
@@ -37,6 +38,9 @@ static int needs_col_sum(const amod_vit_ctx *c, int l) {
 static int trains_bf16(const amod_vit_ctx *c) {
     return c->rs.grads && c->m->lin && c->m->precision == AMOD_PRECISION_BF16;
 }
+
+/* n bfloat16 values */
+static uint16_t *take_halves(arena_carver *ac, size_t n) { return (uint16_t *)arena_take(ac, (n + 1) / 2); }
 
 static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
     const amod_vit *m = c->m;
@@ -69,6 +73,12 @@ static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
         a->h1 = arena_take(ac, R * Hm);
         a->g = arena_take(ac, R * Hm);
         a->y = mod ? arena_take(ac, R * D) : c->resid[l + 1];
+        const int keep16 = trains_bf16(c);
+        a->ln1_16 = keep16 ? take_halves(ac, R * D) : NULL;
+        a->ao16 = keep16 ? take_halves(ac, R * D) : NULL;
+        a->ln2_16 = keep16 ? take_halves(ac, R * D) : NULL;
+        a->g16 = keep16 ? take_halves(ac, R * Hm) : NULL;
+        a->have16 = 0;
     }
     c->pooled = arena_take(ac, (size_t)B * D);
     c->normed = arena_take(ac, (size_t)B * D);
@@ -90,6 +100,7 @@ static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
     c->d_patch = arena_take(ac, (size_t)B * np * D);
     const int widest = 3 * D > Hm ? 3 * D : Hm;
     c->bf16_work = trains_bf16(c) ? arena_take(ac, linear_bf16_work_floats((int)rows, widest, widest)) : NULL;
+    c->d_g16 = trains_bf16(c) ? take_halves(ac, rows * Hm) : NULL;
 }
 
 void vit_free_acts(amod_vit_ctx *c) {
@@ -164,18 +175,31 @@ amod_vit *amod_vit_ctx_model(const amod_vit_ctx *c) { return c->m; }
  * stay in the core's L2 from fc1 to fc2. */
 #define BLOCK_ROW_TILE 128
 
+/* One product of a block's row tile, on the float32 rows, or (in16 given) on their bfloat16
+ * copy, rounded here into the layer's buffer that the backward pass reads. */
+static int tile_product(const amod_vit *m, float *out, const float *in, uint16_t *in16, const float *w,
+                        const float *b, const float *residual, linear_epilogue epi, linear_precision prec, int n,
+                        int n_in, int n_out) {
+    if (!in16) return linear_packed_forward(m->lin, out, in, w, b, residual, epi, prec, n, n_in, n_out);
+    bf16_from_floats(in16, in, (size_t)n * n_in);
+    return linear_packed_forward16(m->lin, out, in16, w, b, residual, epi, n, n_in, n_out);
+}
+
 /* The block on oneDNN with packed weights: one parallel region before attention and one
  * after, each thread taking its rows through every row-local step in tiles, the bias,
- * residual and (without gradients) GELU applied as each product is stored. -1 when oneDNN
- * refused a shape (nothing is half-done that the plain path does not redo). */
+ * residual and (without gradients) GELU applied as each product is stored. Training in bf16,
+ * the products' bfloat16 inputs are kept for the backward (GELU's output only in bfloat16).
+ * -1 when oneDNN refused a shape (nothing is half-done that the plain path does not redo). */
 static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
     const amod_vit *m = c->m;
     const vit_block *p = &m->blk[l];
     vit_layer_acts *a = &c->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k, keep_h1 = c->rs.grads;
+    const int keep16 = trains_bf16(c);
     const float eps = m->cfg.ln_eps;
     const linear_precision prec = m->precision == AMOD_PRECISION_BF16 ? LINEAR_BF16 : LINEAR_F32;
     int failed = 0;
+    a->have16 = 0;
 #pragma omp parallel reduction(| : failed)
     {
         int lo, hi;
@@ -184,8 +208,8 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
             const int n = hi - r < BLOCK_ROW_TILE ? hi - r : BLOCK_ROW_TILE;
             const size_t o = (size_t)r * D;
             layernorm_forward(a->ln1 + o, a->mu1 + r, a->rs1 + r, a->xs + o, p->norm1_w, p->norm1_b, n, D, eps);
-            failed |= linear_packed_forward(m->lin, a->qkv + 3 * o, a->ln1 + o, p->qkv_w, p->qkv_b, NULL, LINEAR_BIAS, prec,
-                                            n, D, 3 * D) != 0;
+            failed |= tile_product(m, a->qkv + 3 * o, a->ln1 + o, keep16 ? a->ln1_16 + o : NULL, p->qkv_w, p->qkv_b,
+                                   NULL, LINEAR_BIAS, prec, n, D, 3 * D) != 0;
         }
     }
     if (failed) return -1;
@@ -198,9 +222,17 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
         for (int r = lo; r < hi && !failed; r += BLOCK_ROW_TILE) {
             const int n = hi - r < BLOCK_ROW_TILE ? hi - r : BLOCK_ROW_TILE;
             const size_t o = (size_t)r * D, oh = (size_t)r * Hm;
-            failed |= linear_packed_forward(m->lin, a->x2 + o, a->ao + o, p->proj_w, p->proj_b, a->xs + o,
-                                            LINEAR_BIAS_ADD, prec, n, D, D) != 0;
+            failed |= tile_product(m, a->x2 + o, a->ao + o, keep16 ? a->ao16 + o : NULL, p->proj_w, p->proj_b,
+                                   a->xs + o, LINEAR_BIAS_ADD, prec, n, D, D) != 0;
             layernorm_forward(a->ln2 + o, a->mu2 + r, a->rs2 + r, a->x2 + o, p->norm2_w, p->norm2_b, n, D, eps);
+            if (keep16) { /* h1 for GELU's backward, GELU's output in bfloat16 only */
+                failed |= tile_product(m, a->h1 + oh, a->ln2 + o, a->ln2_16 + o, p->fc1_w, p->fc1_b, NULL,
+                                       LINEAR_BIAS, prec, n, D, Hm) != 0;
+                gelu_forward_bf16(a->g16 + oh, a->h1 + oh, (size_t)n * Hm);
+                failed |= linear_packed_forward16(m->lin, a->y + o, a->g16 + oh, p->fc2_w, p->fc2_b, a->x2 + o,
+                                                  LINEAR_BIAS_ADD, n, Hm, D) != 0;
+                continue;
+            }
             if (keep_h1) { /* GELU's backward needs its input */
                 failed |= linear_packed_forward(m->lin, a->h1 + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL, LINEAR_BIAS, prec,
                                                 n, D, Hm) != 0;
@@ -213,7 +245,9 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
                                             LINEAR_BIAS_ADD, prec, n, Hm, D) != 0;
         }
     }
-    return failed ? -1 : 0;
+    if (failed) return -1;
+    a->have16 = keep16;
+    return 0;
 }
 
 void vit_block_forward(amod_vit_ctx *c, int l, int B) {
@@ -351,12 +385,43 @@ int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t 
 /* ---- backward ---- */
 
 /* A block's linear backward: in bfloat16 products when the model trains in bf16 and oneDNN
- * took the shape, else in float32. */
-static void block_linear_backward(amod_vit_ctx *c, float *din, float *dw, float *db, const float *dout,
-                                  const float *in, const float *w, int rows, int n_in, int n_out) {
-    if (trains_bf16(c) && !linear_bf16_backward(c->m->lin, din, dw, db, dout, in, w, rows, n_in, n_out, c->bf16_work))
+ * took the shape (x: the operands, given in float32 or bfloat16), else in float32 (dout and
+ * in: the float32 operands). */
+static void block_linear_backward(amod_vit_ctx *c, float *din, float *dw, float *db, const linear_bf16_operands *x,
+                                  const float *dout, const float *in, const float *w, int rows, int n_in, int n_out) {
+    if (trains_bf16(c) && !linear_bf16_backward(c->m->lin, din, dw, db, x, w, rows, n_in, n_out, c->bf16_work))
         return;
     linear_backward(din, dw, db, dout, in, w, rows, n_in, n_out, 0);
+}
+
+/* The block's backward on the bfloat16 inputs its forward kept, GELU's backward writing fc1's
+ * output gradient in bfloat16. 0, or -1 when oneDNN refused a shape, with nothing written
+ * (the caller runs the general path). */
+static int block_backward16(amod_vit_ctx *c, int l, int B, const float *dy, float *dx2) {
+    const amod_vit *m = c->m;
+    const vit_block *p = &m->blk[l];
+    const vit_layer_acts *a = &c->la[l];
+    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
+    linear_engine *e = m->lin;
+    float *work = c->bf16_work;
+    /* every primitive first: a refusal leaves nothing written */
+    if (linear_bf16_prepare(e, R, Hm, D) || linear_bf16_prepare(e, R, D, Hm) || linear_bf16_prepare(e, R, D, D) ||
+        linear_bf16_prepare(e, R, D, 3 * D))
+        return -1;
+    linear_bf16_backward(e, c->d_g, G(p->fc2_w), G(p->fc2_b), &(linear_bf16_operands){.dout = dy, .in16 = a->g16},
+                         p->fc2_w, R, Hm, D, work);
+    gelu_backward_bf16_sums(c->d_g16, G(p->fc1_b), c->d_g, a->h1, R, Hm);
+    linear_bf16_backward(e, c->rg.d_ln, G(p->fc1_w), NULL,
+                         &(linear_bf16_operands){.dout16 = c->d_g16, .in16 = a->ln2_16}, p->fc1_w, R, D, Hm, work);
+    layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), c->rg.d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
+    linear_bf16_backward(e, c->d_ao, G(p->proj_w), G(p->proj_b), &(linear_bf16_operands){.dout = dx2, .in16 = a->ao16},
+                         p->proj_w, R, D, D, work);
+    attention_backward(c->d_qkv, c->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, 1, c->d_attn,
+                       c->rs.scratch_threads);
+    linear_bf16_backward(e, c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL,
+                         &(linear_bf16_operands){.dout = c->d_qkv, .in16 = a->ln1_16}, p->qkv_w, R, D, 3 * D, work);
+    layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), c->rg.d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
+    return 0;
 }
 
 /* dy: gradient of the block output [R, D]; dx2 holds a copy of dy on entry and the
@@ -366,15 +431,20 @@ static void block_backward(amod_vit_ctx *c, int l, int B, const float *dy, float
     const vit_block *p = &m->blk[l];
     const vit_layer_acts *a = &c->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
-    block_linear_backward(c, c->d_g, G(p->fc2_w), G(p->fc2_b), dy, a->g, p->fc2_w, R, Hm, D);
+    if (a->have16 && block_backward16(c, l, B, dy, dx2) == 0) return;
+    block_linear_backward(c, c->d_g, G(p->fc2_w), G(p->fc2_b), &(linear_bf16_operands){.dout = dy, .in = a->g}, dy,
+                          a->g, p->fc2_w, R, Hm, D);
     gelu_backward(c->d_g, c->d_g, a->h1, (size_t)R * Hm);
-    block_linear_backward(c, c->rg.d_ln, G(p->fc1_w), G(p->fc1_b), c->d_g, a->ln2, p->fc1_w, R, D, Hm);
+    block_linear_backward(c, c->rg.d_ln, G(p->fc1_w), G(p->fc1_b), &(linear_bf16_operands){.dout = c->d_g, .in = a->ln2},
+                          c->d_g, a->ln2, p->fc1_w, R, D, Hm);
     layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), c->rg.d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
-    block_linear_backward(c, c->d_ao, G(p->proj_w), G(p->proj_b), dx2, a->ao, p->proj_w, R, D, D);
+    block_linear_backward(c, c->d_ao, G(p->proj_w), G(p->proj_b), &(linear_bf16_operands){.dout = dx2, .in = a->ao},
+                          dx2, a->ao, p->proj_w, R, D, D);
     attention_backward(c->d_qkv, c->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads,
                        m->precision == AMOD_PRECISION_BF16, c->d_attn, c->rs.scratch_threads);
-    block_linear_backward(c, c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, c->d_qkv, a->ln1, p->qkv_w,
-                          R, D, 3 * D);
+    block_linear_backward(c, c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL,
+                          &(linear_bf16_operands){.dout = c->d_qkv, .in = a->ln1}, c->d_qkv, a->ln1, p->qkv_w, R, D,
+                          3 * D);
     layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), c->rg.d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
 }
 

@@ -26,6 +26,10 @@ typedef struct {
     float *ln1, *mu1, *rs1, *qkv, *probs, *ao, *x2, *ln2, *mu2, *rs2, *h1, *g;
     float *y;       /* block output [B, k, D]; for a dense layer this is the layer output */
     float *col_sum; /* [B, N] attention received, when the next layer is A-MoD and probs are not kept */
+    /* mixed-precision training: the bfloat16 inputs of the four products, as the forward
+     * rounded them, for the weight gradients (g16 replaces g there); have16 when written */
+    uint16_t *ln1_16, *ao16, *ln2_16, *g16;
+    int have16;
 } vit_layer_acts;
 
 /* The model: configuration, routing, parameters and their packed copies. Read-only while
@@ -62,6 +66,7 @@ struct amod_vit_ctx {
     resid_grads rg;
     float *attn_tile, *d_g, *d_ao, *d_qkv, *d_attn, *d_pooled, *d_patch;
     float *bf16_work; /* the bfloat16 operands of a linear backward (mixed-precision training) */
+    uint16_t *d_g16;  /* GELU's backward in bfloat16: fc1's output gradient */
 
     int batch, have_labels;
     int subset; /* the last forward ran on a token subset (vit_tokens.c): no backward, no maps */

@@ -53,8 +53,9 @@ static void check_products(linear_engine *e) {
         float *din = calloc(ni, sizeof *din), *dw = calloc(nw, sizeof *dw), *db = calloc(n_out, sizeof *db);
         float *din_ref = calloc(ni, sizeof *din), *dw_ref = calloc(nw, sizeof *dw), *db_ref = calloc(n_out, sizeof *db);
         float *work = malloc(linear_bf16_work_floats(rows, n_in, n_out) * sizeof *work);
+        const linear_bf16_operands x = {.dout = dout, .in = in};
         for (int call = 0; call < 2; call++) {
-            CHECK(linear_bf16_backward(e, din, dw, db, &(linear_bf16_operands){.dout = dout, .in = in}, w, rows, n_in, n_out, work) == 0,
+            CHECK(linear_bf16_backward(e, din, dw, db, &x, w, rows, n_in, n_out, work) == 0,
                   "bf16 backward refused %dx%dx%d", rows, n_in, n_out);
             linear_backward(din_ref, dw_ref, db_ref, dout, in, w, rows, n_in, n_out, 0);
         }
@@ -65,7 +66,7 @@ static void check_products(linear_engine *e) {
         CHECK(eb < 1e-5, "db is summed in float32: rel err %g", eb);
         /* only what was asked for: no din, no db */
         float *dw_only = calloc(nw, sizeof *dw_only);
-        CHECK(linear_bf16_backward(e, NULL, dw_only, NULL, &(linear_bf16_operands){.dout = dout, .in = in}, w, rows, n_in, n_out, work) == 0, "dw only");
+        CHECK(linear_bf16_backward(e, NULL, dw_only, NULL, &x, w, rows, n_in, n_out, work) == 0, "dw only");
         for (size_t i = 0; i < nw; i++) dw_only[i] *= 2.0f;
         CHECK(rel_l2(dw_only, dw, nw) < 1e-6, "dw alone, doubled, against two accumulations: rel err %g",
               rel_l2(dw_only, dw, nw));
@@ -93,9 +94,10 @@ static void check_kept_operands(linear_engine *e) {
                                          : (linear_bf16_operands){.dout = dout, .in = in};
         CHECK(linear_bf16_backward(e, din[v], dw[v], NULL, &x, w, rows, n_in, n_out, work) == 0, "backward %d", v);
         /* the forward: out[rows, n_out] = in w'^T with w' [n_out, n_in] = w read as such */
-        CHECK((v ? linear_packed_forward16(e, out[v], in16, w, NULL, NULL, LINEAR_BIAS, rows, n_in, n_out)
-                 : linear_packed_forward(e, out[v], in, w, NULL, NULL, LINEAR_BIAS, LINEAR_BF16, rows, n_in, n_out)) == 0,
-              "forward %d", v);
+        const int rc = v ? linear_packed_forward16(e, out[v], in16, w, NULL, NULL, LINEAR_BIAS, rows, n_in, n_out)
+                         : linear_packed_forward(e, out[v], in, w, NULL, NULL, LINEAR_BIAS, LINEAR_BF16, rows, n_in,
+                                                 n_out);
+        CHECK(rc == 0, "forward %d", v);
     }
     CHECK(!memcmp(din[0], din[1], ni * sizeof(float)), "din from bf16 operands differs");
     CHECK(!memcmp(dw[0], dw[1], nw * sizeof(float)), "dw from bf16 operands differs");

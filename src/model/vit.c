@@ -51,6 +51,7 @@ static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
     c->cols = arena_take(ac, (size_t)B * np * cpp);
     c->patch_out = arena_take(ac, (size_t)B * np * D);
     for (int l = 0; l <= cfg->depth; l++) c->resid[l] = arena_take(ac, (size_t)B * N * D);
+    const int keep16 = trains_bf16(c); /* the bfloat16 inputs of the products, for the backward */
     for (int l = 0; l < cfg->depth; l++) {
         vit_layer_acts *a = &c->la[l];
         int mod = is_mod_layer(m, l);
@@ -73,7 +74,6 @@ static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
         a->h1 = arena_take(ac, R * Hm);
         a->g = arena_take(ac, R * Hm);
         a->y = mod ? arena_take(ac, R * D) : c->resid[l + 1];
-        const int keep16 = trains_bf16(c);
         a->ln1_16 = keep16 ? take_halves(ac, R * D) : NULL;
         a->ao16 = keep16 ? take_halves(ac, R * D) : NULL;
         a->ln2_16 = keep16 ? take_halves(ac, R * D) : NULL;
@@ -99,8 +99,8 @@ static void carve(amod_vit_ctx *c, arena_carver *ac, int B) {
     c->d_pooled = arena_take(ac, 2 * (size_t)B * D);
     c->d_patch = arena_take(ac, (size_t)B * np * D);
     const int widest = 3 * D > Hm ? 3 * D : Hm;
-    c->bf16_work = trains_bf16(c) ? arena_take(ac, linear_bf16_work_floats((int)rows, widest, widest)) : NULL;
-    c->d_g16 = trains_bf16(c) ? take_halves(ac, rows * Hm) : NULL;
+    c->bf16_work = keep16 ? arena_take(ac, linear_bf16_work_floats((int)rows, widest, widest)) : NULL;
+    c->d_g16 = keep16 ? take_halves(ac, rows * Hm) : NULL;
 }
 
 void vit_free_acts(amod_vit_ctx *c) {
@@ -231,18 +231,18 @@ static int block_forward_packed(amod_vit_ctx *c, int l, int B) {
                 gelu_forward_bf16(a->g16 + oh, a->h1 + oh, (size_t)n * Hm);
                 failed |= linear_packed_forward16(m->lin, a->y + o, a->g16 + oh, p->fc2_w, p->fc2_b, a->x2 + o,
                                                   LINEAR_BIAS_ADD, n, Hm, D) != 0;
-                continue;
-            }
-            if (keep_h1) { /* GELU's backward needs its input */
-                failed |= linear_packed_forward(m->lin, a->h1 + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL, LINEAR_BIAS, prec,
-                                                n, D, Hm) != 0;
-                gelu_forward(a->g + oh, a->h1 + oh, (size_t)n * Hm);
             } else {
-                failed |= linear_packed_forward(m->lin, a->g + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL,
-                                                LINEAR_BIAS_GELU, prec, n, D, Hm) != 0;
+                if (keep_h1) { /* GELU's backward needs its input */
+                    failed |= linear_packed_forward(m->lin, a->h1 + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL,
+                                                    LINEAR_BIAS, prec, n, D, Hm) != 0;
+                    gelu_forward(a->g + oh, a->h1 + oh, (size_t)n * Hm);
+                } else {
+                    failed |= linear_packed_forward(m->lin, a->g + oh, a->ln2 + o, p->fc1_w, p->fc1_b, NULL,
+                                                    LINEAR_BIAS_GELU, prec, n, D, Hm) != 0;
+                }
+                failed |= linear_packed_forward(m->lin, a->y + o, a->g + oh, p->fc2_w, p->fc2_b, a->x2 + o,
+                                                LINEAR_BIAS_ADD, prec, n, Hm, D) != 0;
             }
-            failed |= linear_packed_forward(m->lin, a->y + o, a->g + oh, p->fc2_w, p->fc2_b, a->x2 + o,
-                                            LINEAR_BIAS_ADD, prec, n, Hm, D) != 0;
         }
     }
     if (failed) return -1;
@@ -385,66 +385,57 @@ int amod_vit_forward(amod_vit *m, const float *images, int batch, const int64_t 
 /* ---- backward ---- */
 
 /* A block's linear backward: in bfloat16 products when the model trains in bf16 and oneDNN
- * took the shape (x: the operands, given in float32 or bfloat16), else in float32 (dout and
- * in: the float32 operands). */
-static void block_linear_backward(amod_vit_ctx *c, float *din, float *dw, float *db, const linear_bf16_operands *x,
-                                  const float *dout, const float *in, const float *w, int rows, int n_in, int n_out) {
-    if (trains_bf16(c) && !linear_bf16_backward(c->m->lin, din, dw, db, x, w, rows, n_in, n_out, c->bf16_work))
+ * took the shape, else in float32. kept: the layer's forward kept the bfloat16 input (in16;
+ * in is then not written) and block_backward made every primitive, so the bf16 path runs;
+ * dout16, where given, is the output gradient already in bfloat16 (db is then the caller's). */
+static void block_linear_backward(amod_vit_ctx *c, int kept, float *din, float *dw, float *db, const float *dout,
+                                  const uint16_t *dout16, const float *in, const uint16_t *in16, const float *w,
+                                  int rows, int n_in, int n_out) {
+    linear_engine *e = c->m->lin;
+    if (kept) {
+        const linear_bf16_operands x = {.dout = dout16 ? NULL : dout, .dout16 = dout16, .in16 = in16};
+        linear_bf16_backward(e, din, dw, db, &x, w, rows, n_in, n_out, c->bf16_work);
+        return;
+    }
+    if (trains_bf16(c) &&
+        !linear_bf16_backward(e, din, dw, db, &(linear_bf16_operands){.dout = dout, .in = in}, w, rows, n_in, n_out,
+                              c->bf16_work))
         return;
     linear_backward(din, dw, db, dout, in, w, rows, n_in, n_out, 0);
 }
 
-/* The block's backward on the bfloat16 inputs its forward kept, GELU's backward writing fc1's
- * output gradient in bfloat16. 0, or -1 when oneDNN refused a shape, with nothing written
- * (the caller runs the general path). */
-static int block_backward16(amod_vit_ctx *c, int l, int B, const float *dy, float *dx2) {
-    const amod_vit *m = c->m;
-    const vit_block *p = &m->blk[l];
-    const vit_layer_acts *a = &c->la[l];
-    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
-    linear_engine *e = m->lin;
-    float *work = c->bf16_work;
-    /* every primitive first: a refusal leaves nothing written */
-    if (linear_bf16_prepare(e, R, Hm, D) || linear_bf16_prepare(e, R, D, Hm) || linear_bf16_prepare(e, R, D, D) ||
-        linear_bf16_prepare(e, R, D, 3 * D))
-        return -1;
-    linear_bf16_backward(e, c->d_g, G(p->fc2_w), G(p->fc2_b), &(linear_bf16_operands){.dout = dy, .in16 = a->g16},
-                         p->fc2_w, R, Hm, D, work);
-    gelu_backward_bf16_sums(c->d_g16, G(p->fc1_b), c->d_g, a->h1, R, Hm);
-    linear_bf16_backward(e, c->rg.d_ln, G(p->fc1_w), NULL,
-                         &(linear_bf16_operands){.dout16 = c->d_g16, .in16 = a->ln2_16}, p->fc1_w, R, D, Hm, work);
-    layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), c->rg.d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
-    linear_bf16_backward(e, c->d_ao, G(p->proj_w), G(p->proj_b), &(linear_bf16_operands){.dout = dx2, .in16 = a->ao16},
-                         p->proj_w, R, D, D, work);
-    attention_backward(c->d_qkv, c->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads, 1, c->d_attn,
-                       c->rs.scratch_threads);
-    linear_bf16_backward(e, c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL,
-                         &(linear_bf16_operands){.dout = c->d_qkv, .in16 = a->ln1_16}, p->qkv_w, R, D, 3 * D, work);
-    layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), c->rg.d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
-    return 0;
+/* The bf16 primitives of a block's four linear backwards, made before anything is written: 0
+ * when oneDNN took them all. */
+static int block_prepare16(const amod_vit *m, int R) {
+    const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden;
+    return linear_bf16_prepare(m->lin, R, Hm, D) || linear_bf16_prepare(m->lin, R, D, Hm) ||
+           linear_bf16_prepare(m->lin, R, D, D) || linear_bf16_prepare(m->lin, R, D, 3 * D);
 }
 
 /* dy: gradient of the block output [R, D]; dx2 holds a copy of dy on entry and the
- * gradient of the block input on exit. */
+ * gradient of the block input on exit. With the bfloat16 inputs the forward kept, the weight
+ * gradients read those, and GELU's backward writes fc1's output gradient in bfloat16 with its
+ * bias sums in the same pass. */
 static void block_backward(amod_vit_ctx *c, int l, int B, const float *dy, float *dx2) {
     const amod_vit *m = c->m;
     const vit_block *p = &m->blk[l];
     const vit_layer_acts *a = &c->la[l];
     const int D = m->cfg.embed_dim, Hm = m->cfg.mlp_hidden, R = B * a->k;
-    if (a->have16 && block_backward16(c, l, B, dy, dx2) == 0) return;
-    block_linear_backward(c, c->d_g, G(p->fc2_w), G(p->fc2_b), &(linear_bf16_operands){.dout = dy, .in = a->g}, dy,
-                          a->g, p->fc2_w, R, Hm, D);
-    gelu_backward(c->d_g, c->d_g, a->h1, (size_t)R * Hm);
-    block_linear_backward(c, c->rg.d_ln, G(p->fc1_w), G(p->fc1_b), &(linear_bf16_operands){.dout = c->d_g, .in = a->ln2},
-                          c->d_g, a->ln2, p->fc1_w, R, D, Hm);
+    const int kept = a->have16 && !block_prepare16(m, R);
+    block_linear_backward(c, kept, c->d_g, G(p->fc2_w), G(p->fc2_b), dy, NULL, a->g, a->g16, p->fc2_w, R, Hm, D);
+    if (kept)
+        gelu_backward_bf16_sums(c->d_g16, G(p->fc1_b), c->d_g, a->h1, R, Hm);
+    else
+        gelu_backward(c->d_g, c->d_g, a->h1, (size_t)R * Hm);
+    block_linear_backward(c, kept, c->rg.d_ln, G(p->fc1_w), kept ? NULL : G(p->fc1_b), c->d_g, kept ? c->d_g16 : NULL,
+                          a->ln2, a->ln2_16, p->fc1_w, R, D, Hm);
     layernorm_backward(dx2, G(p->norm2_w), G(p->norm2_b), c->rg.d_ln, a->x2, a->mu2, a->rs2, p->norm2_w, R, D);
-    block_linear_backward(c, c->d_ao, G(p->proj_w), G(p->proj_b), &(linear_bf16_operands){.dout = dx2, .in = a->ao},
-                          dx2, a->ao, p->proj_w, R, D, D);
+    block_linear_backward(c, kept, c->d_ao, G(p->proj_w), G(p->proj_b), dx2, NULL, a->ao, a->ao16, p->proj_w, R, D,
+                          D);
     attention_backward(c->d_qkv, c->d_ao, a->qkv, a->probs, B, a->k, D, m->cfg.num_heads,
                        m->precision == AMOD_PRECISION_BF16, c->d_attn, c->rs.scratch_threads);
-    block_linear_backward(c, c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL,
-                          &(linear_bf16_operands){.dout = c->d_qkv, .in = a->ln1}, c->d_qkv, a->ln1, p->qkv_w, R, D,
-                          3 * D);
+    block_linear_backward(c, kept, c->rg.d_ln, G(p->qkv_w), p->qkv_b ? G(p->qkv_b) : NULL, c->d_qkv, NULL, a->ln1,
+                          a->ln1_16, p->qkv_w, R, D, 3 * D);
     layernorm_backward(dx2, G(p->norm1_w), G(p->norm1_b), c->rg.d_ln, a->xs, a->mu1, a->rs1, p->norm1_w, R, D);
 }
 
